@@ -1,0 +1,150 @@
+"""Run directories: naming, the ``latest`` pointer, strict manifest reading.
+
+Kept free of Keras imports so ``forecast info`` is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from forecaster.exceptions import ArtifactError
+
+SCHEMA_VERSION = 1
+MANIFEST_FILE = "forecaster.json"
+MODEL_FILE = "model.keras"
+LATEST = "latest"
+
+#: Manifest keys and the JSON types each must have.
+_MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
+    "schema_version": (int,),
+    "created": (str,),
+    "config": (dict,),
+    "scaler": (dict,),
+    "target": (str,),
+    "features": (list,),
+    "frequency": (str,),
+    "kind": (str,),
+    "time_col": (str,),
+    "data": (dict,),
+    "metrics": (dict,),
+    "versions": (dict,),
+    "seed": (int,),
+}
+_DATA_KEYS = {"source", "fingerprint", "rows", "start", "end", "train_start", "train_end", "val_start", "val_end"}
+
+
+def run_name(data_path: str | os.PathLike[str], cell: str, now: datetime | None = None) -> str:
+    """Default run name: ``<csv stem>-<cell>-<YYYYmmdd-HHMMSS>``.
+
+    >>> run_name("data/prices.csv", "gru", datetime(2024, 5, 1, 12, 30, 0))
+    'prices-gru-20240501-123000'
+    """
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(data_path).stem) or "series"
+    return f"{stem}-{cell}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+
+
+def is_complete_run(path: Path) -> bool:
+    """True if ``path`` holds both a manifest and a model file."""
+    return (path / MANIFEST_FILE).is_file() and (path / MODEL_FILE).is_file()
+
+
+def update_latest(runs_dir: Path, run: Path) -> None:
+    """Point ``runs_dir/latest`` at ``run`` atomically (a symlink; a text file where links are unavailable)."""
+    link = runs_dir / LATEST
+    if link.exists() and link.is_dir() and not link.is_symlink():
+        raise ArtifactError(f"{link} is a real directory; rename it so 'latest' can point at the newest run.")
+    tmp = runs_dir / f".{LATEST}-{os.getpid()}"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        try:
+            os.symlink(run.name, tmp, target_is_directory=True)
+        except (OSError, NotImplementedError):
+            tmp.write_text(run.name + "\n", encoding="utf-8")
+        os.replace(tmp, link)  # atomic: readers see the old or the new pointer, never none
+    finally:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+
+
+def resolve_run(model: str | os.PathLike[str] | None, runs_dir: str | os.PathLike[str] = "runs") -> Path:
+    """Find the run directory for ``--model`` (default: ``runs/latest``)."""
+    if model is None:
+        link = Path(runs_dir) / LATEST
+        if link.is_symlink() or link.is_dir():
+            path = link.resolve()
+        elif link.is_file():
+            path = Path(runs_dir) / link.read_text(encoding="utf-8").strip()
+        else:
+            raise ArtifactError(
+                f"No model given and {link} does not exist. Train one with 'forecast fit DATA.csv' or pass --model RUN_DIR."
+            )
+    else:
+        path = Path(model)
+        if path.is_file() and path.name in (MANIFEST_FILE, MODEL_FILE):
+            path = path.parent
+    if not path.exists():
+        raise ArtifactError(f"Run directory {path} does not exist. Pass --model with a directory made by 'forecast fit'.")
+    if not path.is_dir():
+        raise ArtifactError(f"{path} is not a run directory. Pass --model with a directory made by 'forecast fit'.")
+    if not is_complete_run(path):
+        raise ArtifactError(
+            f"{path} is not a complete run (it needs {MANIFEST_FILE} and {MODEL_FILE}). "
+            "It may be from an interrupted fit; train again."
+        )
+    return path
+
+
+def read_manifest(run: Path) -> dict[str, Any]:
+    """Read and strictly validate ``run/forecaster.json``.
+
+    Unknown or missing keys, wrong types, another schema version and invalid
+    JSON are all errors: a tampered or truncated manifest is never half-used.
+    """
+    path = Path(run) / MANIFEST_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} is missing; {run} is not a complete run.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"Cannot read {path}: {exc}") from None
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); the file is damaged.") from None
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{path} must hold a JSON object.")
+    version = manifest.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ArtifactError(
+            f"{path} has schema_version={version!r}; this forecaster reads version {SCHEMA_VERSION}. "
+            "Refit the model with this version."
+        )
+    missing = sorted(set(_MANIFEST_TYPES) - set(manifest))
+    unknown = sorted(set(manifest) - set(_MANIFEST_TYPES))
+    if missing or unknown:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(unknown)}"] if unknown else [])
+        raise ArtifactError(f"{path} has invalid keys ({'; '.join(parts)}).")
+    for key, types in _MANIFEST_TYPES.items():
+        value = manifest[key]
+        if not isinstance(value, types) or (int in types and isinstance(value, bool)):
+            raise ArtifactError(f"{path}: `{key}` must be {types[0].__name__}. Received: {value!r}")
+    if not all(isinstance(f, str) for f in manifest["features"]):
+        raise ArtifactError(f"{path}: `features` must be a list of column names.")
+    if set(manifest["data"]) != _DATA_KEYS:
+        raise ArtifactError(f"{path}: `data` must have exactly the keys {sorted(_DATA_KEYS)}.")
+    if manifest["scaler"].get("columns") != [manifest["target"], *manifest["features"]]:
+        raise ArtifactError(f"{path}: scaler columns do not match target and features.")
+    from forecaster.config import ForecastConfig
+    from forecaster.exceptions import ConfigError
+
+    try:
+        ForecastConfig.from_dict(manifest["config"])
+    except ConfigError as exc:
+        raise ArtifactError(f"{path}: invalid config: {exc}") from None
+    return manifest

@@ -1,0 +1,173 @@
+"""One frozen dataclass for every hyperparameter of a forecaster run.
+
+The config is the single source of truth: the CLI builds one from its options,
+a saved run stores ``config.to_dict()`` in its manifest, and
+``ForecastConfig.from_dict`` rebuilds it strictly (an unknown key or a value of
+the wrong type is an error, never silently ignored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any
+
+from forecaster.exceptions import ConfigError
+
+#: Accepted spellings of each recurrent cell, mapped to the registry key.
+CELL_ALIASES: dict[str, str] = {
+    "simple_rnn": "simple_rnn",
+    "simplernn": "simple_rnn",
+    "simple-rnn": "simple_rnn",
+    "rnn": "simple_rnn",
+    "lstm": "lstm",
+    "gru": "gru",
+}
+
+TRANSFORMS = ("auto", "none", "log")
+NORMALIZATIONS = ("window", "global")
+MISSING_POLICIES = ("ffill", "interpolate", "error")
+
+
+def canonical_cell(name: str) -> str:
+    """Return the registry key for a cell name or alias.
+
+    >>> canonical_cell("RNN")
+    'simple_rnn'
+    """
+    key = str(name).strip().lower()
+    if key not in CELL_ALIASES:
+        choices = ", ".join(sorted(set(CELL_ALIASES.values())))
+        raise ConfigError(f"`cell` must be one of {choices} (or the alias 'rnn'). Received: cell={name!r}")
+    return CELL_ALIASES[key]
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """Every setting that determines how a model is built, trained and applied.
+
+    Data settings decide which columns are used and how the series is
+    prepared; model settings map 1:1 onto the Keras layers; training settings
+    onto ``model.fit``.
+
+    >>> cfg = ForecastConfig(cell="lstm", layers=2, horizon=5)
+    >>> ForecastConfig.from_dict(cfg.to_dict()) == cfg
+    True
+    """
+
+    # --- data ---------------------------------------------------------
+    target: str | None = None
+    features: tuple[str, ...] = ()
+    time_col: str | None = None
+    missing: str = "ffill"
+    transform: str = "auto"
+    normalization: str = "window"
+    lookback: int = 60
+    horizon: int = 5
+    stride: int = 1
+    val_fraction: float = 0.15
+    # --- model --------------------------------------------------------
+    cell: str = "gru"
+    layers: int = 1
+    units: int = 32
+    bidirectional: bool = False
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    # --- training -----------------------------------------------------
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    clipnorm: float | None = 1.0
+    patience: int = 5
+    seed: int = 42
+    steps_per_epoch: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cell", canonical_cell(self.cell))
+        object.__setattr__(self, "features", tuple(self.features))
+        _positive_int("lookback", self.lookback)
+        _positive_int("horizon", self.horizon)
+        _positive_int("stride", self.stride)
+        _positive_int("layers", self.layers)
+        _positive_int("units", self.units)
+        _positive_int("epochs", self.epochs)
+        _positive_int("batch_size", self.batch_size)
+        _positive_int("patience", self.patience)
+        if self.steps_per_epoch is not None:
+            _positive_int("steps_per_epoch", self.steps_per_epoch)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"`seed` must be a non-negative integer. Received: seed={self.seed!r}")
+        _choice("missing", self.missing, MISSING_POLICIES)
+        _choice("transform", self.transform, TRANSFORMS)
+        _choice("normalization", self.normalization, NORMALIZATIONS)
+        _fraction("dropout", self.dropout)
+        _fraction("recurrent_dropout", self.recurrent_dropout)
+        if not isinstance(self.val_fraction, (int, float)) or not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(
+                f"`val_fraction` must be a number strictly between 0 and 1. Received: val_fraction={self.val_fraction!r}"
+            )
+        if not isinstance(self.learning_rate, (int, float)) or not self.learning_rate > 0:
+            raise ConfigError(
+                f"`learning_rate` must be a positive number. Received: learning_rate={self.learning_rate!r}"
+            )
+        if self.clipnorm is not None and (not isinstance(self.clipnorm, (int, float)) or not self.clipnorm > 0):
+            raise ConfigError(
+                f"`clipnorm` must be a positive number, or None to disable clipping. Received: clipnorm={self.clipnorm!r}"
+            )
+        if self.target is not None and self.target in self.features:
+            # The target is always the first input; listing it again would feed it twice.
+            object.__setattr__(self, "features", tuple(f for f in self.features if f != self.target))
+        if len(set(self.features)) != len(self.features):
+            raise ConfigError(f"`features` lists a column twice. Received: features={list(self.features)!r}")
+
+    # ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON representation (tuples become lists)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["features"] = list(self.features)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ForecastConfig":
+        """Rebuild a config; unknown keys are an error, not silently dropped."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"A config must be a JSON object. Received: {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"Unknown config key(s): {', '.join(unknown)}. Known keys: {', '.join(sorted(known))}")
+        data = dict(data)
+        if "features" in data:
+            if not isinstance(data["features"], (list, tuple)) or not all(isinstance(x, str) for x in data["features"]):
+                raise ConfigError(f"`features` must be a list of column names. Received: {data['features']!r}")
+            data["features"] = tuple(data["features"])
+        for f in fields(cls):
+            if f.name in data and f.name in _INT_FIELDS and isinstance(data[f.name], float):
+                raise ConfigError(f"`{f.name}` must be an integer. Received: {f.name}={data[f.name]!r}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> "ForecastConfig":
+        """Return a copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+_INT_FIELDS = {
+    "lookback", "horizon", "stride", "layers", "units", "epochs",
+    "batch_size", "patience", "seed", "steps_per_epoch",
+}
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"`{name}` must be one of {', '.join(choices)}. Received: {name}={value!r}")
+
+
+def _fraction(name: str, value: Any) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value < 1.0
+    if not ok:
+        raise ConfigError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")

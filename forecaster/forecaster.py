@@ -1,0 +1,397 @@
+"""The Forecaster: fit -> predict -> save / load.
+
+A fitted Forecaster owns a Keras model, a scaler fitted on training rows only,
+and the facts needed to apply them to new data (columns, frequency, ranges).
+It is saved as a directory, never a pickle::
+
+    runs/<name>/
+      model.keras        Keras 3 archive, loaded with safe_mode=True
+      forecaster.json    manifest: schema_version, config, scaler, columns,
+                         frequency, ranges, data fingerprint, versions, metrics
+      history.csv        per-epoch losses
+
+The directory is written under a temporary name and renamed into place, so a
+run interrupted at any moment leaves no directory that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import shutil
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from forecaster import __version__
+from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, SCHEMA_VERSION, read_manifest
+from forecaster.config import ForecastConfig
+from forecaster.data import Series
+from forecaster.exceptions import ArtifactError, DataError, NotFittedError, TrainingError
+from forecaster.models import build_model, cudnn_issues
+from forecaster.runtime import backend_name, set_seed
+from forecaster.scaling import SeriesScaler
+from forecaster.windowing import WindowView, chronological_split, valid_origins
+
+log = logging.getLogger(__name__)
+
+HISTORY_FILE = "history.csv"
+#: Origins predicted per model call: large enough to amortise call overhead,
+#: small enough that a gathered chunk of windows stays a few MB.
+PREDICT_CHUNK = 4096
+
+
+class WindowBatches(keras.utils.PyDataset):
+    """Batches gathered on demand from a :class:`WindowView` (no materialised windows)."""
+
+    def __init__(
+        self,
+        view: WindowView,
+        origins: np.ndarray,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        with_targets: bool = True,
+    ) -> None:
+        super().__init__()
+        self.view = view
+        self.origins = np.asarray(origins, dtype=np.int64)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.with_targets = with_targets
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(self.origins) if shuffle else self.origins
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.origins) / self.batch_size)
+
+    def __getitem__(self, i: int):
+        batch = self._order[i * self.batch_size : (i + 1) * self.batch_size]
+        x = self.view.inputs(batch)
+        if not self.with_targets:
+            return (x,)
+        return x, self.view.targets(batch)
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._order = self._rng.permutation(self.origins)
+
+
+class _StopOnNonFinite(keras.callbacks.Callback):
+    """Stop at the first NaN/inf batch loss and remember it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bad_epoch: int | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            self.bad_epoch = self._epoch + 1
+            self.model.stop_training = True
+
+
+class Forecaster:
+    """Recurrent forecaster for one target series (optionally with features).
+
+    ``__init__`` only stores the config; ``fit`` learns ``model_``,
+    ``scaler_`` and the series facts (attributes ending in ``_``).
+
+    >>> from forecaster import data
+    >>> series = data.load("data/prices.csv")            # doctest: +SKIP
+    >>> fc = Forecaster(ForecastConfig(cell="gru", epochs=5)).fit(series)  # doctest: +SKIP
+    >>> fc.predict(series)                                 # doctest: +SKIP
+    """
+
+    def __init__(self, config: ForecastConfig | None = None) -> None:
+        self.config = config if config is not None else ForecastConfig()
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, series: Series, *, verbose: int | str = 0) -> "Forecaster":
+        """Train on ``series``: chronological split, scaler on training rows, early stopping.
+
+        Args:
+            series: a validated :class:`forecaster.data.Series`.
+            verbose: passed to ``keras.Model.fit`` (0 silent, 1 progress bar,
+                2 one line per epoch).
+
+        Returns:
+            ``self``.
+
+        Raises:
+            TrainingError: the loss became NaN/inf (nothing is kept).
+        """
+        cfg = self.config
+        if cfg.target is not None and cfg.target != series.target:
+            raise DataError(f"The config's target is {cfg.target!r} but the series' target is {series.target!r}.")
+        set_seed(cfg.seed)
+        for issue in cudnn_issues(cfg):
+            log.warning("%s", issue)
+        values = series.values
+        split = chronological_split(len(values), cfg.lookback, cfg.horizon, cfg.val_fraction, stride=cfg.stride)
+        # The scaler sees training rows only: nothing after train_end leaks into its parameters.
+        scaler = SeriesScaler(cfg.transform, cfg.normalization).fit(
+            values[: split.train_end], columns=series.columns, prices=series.kind == "prices"
+        )
+        z = scaler.transform_values(values)
+        view = WindowView(z, cfg.lookback, cfg.horizon, relative=cfg.normalization == "window")
+        train = WindowBatches(view, split.train_origins, cfg.batch_size, shuffle=True, seed=cfg.seed)
+        val = WindowBatches(view, split.val_origins, cfg.batch_size)
+
+        model = build_model(cfg, n_features=len(series.columns))
+        nonfinite = _StopOnNonFinite()
+        callbacks = [
+            nonfinite,
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=cfg.patience, restore_best_weights=True, verbose=0
+            ),
+        ]
+        started = time.perf_counter()
+        history = model.fit(
+            train,
+            validation_data=val,
+            epochs=cfg.epochs,
+            steps_per_epoch=min(cfg.steps_per_epoch, len(train)) if cfg.steps_per_epoch else None,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+        elapsed = time.perf_counter() - started
+        if nonfinite.bad_epoch is not None:
+            raise TrainingError(
+                f"Training diverged: the loss became NaN/inf in epoch {nonfinite.bad_epoch}. "
+                "Lower --learning-rate, keep gradient clipping on (--clipnorm 1.0), or check the data for extreme values."
+            )
+
+        self.model_ = model
+        self.scaler_ = scaler
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        self._remember_series(series, split.train_end)
+        # Validation score in original units, beside the naive (last value) forecast on the same origins.
+        pred = self._predict_view(view, split.val_origins)
+        actual = values[split.val_origins[:, None] + np.arange(cfg.horizon), 0]
+        naive = np.repeat(values[split.val_origins - 1, 0][:, None], cfg.horizon, axis=1)
+        val_loss = min(self.history_.get("val_loss", [float("nan")]))
+        self.metrics_ = {
+            "val_loss": float(val_loss),
+            "val_mae": float(np.mean(np.abs(pred - actual))),
+            "val_rmse": float(np.sqrt(np.mean((pred - actual) ** 2))),
+            "naive_val_mae": float(np.mean(np.abs(naive - actual))),
+            "naive_val_rmse": float(np.sqrt(np.mean((naive - actual) ** 2))),
+            "val_windows": int(len(split.val_origins)),
+            "train_windows": int(len(split.train_origins)),
+            "epochs_run": len(self.history_.get("loss", [])),
+            "best_epoch": int(np.argmin(self.history_["val_loss"])) + 1 if "val_loss" in self.history_ else None,
+            "fit_seconds": round(elapsed, 3),
+        }
+        return self
+
+    def _remember_series(self, series: Series, train_end: int) -> None:
+        idx = series.index
+        self.target_ = series.target
+        self.features_ = list(series.features)
+        self.columns_ = series.columns
+        self.freq_ = series.freq
+        self.kind_ = series.kind
+        self.time_col_ = series.time_col
+        self.data_ = {
+            "source": series.source,
+            "fingerprint": series.fingerprint,
+            "rows": len(series),
+            "start": idx[0].isoformat(),
+            "end": idx[-1].isoformat(),
+            "train_start": idx[0].isoformat(),
+            "train_end": idx[train_end - 1].isoformat(),
+            "val_start": idx[train_end].isoformat(),
+            "val_end": idx[-1].isoformat(),
+        }
+
+    # -------------------------------------------------------------- predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("This Forecaster instance is not fitted yet. Call 'fit' with a series first.")
+
+    def _predict_view(self, view: WindowView, origins: np.ndarray) -> np.ndarray:
+        """Forecast many origins at once, in original units: ``(len(origins), horizon)``."""
+        out = np.empty((len(origins), self.config.horizon), dtype=np.float64)
+        for lo in range(0, len(origins), PREDICT_CHUNK):
+            chunk = origins[lo : lo + PREDICT_CHUNK]
+            rel = np.asarray(self.model_.predict_on_batch(view.inputs(chunk)), dtype=np.float64)
+            out[lo : lo + len(chunk)] = self.scaler_.inverse_target(rel + view.reference(chunk)[:, None])
+        return out
+
+    def check_compatible(self, series: Series) -> None:
+        """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
+        self._check_fitted()
+        if series.columns != self.columns_:
+            raise DataError(
+                f"The data's columns ({', '.join(series.columns)}) differ from the model's "
+                f"({', '.join(self.columns_)}). Use a CSV with the same columns, or pass the same --target/--features."
+            )
+        if series.freq != self.freq_:
+            raise DataError(
+                f"The data's frequency is {series.freq!r} but the model was fitted on {self.freq_!r} data. "
+                "Use data sampled like the training data."
+            )
+        if len(series) < self.config.lookback:
+            raise DataError(
+                f"The data has {len(series)} rows; the model needs the last lookback={self.config.lookback} rows. Supply more data."
+            )
+
+    def predict_origins(self, series: Series, origins: np.ndarray) -> np.ndarray:
+        """Forecasts for many origins of ``series`` in one batched pass (original units)."""
+        self.check_compatible(series)
+        origins = np.asarray(origins, dtype=np.int64)
+        if len(origins) and (origins.min() < self.config.lookback or origins.max() > len(series)):
+            raise DataError(f"Origins must lie in [{self.config.lookback}, {len(series)}].")
+        z = self.scaler_.transform_values(series.values)
+        view = WindowView(z, self.config.lookback, self.config.horizon, relative=self.config.normalization == "window")
+        return self._predict_view(view, origins)
+
+    def predict(self, series: Series) -> pd.DataFrame:
+        """Forecast the ``horizon`` steps after the end of ``series``.
+
+        Returns:
+            DataFrame indexed by the future timestamps (continuing the
+            series' frequency; business days for trading-day data) with one
+            column, the target, in original units.
+        """
+        self.check_compatible(series)
+        n = len(series)
+        # Only the last `lookback` rows are used; scale just those.
+        tail = series.values[n - self.config.lookback :]
+        z = self.scaler_.transform_values(tail)
+        view = WindowView(z, self.config.lookback, self.config.horizon, relative=self.config.normalization == "window")
+        forecast = self._predict_view(view, np.array([self.config.lookback]))[0]
+        if not np.isfinite(forecast).all():
+            raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
+        index = future_index(series.index[-1], self.config.horizon, self.freq_)
+        return pd.DataFrame({self.target_: forecast}, index=index)
+
+    # ------------------------------------------------------------ save/load
+    def manifest(self) -> dict[str, Any]:
+        """The JSON manifest describing this fitted forecaster."""
+        self._check_fitted()
+        import sys
+
+        versions = {
+            "forecaster": __version__,
+            "keras": keras.__version__,
+            "backend": backend_name(),
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "python": platform.python_version(),
+        }
+        if backend_name() == "tensorflow":
+            versions["tensorflow"] = sys.modules["tensorflow"].__version__
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "config": self.config.to_dict(),
+            "scaler": self.scaler_.to_dict(),
+            "target": self.target_,
+            "features": list(self.features_),
+            "frequency": self.freq_,
+            "kind": self.kind_,
+            "time_col": self.time_col_,
+            "data": dict(self.data_),
+            "metrics": dict(self.metrics_),
+            "versions": versions,
+            "seed": self.config.seed,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the run directory atomically and return its final path.
+
+        The files are written into a temporary sibling directory, then renamed
+        to ``path``. If ``path`` exists already, ``-2``, ``-3``, ... is appended:
+        a finished run is never overwritten, and two processes saving at once
+        never share a directory (a rename onto an existing directory fails).
+        """
+        self._check_fitted()
+        final = Path(path)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+        try:
+            self.model_.save(tmp / MODEL_FILE)
+            pd.DataFrame(self.history_).rename_axis("epoch").rename(lambda i: i + 1).to_csv(tmp / HISTORY_FILE)
+            _write_json(tmp / MANIFEST_FILE, self.manifest())
+            return _rename_unique(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "Forecaster":
+        """Load a run directory saved by :meth:`save` (``safe_mode=True``: no code runs)."""
+        run = Path(path)
+        manifest = read_manifest(run)
+        fc = cls(ForecastConfig.from_dict(manifest["config"]))
+        try:
+            fc.model_ = keras.saving.load_model(run / MODEL_FILE, compile=False, safe_mode=True)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ArtifactError(f"Cannot load {run / MODEL_FILE} safely: {first}") from None
+        expected_in = (None, fc.config.lookback, len(manifest["scaler"]["columns"]))
+        if tuple(fc.model_.input_shape) != expected_in or tuple(fc.model_.output_shape) != (None, fc.config.horizon):
+            raise ArtifactError(
+                f"{run / MODEL_FILE} does not match its manifest (model input {fc.model_.input_shape}, "
+                f"output {fc.model_.output_shape}; manifest expects {expected_in} -> (None, {fc.config.horizon}))."
+            )
+        fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
+        fc.target_ = manifest["target"]
+        fc.features_ = list(manifest["features"])
+        fc.columns_ = [fc.target_, *fc.features_]
+        fc.freq_ = manifest["frequency"]
+        fc.kind_ = manifest["kind"]
+        fc.time_col_ = manifest["time_col"]
+        fc.data_ = dict(manifest["data"])
+        fc.metrics_ = dict(manifest["metrics"])
+        history = run / HISTORY_FILE
+        fc.history_ = pd.read_csv(history, index_col=0).to_dict(orient="list") if history.exists() else {}
+        fc.run_dir_ = run
+        return fc
+
+
+# ----------------------------------------------------------------------------
+def future_index(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
+    """The ``horizon`` timestamps after ``last`` on the series' own calendar.
+
+    >>> future_index(pd.Timestamp("2024-01-05"), 2, "B").strftime("%a %d").tolist()  # a Friday
+    ['Mon 08', 'Tue 09']
+    """
+    return pd.date_range(start=last, periods=horizon + 1, freq=freq)[1:]
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, indent=2, sort_keys=False, allow_nan=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _rename_unique(tmp: Path, final: Path) -> Path:
+    candidate, n = final, 1
+    while True:
+        try:
+            os.rename(tmp, candidate)  # atomic; fails if candidate exists and is not empty
+            return candidate
+        except OSError:
+            if not candidate.exists():
+                raise
+            n += 1
+            candidate = final.with_name(f"{final.name}-{n}")

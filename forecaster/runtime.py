@@ -1,0 +1,67 @@
+"""What the current Keras backend will compute on, and repeatability settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+
+def backend_name() -> str:
+    """The Keras backend in use (``KERAS_BACKEND``, default ``tensorflow``)."""
+    import keras
+
+    return keras.backend.backend()
+
+
+def device_summary() -> str:
+    """One line naming the backend and the device training will run on.
+
+    >>> device_summary()  # doctest: +SKIP
+    'tensorflow backend on CPU'
+    """
+    backend = backend_name()
+    gpus: list[str] = []
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            for dev in tf.config.list_physical_devices("GPU"):
+                details = tf.config.experimental.get_device_details(dev)
+                gpus.append(details.get("device_name", dev.name))
+        elif backend == "jax":
+            import jax
+
+            gpus = [str(getattr(d, "device_kind", d)) for d in jax.devices() if d.platform == "gpu"]
+        elif backend == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception as exc:  # device probing must never stop a run
+        log.debug("device probe failed: %s", exc)
+    if gpus:
+        return f"{backend} backend on GPU: {', '.join(gpus)}"
+    return f"{backend} backend on CPU"
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and the backend; make TensorFlow ops deterministic.
+
+    On CPU this makes two runs with the same data, config and seed produce
+    identical weights. On a GPU, TensorFlow's op determinism also pins the
+    cuDNN algorithms (slower); JAX and PyTorch GPU kernels may still differ in
+    the last bits between runs.
+    """
+    import keras
+
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    keras.utils.set_random_seed(seed)
+    if backend_name() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.experimental.enable_op_determinism()
+        except Exception as exc:  # pragma: no cover - very old TF
+            log.debug("op determinism unavailable: %s", exc)

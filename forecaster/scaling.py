@@ -1,0 +1,178 @@
+"""Leak-free scaling: fitted on training rows only, JSON-serialisable.
+
+Each input column ``x`` goes through an optional log transform and then an
+affine scaling fitted on the training rows::
+
+    z = (g(x) - center) / scale        g = log or identity
+
+Why window-relative normalisation (the default, ``normalization="window"``):
+prices trend. A scaler fitted on the early training range maps later test
+prices far outside anything the network saw (S&P 500 trebled between 1999 and
+2018, AAPL rose 80-fold between 2004 and 2018). So each window is expressed relative to
+its own last observation (``z - z[last]``, see
+:class:`forecaster.windowing.WindowView`) and the network predicts the change
+from there. With ``g = log`` that change is a log-return, and the inverse is
+exact: ``x_hat = exp((z_last + delta) * scale + center)``. ``scale`` is then
+the standard deviation of one-step changes on the training rows, so inputs
+and targets are of order one whatever the price level.
+
+``normalization="global"`` is classic z-scoring (``scale`` = standard
+deviation of the training values), for stationary series where the absolute
+level matters.
+
+``transform="auto"`` takes logs of the positive columns of a price file and
+leaves other series alone (sensor readings cross zero).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from forecaster.exceptions import ArtifactError, ConfigError, DataError, NotFittedError
+
+
+@dataclass
+class SeriesScaler:
+    """Per-column log/affine scaler. ``__init__`` only stores; ``fit`` learns.
+
+    >>> import numpy as np
+    >>> x = np.array([[100.0], [110.0], [104.0], [133.1]])
+    >>> sc = SeriesScaler(transform="log").fit(x[:3], columns=["price"])
+    >>> bool(np.allclose(sc.inverse_target(sc.transform_values(x)[:, 0]), x[:, 0]))
+    True
+    """
+
+    transform: str = "auto"
+    normalization: str = "window"
+
+    def fit(self, train: np.ndarray, *, columns: list[str], prices: bool = False) -> "SeriesScaler":
+        """Learn per-column parameters from training rows only.
+
+        Args:
+            train: ``(n_train_rows, n_columns)`` values in original units.
+            columns: column names, for messages and the manifest.
+            prices: whether the data is a price file (``transform="auto"``
+                then takes logs of its positive columns).
+        """
+        train = np.asarray(train, dtype=np.float64)
+        if train.ndim != 2 or train.shape[1] != len(columns):
+            raise ConfigError(f"`train` must have shape (rows, {len(columns)}). Received shape {train.shape}")
+        if len(train) < 3:
+            raise DataError(f"The training part has {len(train)} rows; at least 3 are needed to fit a scaler.")
+        positive = (train > 0).all(axis=0)
+        if self.transform == "log":
+            if not positive.all():
+                bad = columns[int(np.flatnonzero(~positive)[0])]
+                raise DataError(
+                    f"Column {bad!r} has zero or negative values, so it cannot be log-transformed. "
+                    "Use --transform none."
+                )
+            log_cols = positive
+        elif self.transform == "auto":
+            log_cols = positive & prices
+        elif self.transform == "none":
+            log_cols = np.zeros(len(columns), dtype=bool)
+        else:
+            raise ConfigError(f"`transform` must be one of auto, none, log. Received: transform={self.transform!r}")
+        g = np.where(log_cols, np.log(np.where(log_cols, train, 1.0)), train)
+        center = g.mean(axis=0)
+        if self.normalization == "window":
+            steps = np.diff(g, axis=0)
+            scale = steps.std(axis=0)
+            # A perfectly steady trend has constant steps (std 0): use the step size itself.
+            scale = np.where(scale > 0, scale, np.abs(steps.mean(axis=0)))
+        elif self.normalization == "global":
+            scale = g.std(axis=0)
+        else:
+            raise ConfigError(
+                f"`normalization` must be one of window, global. Received: normalization={self.normalization!r}"
+            )
+        if scale[0] == 0 or not np.isfinite(scale[0]):
+            raise DataError(f"Target {columns[0]!r} does not vary over the training rows; there is nothing to learn.")
+        # A constant feature carries no information but must not divide by zero.
+        scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+        self.columns_ = list(columns)
+        self.log_ = log_cols.astype(bool)
+        self.center_ = center
+        self.scale_ = scale
+        return self
+
+    # ------------------------------------------------------------------
+    def _check(self) -> None:
+        if not hasattr(self, "scale_"):
+            raise NotFittedError("This SeriesScaler instance is not fitted yet. Call 'fit' with training rows first.")
+
+    def transform_values(self, values: np.ndarray) -> np.ndarray:
+        """Scale ``(n_rows, n_columns)`` original values to float32 model units."""
+        self._check()
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(self.columns_):
+            raise DataError(f"Expected {len(self.columns_)} columns ({', '.join(self.columns_)}). Received shape {values.shape}")
+        if self.log_.any():
+            logged = values[:, self.log_]
+            if not (logged > 0).all():
+                col = np.array(self.columns_)[self.log_][int(np.flatnonzero(~(logged > 0).all(axis=0))[0])]
+                raise DataError(
+                    f"Column {col!r} has zero or negative values, but the model log-transforms it (it was positive "
+                    "on the training rows). Refit with --transform none."
+                )
+            values = values.copy()
+            values[:, self.log_] = np.log(logged)
+        z = (values - self.center_) / self.scale_
+        return z.astype(np.float32)
+
+    def inverse_target(self, z: np.ndarray) -> np.ndarray:
+        """Map target values in model units back to original units (exact inverse)."""
+        self._check()
+        g = np.asarray(z, dtype=np.float64) * self.scale_[0] + self.center_[0]
+        return np.exp(g) if self.log_[0] else g
+
+    # ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready parameters (no pickle)."""
+        self._check()
+        return {
+            "transform": self.transform,
+            "normalization": self.normalization,
+            "columns": list(self.columns_),
+            "log": [bool(v) for v in self.log_],
+            "center": [float(v) for v in self.center_],
+            "scale": [float(v) for v in self.scale_],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SeriesScaler":
+        """Rebuild a fitted scaler, validating every field."""
+        expected = {"transform", "normalization", "columns", "log", "center", "scale"}
+        if not isinstance(data, dict) or set(data) != expected:
+            got = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise ArtifactError(f"Scaler parameters must have exactly the keys {sorted(expected)}. Received: {got}")
+        n = len(data["columns"])
+        if n == 0 or any(not isinstance(c, str) for c in data["columns"]):
+            raise ArtifactError("Scaler `columns` must be a non-empty list of names.")
+        for key in ("log", "center", "scale"):
+            vals = data[key]
+            if not isinstance(vals, list) or len(vals) != n:
+                raise ArtifactError(f"Scaler `{key}` must be a list of {n} values. Received: {vals!r}")
+        if not all(isinstance(v, bool) for v in data["log"]):
+            raise ArtifactError("Scaler `log` must hold booleans.")
+        for key in ("center", "scale"):
+            arr = np.asarray(data[key], dtype=np.float64) if all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in data[key]
+            ) else None
+            if arr is None or not np.isfinite(arr).all() or (key == "scale" and (arr <= 0).any()):
+                raise ArtifactError(f"Scaler `{key}` must hold finite numbers{' > 0' if key == 'scale' else ''}.")
+        try:
+            sc = cls(transform=data["transform"], normalization=data["normalization"])
+        except TypeError as exc:  # pragma: no cover - dataclass signature
+            raise ArtifactError(str(exc)) from None
+        if sc.transform not in ("auto", "none", "log") or sc.normalization not in ("window", "global"):
+            raise ArtifactError("Scaler `transform`/`normalization` has an unknown value.")
+        sc.columns_ = list(data["columns"])
+        sc.log_ = np.asarray(data["log"], dtype=bool)
+        sc.center_ = np.asarray(data["center"], dtype=np.float64)
+        sc.scale_ = np.asarray(data["scale"], dtype=np.float64)
+        return sc

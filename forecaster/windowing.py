@@ -1,0 +1,159 @@
+"""Lookback/horizon windows as zero-copy views, and chronological splits.
+
+Every position in forecaster is expressed as an *origin*: origin ``o`` is the
+first time step that is **not** observed. A window at origin ``o`` reads the
+inputs ``rows[o - lookback : o]`` and forecasts ``rows[o : o + horizon]``::
+
+    lookback = 4, horizon = 2, origin o = 6
+
+    row:     0   1   2   3   4   5   6   7   8
+                 [ inputs: 2..5  ] [tgt 6,7]
+                                   ^ o
+
+    valid origins: lookback <= o <= n_rows - horizon
+
+Windows are never materialised: :class:`WindowView` holds
+``numpy.lib.stride_tricks.sliding_window_view`` views into the one scaled
+buffer, and a batch is gathered only when it is asked for. A series of
+``n`` rows costs ``n * n_columns`` floats whatever the lookback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from forecaster.exceptions import ConfigError, DataError
+
+
+def valid_origins(
+    n_rows: int,
+    lookback: int,
+    horizon: int,
+    *,
+    stride: int = 1,
+    first_target: int = 0,
+    end: int | None = None,
+) -> np.ndarray:
+    """Origins whose inputs exist and whose targets lie in ``[first_target, end)``.
+
+    Args:
+        n_rows: length of the series.
+        lookback: input steps per window.
+        horizon: forecast steps per window.
+        stride: keep every ``stride``-th origin, counted back from the last
+            one so that the most recent window is always included.
+        first_target: first row a target may occupy (start of a split).
+        end: one past the last row a target may occupy (end of a split).
+
+    >>> valid_origins(10, lookback=4, horizon=2).tolist()
+    [4, 5, 6, 7, 8]
+    >>> valid_origins(10, lookback=4, horizon=2, first_target=7).tolist()
+    [7, 8]
+    """
+    end = n_rows if end is None else min(end, n_rows)
+    lo = max(lookback, first_target)
+    hi = end - horizon  # inclusive: targets o .. o + horizon - 1 < end
+    if hi < lo:
+        return np.empty(0, dtype=np.int64)
+    return np.arange(hi, lo - 1, -stride, dtype=np.int64)[::-1]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row boundaries of a chronological split and the origins in each part.
+
+    ``train_end`` is one past the last training row: the scaler is fitted on
+    ``rows[:train_end]`` and no training target reaches beyond it.
+    """
+
+    train_end: int
+    val_end: int
+    train_origins: np.ndarray
+    val_origins: np.ndarray
+
+
+def chronological_split(n_rows: int, lookback: int, horizon: int, val_fraction: float, *, stride: int = 1) -> Split:
+    """Split rows into train then validation, by position, never shuffled.
+
+    Training windows have every target before ``train_end``; validation
+    windows have every target in ``[train_end, n_rows)`` (their inputs may
+    reach back into training rows: the past is allowed). Windows whose
+    targets straddle the boundary belong to neither part.
+
+    >>> s = chronological_split(100, lookback=10, horizon=5, val_fraction=0.2)
+    >>> s.train_end, int(s.train_origins[-1]), int(s.val_origins[0]), int(s.val_origins[-1])
+    (80, 75, 80, 95)
+    """
+    need = lookback + 2 * horizon + 1
+    if n_rows < need:
+        raise DataError(
+            f"Series has {n_rows} rows; lookback={lookback} + horizon={horizon} needs at least {need} "
+            "(one training and one validation window). Reduce --lookback or --horizon, or supply more data."
+        )
+    n_val = max(int(round(n_rows * val_fraction)), horizon)
+    train_end = n_rows - n_val
+    train = valid_origins(n_rows, lookback, horizon, stride=stride, end=train_end)
+    val = valid_origins(n_rows, lookback, horizon, stride=stride, first_target=train_end)
+    if len(train) == 0:
+        raise DataError(
+            f"Series has {n_rows} rows; with val_fraction={val_fraction} the training part has {train_end} rows, "
+            f"fewer than lookback={lookback} + horizon={horizon}. Reduce --lookback or supply more data."
+        )
+    if len(val) == 0:
+        raise DataError(
+            f"The validation part ({n_val} rows) is shorter than horizon={horizon}. Increase --val-fraction or reduce --horizon."
+        )
+    return Split(train_end=train_end, val_end=n_rows, train_origins=train, val_origins=val)
+
+
+class WindowView:
+    """Lazy windows over one ``(n_rows, n_columns)`` buffer; column 0 is the target.
+
+    ``relative=True`` gives window-relative normalisation: each window's last
+    observed row is subtracted from its inputs and from its targets, so the
+    network sees the *shape* of the recent past and predicts *changes*
+    (see :mod:`forecaster.scaling`). The reference row is returned by
+    :meth:`reference` so forecasts can be put back exactly.
+
+    >>> buf = np.arange(20, dtype=np.float32).reshape(10, 2)
+    >>> wv = WindowView(buf, lookback=3, horizon=2)
+    >>> wv.inputs(np.array([3]))[0, :, 0].tolist(), wv.targets(np.array([3]))[0].tolist()
+    ([0.0, 2.0, 4.0], [6.0, 8.0])
+    """
+
+    def __init__(self, values: np.ndarray, lookback: int, horizon: int, *, relative: bool = False) -> None:
+        if values.ndim != 2:
+            raise ConfigError(f"`values` must be 2-D (rows, columns). Received shape {values.shape}")
+        self.values = values
+        self.lookback = lookback
+        self.horizon = horizon
+        self.relative = relative
+        # (n - L + 1, C, L) -> (n - L + 1, L, C): still a view, no copy.
+        self._inputs = sliding_window_view(values, lookback, axis=0).transpose(0, 2, 1)
+        self._targets = sliding_window_view(values[:, 0], horizon) if len(values) >= horizon else None
+
+    def inputs(self, origins: np.ndarray) -> np.ndarray:
+        """``(len(origins), lookback, n_columns)`` inputs (a gathered copy of just this batch)."""
+        x = self._inputs[np.asarray(origins) - self.lookback]
+        if self.relative:
+            x = x - x[:, -1:, :]
+        return x
+
+    def targets(self, origins: np.ndarray) -> np.ndarray:
+        """``(len(origins), horizon)`` targets, relative to the reference when ``relative``."""
+        if self._targets is None:
+            raise DataError(f"The series is shorter than horizon={self.horizon}.")
+        y = self._targets[np.asarray(origins)]
+        if self.relative:
+            y = y - self.reference(origins)[:, None]
+        return y
+
+    def reference(self, origins: np.ndarray) -> np.ndarray:
+        """Target value at the last observed row of each window (0 when not relative)."""
+        origins = np.asarray(origins)
+        if not self.relative:
+            return np.zeros(len(origins), dtype=self.values.dtype)
+        return self.values[origins - 1, 0]
