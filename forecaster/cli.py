@@ -1,0 +1,321 @@
+"""The ``forecast`` command line.
+
+A thin layer over the library: options build a :class:`ForecastConfig`,
+commands call :mod:`forecaster.data` and :class:`Forecaster`. Keras and
+TensorFlow are imported inside command bodies only, so ``forecast --help``
+is instant.
+
+Every error a user can cause ends as one line on stderr and a non-zero exit
+(1 for bad data or models, 2 for bad usage); ``-v/--verbose`` adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from forecaster.exceptions import ForecasterError
+
+log = logging.getLogger("forecaster")
+
+CELL_CHOICES = ["gru", "lstm", "simple_rnn", "rnn", "simplernn"]
+
+
+class _ForecastGroup(click.Group):
+    """Click group with the project's error policy applied in one place."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ForecasterError as exc:
+            if (ctx.obj or {}).get("verbose"):
+                traceback.print_exc()
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing was saved.", err=True)
+            ctx.exit(130)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("Interrupted; nothing was saved.", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _setup_logging(verbose: bool) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("forecaster")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+
+
+@click.group(cls=_ForecastGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", is_flag=True, help="Show debug logs and tracebacks.")
+@click.option(
+    "--runs-dir", default="runs", show_default=True, envvar="FORECAST_RUNS_DIR",
+    type=click.Path(file_okay=False), help="Where runs are saved (env FORECAST_RUNS_DIR).",
+)
+@click.version_option(package_name="forecaster")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool, runs_dir: str) -> None:
+    """Forecast time series with recurrent networks (SimpleRNN, LSTM, GRU).
+
+    \b
+    forecast fit data/prices.csv --cell gru     train and save runs/<name>/
+    forecast predict                            forecast the next horizon
+    forecast plot                               history + forecast as PNG
+    forecast info                               what a saved model is
+    """
+    ctx.obj = {"verbose": verbose, "runs_dir": Path(runs_dir)}
+    _setup_logging(verbose)
+
+
+def _split_features(values: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values:
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return tuple(out)
+
+
+def data_options(f):
+    """Options shared by every command that reads a CSV."""
+    for opt in reversed([
+        click.option("--target", help="Column to forecast (default: the only numeric column; Adj Close/Close/Price for prices)."),
+        click.option("--features", multiple=True, help="Extra input columns, comma-separated or repeated."),
+        click.option("--time-col", help="Time column (default: detected from names such as Date, time, ds)."),
+        click.option(
+            "--missing", type=click.Choice(["ffill", "interpolate", "error"]), default="ffill", show_default=True,
+            help="Missing values and gaps: carry forward (causal), interpolate, or refuse.",
+        ),
+    ]):
+        f = opt(f)
+    return f
+
+
+@cli.command()
+@click.argument("data", type=click.Path(dir_okay=True))
+@data_options
+@click.option("--cell", type=click.Choice(CELL_CHOICES, case_sensitive=False), default="gru", show_default=True)
+@click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers.")
+@click.option("--units", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--bidirectional/--no-bidirectional", default=False, show_default=True)
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True)
+@click.option(
+    "--recurrent-dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+    help="Leaves the fused cuDNN path on GPUs (a warning says so).",
+)
+@click.option("--lookback", type=click.IntRange(min=1), default=60, show_default=True, help="Input steps per window.")
+@click.option("--horizon", type=click.IntRange(min=1), default=5, show_default=True, help="Steps forecast at once.")
+@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True, help="Step between training windows.")
+@click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.15, show_default=True)
+@click.option("--transform", type=click.Choice(["auto", "none", "log"]), default="auto", show_default=True,
+              help="auto: log for positive price columns, none otherwise.")
+@click.option("--normalization", type=click.Choice(["window", "global"]), default="window", show_default=True,
+              help="window: relative to each window's last value (trending series); global: z-score.")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True)
+@click.option("--clipnorm", type=click.FloatRange(0), default=1.0, show_default=True, help="Gradient clipping norm; 0 disables.")
+@click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True, help="Early-stopping patience (epochs).")
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
+@click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap batches per epoch (huge series).")
+@click.option("--name", help="Run directory name (default: <csv>-<cell>-<timestamp>).")
+@click.pass_context
+def fit(ctx: click.Context, data: str, target, features, time_col, missing, name, **model_opts) -> None:
+    """Train a model on DATA (a CSV with a time column) and save it under runs/."""
+    from forecaster import data as data_mod
+    from forecaster.artifacts import run_name, update_latest
+    from forecaster.config import ForecastConfig
+
+    features = _split_features(features)
+    clip = model_opts.pop("clipnorm")
+    config = ForecastConfig(
+        target=target, features=features, time_col=time_col, missing=missing,
+        clipnorm=clip if clip > 0 else None, **model_opts,
+    )
+    series = data_mod.load(data, target=target, features=features, time_col=time_col, missing=missing)
+    config = config.replace(target=series.target)
+    _describe_series(series)
+
+    from forecaster.forecaster import Forecaster  # imports Keras
+    from forecaster.runtime import device_summary
+
+    click.echo(f"Device: {device_summary()}", err=True)
+    click.echo(
+        f"Model: {config.layers} x {'bidirectional ' if config.bidirectional else ''}{config.cell} "
+        f"({config.units} units), lookback {config.lookback} -> horizon {config.horizon}", err=True,
+    )
+    verbose = 1 if sys.stdout.isatty() else 2
+    fc = Forecaster(config).fit(series, verbose=verbose)
+    runs_dir: Path = ctx.obj["runs_dir"]
+    run = fc.save(runs_dir / (name or run_name(data, config.cell)))
+    update_latest(runs_dir, run)
+    m = fc.metrics_
+    ratio = m["val_mae"] / m["naive_val_mae"] if m["naive_val_mae"] else float("nan")
+    click.echo(f"Saved {run}")
+    click.echo(
+        f"Validation ({m['val_windows']} windows, {series.target}): MAE {m['val_mae']:.4g} vs naive {m['naive_val_mae']:.4g} "
+        f"(ratio {ratio:.3f}; < 1 beats naive), RMSE {m['val_rmse']:.4g} vs {m['naive_val_rmse']:.4g}; "
+        f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s"
+    )
+
+
+def _describe_series(series) -> None:
+    feats = f" + features {', '.join(series.features)}" if series.features else ""
+    click.echo(
+        f"Data: {series.source} - target {series.target!r}{feats}, {len(series)} rows, "
+        f"{series.index[0]} .. {series.index[-1]}, frequency {series.freq}", err=True,
+    )
+
+
+def _load_for_run(fc, data: str | None):
+    """Load the CSV a run was fitted on (or a newer one) with the run's own options."""
+    from forecaster import data as data_mod
+
+    path = data or fc.data_["source"]
+    if path is None or (data is None and not Path(path).exists()):
+        raise ForecasterError(
+            f"The training data {path} is no longer there. Pass --data with a CSV of the same columns."
+        )
+    cfg = fc.config
+    series = data_mod.load(path, target=fc.target_, features=fc.features_, time_col=cfg.time_col, missing=cfg.missing)
+    if data is None and series.fingerprint != fc.data_["fingerprint"]:
+        log.info("note: %s changed since the model was fitted; forecasting from its current end", path)
+    return series
+
+
+@cli.command()
+@click.option("--model", "model", type=click.Path(), help="Run directory (default: runs/latest).")
+@click.option("--data", type=click.Path(), help="A newer CSV with the same columns (default: the training data).")
+@click.option("--output", type=click.Path(dir_okay=False), help="CSV to write (default: <run>/forecast.csv).")
+@click.pass_context
+def predict(ctx: click.Context, model: str | None, data: str | None, output: str | None) -> None:
+    """Forecast the next horizon after the end of the data."""
+    from forecaster.artifacts import resolve_run
+
+    run = resolve_run(model, ctx.obj["runs_dir"])
+    from forecaster.forecaster import Forecaster
+
+    fc = Forecaster.load(run)
+    series = _load_for_run(fc, data)
+    forecast = fc.predict(series)
+    out = Path(output) if output else run / "forecast.csv"
+    _atomic_csv(forecast.rename_axis("time"), out)
+    click.echo(f"Forecast of {fc.target_!r} from {run.name} ({fc.config.horizon} steps after {series.index[-1]}):")
+    click.echo(forecast.to_string())
+    click.echo(f"Wrote {out}")
+
+
+def _atomic_csv(frame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        frame.to_csv(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@cli.command()
+@click.option("--model", "model", type=click.Path(), help="Run directory (default: runs/latest).")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw manifest.")
+@click.pass_context
+def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
+    """Describe a saved model: config, data range, metrics, versions."""
+    import json
+
+    from forecaster.artifacts import read_manifest, resolve_run
+
+    run = resolve_run(model, ctx.obj["runs_dir"])
+    man = read_manifest(run)
+    if as_json:
+        click.echo(json.dumps(man, indent=2))
+        return
+    cfg, d, m, v = man["config"], man["data"], man["metrics"], man["versions"]
+    lines = [
+        f"Run:        {run}",
+        f"Created:    {man['created']}",
+        f"Model:      {cfg['layers']} x {'bidirectional ' if cfg['bidirectional'] else ''}{cfg['cell']}, "
+        f"{cfg['units']} units, dropout {cfg['dropout']}, lookback {cfg['lookback']} -> horizon {cfg['horizon']}",
+        f"Target:     {man['target']}" + (f" (features: {', '.join(man['features'])})" if man["features"] else ""),
+        f"Data:       {d['source']} ({d['rows']} rows, {d['start']} .. {d['end']}, frequency {man['frequency']})",
+        f"Training:   {d['train_start']} .. {d['train_end']}; validation {d['val_start']} .. {d['val_end']}",
+        f"Scaling:    transform {cfg['transform']} (log: {', '.join(c for c, l in zip(man['scaler']['columns'], man['scaler']['log']) if l) or 'none'}), "
+        f"normalization {cfg['normalization']}",
+        f"Training:   {cfg['epochs']} max epochs, batch {cfg['batch_size']}, lr {cfg['learning_rate']}, "
+        f"clipnorm {cfg['clipnorm']}, seed {man['seed']}",
+        f"Metrics:    val MAE {m.get('val_mae', float('nan')):.4g} vs naive {m.get('naive_val_mae', float('nan')):.4g}; "
+        f"{m.get('epochs_run')} epochs (best {m.get('best_epoch')}), {m.get('fit_seconds')}s",
+        f"Versions:   " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        f"Fingerprint: sha256 {d['fingerprint'][:16]}...",
+    ]
+    click.echo("\n".join(lines))
+
+
+@cli.command()
+@click.option("--model", "model", type=click.Path(), help="Run directory (default: runs/latest).")
+@click.option("--data", type=click.Path(), help="A newer CSV with the same columns (default: the training data).")
+@click.option("--output", type=click.Path(dir_okay=False), help="PNG to write (default: <run>/forecast.png).")
+@click.option("--history", "n_history", type=click.IntRange(min=2), default=None,
+              help="History points shown (default: 4 x lookback, at least 120).")
+@click.pass_context
+def plot(ctx: click.Context, model: str | None, data: str | None, output: str | None, n_history: int | None) -> None:
+    """Plot recent history and the forecast after it as a PNG."""
+    from forecaster.artifacts import resolve_run
+
+    run = resolve_run(model, ctx.obj["runs_dir"])
+    from forecaster.forecaster import Forecaster
+    from forecaster.plot import plot_forecast
+
+    fc = Forecaster.load(run)
+    series = _load_for_run(fc, data)
+    forecast = fc.predict(series)
+    n = n_history or max(4 * fc.config.lookback, 120)
+    hist = series.frame[fc.target_].iloc[-n:]
+    cfg = fc.config
+    title = (
+        f"{Path(series.source or 'data').name}: {fc.target_} - {cfg.layers}x{'bi-' if cfg.bidirectional else ''}"
+        f"{cfg.cell}, horizon {cfg.horizon} ({fc.freq_})"
+    )
+    fig = plot_forecast(hist, forecast, title=title, ylabel=fc.target_)
+    out = Path(output) if output else run / "forecast.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.png")
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    click.echo(f"Wrote {out}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="forecast")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
