@@ -78,7 +78,9 @@ def _prepare(history: ArrayLike, origins: ArrayLike, horizon: object) -> tuple[F
     try:
         hist = np.asarray(history, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise DataError(f"`history` must be a 1-D array of numbers. Received: {type(history).__name__} ({exc})") from None
+        raise DataError(
+            f"`history` must be a 1-D array of numbers. Received: {type(history).__name__} ({exc})"
+        ) from None
     if hist.ndim != 1 or hist.shape[0] == 0:
         raise DataError(f"`history` must be a non-empty 1-D series. Received: history.shape={hist.shape}")
 
@@ -105,7 +107,7 @@ def _prepare(history: ArrayLike, origins: ArrayLike, horizon: object) -> tuple[F
             first = int(np.flatnonzero(~np.isfinite(used))[0])
             raise DataError(
                 "`history` must not contain NaN or infinite values before the last origin. "
-                f"Received: history[{first}]={hist[first]!r}"
+                f"Received: history[{first}]={float(hist[first])!r}"
             )
     return hist, orig, horizon
 
@@ -367,8 +369,17 @@ _LEGACY_ALIASES: dict[str, str] = {
     "BAS": "BYS",
 }
 # Current spelling -> older one, for pandas versions that predate the rename.
-_MODERN_ALIASES: dict[str, str] = {"h": "H", "min": "T", "ME": "M", "BME": "BM", "SME": "SM", "QE": "Q",
-                                   "BQE": "BQ", "YE": "A", "BYE": "BA"}
+_MODERN_ALIASES: dict[str, str] = {
+    "h": "H",
+    "min": "T",
+    "ME": "M",
+    "BME": "BM",
+    "SME": "SM",
+    "QE": "Q",
+    "BQE": "BQ",
+    "YE": "A",
+    "BYE": "BA",
+}
 _FREQ_RE = re.compile(r"^([+-]?\d+)?([A-Za-z]+)(-\w+)?$")
 
 _NS_PER_DAY = 86_400 * 10**9
@@ -434,20 +445,15 @@ def infer_season(freq: str) -> int:
     daily data, and the year for weekly and coarser data; the season is the
     number of steps per cycle, so multiples divide it (``'2h'`` -> 12):
 
-    ==========================================  ======  =====================
-    freq (examples)                             season  cycle
-    ==========================================  ======  =====================
-    ``'min'``, ``'T'``                          1440    day
-    ``'5min'`` / ``'10min'`` / ``'15min'``      288 / 144 / 96  day
-    ``'30min'``, ``'30T'``                      48      day
-    ``'h'``, ``'H'``, ``'1h'``                  24      day
-    ``'D'``                                     7       week
-    ``'B'``, ``'C'`` (business / trading days)  5       week
-    ``'W'``, ``'W-SUN'``, ``'W-SAT'``           52      year
-    ``'MS'``, ``'ME'``, ``'M'``                 12      year
-    ``'QS'``, ``'QE'``, ``'Q-DEC'``             4       year
-    ``'YS'``, ``'YE'``, ``'Y'``, ``'A'``        1       (no seasonality)
-    ==========================================  ======  =====================
+    * minutely ``'min'`` / ``'T'`` -> 1440; 5-minute -> 288; 10-minute -> 144;
+      15-minute -> 96; half-hourly ``'30min'`` / ``'30T'`` -> 48;
+      hourly ``'h'`` / ``'H'`` / ``'1h'`` -> 24 (cycle: one day);
+    * daily ``'D'`` -> 7; business / trading days ``'B'``, ``'C'`` -> 5
+      (cycle: one week);
+    * weekly ``'W'``, ``'W-SUN'``, ``'W-SAT'``... -> 52; monthly ``'MS'``,
+      ``'ME'``, ``'M'`` -> 12; quarterly ``'QS'``, ``'QE'``, ``'Q-DEC'``... -> 4
+      (cycle: one year);
+    * yearly ``'YS'``, ``'YE'``, ``'Y'``, ``'A'`` -> 1 (no seasonality).
 
     Frequencies are parsed with :func:`pandas.tseries.frequencies.to_offset`;
     legacy aliases removed from recent pandas (``'H'``, ``'T'``, ``'M'``,
@@ -469,7 +475,9 @@ def infer_season(freq: str) -> int:
     """
     hint = "Pass the season length explicitly with --season."
     if not isinstance(freq, str):
-        raise ConfigError(f"`freq` must be a pandas frequency string such as 'h' or 'D'. {hint} Received: freq={freq!r}")
+        raise ConfigError(
+            f"`freq` must be a pandas frequency string such as 'h' or 'D'. {hint} Received: freq={freq!r}"
+        )
     offset = _parse_freq(freq)
     if offset is None:
         raise ConfigError(f"Unknown frequency; cannot infer a season length. {hint} Received: freq={freq!r}")
