@@ -158,7 +158,8 @@ def fit(ctx: click.Context, data: str, target, features, time_col, missing, name
     config = config.replace(target=series.target)
     _describe_series(series)
 
-    from forecaster.forecaster import Forecaster  # imports Keras
+    _import_backend(ctx)
+    from forecaster.forecaster import Forecaster
     from forecaster.runtime import device_summary
 
     click.echo(f"Device: {device_summary()}", err=True)
@@ -179,6 +180,12 @@ def fit(ctx: click.Context, data: str, target, features, time_col, missing, name
         f"(ratio {ratio:.3f}; < 1 beats naive), RMSE {m['val_rmse']:.4g} vs {m['naive_val_rmse']:.4g}; "
         f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s"
     )
+
+
+def _import_backend(ctx: click.Context) -> None:
+    from forecaster.runtime import import_backend
+
+    import_backend(quiet=not ctx.obj["verbose"])
 
 
 def _describe_series(series) -> None:
@@ -215,6 +222,7 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
     from forecaster.artifacts import resolve_run
 
     run = resolve_run(model, ctx.obj["runs_dir"])
+    _import_backend(ctx)
     from forecaster.forecaster import Forecaster
 
     fc = Forecaster.load(run)
@@ -286,6 +294,7 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
     from forecaster.artifacts import resolve_run
 
     run = resolve_run(model, ctx.obj["runs_dir"])
+    _import_backend(ctx)
     from forecaster.forecaster import Forecaster
     from forecaster.plot import plot_forecast
 

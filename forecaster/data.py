@@ -163,6 +163,7 @@ def load(
     return _finish(
         frame,
         name=str(p),
+        source=str(p.resolve()),
         fingerprint=hashlib.sha256(raw).hexdigest(),
         target=target,
         features=tuple(features),
@@ -333,6 +334,7 @@ def _finish(
     df: pd.DataFrame,
     *,
     name: str,
+    source: str | None = None,
     fingerprint: str,
     target: str | None,
     features: tuple[str, ...],
@@ -387,7 +389,7 @@ def _finish(
     kind = "prices" if PRICE_COLUMNS & {c.lower() for c in df.columns} else "series"
     return Series(
         frame=data, target=target, features=tuple(features), freq=freq, time_col=label,
-        fingerprint=fingerprint, kind=kind, source=name, report=report,
+        fingerprint=fingerprint, kind=kind, source=source or name, report=report,
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +67,43 @@ def set_seed(seed: int) -> None:
             tf.config.experimental.enable_op_determinism()
         except Exception as exc:  # pragma: no cover - very old TF
             log.debug("op determinism unavailable: %s", exc)
+
+
+@contextlib.contextmanager
+def quiet_native_stderr(enabled: bool = True):
+    """Silence C++ log lines that native libraries write straight to file descriptor 2.
+
+    TensorFlow prints absl/oneDNN/CUDA-probe notices at import, before any
+    Python logging setting applies (``TF_CPP_MIN_LOG_LEVEL`` no longer hides
+    them all). The CLI wraps the import and the device probe in this so its
+    own output stays readable; ``--verbose`` leaves them visible. Python
+    exceptions are unaffected: they are printed after the descriptor is back.
+    """
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real descriptor (e.g. captured streams)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_backend(quiet: bool = True) -> None:
+    """Import Keras and its backend (and probe devices) with native log noise silenced."""
+    with quiet_native_stderr(quiet):
+        import keras  # noqa: F401
+
+        if backend_name() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")
