@@ -1,0 +1,43 @@
+"""Small real-format CSV writers shared by the tests (no fixtures magic needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def seasonal_frame(n: int = 240, freq: str = "h", seed: int = 0, level: float = 20.0) -> pd.DataFrame:
+    """A daily-seasonal sensor-like series with a second, correlated column."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = level + 5 * np.sin(2 * np.pi * t / 24) + 0.01 * t + rng.normal(0, 0.3, n)
+    x = 3 * np.cos(2 * np.pi * t / 24) + rng.normal(0, 0.3, n)
+    idx = pd.date_range("2024-01-01", periods=n, freq=freq)
+    return pd.DataFrame({"time": idx.strftime("%Y-%m-%d %H:%M:%S"), "temp": y.round(4), "load": x.round(4)})
+
+
+def write_sensor_csv(path: Path, n: int = 240, **kw) -> Path:
+    seasonal_frame(n, **kw).to_csv(path, index=False)
+    return path
+
+
+def write_price_csv(path: Path, n: int = 260, seed: int = 1) -> Path:
+    """A geometric random walk on business days in the Yahoo layout."""
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0.0005, 0.01, n)))
+    idx = pd.bdate_range("2023-01-02", periods=n)
+    frame = pd.DataFrame(
+        {
+            "Date": idx.strftime("%Y-%m-%d"),
+            "Open": close * 0.999,
+            "High": close * 1.01,
+            "Low": close * 0.99,
+            "Close": close,
+            "Adj Close": close,
+            "Volume": rng.integers(1_000_000, 2_000_000, n),
+        }
+    )
+    frame.to_csv(path, index=False, float_format="%.4f")
+    return path
