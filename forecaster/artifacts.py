@@ -48,6 +48,56 @@ def run_name(data_path: str | os.PathLike[str], cell: str, now: datetime | None 
     return f"{stem}-{cell}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
 
 
+def checkpoint_dir(runs_dir: Path, config, fingerprint: str, name: str | None = None) -> Path:
+    """Where an in-progress fit keeps its per-epoch backup, keyed by data and config.
+
+    The same data, config (epochs and patience aside, so a resumed run may
+    train longer) and run name map to the same directory, which is what lets
+    ``forecast fit --resume`` find the interrupted run.
+    """
+    import hashlib
+
+    key = {k: v for k, v in config.to_dict().items() if k not in ("epochs", "patience")}
+    payload = json.dumps({"config": key, "data": fingerprint, "name": name}, sort_keys=True)
+    return Path(runs_dir) / f".checkpoint-{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
+
+
+def claim_checkpoint(base: Path) -> tuple[Path, Any]:
+    """Lock a checkpoint directory for this process; return it and the open lock.
+
+    Two identical fits started at once would otherwise share one backup. The
+    lock (``flock`` on a sibling ``.lock`` file) is released by the operating
+    system when the process ends, even on ``kill -9``, so an interrupted
+    run's checkpoint can be claimed again by ``--resume``. A fit that finds
+    the lock held by a live process uses a private directory instead.
+    """
+    base.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no locking, shared name
+        return base, None
+    for cand in (base, base.with_name(f"{base.name}-{os.getpid()}")):
+        fh = open(cand.with_name(cand.name + ".lock"), "a+")  # noqa: SIM115 - held until release_checkpoint
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return cand, fh
+        except OSError:
+            fh.close()
+    raise ArtifactError(f"Cannot lock a checkpoint directory beside {base}.")  # pragma: no cover
+
+
+def release_checkpoint(path: Path, lock: Any, *, remove: bool) -> None:
+    """Optionally delete the checkpoint, then drop its lock."""
+    import shutil
+
+    if remove:
+        shutil.rmtree(path, ignore_errors=True)
+    if lock is not None:
+        if remove:
+            Path(lock.name).unlink(missing_ok=True)
+        lock.close()
+
+
 def is_complete_run(path: Path) -> bool:
     """True if ``path`` holds both a manifest and a model file."""
     return (path / MANIFEST_FILE).is_file() and (path / MODEL_FILE).is_file()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -43,6 +45,9 @@ class _ForecastGroup(click.Group):
             ctx.exit(130)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        # SIGTERM (docker stop, kill) unwinds like Ctrl-C, so temporary run directories are removed.
+        if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
@@ -58,6 +63,10 @@ class _ForecastGroup(click.Group):
             click.echo(f"Error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -141,11 +150,13 @@ def data_options(f):
 @click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap batches per epoch (huge series).")
 @click.option("--name", help="Run directory name (default: <csv>-<cell>-<timestamp>).")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted fit of the same data and config from its last completed epoch.")
 @click.pass_context
-def fit(ctx: click.Context, data: str, target, features, time_col, missing, name, **model_opts) -> None:
+def fit(ctx: click.Context, data: str, target, features, time_col, missing, name, resume, **model_opts) -> None:
     """Train a model on DATA (a CSV with a time column) and save it under runs/."""
     from forecaster import data as data_mod
-    from forecaster.artifacts import run_name, update_latest
+    from forecaster.artifacts import checkpoint_dir, claim_checkpoint, release_checkpoint, run_name, update_latest
     from forecaster.config import ForecastConfig
 
     features = _split_features(features)
@@ -168,9 +179,28 @@ def fit(ctx: click.Context, data: str, target, features, time_col, missing, name
         f"({config.units} units), lookback {config.lookback} -> horizon {config.horizon}", err=True,
     )
     verbose = 1 if sys.stdout.isatty() else 2
-    fc = Forecaster(config).fit(series, verbose=verbose)
     runs_dir: Path = ctx.obj["runs_dir"]
-    run = fc.save(runs_dir / (name or run_name(data, config.cell)))
+    ckpt, lock = claim_checkpoint(checkpoint_dir(runs_dir, config, series.fingerprint, name))
+    if ckpt.exists() and not resume:
+        log.info("discarding the checkpoint of an earlier interrupted fit (pass --resume to continue it)")
+        shutil.rmtree(ckpt)
+    elif ckpt.exists():
+        log.info("resuming from %s", ckpt)
+    elif resume:
+        log.info("no interrupted fit of this data and config to resume; starting afresh")
+    try:
+        fc = Forecaster(config).fit(series, verbose=verbose, checkpoint_dir=ckpt)
+    except KeyboardInterrupt:
+        release_checkpoint(ckpt, lock, remove=False)
+        log.warning("Interrupted; run the same command with --resume to continue from the last completed epoch.")
+        raise
+    except BaseException:
+        release_checkpoint(ckpt, lock, remove=True)
+        raise
+    try:
+        run = fc.save(runs_dir / (name or run_name(data, config.cell)))
+    finally:
+        release_checkpoint(ckpt, lock, remove=True)
     update_latest(runs_dir, run)
     m = fc.metrics_
     ratio = m["val_mae"] / m["naive_val_mae"] if m["naive_val_mae"] else float("nan")

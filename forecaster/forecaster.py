@@ -121,13 +121,21 @@ class Forecaster:
         self.config = config if config is not None else ForecastConfig()
 
     # ------------------------------------------------------------------ fit
-    def fit(self, series: Series, *, verbose: int | str = 0) -> "Forecaster":
+    def fit(
+        self, series: Series, *, verbose: int | str = 0, checkpoint_dir: str | os.PathLike[str] | None = None
+    ) -> "Forecaster":
         """Train on ``series``: chronological split, scaler on training rows, early stopping.
 
         Args:
             series: a validated :class:`forecaster.data.Series`.
             verbose: passed to ``keras.Model.fit`` (0 silent, 1 progress bar,
                 2 one line per epoch).
+            checkpoint_dir: if given, the weights, optimizer state and epoch
+                are backed up there after every epoch
+                (``keras.callbacks.BackupAndRestore``) with the per-epoch
+                history beside them; a later ``fit`` with the same directory
+                resumes after the last completed epoch. Early stopping's
+                patience counter and best weights restart at the resume.
 
         Returns:
             ``self``.
@@ -160,6 +168,15 @@ class Forecaster:
                 monitor="val_loss", patience=cfg.patience, restore_best_weights=True, verbose=0
             ),
         ]
+        history_csv = None
+        if checkpoint_dir is not None:
+            ckpt = Path(checkpoint_dir)
+            ckpt.mkdir(parents=True, exist_ok=True)
+            history_csv = ckpt / HISTORY_FILE
+            callbacks += [
+                keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
+                keras.callbacks.CSVLogger(str(history_csv), append=True),
+            ]
         started = time.perf_counter()
         history = model.fit(
             train,
@@ -178,7 +195,12 @@ class Forecaster:
 
         self.model_ = model
         self.scaler_ = scaler
-        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        if history_csv is not None and history_csv.exists():
+            # Includes the epochs run before an interruption, not just this call's.
+            logged = pd.read_csv(history_csv).drop(columns=["epoch"], errors="ignore")
+            self.history_ = {k: [float(v) for v in logged[k]] for k in logged.columns}
+        else:
+            self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self._remember_series(series, split.train_end)
         # Validation score in original units, beside the naive (last value) forecast on the same origins.
         pred = self._predict_view(view, split.val_origins)
@@ -229,7 +251,13 @@ class Forecaster:
         out = np.empty((len(origins), self.config.horizon), dtype=np.float64)
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = origins[lo : lo + PREDICT_CHUNK]
-            rel = np.asarray(self.model_.predict_on_batch(view.inputs(chunk)), dtype=np.float64)
+            x = view.inputs(chunk)
+            # Pad to a power-of-two batch: a compiled predict function is traced
+            # once per input shape, so arbitrary sizes would retrace every call.
+            size = max(32, 1 << (len(chunk) - 1).bit_length())
+            if size != len(chunk):
+                x = np.concatenate([x, np.zeros((size - len(chunk), *x.shape[1:]), dtype=x.dtype)])
+            rel = np.asarray(self.model_.predict_on_batch(x), dtype=np.float64)[: len(chunk)]
             out[lo : lo + len(chunk)] = self.scaler_.inverse_target(rel + view.reference(chunk)[:, None])
         return out
 
