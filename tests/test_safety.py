@@ -1,0 +1,140 @@
+"""Untrusted model files and manifests are refused without running any code; no pickle anywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from helpers import write_sensor_csv
+
+from forecaster import data
+from forecaster.artifacts import read_manifest
+from forecaster.config import ForecastConfig
+from forecaster.exceptions import ArtifactError
+from forecaster.forecaster import Forecaster
+
+PACKAGE = Path(__file__).resolve().parents[1] / "forecaster"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("safety")
+    series = data.load(write_sensor_csv(tmp / "s.csv", n=160), target="temp")
+    fc = Forecaster(ForecastConfig(units=3, epochs=1, lookback=12, horizon=3)).fit(series)
+    return fc.save(tmp / "runs" / "good")
+
+
+def _copy(run: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "copy"
+    shutil.copytree(run, dst)
+    return dst
+
+
+def test_lambda_layer_is_refused_and_never_executed(run, tmp_path):
+    marker = tmp_path / "pwned"
+    evil = _copy(run, tmp_path)
+    inputs = keras.Input(shape=(12, 1))
+    # If this lambda were ever deserialised and called, it would create the marker file.
+    path = str(marker)
+    x = keras.layers.Lambda(lambda t: (open(path, "w").close(), t)[1], output_shape=(12, 1))(inputs)
+    outputs = keras.layers.Dense(3)(keras.layers.GRU(3)(x))
+    model = keras.Model(inputs, outputs)
+    model.save(evil / "model.keras")
+    marker.unlink(missing_ok=True)
+    with pytest.raises(ArtifactError, match="Cannot load .* safely"):
+        Forecaster.load(evil)
+    assert not marker.exists()
+    # Control: the payload is live. Loaded unsafely and run, it does create the marker.
+    unsafe = keras.saving.load_model(evil / "model.keras", safe_mode=False)
+    unsafe.predict(np.zeros((1, 12, 1), dtype="float32"), verbose=0)
+    assert marker.exists()
+
+
+def test_unknown_class_is_refused(run, tmp_path):
+    evil = _copy(run, tmp_path)
+    src = evil / "model.keras"
+    patched = tmp_path / "patched.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(patched, "w") as zout:
+        for item in zin.infolist():
+            payload = zin.read(item.filename)
+            if item.filename == "config.json":
+                cfg = payload.decode()
+                cfg = cfg.replace('"class_name": "GRU"', '"class_name": "EvilLayer"')
+                cfg = cfg.replace('"module": "keras.layers"', '"module": "os"', 1)
+                payload = cfg.encode()
+            zout.writestr(item, payload)
+    shutil.move(patched, src)
+    with pytest.raises(ArtifactError, match="Cannot load"):
+        Forecaster.load(evil)
+
+
+def test_model_not_matching_manifest_is_refused(run, tmp_path):
+    evil = _copy(run, tmp_path)
+    man = json.loads((evil / "forecaster.json").read_text())
+    man["config"]["horizon"] = 7
+    (evil / "forecaster.json").write_text(json.dumps(man))
+    with pytest.raises(ArtifactError, match="does not match its manifest"):
+        Forecaster.load(evil)
+
+
+@pytest.mark.parametrize(
+    "tamper,needle",
+    [
+        (lambda m: m.update(schema_version=99), "schema_version=99"),
+        (lambda m: m.pop("scaler"), "missing scaler"),
+        (lambda m: m.update(extra_key=1), "unknown extra_key"),
+        (lambda m: m.update(target=3), "`target` must be str"),
+        (lambda m: m.update(seed=True), "`seed` must be int"),
+        (lambda m: m["config"].update(evil="x"), "Unknown config key(s): evil"),
+        (lambda m: m["config"].update(lookback=-1), "`lookback` must be a positive integer"),
+        (lambda m: m["scaler"].update(scale=[-1.0]), "`scale` must hold finite numbers > 0"),
+        (lambda m: m["data"].pop("fingerprint"), "`data` must have exactly the keys"),
+        (lambda m: m.update(features=["ghost"]), "scaler columns do not match"),
+    ],
+)
+def test_tampered_manifest_is_refused(run, tmp_path, tamper, needle):
+    bad = _copy(run, tmp_path)
+    man = json.loads((bad / "forecaster.json").read_text())
+    tamper(man)
+    (bad / "forecaster.json").write_text(json.dumps(man))
+    with pytest.raises(ArtifactError, match=re.escape(needle)):
+        Forecaster.load(bad)
+
+
+def test_truncated_manifest_is_refused(run, tmp_path):
+    bad = _copy(run, tmp_path)
+    text = (bad / "forecaster.json").read_text()
+    (bad / "forecaster.json").write_text(text[: len(text) // 2])
+    with pytest.raises(ArtifactError, match="is not valid JSON"):
+        read_manifest(bad)
+
+
+def test_good_run_still_loads(run):
+    fc = Forecaster.load(run)
+    assert fc.model_.output_shape == (None, 3)
+    assert np.isfinite(fc.scaler_.scale_).all()
+
+
+def test_no_pickle_in_the_package():
+    pattern = re.compile(r"^\s*(import|from)\s+(pickle|cPickle|joblib|dill|cloudpickle)\b|allow_pickle\s*=\s*True|safe_mode\s*=\s*False")
+    offenders = [
+        f"{path.name}:{i}: {line.strip()}"
+        for path in PACKAGE.rglob("*.py")
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
+    # And loading always asks for safe mode explicitly.
+    assert "safe_mode=True" in (PACKAGE / "forecaster.py").read_text()
+
+
+def test_keras_requirement_has_cve_fixes():
+    text = (PACKAGE.parent / "pyproject.toml").read_text()
+    assert re.search(r'"keras>=3\.13\.2"', text)
+    assert tuple(int(p) for p in keras.__version__.split(".")[:3]) >= (3, 13, 2)
