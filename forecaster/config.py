@@ -9,6 +9,7 @@ the wrong type is an error, never silently ignored).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -102,15 +103,15 @@ class ForecastConfig:
         _choice("normalization", self.normalization, NORMALIZATIONS)
         _fraction("dropout", self.dropout)
         _fraction("recurrent_dropout", self.recurrent_dropout)
-        if not isinstance(self.val_fraction, (int, float)) or not 0.0 < self.val_fraction < 1.0:
+        if not _real(self.val_fraction) or not 0.0 < self.val_fraction < 1.0:
             raise ConfigError(
                 f"`val_fraction` must be a number strictly between 0 and 1. Received: val_fraction={self.val_fraction!r}"
             )
-        if not isinstance(self.learning_rate, (int, float)) or not self.learning_rate > 0:
+        if not _real(self.learning_rate) or not self.learning_rate > 0:
             raise ConfigError(
                 f"`learning_rate` must be a positive number. Received: learning_rate={self.learning_rate!r}"
             )
-        if self.clipnorm is not None and (not isinstance(self.clipnorm, (int, float)) or not self.clipnorm > 0):
+        if self.clipnorm is not None and (not _real(self.clipnorm) or not self.clipnorm > 0):
             raise ConfigError(
                 f"`clipnorm` must be a positive number, or None to disable clipping. Received: clipnorm={self.clipnorm!r}"
             )
@@ -155,6 +156,11 @@ _INT_FIELDS = {
     "lookback", "horizon", "stride", "layers", "units", "epochs",
     "batch_size", "patience", "seed", "steps_per_epoch",
 }
+
+
+def _real(value: Any) -> bool:
+    """A finite int or float; ``bool`` is not a number here (``True`` is no learning rate)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _positive_int(name: str, value: Any) -> None:

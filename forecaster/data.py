@@ -36,6 +36,7 @@ import io
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -225,7 +226,9 @@ def _parse_csv_bytes(raw: bytes, name: str) -> tuple[pd.DataFrame, str, str]:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{name} is not valid CSV: {first}. Check the delimiter and quoting.") from None
     # Trailing separators (';;' at line ends) and all-empty lines are layout, not data.
-    df = df.dropna(axis=1, how="all").dropna(axis=0, how="all")
+    # A named column that is entirely empty is kept, so that choosing it as target or
+    # feature says it has no values rather than that it does not exist.
+    df = df.dropna(axis=0, how="all")
     df = df.loc[:, [not str(c).startswith("Unnamed:") or df[c].notna().any() for c in df.columns]]
     if df.shape[1] == 0 or df.empty:
         raise DataError(f"{name} has a header but no data rows. Supply at least a few rows of data.")
@@ -299,7 +302,12 @@ def _parse_times(values: pd.Series, label: str, name: str) -> pd.DatetimeIndex:
         last_error: Exception | None = None
         for kwargs in ({"format": "ISO8601"}, {}, {"dayfirst": True}):
             try:
-                idx = pd.DatetimeIndex(pd.to_datetime(text, **kwargs))
+                with warnings.catch_warnings():
+                    # pandas warns when it infers day-first itself; the order is settled below.
+                    warnings.simplefilter("ignore", UserWarning)
+                    idx = pd.DatetimeIndex(pd.to_datetime(text, **kwargs))
+                if kwargs == {}:
+                    idx = _resolve_day_order(idx, text)
                 break
             except (ValueError, TypeError, OverflowError) as exc:
                 last_error = exc
@@ -325,6 +333,33 @@ def _parse_times(values: pd.Series, label: str, name: str) -> pd.DatetimeIndex:
         row = int(np.flatnonzero(idx.isna())[0])
         raise DataError(f"Time column {label!r} of {name} is empty at data row {row + 1}. Every row needs a timestamp.")
     return idx
+
+
+def _resolve_day_order(default: pd.DatetimeIndex, text: pd.Series) -> pd.DatetimeIndex:
+    """Choose between month-first and day-first readings of ambiguous dates.
+
+    ``default`` is pandas' own reading, which guesses the format from the first
+    value: ``10/03/2004`` (10 March, AirQuality style) is read month-first as
+    3 October whenever the first day is 12 or less, and an excerpt whose days all
+    stay at or below 12 parses without error into the wrong dates. When the
+    day-first reading also succeeds, keep the one that is strictly increasing with
+    the fewest distinct time steps (hourly rows crossing midnight: one step
+    day-first, a month jump month-first); on a tie keep pandas' reading.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            day_first = pd.DatetimeIndex(pd.to_datetime(text, dayfirst=True))
+    except (ValueError, TypeError, OverflowError):
+        return default
+    if day_first.equals(default):
+        return default
+
+    def badness(idx: pd.DatetimeIndex) -> tuple[bool, int, int]:
+        steps = np.diff(idx.as_unit("ns").asi8)
+        return (not (steps > 0).all(), len(np.unique(steps)), int(steps.max()) if len(steps) else 0)
+
+    return day_first if badness(day_first) < badness(default) else default
 
 
 # ----------------------------------------------------------------------------
@@ -421,7 +456,7 @@ def _choose_columns(
         if target not in df.columns:
             raise DataError(f"Target column {target!r} not found in {name}. Columns: {', '.join(cols)}. Pass one to --target.")
         return target, tuple(f for f in features if f != target)
-    numeric = [c for c in cols if pd.api.types.is_numeric_dtype(df[c]) and c not in features]
+    numeric = [c for c in cols if pd.api.types.is_numeric_dtype(df[c]) and c not in features and df[c].notna().any()]
     lower = {c.lower(): c for c in cols}
     for cand in PRICE_TARGETS:
         if cand in lower and lower[cand] not in features:

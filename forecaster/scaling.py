@@ -114,7 +114,7 @@ class SeriesScaler:
         if self.log_.any():
             logged = values[:, self.log_]
             if not (logged > 0).all():
-                col = np.array(self.columns_)[self.log_][int(np.flatnonzero(~(logged > 0).all(axis=0))[0])]
+                col = str(np.array(self.columns_)[self.log_][int(np.flatnonzero(~(logged > 0).all(axis=0))[0])])
                 raise DataError(
                     f"Column {col!r} has zero or negative values, but the model log-transforms it (it was positive "
                     "on the training rows). Refit with --transform none."
@@ -150,9 +150,10 @@ class SeriesScaler:
         if not isinstance(data, dict) or set(data) != expected:
             got = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise ArtifactError(f"Scaler parameters must have exactly the keys {sorted(expected)}. Received: {got}")
-        n = len(data["columns"])
-        if n == 0 or any(not isinstance(c, str) for c in data["columns"]):
+        columns = data["columns"]
+        if not isinstance(columns, list) or not columns or any(not isinstance(c, str) for c in columns):
             raise ArtifactError("Scaler `columns` must be a non-empty list of names.")
+        n = len(columns)
         for key in ("log", "center", "scale"):
             vals = data[key]
             if not isinstance(vals, list) or len(vals) != n:

@@ -127,6 +127,11 @@ class WindowView:
     def __init__(self, values: np.ndarray, lookback: int, horizon: int, *, relative: bool = False) -> None:
         if values.ndim != 2:
             raise ConfigError(f"`values` must be 2-D (rows, columns). Received shape {values.shape}")
+        if len(values) < lookback:
+            raise DataError(
+                f"The series has {len(values)} rows; lookback={lookback} needs at least {lookback}. "
+                "Reduce --lookback or supply more data."
+            )
         self.values = values
         self.lookback = lookback
         self.horizon = horizon

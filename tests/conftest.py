@@ -1,0 +1,72 @@
+"""Shared fixtures: the real data sets beside the project and tiny synthetic CSV files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+#: Real public data sets, kept outside the repository (never copied into it).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Directory of the real data sets; the test is skipped when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data sets not available ({SHARED_DATA} is missing)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> Callable[..., Path]:
+    """Write text (UTF-8 unless told) or raw bytes to ``tmp_path / name`` and return the path.
+
+    >>> path = write_file("x.csv", "date,y\\n2024-01-01,1\\n")  # doctest: +SKIP
+    """
+
+    def _write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        data = content if isinstance(content, bytes) else content.encode(encoding)
+        path.write_bytes(data)
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def write_series_csv(write_file: Callable[..., Path]) -> Callable[..., Path]:
+    """Write a small synthetic series as CSV: ``time_col`` then one column per entry of ``columns``.
+
+    Values are a noisy sine plus a level, so no column is constant. Timestamps come from
+    ``pandas.date_range(start, periods=n, freq=freq)``, optionally with ``drop`` positions removed.
+    """
+
+    def _write(
+        name: str = "series.csv",
+        *,
+        n: int = 120,
+        freq: str = "D",
+        start: str = "2024-01-01",
+        columns: tuple[str, ...] = ("value",),
+        time_col: str = "date",
+        drop: tuple[int, ...] = (),
+        seed: int = 0,
+    ) -> Path:
+        rng = np.random.default_rng(seed)
+        index = pd.date_range(start, periods=n, freq=freq)
+        t = np.arange(n)
+        frame = pd.DataFrame(
+            {c: np.round(20 + 5 * np.sin(t / 7 + k) + rng.normal(0, 0.5, n), 3) for k, c in enumerate(columns)},
+            index=index,
+        )
+        frame.index.name = time_col
+        if drop:
+            frame = frame.drop(index=frame.index[list(drop)])
+        daily = bool((frame.index == frame.index.normalize()).all())
+        return write_file(name, frame.to_csv(date_format="%Y-%m-%d" if daily else "%Y-%m-%d %H:%M:%S"))
+
+    return _write
