@@ -93,6 +93,7 @@ def cli(ctx: click.Context, verbose: bool, runs_dir: str) -> None:
     \b
     forecast fit data/prices.csv --cell gru     train and save runs/<name>/
     forecast predict                            forecast the next horizon
+    forecast backtest data/prices.csv --folds 5 rolling-origin test vs baselines
     forecast plot                               history + forecast as PNG
     forecast info                               what a saved model is
     """
@@ -122,33 +123,52 @@ def data_options(f):
     return f
 
 
+def model_options(stride_flag: str = "--stride"):
+    """Model and training options shared by ``fit`` and ``backtest`` (they build a ForecastConfig).
+
+    ``stride_flag`` names the option for the step between training windows
+    (``backtest`` uses ``--stride`` for the step between forecast origins).
+    """
+    options = [
+        click.option("--cell", type=click.Choice(CELL_CHOICES, case_sensitive=False), default="gru", show_default=True),
+        click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers."),
+        click.option("--units", type=click.IntRange(min=1), default=32, show_default=True),
+        click.option("--bidirectional/--no-bidirectional", default=False, show_default=True),
+        click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True),
+        click.option(
+            "--recurrent-dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+            help="Leaves the fused cuDNN path on GPUs (a warning says so).",
+        ),
+        click.option("--lookback", type=click.IntRange(min=1), default=60, show_default=True, help="Input steps per window."),
+        click.option("--horizon", type=click.IntRange(min=1), default=5, show_default=True, help="Steps forecast at once."),
+        click.option(stride_flag, "stride", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Step between training windows."),
+        click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.15, show_default=True),
+        click.option("--transform", type=click.Choice(["auto", "none", "log"]), default="auto", show_default=True,
+                     help="auto: log for positive price columns, none otherwise."),
+        click.option("--normalization", type=click.Choice(["window", "global"]), default="window", show_default=True,
+                     help="window: relative to each window's last value (trending series); global: z-score."),
+        click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True),
+        click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True),
+        click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True),
+        click.option("--clipnorm", type=click.FloatRange(0), default=1.0, show_default=True, help="Gradient clipping norm; 0 disables."),
+        click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True, help="Early-stopping patience (epochs)."),
+        click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True),
+        click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap batches per epoch (huge series)."),
+    ]
+
+    def decorate(f):
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+
+    return decorate
+
+
 @cli.command()
 @click.argument("data", type=click.Path(dir_okay=True))
 @data_options
-@click.option("--cell", type=click.Choice(CELL_CHOICES, case_sensitive=False), default="gru", show_default=True)
-@click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers.")
-@click.option("--units", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--bidirectional/--no-bidirectional", default=False, show_default=True)
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True)
-@click.option(
-    "--recurrent-dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
-    help="Leaves the fused cuDNN path on GPUs (a warning says so).",
-)
-@click.option("--lookback", type=click.IntRange(min=1), default=60, show_default=True, help="Input steps per window.")
-@click.option("--horizon", type=click.IntRange(min=1), default=5, show_default=True, help="Steps forecast at once.")
-@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True, help="Step between training windows.")
-@click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.15, show_default=True)
-@click.option("--transform", type=click.Choice(["auto", "none", "log"]), default="auto", show_default=True,
-              help="auto: log for positive price columns, none otherwise.")
-@click.option("--normalization", type=click.Choice(["window", "global"]), default="window", show_default=True,
-              help="window: relative to each window's last value (trending series); global: z-score.")
-@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True)
-@click.option("--clipnorm", type=click.FloatRange(0), default=1.0, show_default=True, help="Gradient clipping norm; 0 disables.")
-@click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True, help="Early-stopping patience (epochs).")
-@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
-@click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap batches per epoch (huge series).")
+@model_options()
 @click.option("--name", help="Run directory name (default: <csv>-<cell>-<timestamp>).")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted fit of the same data and config from its last completed epoch.")
@@ -318,11 +338,19 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
 @click.option("--output", type=click.Path(dir_okay=False), help="PNG to write (default: <run>/forecast.png).")
 @click.option("--history", "n_history", type=click.IntRange(min=2), default=None,
               help="History points shown (default: 4 x lookback, at least 120).")
+@click.option("--backtest", "backtest_dir", type=click.Path(), default=None,
+              help="Redraw a backtest's overlay and error-by-step PNGs into its directory (made by 'forecast backtest').")
 @click.pass_context
-def plot(ctx: click.Context, model: str | None, data: str | None, output: str | None, n_history: int | None) -> None:
-    """Plot recent history and the forecast after it as a PNG."""
+def plot(ctx: click.Context, model: str | None, data: str | None, output: str | None, n_history: int | None,
+         backtest_dir: str | None = None) -> None:
+    """Plot recent history and the forecast after it as a PNG (or a backtest's figures with --backtest)."""
     from forecaster.artifacts import resolve_run
 
+    if backtest_dir is not None:
+        if model is not None or data is not None or output is not None or n_history is not None:
+            raise click.UsageError("--backtest cannot be combined with --model, --data, --output or --history.")
+        _plot_backtest_dir(Path(backtest_dir))
+        return
     run = resolve_run(model, ctx.obj["runs_dir"])
     _import_backend(ctx)
     from forecaster.forecaster import Forecaster
@@ -349,6 +377,175 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
         if tmp.exists():
             tmp.unlink()
     click.echo(f"Wrote {out}")
+
+
+class _RefitType(click.ParamType):
+    """``always``, ``never`` or a positive integer N (refit every N folds)."""
+
+    name = "always|never|N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        text = str(value).strip().lower()
+        if text in ("always", "never"):
+            return text
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        self.fail(f"must be 'always', 'never' or a positive integer N (refit every N folds). Received: {value!r}", param, ctx)
+
+
+def _parse_start(text: str | None):
+    """``--start``: a row number (``4000``), a fraction of the rows (``0.8``) or a date (``2017-01-01``)."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if 0.0 < value < 1.0:
+        return value
+    raise click.BadParameter(
+        f"a row number, a fraction of the rows in (0, 1) or a date is expected. Received: {text!r}", param_hint="'--start'"
+    )
+
+
+BACKTEST_FIGURES = {"overlay": "backtest.png", "error": "error_by_step.png", "training": "training.png",
+                    "forecast": "forecast.png"}
+
+
+@cli.command()
+@click.argument("data", type=click.Path(dir_okay=True))
+@data_options
+@model_options(stride_flag="--train-stride")
+@click.option("--folds", type=click.IntRange(min=1), default=None,
+              help="Split the origins into K consecutive folds (default 5 when --start is not given).")
+@click.option("--start", help="First cutoff: a row number, a fraction of the rows (0.8) or a date (default: the last 20%).")
+@click.option("--stride", "origin_stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Rows between forecast origins.")
+@click.option("--refit", type=_RefitType(), default="always", show_default=True,
+              help="Refit at every fold, never (one fit, one batched predict), or every N folds.")
+@click.option("--window", type=click.Choice(["expanding", "fixed"]), default="expanding", show_default=True,
+              help="Training window: every row before the cutoff, or the last --train-size rows.")
+@click.option("--train-size", type=click.IntRange(min=1), default=None,
+              help="Rows per training window with --window fixed (default: the first fold's).")
+@click.option("--gap", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Rows left out between the end of training and the cutoff.")
+@click.option("--season", type=click.IntRange(min=1), default=None,
+              help="Season length for seasonal naive, window mean and MASE (default: from the frequency, e.g. 24 for hourly).")
+@click.option("--name", help="Directory name under runs/ (default: backtest-<csv>-<cell>-<timestamp>).")
+@click.pass_context
+def backtest(ctx: click.Context, data: str, target, features, time_col, missing, folds, start, origin_stride, refit,
+             window, train_size, gap, season, name, **model_opts) -> None:
+    """Rolling-origin backtest of a model on DATA, beside naive, seasonal naive, drift and window-mean forecasts.
+
+    \b
+    Every refit trains a brand-new model (fresh optimizer, scaler fitted on
+    the rows before the fold's cutoff only). Metrics, overall and per step:
+      MAE, RMSE                 units of the series
+      MAPE  = 100 mean(|e|/|y|)  percent; points with y ~ 0 left out
+      sMAPE = 100 mean(2|e|/(|y|+|yhat|))  percent, 0..200
+      MASE  = mean(|e| / s), s = in-sample seasonal-naive MAE of the
+              training rows of each fold's model (< 1: better than it)
+    Writes runs/backtest-.../ with metrics.json, forecasts.csv, folds.csv and PNGs.
+    """
+    from forecaster import data as data_mod
+    from forecaster.artifacts import run_name
+    from forecaster.backtest import BacktestConfig, fold_table, format_fold_table, plan_backtest
+    from forecaster.config import ForecastConfig
+
+    features = _split_features(features)
+    clip = model_opts.pop("clipnorm")
+    config = ForecastConfig(
+        target=target, features=features, time_col=time_col, missing=missing,
+        clipnorm=clip if clip > 0 else None, **model_opts,
+    )
+    bt_config = BacktestConfig(
+        folds=folds, start=_parse_start(start), stride=origin_stride, refit=refit, window=window,
+        train_size=train_size, gap=gap, season=season,
+    )
+    series = data_mod.load(data, target=target, features=features, time_col=time_col, missing=missing)
+    config = config.replace(target=series.target)
+    _describe_series(series)
+    plan = plan_backtest(series, config, bt_config)
+    click.echo(
+        f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.stride}), "
+        f"{plan.n_fits} fit(s) (refit {bt_config.describe_refit()}, {bt_config.window} window, gap {bt_config.gap}); "
+        f"season {plan.season}" + (f" (from frequency {series.freq!r}; --season overrides)" if plan.season_inferred else "")
+    )
+    click.echo(format_fold_table(fold_table(plan.folds, series.index, config.horizon)))
+
+    _import_backend(ctx)
+    from forecaster.backtest import run_backtest
+    from forecaster.runtime import device_summary
+
+    click.echo(f"Device: {device_summary()}", err=True)
+    result = run_backtest(series, config, bt_config, fit_verbose=2 if ctx.obj["verbose"] else 0)
+    click.echo("")
+    click.echo(result.describe())
+    click.echo(result.format_table())
+    click.echo("")
+    click.echo("MASE per horizon step, model vs baselines on the same origins (lower is better):")
+    for line in result.format_verdict():
+        click.echo(line)
+    figures = _backtest_figures(result, series)
+    runs_dir: Path = ctx.obj["runs_dir"]
+    out = result.save(runs_dir / (name or f"backtest-{run_name(data, config.cell)}"), figures=figures)
+    t = result.timings
+    click.echo(
+        f"Time: {t['total_seconds']:.1f}s in all; {len(result.fits)} fit(s) {t['fit_seconds']:.1f}s, "
+        f"batched predict {t['predict_seconds']:.2f}s, baselines {t['baseline_seconds']:.3f}s, scoring {t['score_seconds']:.2f}s"
+    )
+    click.echo(f"Saved {out}")
+
+
+def _backtest_figures(result, series=None) -> dict:
+    """The backtest PNGs: overlay and error by step (always), training curves and forecast (after a run)."""
+    from forecaster.plot import plot_backtest, plot_error_by_step, plot_forecast, plot_history
+
+    target = result.data["target"]
+    figures = {
+        BACKTEST_FIGURES["overlay"]: plot_backtest(result.forecasts, title=result.title("backtest overlay"), ylabel=target),
+        BACKTEST_FIGURES["error"]: plot_error_by_step(
+            result.metrics["per_step"], metric="mae", title=result.title("error by horizon step"),
+            ylabel=f"MAE ({target})",
+        ),
+    }
+    if result.histories:
+        figures[BACKTEST_FIGURES["training"]] = plot_history(
+            result.histories[-1], title=result.title(f"training curves, fold {result.fits[-1]['fold']}")
+        )
+    if series is not None:
+        # The last backtest forecast, with the history it was made from and what really happened.
+        fc = result.forecasts
+        last = fc[fc["cutoff"] == fc["cutoff"].max()]
+        n = max(4 * result.fc_config.lookback, 120)
+        hist = series.frame[target].loc[: last["cutoff"].iloc[0]].iloc[-n:]
+        forecast = last.set_index("timestamp")["model"].rename(target)
+        actual = last.set_index("timestamp")["actual"]
+        figures[BACKTEST_FIGURES["forecast"]] = plot_forecast(
+            hist, forecast, actual=actual, title=result.title(f"forecast from {last['cutoff'].iloc[0]}"), ylabel=target,
+        )
+    return figures
+
+
+def _plot_backtest_dir(run: Path) -> None:
+    from forecaster.backtest import BacktestResult
+
+    result = BacktestResult.load(run)
+    for name, fig in _backtest_figures(result).items():
+        out = run / name
+        tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.png")
+        try:
+            fig.savefig(tmp, dpi=110)
+            os.replace(tmp, out)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        click.echo(f"Wrote {out}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -76,3 +76,126 @@ def plot_history(history: dict[str, list[float]], *, title: str | None = None) -
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
     return fig
+
+
+def _path_lines(forecasts: pd.DataFrame, column: str, cutoffs: pd.Index) -> tuple[list, list]:
+    """x/y of the forecast paths issued at ``cutoffs``, joined into one line broken by NaN gaps."""
+    import numpy as np
+
+    part = forecasts[forecasts["cutoff"].isin(cutoffs)].sort_values(["cutoff", "step"])
+    xs: list = []
+    ys: list = []
+    for _, path in part.groupby("cutoff", sort=True):
+        xs.extend(path["timestamp"].tolist())
+        ys.extend(path[column].tolist())
+        xs.append(path["timestamp"].iloc[-1])
+        ys.append(np.nan)  # breaks the line between two forecasts
+    return xs, ys
+
+
+def _tiled_cutoffs(forecasts: pd.DataFrame, max_paths: int) -> pd.Index:
+    """Forecast origins whose paths do not overlap (each starts after the previous one ends), latest ``max_paths``."""
+    spans = forecasts.groupby("cutoff", sort=True)["timestamp"].agg(["min", "max"])
+    chosen = []
+    last_end = None
+    for cutoff, row in spans.iterrows():
+        if last_end is None or row["min"] > last_end:
+            chosen.append(cutoff)
+            last_end = row["max"]
+    return pd.Index(chosen[-max_paths:])
+
+
+def plot_backtest(
+    forecasts: pd.DataFrame,
+    *,
+    models: tuple[str, ...] = ("model", "seasonal_naive", "naive"),
+    max_paths: int = 150,
+    title: str | None = None,
+    ylabel: str | None = None,
+) -> Figure:
+    """Backtest overlay: actual values and non-overlapping forecast paths of the model and baselines.
+
+    Args:
+        forecasts: the long table of a backtest (``forecasts.csv``): columns
+            ``fold, cutoff, step, timestamp, actual`` and one per forecaster.
+        models: forecaster columns to draw (the first one prominently).
+        max_paths: at most this many (most recent) forecast paths are drawn;
+            paths are chosen so that they tile the time axis without overlap.
+        title: figure title; name the data, target, cell and horizon.
+        ylabel: y-axis label (target name and unit).
+
+    >>> import numpy as np
+    >>> ts = pd.date_range("2024-01-01", periods=6, freq="h")
+    >>> fc = pd.DataFrame({"fold": 1, "cutoff": ts[[0, 0, 1, 1]], "step": [1, 2, 1, 2],
+    ...                    "timestamp": ts[[1, 2, 2, 3]], "actual": [1.0, 2.0, 2.0, 3.0],
+    ...                    "model": [1.1, 2.2, 2.1, 2.9], "seasonal_naive": 1.0, "naive": 0.0})
+    >>> fig = plot_backtest(fc, title="demo")
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][:2]
+    ['actual', 'model']
+    """
+    fig, ax = _new_figure(12.0, 5.0)
+    cutoffs = _tiled_cutoffs(forecasts, max_paths)
+    shown = forecasts[forecasts["cutoff"] >= cutoffs[0]] if len(cutoffs) else forecasts
+    actual = shown.drop_duplicates("timestamp").sort_values("timestamp")
+    ax.plot(actual["timestamp"], actual["actual"], color="0.2", lw=1.2, label="actual")
+    styles = {0: {"color": "tab:orange", "lw": 1.8}}
+    others = [{"color": "tab:green", "lw": 0.9, "ls": "--"}, {"color": "tab:blue", "lw": 0.9, "ls": ":"},
+              {"color": "tab:purple", "lw": 0.9, "ls": "-."}, {"color": "tab:brown", "lw": 0.9, "ls": "--"}]
+    for i, name in enumerate(m for m in models if m in forecasts.columns):
+        xs, ys = _path_lines(forecasts, name, cutoffs)
+        ax.plot(xs, ys, label=name, **(styles[0] if i == 0 else others[(i - 1) % len(others)]))
+    # Fold boundaries: where a (possibly new) model starts forecasting.
+    starts = shown.groupby("fold")["timestamp"].min().sort_values()
+    for k, ts in enumerate(starts.iloc[1:]):
+        ax.axvline(ts, color="0.6", lw=0.8, ls=":", label="fold start" if k == 0 else None)
+    ax.set_xlabel("time")
+    ax.set_ylabel(ylabel or "value")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    fig.autofmt_xdate()
+    return fig
+
+
+def plot_error_by_step(
+    per_step: dict[str, dict[str, list[float]]],
+    *,
+    metric: str = "mae",
+    title: str | None = None,
+    ylabel: str | None = None,
+) -> Figure:
+    """Error of the model and each baseline at each horizon step.
+
+    Args:
+        per_step: ``{forecaster: {metric: [value per step]}}`` (the
+            ``per_step`` part of a backtest's ``metrics.json``).
+        metric: which metric to draw (``mae``, ``rmse``, ``mape``, ``smape``, ``mase``).
+        title: figure title; name the data, target, cell and horizon.
+        ylabel: y-axis label (default: the metric name).
+
+    >>> fig = plot_error_by_step({"model": {"mae": [1.0, 2.0]}, "naive": {"mae": [1.5, 2.5]}})
+    >>> fig.axes[0].get_xlabel()
+    'horizon step'
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = _new_figure(8.0, 4.5)
+    for i, (name, values) in enumerate(per_step.items()):
+        if metric not in values:
+            continue
+        vals = values[metric]
+        steps = range(1, len(vals) + 1)
+        vals = [float("nan") if v is None else v for v in vals]
+        if i == 0:
+            ax.plot(steps, vals, color="tab:orange", lw=2.2, marker="o", ms=4, label=name)
+        else:
+            ax.plot(steps, vals, lw=1.2, marker=".", ms=4, ls="--", label=name)
+    ax.set_xlabel("horizon step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(ylabel or metric.upper())
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return fig
