@@ -54,7 +54,7 @@ TIME_COLUMN_NAMES = (
 )
 #: Preferred targets for price files, in order. ``Adj Close`` first: raw
 #: ``Close`` jumps at stock splits and dividends.
-PRICE_TARGETS = ("adj close", "adj_close", "adjclose", "adjusted close", "close", "price", "value")
+PRICE_TARGETS = ("adj close", "adj_close", "adjclose", "adjusted close", "close", "price")
 #: Column names (lower case) that mark a file as prices.
 PRICE_COLUMNS = frozenset({"open", "high", "low", "close", "adj close", "adj_close", "adjusted close", "price"})
 #: Largest magnitude accepted: training runs in float32 (max ~3.4e38) and the
@@ -359,7 +359,10 @@ def _resolve_day_order(default: pd.DatetimeIndex, text: pd.Series) -> pd.Datetim
         steps = np.diff(idx.as_unit("ns").asi8)
         return (not (steps > 0).all(), len(np.unique(steps)), int(steps.max()) if len(steps) else 0)
 
-    return day_first if badness(day_first) < badness(default) else default
+    try:
+        return day_first if badness(day_first) < badness(default) else default
+    except (pd.errors.OutOfBoundsDatetime, OverflowError):
+        return default  # out-of-range dates are reported by the caller
 
 
 # ----------------------------------------------------------------------------
@@ -385,7 +388,13 @@ def _finish(
     rows_read = len(df)
     times, label, consumed = _find_time_column(df, time_col, name)
     # pandas may pick second or millisecond resolution; all step arithmetic below is in nanoseconds.
-    index = _parse_times(times, label, name).as_unit("ns")
+    try:
+        index = _parse_times(times, label, name).as_unit("ns")
+    except (pd.errors.OutOfBoundsDatetime, OverflowError):
+        raise DataError(
+            f"Time column {label!r} of {name} has dates outside {pd.Timestamp.min.date()} .. {pd.Timestamp.max.date()}, "
+            "the range pandas supports. Fix or drop those rows."
+        ) from None
     df = df.drop(columns=consumed)
     df.index = index
     df.index.name = label
@@ -465,6 +474,10 @@ def _choose_columns(
             return chosen, features
     if len(numeric) == 1:
         return numeric[0], features
+    others = [c for c in cols if c not in features]
+    if len(others) == 1:
+        # The only candidate column: take it, so a bad cell is reported precisely below.
+        return others[0], features
     if not numeric:
         raise DataError(f"{name} has no numeric column to forecast. Columns: {', '.join(cols)}.")
     raise DataError(
@@ -524,7 +537,10 @@ def infer_frequency(index: pd.DatetimeIndex, name: str = "the series") -> str:
             grid = pd.date_range(index[0], index[-1], freq=anchor)
             if len(grid) and index.isin(grid).all() and len(index) >= 0.5 * len(grid):
                 return anchor
-    step = int(steps.min())
+    # The most common step is the frequency; a single stray timestamp must not
+    # turn an hourly series into a half-hourly one (it is reported as off-grid).
+    uniq, counts = np.unique(steps, return_counts=True)
+    step = int(uniq[np.argmax(counts)])
     if step > 0 and (steps % step == 0).all():
         if step == 7 * day and midnight:
             alias = "W-" + index[0].day_name()[:3].upper()

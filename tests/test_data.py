@@ -483,7 +483,8 @@ def test_all_empty_column_is_not_a_target_candidate(write_file: WriteFile) -> No
 def test_no_numeric_column(write_file: WriteFile) -> None:
     rows = [f"{d:%Y-%m-%d},{c}" for d, c in zip(pd.date_range("2024-01-01", periods=5), "abcde")]
     path = write_file("cat.csv", _csv("date,label", rows))
-    with _raises(f"{path} has no numeric column to forecast. Columns: label."):
+    # The only candidate column is taken as the target, so the error names the first bad cell.
+    with _raises(f"Column 'label' of {path} is not numeric: 'a' at data row 1."):
         load(path)
 
 
