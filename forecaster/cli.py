@@ -118,6 +118,10 @@ def data_options(f):
             "--missing", type=click.Choice(["ffill", "interpolate", "error"]), default="ffill", show_default=True,
             help="Missing values and gaps: carry forward (causal), interpolate, or refuse.",
         ),
+        click.option(
+            "--na-values", multiple=True, callback=lambda ctx, param, v: _split_features(v),
+            help="Extra cell values meaning 'missing' (e.g. the sentinel -200), comma-separated or repeated.",
+        ),
     ]):
         f = opt(f)
     return f
@@ -185,7 +189,9 @@ def fit(ctx: click.Context, data: str, target, features, time_col, missing, name
         target=target, features=features, time_col=time_col, missing=missing,
         clipnorm=clip if clip > 0 else None, **model_opts,
     )
-    series = data_mod.load(data, target=target, features=features, time_col=time_col, missing=missing)
+    series = data_mod.load(
+        data, target=target, features=features, time_col=time_col, missing=missing, na_values=config.na_values
+    )
     config = config.replace(target=series.target)
     _describe_series(series)
 
@@ -256,7 +262,10 @@ def _load_for_run(fc, data: str | None):
             f"The training data {path} is no longer there. Pass --data with a CSV of the same columns."
         )
     cfg = fc.config
-    series = data_mod.load(path, target=fc.target_, features=fc.features_, time_col=cfg.time_col, missing=cfg.missing)
+    series = data_mod.load(
+        path, target=fc.target_, features=fc.features_, time_col=cfg.time_col, missing=cfg.missing,
+        na_values=cfg.na_values,
+    )
     if data is None and series.fingerprint != fc.data_["fingerprint"]:
         log.info("note: %s changed since the model was fitted; forecasting from its current end", path)
     return series
@@ -467,7 +476,9 @@ def backtest(ctx: click.Context, data: str, target, features, time_col, missing,
         folds=folds, start=_parse_start(start), stride=origin_stride, refit=refit, window=window,
         train_size=train_size, gap=gap, season=season,
     )
-    series = data_mod.load(data, target=target, features=features, time_col=time_col, missing=missing)
+    series = data_mod.load(
+        data, target=target, features=features, time_col=time_col, missing=missing, na_values=config.na_values
+    )
     config = config.replace(target=series.target)
     _describe_series(series)
     plan = plan_backtest(series, config, bt_config)

@@ -61,6 +61,7 @@ class ForecastConfig:
     features: tuple[str, ...] = ()
     time_col: str | None = None
     missing: str = "ffill"
+    na_values: tuple[str, ...] = ()
     transform: str = "auto"
     normalization: str = "window"
     lookback: int = 60
@@ -86,6 +87,7 @@ class ForecastConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "cell", canonical_cell(self.cell))
         object.__setattr__(self, "features", tuple(self.features))
+        object.__setattr__(self, "na_values", tuple(str(v) for v in self.na_values))
         _positive_int("lookback", self.lookback)
         _positive_int("horizon", self.horizon)
         _positive_int("stride", self.stride)
@@ -126,6 +128,7 @@ class ForecastConfig:
         """Plain-JSON representation (tuples become lists)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["features"] = list(self.features)
+        out["na_values"] = list(self.na_values)
         return out
 
     @classmethod
@@ -138,6 +141,10 @@ class ForecastConfig:
         if unknown:
             raise ConfigError(f"Unknown config key(s): {', '.join(unknown)}. Known keys: {', '.join(sorted(known))}")
         data = dict(data)
+        if "na_values" in data:
+            if not isinstance(data["na_values"], (list, tuple)) or not all(isinstance(x, str) for x in data["na_values"]):
+                raise ConfigError(f"`na_values` must be a list of strings. Received: {data['na_values']!r}")
+            data["na_values"] = tuple(data["na_values"])
         if "features" in data:
             if not isinstance(data["features"], (list, tuple)) or not all(isinstance(x, str) for x in data["features"]):
                 raise ConfigError(f"`features` must be a list of column names. Received: {data['features']!r}")

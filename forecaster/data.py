@@ -135,6 +135,7 @@ def load(
     features: tuple[str, ...] | list[str] = (),
     time_col: str | None = None,
     missing: str = "ffill",
+    na_values: tuple[str, ...] | list[str] = (),
 ) -> Series:
     """Read and validate a CSV file.
 
@@ -146,6 +147,8 @@ def load(
         features: extra input columns (multivariate input).
         time_col: name of the time column; found automatically when omitted.
         missing: ``"ffill"``, ``"interpolate"`` or ``"error"``.
+        na_values: extra cell values that mean "missing" (sentinels such as
+            ``-200`` in the UCI air-quality data); they then follow ``missing``.
 
     >>> s = load("data/prices.csv")  # doctest: +SKIP
     >>> s.target, s.freq  # doctest: +SKIP
@@ -160,7 +163,7 @@ def load(
         raw = p.read_bytes()
     except OSError as exc:
         raise DataError(f"Cannot read {p}: {exc.strerror or exc}.") from None
-    frame, sep, decimal = _parse_csv_bytes(raw, str(p))
+    frame, sep, decimal = _parse_csv_bytes(raw, str(p), na_values=tuple(na_values))
     return _finish(
         frame,
         name=str(p),
@@ -204,7 +207,7 @@ def from_frame(
 # ----------------------------------------------------------------------------
 # Parsing
 # ----------------------------------------------------------------------------
-def _parse_csv_bytes(raw: bytes, name: str) -> tuple[pd.DataFrame, str, str]:
+def _parse_csv_bytes(raw: bytes, name: str, na_values: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str, str]:
     if not raw.strip():
         raise DataError(f"{name} is empty. Supply a CSV with a header row and data rows.")
     if b"\x00" in raw[:65536]:
@@ -219,7 +222,9 @@ def _parse_csv_bytes(raw: bytes, name: str) -> tuple[pd.DataFrame, str, str]:
     sep = _sniff_delimiter(sample)
     decimal = "," if sep != "," and re.search(r"(?<![\d,])\d+,\d+(?![\d,])", sample) else "."
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=True)
+        df = pd.read_csv(
+            io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=True, na_values=list(na_values) or None
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{name} has no columns. Supply a CSV with a header row.") from None
     except (pd.errors.ParserError, ValueError) as exc:

@@ -663,3 +663,14 @@ def test_real_aapl_absent_business_days(shared_data: Path) -> None:
 def test_real_exchange_rate_has_no_time_column(shared_data: Path) -> None:
     with pytest.raises(DataError, match=re.escape("No time column found in")):
         load(shared_data / "exchange_rate.txt")
+
+
+def test_na_values_sentinel_follows_missing_policy(tmp_path) -> None:
+    rows = [f"{d:%Y-%m-%d},{v}" for d, v in zip(pd.date_range("2024-01-01", periods=6), [1.0, 2.0, -200, 4.0, 5.0, 6.0])]
+    path = tmp_path / "sentinel.csv"
+    path.write_text(_csv("date,value", rows))
+    assert load(path).frame["value"].iloc[2] == -200  # without the option it is a reading
+    filled = load(path, na_values=["-200"])
+    assert filled.frame["value"].iloc[2] == 2.0 and filled.report.values_filled == 1
+    with pytest.raises(DataError, match="Choose a policy with --missing"):
+        load(path, na_values=["-200"], missing="error")
