@@ -78,6 +78,8 @@ The **verdict** per horizon step compares the model's MASE with the seasonal
 naive forecast's on the same origins (the same scale, so this is a
 comparison of MAE): "beats" when the model's is lower. The naive
 (random-walk) forecast is reported beside it; on prices it is the one to beat.
+Each comparison carries a Diebold-Mariano p-value (:func:`dm_pvalues`), so a
+difference in the third decimal is not sold as a win.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ __all__ = [
     "BacktestPlan",
     "BacktestResult",
     "Fold",
+    "dm_pvalues",
     "METRIC_NAMES",
     "Progress",
     "fold_table",
@@ -506,14 +509,18 @@ def fold_table(folds: list[Fold], index: pd.DatetimeIndex, horizon: int) -> pd.D
     return pd.DataFrame(rows)
 
 
+def _stamp_format(index: pd.DatetimeIndex) -> str:
+    """Dates alone for daily and coarser series, date and clock time otherwise."""
+    return "%Y-%m-%d" if (index == index.normalize()).all() else "%Y-%m-%d %H:%M"
+
+
 def format_fold_table(table: pd.DataFrame) -> str:
     """The fold table as printed before a backtest runs."""
     shown = table[["fold", "fit", "train_start", "train_end", "train_rows", "cutoff", "test_start", "test_end", "origins"]]
     shown = shown.rename(columns={"train_start": "train from", "train_end": "train to", "train_rows": "rows",
                                   "test_start": "test from", "test_end": "test to"})
     stamps = ["train from", "train to", "cutoff", "test from", "test to"]
-    values = pd.DatetimeIndex(pd.concat([shown[c] for c in stamps]))
-    fmt = "%Y-%m-%d" if (values == values.normalize()).all() else "%Y-%m-%d %H:%M"
+    fmt = _stamp_format(pd.DatetimeIndex(pd.concat([shown[c] for c in stamps])))
     formatters = {c: (lambda v, fmt=fmt: pd.Timestamp(v).strftime(fmt)) for c in stamps}
     return shown.to_string(index=False, formatters=formatters)
 
@@ -551,22 +558,65 @@ def score(actual: np.ndarray, forecasts: dict[str, np.ndarray], scales: np.ndarr
     return {"overall": overall, "per_step": per_step}
 
 
-def verdict(per_step: dict[str, dict[str, list[float]]], reference: str = "seasonal_naive") -> list[dict[str, Any]]:
-    """Per horizon step: does the model's MASE beat ``reference``'s (and the naive one's)?"""
+def dm_pvalues(actual: np.ndarray, a: np.ndarray, b: np.ndarray, *, stride: int = 1) -> list[float]:
+    """Two-sided Diebold-Mariano p-value per horizon step for "forecasts a and b are equally accurate".
+
+    The loss is the absolute error; ``d_i = |e_a,i| - |e_b,i|`` over the
+    origins (in time order). ``DM = mean(d) / sqrt(V / n)`` with ``V`` the
+    Newey-West (Bartlett) long-run variance of ``d``: overlapping ``k``-step
+    forecasts from origins ``stride`` apart are correlated up to lag
+    ``ceil(k / stride) - 1``, and the series itself adds more, so the lag is
+    the larger of that and ``floor(4 (n / 100) ** (2 / 9))``. The p-value
+    uses the normal distribution. A rough guide, not a proof: a small
+    p-value says the difference is unlikely to be noise.
+
+    >>> y = np.zeros((200, 1)); rng = np.random.default_rng(0)
+    >>> a = y + rng.normal(0, 1, y.shape); b = y + rng.normal(0, 3, y.shape)
+    >>> dm_pvalues(y, a, b)[0] < 0.001, dm_pvalues(y, a, a)[0]
+    (True, 1.0)
+    """
+    d_all = np.abs(actual - a) - np.abs(actual - b)
+    n, horizon = d_all.shape
+    out = []
+    for k in range(horizon):
+        d = d_all[:, k]
+        if n < 2:
+            out.append(float("nan"))
+            continue
+        lag = min(n - 1, max(math.ceil((k + 1) / stride) - 1, int(4 * (n / 100) ** (2 / 9))))
+        dc = d - d.mean()
+        var = float(dc @ dc) / n
+        for j in range(1, lag + 1):
+            var += 2 * (1 - j / (lag + 1)) * float(dc[j:] @ dc[:-j]) / n
+        if var <= 0:
+            out.append(1.0 if d.mean() == 0 else 0.0)
+            continue
+        stat = float(d.mean()) / math.sqrt(var / n)
+        out.append(float(math.erfc(abs(stat) / math.sqrt(2))))
+    return out
+
+
+def verdict(
+    per_step: dict[str, dict[str, list[float]]],
+    p_values: dict[str, list[float]] | None = None,
+    reference: str = "seasonal_naive",
+) -> list[dict[str, Any]]:
+    """Per horizon step: does the model's MASE beat ``reference``'s (and the naive one's)?
+
+    ``p_values`` (name -> per-step Diebold-Mariano p-value of the model
+    against that baseline, see :func:`dm_pvalues`) are added when given.
+    """
     model = per_step[MODEL]["mase"]
-    ref = per_step[reference]["mase"]
-    naive = per_step["naive"]["mase"]
-    return [
-        {
-            "step": k + 1,
-            "model_mase": model[k],
-            f"{reference}_mase": ref[k],
-            "naive_mase": naive[k],
-            f"beats_{reference}": bool(model[k] < ref[k]),
-            "beats_naive": bool(model[k] < naive[k]),
-        }
-        for k in range(len(model))
-    ]
+    out = []
+    for k in range(len(model)):
+        row: dict[str, Any] = {"step": k + 1, "model_mase": model[k]}
+        for name in dict.fromkeys((reference, "naive")):
+            row[f"{name}_mase"] = per_step[name]["mase"][k]
+            row[f"beats_{name}"] = bool(model[k] < per_step[name]["mase"][k])
+            if p_values is not None and name in p_values:
+                row[f"p_{name}"] = p_values[name][k]
+        out.append(row)
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -657,6 +707,11 @@ def run_backtest(
     last_fc = None
     n_folds, n_fits = len(folds), plan.n_fits
 
+    fmt = _stamp_format(index)
+
+    def stamp(row: int) -> str:
+        return index[row].strftime(fmt)
+
     def report(fold: int, eta: float | None, message: str) -> None:
         log.info("%s", message)
         if progress is not None:
@@ -670,7 +725,7 @@ def run_backtest(
         report(
             fold.fold,
             eta,
-            f"fold {fold.fold}/{n_folds}: fitting on {index[fold.train_start]} .. {index[fold.train_end - 1]} "
+            f"fold {fold.fold}/{n_folds}: fitting on {stamp(fold.train_start)} .. {stamp(fold.train_end - 1)} "
             f"({fold.n_train} rows)" + (f"; ETA {_duration(eta)}" if eta is not None else ""),
         )
         t0 = time.perf_counter()
@@ -738,7 +793,8 @@ def run_backtest(
             "mase": {name: float(np.mean(np.abs(actual[sel] - fc_[sel])) / fold_scales[f.fold])
                      for name, fc_ in forecasts.items()},
         })
-    steps = verdict(scored["per_step"])
+    p_values = {name: dm_pvalues(actual, preds, base[name], stride=config.stride) for name in ("seasonal_naive", "naive")}
+    steps = verdict(scored["per_step"], p_values)
     frame = _forecast_frame(index, origins, fold_of, actual, forecasts, horizon)
     score_seconds = time.perf_counter() - t0
     total = time.perf_counter() - started
@@ -806,16 +862,27 @@ def _forecast_frame(index, origins, fold_of, actual, forecasts, horizon) -> pd.D
     return frame
 
 
+#: Significance level of the verdict's Diebold-Mariano tests.
+ALPHA = 0.05
+
+
 def _summary(scored: dict[str, Any], steps: list[dict[str, Any]]) -> str:
     o = scored["overall"]
     n = len(steps)
-    beats_s = sum(s["beats_seasonal_naive"] for s in steps)
-    beats_n = sum(s["beats_naive"] for s in steps)
+    parts = []
+    for name, label in (("seasonal_naive", "seasonal naive"), ("naive", "naive (random walk)")):
+        wins = [s for s in steps if s[f"beats_{name}"]]
+        sig_w = sum(s.get(f"p_{name}", 1.0) < ALPHA for s in wins)
+        sig_l = sum(s.get(f"p_{name}", 1.0) < ALPHA for s in steps if not s[f"beats_{name}"])
+        parts.append(
+            f"{label} at {len(wins)} of {n} steps (overall MASE {o[MODEL]['mase']:.3f} vs {o[name]['mase']:.3f}; "
+            f"significantly better at {sig_w}, significantly worse at {sig_l}, no significant difference at "
+            f"{n - sig_w - sig_l})"
+        )
     best = min(BASELINES, key=lambda b: o[b]["mase"])
     return (
-        f"The model beats seasonal naive at {beats_s} of {n} horizon steps (overall MASE {o[MODEL]['mase']:.3f} vs "
-        f"{o['seasonal_naive']['mase']:.3f}) and naive at {beats_n} of {n} ({o[MODEL]['mase']:.3f} vs "
-        f"{o['naive']['mase']:.3f}); the best baseline is {best} (MASE {o[best]['mase']:.3f})."
+        f"The model beats {parts[0]}, and {parts[1]}. Best baseline: {best} (MASE {o[best]['mase']:.3f}). "
+        f"Significance: Diebold-Mariano test on absolute errors, {int(ALPHA * 100)}% level."
     )
 
 
@@ -887,11 +954,17 @@ class BacktestResult:
         """One line per horizon step, then the summary."""
         lines = []
         width = len(str(len(self.verdict)))
+        def judged(s: dict[str, Any], name: str) -> str:
+            word = "beats" if s[f"beats_{name}"] else "loses to"
+            p = s.get(f"p_{name}")
+            if p is None or not math.isfinite(p):
+                return word
+            return f"{word} (p={p:.3f}{'' if p < ALPHA else ', not significant'})"
+
         for s in self.verdict:
             lines.append(
-                f"step {s['step']:>{width}}: MASE {s['model_mase']:.3f} vs seasonal naive {s['seasonal_naive_mase']:.3f} "
-                f"-> {'beats' if s['beats_seasonal_naive'] else 'does NOT beat'} seasonal naive; "
-                f"naive {s['naive_mase']:.3f} -> {'beats' if s['beats_naive'] else 'does NOT beat'} naive"
+                f"step {s['step']:>{width}}: model {s['model_mase']:.3f} vs seasonal naive {s['seasonal_naive_mase']:.3f} "
+                f"-> {judged(s, 'seasonal_naive')}; vs naive {s['naive_mase']:.3f} -> {judged(s, 'naive')}"
             )
         lines.append(self.metrics["verdict"]["summary"])
         return lines

@@ -78,6 +78,12 @@ def plot_history(history: dict[str, list[float]], *, title: str | None = None) -
     return fig
 
 
+#: One colour per forecaster, the same in every backtest figure.
+_FORECASTER_COLORS = {"model": "tab:orange", "naive": "tab:blue", "seasonal_naive": "tab:green",
+                      "drift": "tab:purple", "window_mean": "tab:red"}
+_BASELINE_LINES = ["--", ":", "-.", (0, (5, 1, 1, 1))]
+
+
 def _path_lines(forecasts: pd.DataFrame, column: str, cutoffs: pd.Index) -> tuple[list, list]:
     """x/y of the forecast paths issued at ``cutoffs``, joined into one line broken by NaN gaps."""
     import numpy as np
@@ -109,18 +115,25 @@ def plot_backtest(
     forecasts: pd.DataFrame,
     *,
     models: tuple[str, ...] = ("model", "seasonal_naive", "naive"),
-    max_paths: int = 150,
+    max_paths: int = 400,
+    zoom_paths: int = 8,
     title: str | None = None,
     ylabel: str | None = None,
 ) -> Figure:
-    """Backtest overlay: actual values and non-overlapping forecast paths of the model and baselines.
+    """Backtest overlay: what happened, and forecast paths of the model and baselines.
+
+    Forecast paths are chosen so that they tile the time axis without
+    overlapping (each starts after the previous one ends). When there are
+    more than ``2 * zoom_paths`` of them, the figure has two panels: the
+    whole test period (actual and model, fold starts marked) and a zoom on
+    the last ``zoom_paths`` forecasts with the baselines beside the model.
 
     Args:
         forecasts: the long table of a backtest (``forecasts.csv``): columns
             ``fold, cutoff, step, timestamp, actual`` and one per forecaster.
         models: forecaster columns to draw (the first one prominently).
-        max_paths: at most this many (most recent) forecast paths are drawn;
-            paths are chosen so that they tile the time axis without overlap.
+        max_paths: at most this many (most recent) paths in the overview.
+        zoom_paths: paths shown in the zoomed panel.
         title: figure title; name the data, target, cell and horizon.
         ylabel: y-axis label (target name and unit).
 
@@ -130,31 +143,49 @@ def plot_backtest(
     ...                    "timestamp": ts[[1, 2, 2, 3]], "actual": [1.0, 2.0, 2.0, 3.0],
     ...                    "model": [1.1, 2.2, 2.1, 2.9], "seasonal_naive": 1.0, "naive": 0.0})
     >>> fig = plot_backtest(fc, title="demo")
-    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][:2]
+    >>> [t.get_text() for t in fig.axes[-1].get_legend().get_texts()][:2]
     ['actual', 'model']
     """
-    fig, ax = _new_figure(12.0, 5.0)
+    import matplotlib.dates as mdates
+
     cutoffs = _tiled_cutoffs(forecasts, max_paths)
-    shown = forecasts[forecasts["cutoff"] >= cutoffs[0]] if len(cutoffs) else forecasts
-    actual = shown.drop_duplicates("timestamp").sort_values("timestamp")
-    ax.plot(actual["timestamp"], actual["actual"], color="0.2", lw=1.2, label="actual")
-    styles = {0: {"color": "tab:orange", "lw": 1.8}}
-    others = [{"color": "tab:green", "lw": 0.9, "ls": "--"}, {"color": "tab:blue", "lw": 0.9, "ls": ":"},
-              {"color": "tab:purple", "lw": 0.9, "ls": "-."}, {"color": "tab:brown", "lw": 0.9, "ls": "--"}]
-    for i, name in enumerate(m for m in models if m in forecasts.columns):
-        xs, ys = _path_lines(forecasts, name, cutoffs)
-        ax.plot(xs, ys, label=name, **(styles[0] if i == 0 else others[(i - 1) % len(others)]))
-    # Fold boundaries: where a (possibly new) model starts forecasting.
-    starts = shown.groupby("fold")["timestamp"].min().sort_values()
-    for k, ts in enumerate(starts.iloc[1:]):
-        ax.axvline(ts, color="0.6", lw=0.8, ls=":", label="fold start" if k == 0 else None)
-    ax.set_xlabel("time")
-    ax.set_ylabel(ylabel or "value")
+    names = [m for m in models if m in forecasts.columns]
+    two = len(cutoffs) > 2 * zoom_paths
+    fig = Figure(figsize=(12.0, 8.0 if two else 5.0), layout="constrained")
+    axes = fig.subplots(2, 1) if two else [fig.add_subplot()]
+
+    def draw(ax, chosen: pd.Index, with_baselines: bool, lw: float) -> None:
+        shown = forecasts[forecasts["cutoff"] >= chosen[0]] if len(chosen) else forecasts
+        actual = shown.drop_duplicates("timestamp").sort_values("timestamp")
+        ax.plot(actual["timestamp"], actual["actual"], color="0.2", lw=1.1, label="actual")
+        for i, name in enumerate(names if with_baselines else names[:1]):
+            xs, ys = _path_lines(forecasts, name, chosen)
+            color = _FORECASTER_COLORS.get(name)
+            if i == 0:
+                ax.plot(xs, ys, label=name, color=color or "tab:orange", lw=lw)
+            else:
+                ax.plot(xs, ys, label=name, color=color, lw=1.0, ls=_BASELINE_LINES[(i - 1) % len(_BASELINE_LINES)])
+        # Fold boundaries: where a (possibly new) model starts forecasting.
+        starts = shown.groupby("fold")["timestamp"].min().sort_values()
+        for k, ts in enumerate(starts.iloc[1:]):
+            ax.axvline(ts, color="0.6", lw=0.8, ls=":", label="fold start" if k == 0 else None)
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.set_xlabel("time")
+        ax.set_ylabel(ylabel or "value")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+
+    if two:
+        draw(axes[0], cutoffs, with_baselines=False, lw=1.0)
+        axes[0].set_title(f"all {len(cutoffs)} non-overlapping forecasts", fontsize="medium")
+        draw(axes[1], cutoffs[-zoom_paths:], with_baselines=True, lw=1.8)
+        axes[1].set_title(f"last {zoom_paths} forecasts, beside the baselines", fontsize="medium")
+    else:
+        draw(axes[0], cutoffs, with_baselines=True, lw=1.8)
     if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    fig.autofmt_xdate()
+        fig.suptitle(title)
     return fig
 
 
@@ -187,10 +218,12 @@ def plot_error_by_step(
         vals = values[metric]
         steps = range(1, len(vals) + 1)
         vals = [float("nan") if v is None else v for v in vals]
+        color = _FORECASTER_COLORS.get(name)
         if i == 0:
-            ax.plot(steps, vals, color="tab:orange", lw=2.2, marker="o", ms=4, label=name)
+            ax.plot(steps, vals, color=color or "tab:orange", lw=2.2, marker="o", ms=4, label=name)
         else:
-            ax.plot(steps, vals, lw=1.2, marker=".", ms=4, ls="--", label=name)
+            ax.plot(steps, vals, color=color, lw=1.2, marker=".", ms=4,
+                    ls=_BASELINE_LINES[(i - 1) % len(_BASELINE_LINES)], label=name)
     ax.set_xlabel("horizon step")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel or metric.upper())

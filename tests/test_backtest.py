@@ -21,7 +21,7 @@ from forecaster.backtest import (
     MODEL,
     BacktestConfig,
     BacktestResult,
-    fold_table,
+    dm_pvalues,
     min_train_rows,
     plan_backtest,
     plan_folds,
@@ -322,6 +322,19 @@ def test_metrics_recomputed_from_the_forecast_table(spied):
     assert [s["step"] for s in v] == [1, 2, 3, 4]
     for s in v:
         assert s["beats_seasonal_naive"] == (s["model_mase"] < s["seasonal_naive_mase"])
+        assert s["beats_naive"] == (s["model_mase"] < s["naive_mase"])
+        assert 0.0 <= s["p_seasonal_naive"] <= 1.0 and 0.0 <= s["p_naive"] <= 1.0
+
+
+def test_diebold_mariano_p_values():
+    rng = np.random.default_rng(0)
+    y = np.zeros((300, 2))
+    good, bad = y + rng.normal(0, 1, y.shape), y + rng.normal(0, 2, y.shape)
+    assert all(p < 1e-6 for p in dm_pvalues(y, good, bad))
+    assert dm_pvalues(y, good, good) == [1.0, 1.0]
+    # Two equally good forecasters: no significant difference (most of the time; fixed seed here).
+    same = y + rng.normal(0, 1, y.shape)
+    assert all(p > 0.05 for p in dm_pvalues(y, good, same))
 
 
 def test_progress_reports_fold_and_eta(spied):
@@ -435,7 +448,7 @@ def test_cli_backtest_and_plot():
         assert out.index("train from") < out.index("MASE")
         for row in (MODEL, *BASELINES):
             assert any(line.split()[:1] == [row] for line in out.splitlines()), row
-        assert "sMAPE%" in out and "step 4: MASE" in out and "seasonal naive" in out
+        assert "sMAPE%" in out and "step 4: model" in out and "Diebold-Mariano" in out
         assert "fold 2/2" in res.stderr
         run = Path("runs/bt")
         names = {p.name for p in run.iterdir()}
