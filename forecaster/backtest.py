@@ -575,24 +575,26 @@ def dm_pvalues(actual: np.ndarray, a: np.ndarray, b: np.ndarray, *, stride: int 
     >>> dm_pvalues(y, a, b)[0] < 0.001, dm_pvalues(y, a, a)[0]
     (True, 1.0)
     """
-    d_all = np.abs(actual - a) - np.abs(actual - b)
-    n, horizon = d_all.shape
+    d = np.abs(actual - a) - np.abs(actual - b)  # (n_origins, horizon)
+    n, horizon = d.shape
+    if n < 2:
+        return [float("nan")] * horizon
+    base_lag = int(4 * (n / 100) ** (2 / 9))
+    lags = np.array([min(n - 1, max(math.ceil(k / stride) - 1, base_lag)) for k in range(1, horizon + 1)])
+    mean = d.mean(axis=0)
+    dc = d - mean
+    var = (dc * dc).sum(axis=0) / n
+    # All steps at once: one pass per lag j, Bartlett weight 1 - j / (lag + 1) where j <= that step's lag.
+    for j in range(1, int(lags.max()) + 1):
+        weight = np.where(j <= lags, 1 - j / (lags + 1), 0.0)
+        var += 2 * weight * (dc[j:] * dc[:-j]).sum(axis=0) / n
     out = []
     for k in range(horizon):
-        d = d_all[:, k]
-        if n < 2:
-            out.append(float("nan"))
-            continue
-        lag = min(n - 1, max(math.ceil((k + 1) / stride) - 1, int(4 * (n / 100) ** (2 / 9))))
-        dc = d - d.mean()
-        var = float(dc @ dc) / n
-        for j in range(1, lag + 1):
-            var += 2 * (1 - j / (lag + 1)) * float(dc[j:] @ dc[:-j]) / n
-        if var <= 0:
-            out.append(1.0 if d.mean() == 0 else 0.0)
-            continue
-        stat = float(d.mean()) / math.sqrt(var / n)
-        out.append(float(math.erfc(abs(stat) / math.sqrt(2))))
+        if var[k] <= 0:
+            out.append(1.0 if mean[k] == 0 else 0.0)
+        else:
+            stat = float(mean[k]) / math.sqrt(var[k] / n)
+            out.append(float(math.erfc(abs(stat) / math.sqrt(2))))
     return out
 
 
