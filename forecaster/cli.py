@@ -159,6 +159,14 @@ def model_options(stride_flag: str = "--stride"):
         click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True, help="Early-stopping patience (epochs)."),
         click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True),
         click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap batches per epoch (huge series)."),
+        click.option(
+            "--mixed-precision", type=click.Choice(["off", "float16", "bfloat16"]), default="off", show_default=True,
+            help="Compute in float16 (NVIDIA GPUs, loss scaling automatic) or bfloat16; weights and output stay float32.",
+        ),
+        click.option(
+            "--jit-compile/--no-jit-compile", default=None, callback=lambda ctx, param, v: "auto" if v is None else v,
+            help="XLA-compile the training step (default: Keras' 'auto'). --jit-compile turns TensorFlow's op determinism off.",
+        ),
     ]
 
     def decorate(f):
@@ -176,6 +184,11 @@ def model_options(stride_flag: str = "--stride"):
 @click.option("--name", help="Run directory name (default: <csv>-<cell>-<timestamp>).")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted fit of the same data and config from its last completed epoch.")
+@click.option(
+    "--strategy", type=click.Choice(["default", "mirrored", "multiworker"]), default="default", show_default=True,
+    help="tf.distribute: mirrored = all local GPUs, multiworker = the cluster in TF_CONFIG. "
+    "--batch-size is per replica (global batch = batch size x replicas).",
+)
 @click.pass_context
 def fit(ctx: click.Context, data: str, target, features, time_col, missing, name, resume, **model_opts) -> None:
     """Train a model on DATA (a CSV with a time column) and save it under runs/."""
@@ -196,10 +209,15 @@ def fit(ctx: click.Context, data: str, target, features, time_col, missing, name
     _describe_series(series)
 
     _import_backend(ctx)
+    from forecaster.distribute import get_strategy
     from forecaster.forecaster import Forecaster
-    from forecaster.runtime import device_summary
+    from forecaster.models import cudnn_status
+    from forecaster.runtime import backend_name, device_summary, on_gpu
 
+    # A multi-worker strategy must exist before TensorFlow runs its first operation.
+    get_strategy(config.strategy)
     click.echo(f"Device: {device_summary()}", err=True)
+    click.echo(cudnn_status(config, on_gpu=on_gpu(), backend=backend_name()), err=True)
     click.echo(
         f"Model: {config.layers} x {'bidirectional ' if config.bidirectional else ''}{config.cell} "
         f"({config.units} units), lookback {config.lookback} -> horizon {config.horizon}", err=True,

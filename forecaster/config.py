@@ -28,6 +28,10 @@ CELL_ALIASES: dict[str, str] = {
 TRANSFORMS = ("auto", "none", "log")
 NORMALIZATIONS = ("window", "global")
 MISSING_POLICIES = ("ffill", "interpolate", "error")
+#: ``--mixed-precision`` choices; :data:`forecaster.models.PRECISION_POLICIES` maps them to Keras policies.
+MIXED_PRECISION = ("off", "float16", "bfloat16")
+#: ``--strategy`` choices (see :mod:`forecaster.distribute`).
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 def canonical_cell(name: str) -> str:
@@ -83,6 +87,10 @@ class ForecastConfig:
     patience: int = 5
     seed: int = 42
     steps_per_epoch: int | None = None
+    # --- accelerators -------------------------------------------------
+    mixed_precision: str = "off"
+    jit_compile: bool | str = "auto"
+    strategy: str = "default"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cell", canonical_cell(self.cell))
@@ -103,6 +111,12 @@ class ForecastConfig:
         _choice("missing", self.missing, MISSING_POLICIES)
         _choice("transform", self.transform, TRANSFORMS)
         _choice("normalization", self.normalization, NORMALIZATIONS)
+        _choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
+        _choice("strategy", self.strategy, STRATEGIES)
+        if not isinstance(self.jit_compile, bool) and self.jit_compile != "auto":
+            raise ConfigError(
+                f"`jit_compile` must be True, False or 'auto'. Received: jit_compile={self.jit_compile!r}"
+            )
         _fraction("dropout", self.dropout)
         _fraction("recurrent_dropout", self.recurrent_dropout)
         if not _real(self.val_fraction) or not 0.0 < self.val_fraction < 1.0:

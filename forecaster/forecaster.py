@@ -34,6 +34,7 @@ import pandas as pd
 
 from forecaster import __version__
 from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, SCHEMA_VERSION, read_manifest
+from forecaster import distribute
 from forecaster.config import ForecastConfig
 from forecaster.data import Series
 from forecaster.exceptions import ArtifactError, DataError, NotFittedError, TrainingError
@@ -146,9 +147,16 @@ class Forecaster:
         cfg = self.config
         if cfg.target is not None and cfg.target != series.target:
             raise DataError(f"The config's target is {cfg.target!r} but the series' target is {series.target!r}.")
-        set_seed(cfg.seed)
+        # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
+        set_seed(cfg.seed, deterministic=cfg.jit_compile is not True)
         for issue in cudnn_issues(cfg):
             log.warning("%s", issue)
+        strategy = distribute.get_strategy(cfg.strategy)
+        log.log(logging.DEBUG if strategy is None else logging.INFO, "Strategy: %s",
+                distribute.describe(cfg.strategy, strategy, cfg.batch_size))
+        if distribute.num_replicas(strategy) > 1:
+            # --batch-size is per replica; the data source yields global batches that the strategy splits.
+            cfg = cfg.replace(batch_size=cfg.batch_size * distribute.num_replicas(strategy))
         values = series.values
         split = chronological_split(len(values), cfg.lookback, cfg.horizon, cfg.val_fraction, stride=cfg.stride)
         # The scaler sees training rows only: nothing after train_end leaks into its parameters.
@@ -160,7 +168,9 @@ class Forecaster:
         train = WindowBatches(view, split.train_origins, cfg.batch_size, shuffle=True, seed=cfg.seed)
         val = WindowBatches(view, split.val_origins, cfg.batch_size)
 
-        model = build_model(cfg, n_features=len(series.columns))
+        with distribute.scope(strategy):
+            model = build_model(cfg, n_features=len(series.columns))
+        log.debug("jit_compile=%s, dtype policy %s", model.jit_compile, model.dtype_policy.name)
         nonfinite = _StopOnNonFinite()
         callbacks = [
             nonfinite,
@@ -193,6 +203,12 @@ class Forecaster:
                 "Lower --learning-rate, keep gradient clipping on (--clipnorm 1.0), or check the data for extreme values."
             )
 
+        if strategy is not None:
+            # Keep a plain single-device copy: predicting and saving then work without the strategy
+            # (a strategy's predict_on_batch would return one copy of the batch per replica).
+            plain = build_model(cfg, n_features=len(series.columns))
+            plain.set_weights(model.get_weights())
+            model = plain
         self.model_ = model
         self.scaler_ = scaler
         if history_csv is not None and history_csv.exists():
@@ -218,6 +234,8 @@ class Forecaster:
             "epochs_run": len(self.history_.get("loss", [])),
             "best_epoch": int(np.argmin(self.history_["val_loss"])) + 1 if "val_loss" in self.history_ else None,
             "fit_seconds": round(elapsed, 3),
+            "replicas": distribute.num_replicas(strategy),
+            "global_batch_size": cfg.batch_size,
         }
         return self
 

@@ -12,6 +12,11 @@ Defaults keep LSTM and GRU layers eligible for the fused cuDNN kernels on a GPU
 (tanh / sigmoid activations, no recurrent dropout, ``unroll=False``,
 ``use_bias=True``, GRU ``reset_after=True``). :func:`cudnn_issues` says when a
 setting leaves that path.
+
+``config.mixed_precision`` builds the layers under a Keras mixed dtype policy
+(compute in float16/bfloat16, variables in float32); the output ``Dense``
+stays float32 so the loss and the forecasts are float32. The global policy is
+set only while the model is built and restored afterwards.
 """
 
 from __future__ import annotations
@@ -25,6 +30,14 @@ CELLS: dict[str, type[keras.layers.Layer]] = {
     "simple_rnn": keras.layers.SimpleRNN,
     "lstm": keras.layers.LSTM,
     "gru": keras.layers.GRU,
+}
+
+
+#: ``--mixed-precision`` value -> Keras dtype policy (None: the global policy, normally float32).
+PRECISION_POLICIES: dict[str, str | None] = {
+    "off": None,
+    "float16": "mixed_float16",
+    "bfloat16": "mixed_bfloat16",
 }
 
 
@@ -50,13 +63,38 @@ def cudnn_issues(config: ForecastConfig) -> list[str]:
     return issues
 
 
+def cudnn_status(config: ForecastConfig, *, on_gpu: bool, backend: str = "tensorflow") -> str:
+    """One line saying whether the recurrent layers run on the fused cuDNN kernels.
+
+    >>> cudnn_status(ForecastConfig(cell="lstm"), on_gpu=True)
+    'cuDNN: LSTM eligible (used on GPU)'
+    >>> cudnn_status(ForecastConfig(cell="gru"), on_gpu=False)
+    'cuDNN: GRU eligible (not used: no GPU)'
+    >>> cudnn_status(ForecastConfig(cell="rnn"), on_gpu=True)
+    'cuDNN: not used (SimpleRNN has no fused cuDNN kernel; use --cell lstm or gru for GPU speed)'
+    """
+    issues = cudnn_issues(config)
+    if issues:
+        return f"cuDNN: not used ({'; '.join(issues)})"
+    cell = config.cell.upper()
+    if not on_gpu:
+        return f"cuDNN: {cell} eligible (not used: no GPU)"
+    if backend != "tensorflow":
+        # Keras' JAX and PyTorch backends choose their own GPU RNN kernels.
+        return f"cuDNN: {cell} eligible (the {backend} backend picks its own GPU kernel)"
+    return f"cuDNN: {cell} eligible (used on GPU)"
+
+
 def build_model(config: ForecastConfig, n_features: int) -> keras.Model:
     """Build and compile the network described by ``config``.
 
     Args:
         config: hyperparameters (``cell``, ``layers``, ``units``,
             ``bidirectional``, ``dropout``, ``recurrent_dropout``,
-            ``lookback``, ``horizon``, ``learning_rate``, ``clipnorm``).
+            ``lookback``, ``horizon``, ``learning_rate``, ``clipnorm``,
+            ``mixed_precision``, ``jit_compile``). Call it inside
+            ``strategy.scope()`` to place the variables on a
+            ``tf.distribute`` strategy's replicas.
         n_features: input columns per time step (target included).
 
     Returns:
@@ -68,6 +106,20 @@ def build_model(config: ForecastConfig, n_features: int) -> keras.Model:
     >>> m.output_shape
     (None, 3)
     """
+    policy = PRECISION_POLICIES[config.mixed_precision]
+    if policy is None:
+        return _build(config, n_features)
+    # The dtype policy is process-global: set it for this build only, so models
+    # built or loaded later (each layer stores its own policy) are unaffected.
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(policy)
+    try:
+        return _build(config, n_features)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+
+
+def _build(config: ForecastConfig, n_features: int) -> keras.Model:
     layer_cls = CELLS[config.cell]
     inputs = keras.Input(shape=(config.lookback, n_features), name="window")
     x = inputs
@@ -89,5 +141,6 @@ def build_model(config: ForecastConfig, n_features: int) -> keras.Model:
     outputs = keras.layers.Dense(config.horizon, name="forecast", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name=f"forecaster_{config.cell}")
     optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm)
-    model.compile(optimizer=optimizer, loss="mse")
+    # With "mixed_float16" Keras wraps the optimizer in a LossScaleOptimizer (dynamic loss scaling).
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=config.jit_compile)
     return model

@@ -48,13 +48,21 @@ def device_summary() -> str:
     return f"{backend} backend on CPU"
 
 
-def set_seed(seed: int) -> None:
+def on_gpu() -> bool:
+    """Whether the current backend sees a GPU (see :func:`device_summary`)."""
+    return " on GPU" in device_summary()
+
+
+def set_seed(seed: int, *, deterministic: bool = True) -> None:
     """Seed Python, NumPy and the backend; make TensorFlow ops deterministic.
 
     On CPU this makes two runs with the same data, config and seed produce
     identical weights. On a GPU, TensorFlow's op determinism also pins the
     cuDNN algorithms (slower); JAX and PyTorch GPU kernels may still differ in
     the last bits between runs.
+
+    ``deterministic=False`` turns TensorFlow's op determinism off (Keras
+    refuses XLA compilation while it is on, so ``--jit-compile`` needs it off).
     """
     import keras
 
@@ -64,7 +72,13 @@ def set_seed(seed: int) -> None:
         import tensorflow as tf
 
         try:
-            tf.config.experimental.enable_op_determinism()
+            if deterministic:
+                tf.config.experimental.enable_op_determinism()
+            else:
+                # Not exported under tf.config (TF 2.21); the module function is what enable_ pairs with.
+                from tensorflow.python.framework import config as tf_config
+
+                tf_config.disable_op_determinism()
         except Exception as exc:  # pragma: no cover - very old TF
             log.debug("op determinism unavailable: %s", exc)
 
