@@ -121,3 +121,7 @@ def import_backend(quiet: bool = True) -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices("GPU")
+            if quiet:
+                # Each backtest fold builds a new model, so TensorFlow's "retracing" notice
+                # fires on every fold although nothing is wrong; keep its Python logger to errors.
+                logging.getLogger("tensorflow").setLevel(logging.ERROR)
