@@ -38,6 +38,48 @@ _MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
 _DATA_KEYS = {"source", "fingerprint", "rows", "start", "end", "train_start", "train_end", "val_start", "val_end"}
 
 
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write strict JSON (no NaN/inf) and flush it to disk before the run directory is renamed into place."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, indent=2, allow_nan=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """Read a JSON object, turning unreadable, damaged or non-object files into ArtifactError."""
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} is missing; {Path(path).parent} is not a complete run.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"Cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); the file is damaged.") from None
+    if not isinstance(payload, dict):
+        raise ArtifactError(f"{path} must hold a JSON object.")
+    return payload
+
+
+def rename_unique(tmp: Path, final: Path) -> Path:
+    """Rename a finished temporary directory to ``final``, or ``final-2``, ``final-3``, ... if taken.
+
+    ``os.rename`` is atomic and fails when the target exists and is not empty,
+    so a finished run is never overwritten and two writers never share a name.
+    """
+    candidate, n = final, 1
+    while True:
+        try:
+            os.rename(tmp, candidate)
+            return candidate
+        except OSError:
+            if not candidate.exists():
+                raise
+            n += 1
+            candidate = final.with_name(f"{final.name}-{n}")
+
+
 def run_name(data_path: str | os.PathLike[str], cell: str, now: datetime | None = None) -> str:
     """Default run name: ``<csv stem>-<cell>-<YYYYmmdd-HHMMSS>``.
 
@@ -157,18 +199,7 @@ def read_manifest(run: Path) -> dict[str, Any]:
     JSON are all errors: a tampered or truncated manifest is never half-used.
     """
     path = Path(run) / MANIFEST_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ArtifactError(f"{path} is missing; {run} is not a complete run.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"Cannot read {path}: {exc}") from None
-    try:
-        manifest = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); the file is damaged.") from None
-    if not isinstance(manifest, dict):
-        raise ArtifactError(f"{path} must hold a JSON object.")
+    manifest = read_json_object(path)
     version = manifest.get("schema_version")
     if version != SCHEMA_VERSION:
         raise ArtifactError(

@@ -85,7 +85,6 @@ difference in the third decimal is not sold as a win.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -107,6 +106,7 @@ from forecaster import metrics as M
 from forecaster.baselines import all_baselines, infer_season
 from forecaster.config import ForecastConfig
 from forecaster.data import Series
+from forecaster.artifacts import read_json_object, rename_unique, write_json
 from forecaster.exceptions import ArtifactError, ConfigError, DataError, TrainingError
 
 log = logging.getLogger(__name__)
@@ -1024,14 +1024,14 @@ class BacktestResult:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
         try:
-            _write_json(tmp / MANIFEST_FILE, self.manifest())
-            _write_json(tmp / METRICS_FILE, self.metrics)
+            write_json(tmp / MANIFEST_FILE, _jsonable(self.manifest()))
+            write_json(tmp / METRICS_FILE, _jsonable(self.metrics))
             self.forecasts.to_csv(tmp / FORECASTS_FILE, index=False, float_format="%.10g")
             self.fold_table.to_csv(tmp / FOLDS_FILE, index=False)
             _history_frame(self.histories, self.fits).to_csv(tmp / HISTORY_FILE, index=False)
             for name, fig in (figures or {}).items():
                 fig.savefig(tmp / name, dpi=110)
-            return _rename_unique(tmp, final)
+            return rename_unique(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -1047,13 +1047,13 @@ class BacktestResult:
                 raise ArtifactError(
                     f"{run} is not a complete backtest directory ({name} is missing). Run 'forecast backtest' again."
                 )
-        manifest = _read_json(run / MANIFEST_FILE)
+        manifest = read_json_object(run / MANIFEST_FILE)
         if manifest.get("schema_version") != SCHEMA_VERSION or manifest.get("kind") != "backtest":
             raise ArtifactError(
                 f"{run / MANIFEST_FILE} is not a backtest manifest of schema version {SCHEMA_VERSION}. "
                 "Run 'forecast backtest' again with this version."
             )
-        metrics = _read_json(run / METRICS_FILE)
+        metrics = read_json_object(run / METRICS_FILE)
         try:
             fc_config = ForecastConfig.from_dict(manifest["config"])
             config = BacktestConfig.from_dict(manifest["backtest"])
@@ -1117,36 +1117,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     return value
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(_jsonable(payload), fh, indent=2, allow_nan=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"Cannot read {path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); the file is damaged.") from None
-    if not isinstance(payload, dict):
-        raise ArtifactError(f"{path} must hold a JSON object.")
-    return payload
-
-
-def _rename_unique(tmp: Path, final: Path) -> Path:
-    candidate, n = final, 1
-    while True:
-        try:
-            os.rename(tmp, candidate)  # atomic; fails if candidate exists and is not empty
-            return candidate
-        except OSError:
-            if not candidate.exists():
-                raise
-            n += 1
-            candidate = final.with_name(f"{final.name}-{n}")
