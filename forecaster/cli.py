@@ -353,7 +353,7 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
         f"clipnorm {cfg['clipnorm']}, seed {man['seed']}",
         f"Metrics:    val MAE {m.get('val_mae', float('nan')):.4g} vs naive {m.get('naive_val_mae', float('nan')):.4g}; "
         f"{m.get('epochs_run')} epochs (best {m.get('best_epoch')}), {m.get('fit_seconds')}s",
-        f"Versions:   " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        "Versions:   " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"Fingerprint: sha256 {d['fingerprint'][:16]}...",
     ]
     click.echo("\n".join(lines))
@@ -381,7 +381,7 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
     run = resolve_run(model, ctx.obj["runs_dir"])
     _import_backend(ctx)
     from forecaster.forecaster import Forecaster
-    from forecaster.plot import plot_forecast
+    from forecaster.plot import plot_forecast, save_figure
 
     fc = Forecaster.load(run)
     series = _load_for_run(fc, data)
@@ -394,15 +394,7 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
         f"{cfg.cell}, horizon {cfg.horizon} ({fc.freq_})"
     )
     fig = plot_forecast(hist, forecast, title=title, ylabel=fc.target_)
-    out = Path(output) if output else run / "forecast.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.png")
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    out = save_figure(fig, Path(output) if output else run / "forecast.png")
     click.echo(f"Wrote {out}")
 
 
@@ -565,16 +557,10 @@ def _plot_backtest_dir(run: Path) -> None:
     from forecaster.backtest import BacktestResult
 
     result = BacktestResult.load(run)
+    from forecaster.plot import save_figure
+
     for name, fig in _backtest_figures(result).items():
-        out = run / name
-        tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.png")
-        try:
-            fig.savefig(tmp, dpi=110)
-            os.replace(tmp, out)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        click.echo(f"Wrote {out}")
+        click.echo(f"Wrote {save_figure(fig, run / name)}")
 
 
 def main(argv: list[str] | None = None) -> None:

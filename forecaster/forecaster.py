@@ -39,6 +39,7 @@ from forecaster.config import ForecastConfig
 from forecaster.data import Series
 from forecaster.exceptions import ArtifactError, DataError, NotFittedError, TrainingError
 from forecaster.models import build_model, cudnn_issues
+from forecaster.pipeline import WindowBatches, scale_in_chunks, training_data  # noqa: F401 (WindowBatches re-exported)
 from forecaster.runtime import backend_name, set_seed
 from forecaster.scaling import SeriesScaler
 from forecaster.windowing import WindowView, chronological_split, valid_origins
@@ -49,43 +50,6 @@ HISTORY_FILE = "history.csv"
 #: Origins predicted per model call: large enough to amortise call overhead,
 #: small enough that a gathered chunk of windows stays a few MB.
 PREDICT_CHUNK = 4096
-
-
-class WindowBatches(keras.utils.PyDataset):
-    """Batches gathered on demand from a :class:`WindowView` (no materialised windows)."""
-
-    def __init__(
-        self,
-        view: WindowView,
-        origins: np.ndarray,
-        batch_size: int,
-        *,
-        shuffle: bool = False,
-        seed: int = 0,
-        with_targets: bool = True,
-    ) -> None:
-        super().__init__()
-        self.view = view
-        self.origins = np.asarray(origins, dtype=np.int64)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.with_targets = with_targets
-        self._rng = np.random.default_rng(seed)
-        self._order = self._rng.permutation(self.origins) if shuffle else self.origins
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.origins) / self.batch_size)
-
-    def __getitem__(self, i: int):
-        batch = self._order[i * self.batch_size : (i + 1) * self.batch_size]
-        x = self.view.inputs(batch)
-        if not self.with_targets:
-            return (x,)
-        return x, self.view.targets(batch)
-
-    def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self._order = self._rng.permutation(self.origins)
 
 
 class _StopOnNonFinite(keras.callbacks.Callback):
@@ -163,10 +127,12 @@ class Forecaster:
         scaler = SeriesScaler(cfg.transform, cfg.normalization).fit(
             values[: split.train_end], columns=series.columns, prices=series.kind == "prices"
         )
-        z = scaler.transform_values(values)
+        z = scale_in_chunks(scaler, values)
         view = WindowView(z, cfg.lookback, cfg.horizon, relative=cfg.normalization == "window")
-        train = WindowBatches(view, split.train_origins, cfg.batch_size, shuffle=True, seed=cfg.seed)
-        val = WindowBatches(view, split.val_origins, cfg.batch_size)
+        # tf.data gathering in-graph on TensorFlow, a PyDataset elsewhere; both lazy (see forecaster.pipeline).
+        train, val, steps = training_data(
+            view, split.train_origins, split.val_origins, cfg.batch_size, seed=cfg.seed, steps_per_epoch=cfg.steps_per_epoch
+        )
 
         with distribute.scope(strategy):
             model = build_model(cfg, n_features=len(series.columns))
@@ -192,7 +158,8 @@ class Forecaster:
             train,
             validation_data=val,
             epochs=cfg.epochs,
-            steps_per_epoch=min(cfg.steps_per_epoch, len(train)) if cfg.steps_per_epoch else None,
+            steps_per_epoch=steps,
+            shuffle=False,  # the data source shuffles its own origins, seeded
             callbacks=callbacks,
             verbose=verbose,
         )

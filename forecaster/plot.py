@@ -6,8 +6,24 @@ notebook displays the returned figure.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 from matplotlib.figure import Figure
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG atomically (temporary file, then rename): never a half-written image."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.png")
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
 
 
 def _new_figure(width: float = 10.0, height: float = 4.5) -> tuple[Figure, object]:
