@@ -221,6 +221,7 @@ def _parse_csv_bytes(raw: bytes, name: str, na_values: tuple[str, ...] = ()) -> 
     sample = "\n".join(text.splitlines()[:50])
     sep = _sniff_delimiter(sample)
     decimal = "," if sep != "," and re.search(r"(?<![\d,])\d+,\d+(?![\d,])", sample) else "."
+    _check_field_counts(sample, sep, name)
     try:
         df = pd.read_csv(
             io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=True, na_values=list(na_values) or None
@@ -244,6 +245,30 @@ def _parse_csv_bytes(raw: bytes, name: str, na_values: tuple[str, ...] = ()) -> 
         )
     df.columns = [str(c).strip() for c in df.columns]
     return df, sep, decimal
+
+
+def _check_field_counts(sample: str, sep: str, name: str) -> None:
+    """Refuse rows with more (non-empty) fields than the header.
+
+    pandas would otherwise silently turn the first column into the index, and
+    the error would surface later as a baffling date. A decimal comma in a
+    comma-separated file (``2024-01-01,1,5``) is the usual cause.
+    """
+    try:
+        rows = list(csv.reader(io.StringIO(sample), delimiter=sep))
+    except csv.Error:
+        return  # quoting problems are reported by the parser with its own message
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if len(rows) < 2:
+        return
+    width = len(rows[0])
+    for i, row in enumerate(rows[1:], start=1):
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            raise DataError(
+                f"Data row {i} of {name} has {len(row)} fields but the header has {width}. "
+                f"A decimal comma in a {'comma' if sep == ',' else repr(sep)}-separated file? "
+                "Use ';' as the delimiter or quote the values."
+            )
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -330,8 +355,13 @@ def _parse_times(values: pd.Series, label: str, name: str) -> pd.DatetimeIndex:
                     f"Cannot parse {text.iloc[row]!r} in time column {label!r} of {name} (data row {row + 1}) as a date. "
                     "Fix the value or name the right column with --time-col."
                 )
+            # Every value parses on its own, but not with one format: show the first that breaks ranks.
+            iso = pd.to_datetime(text, errors="coerce", format="ISO8601")
+            odd = np.flatnonzero(iso.isna().to_numpy())
+            row = int(odd[0]) if 0 < len(odd) < len(text) else 1
             raise DataError(
-                f"Time column {label!r} of {name} mixes date formats ({str(last_error).splitlines()[0]}). "
+                f"Time column {label!r} of {name} mixes date formats: {text.iloc[row]!r} (data row {row + 1}) "
+                f"is written differently from {text.iloc[0]!r} (data row 1). "
                 "Use one format (ISO 8601, YYYY-MM-DD HH:MM:SS, is safest)."
             )
     if idx.hasnans:

@@ -39,10 +39,10 @@ CORPUS: dict[str, tuple[bytes, list[str], str]] = {
     "latin1": ("date,température\n2024-01-01,1\n".encode("latin-1"), [], "not UTF-8"),
     "space_delimited": (b"date value\n2024-01-01 1\n2024-01-02 2\n2024-01-03 3\n", [], "single column"),
     "decimal_comma_with_comma_delimiter": (
-        b"date,value\n2024-01-01,1,5\n2024-01-02,2,5\n2024-01-03,3,5\n2024-01-04,4,5\n", [], ""),
+        b"date,value\n2024-01-01,1,5\n2024-01-02,2,5\n2024-01-03,3,5\n2024-01-04,4,5\n", [], "A decimal comma in a comma-separated file?"),
     "no_time_column": (b"a,b\n1,2\n3,4\n5,6\n", [], "No time column found"),
     "unparsable_dates": (b"date,value\n2024-01-01,1\nyesterday,2\n2024-01-03,3\n", [], "Cannot parse 'yesterday'"),
-    "mixed_date_formats": (b"date,value\n2024-01-01,1\n01/02/2024,2\n2024-01-03,3\n", [], "date"),
+    "mixed_date_formats": (b"date,value\n2024-01-01,1\n01/02/2024,2\n2024-01-03,3\n", [], "mixes date formats: '01/02/2024' (data row 2)"),
     "mixed_time_zones": (
         b"time,value\n2024-01-01T00:00:00+00:00,1\n2024-01-01T01:00:00+05:00,2\n2024-01-01T02:00:00+00:00,3\n",
         [], "time zones"),
