@@ -16,7 +16,6 @@ run interrupted at any moment leaves no directory that looks complete.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster import __version__
-from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, SCHEMA_VERSION, read_manifest
+from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, SCHEMA_VERSION, read_manifest, rename_unique, write_json
 from forecaster import distribute
 from forecaster.config import ForecastConfig
 from forecaster.data import Series
@@ -341,8 +340,8 @@ class Forecaster:
         try:
             self.model_.save(tmp / MODEL_FILE)
             pd.DataFrame(self.history_).rename_axis("epoch").rename(lambda i: i + 1).to_csv(tmp / HISTORY_FILE)
-            _write_json(tmp / MANIFEST_FILE, self.manifest())
-            return _rename_unique(tmp, final)
+            write_json(tmp / MANIFEST_FILE, self.manifest())
+            return rename_unique(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -387,24 +386,3 @@ def future_index(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeInde
     ['Mon 08', 'Tue 09']
     """
     return pd.date_range(start=last, periods=horizon + 1, freq=freq)[1:]
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2, sort_keys=False, allow_nan=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _rename_unique(tmp: Path, final: Path) -> Path:
-    candidate, n = final, 1
-    while True:
-        try:
-            os.rename(tmp, candidate)  # atomic; fails if candidate exists and is not empty
-            return candidate
-        except OSError:
-            if not candidate.exists():
-                raise
-            n += 1
-            candidate = final.with_name(f"{final.name}-{n}")

@@ -84,7 +84,7 @@ def test_interrupted_save_leaves_nothing(tmp_path, fitted, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mod, "_write_json", boom)
+    monkeypatch.setattr(mod, "write_json", boom)
     with pytest.raises(KeyboardInterrupt):
         fitted.save(tmp_path / "run")
     assert list(tmp_path.iterdir()) == []
