@@ -10,7 +10,7 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from forecaster.exceptions import ArtifactError
 
@@ -78,6 +78,27 @@ def rename_unique(tmp: Path, final: Path) -> Path:
                 raise
             n += 1
             candidate = final.with_name(f"{final.name}-{n}")
+
+
+def write_run_dir(final: Path, write: Callable[[Path], None]) -> Path:
+    """Build a run directory atomically: ``write`` fills a temporary sibling, which is then renamed.
+
+    Any failure or interrupt (``BaseException``: Ctrl-C, SIGTERM via the CLI)
+    removes the temporary directory, so nothing half-written is left behind.
+    Returns the final path (see :func:`rename_unique`).
+    """
+    import shutil
+    import tempfile
+
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+    try:
+        write(tmp)
+        return rename_unique(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def run_name(data_path: str | os.PathLike[str], cell: str, now: datetime | None = None) -> str:

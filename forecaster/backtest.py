@@ -88,9 +88,7 @@ import dataclasses
 import logging
 import math
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -106,7 +104,7 @@ from forecaster import metrics as M
 from forecaster.baselines import all_baselines, infer_season
 from forecaster.config import ForecastConfig
 from forecaster.data import Series
-from forecaster.artifacts import read_json_object, rename_unique, write_json
+from forecaster.artifacts import read_json_object, write_json, write_run_dir
 from forecaster.exceptions import ArtifactError, ConfigError, DataError, TrainingError
 
 log = logging.getLogger(__name__)
@@ -1020,10 +1018,8 @@ class BacktestResult:
         as PNG). Written into a temporary sibling and renamed into place; an
         existing directory is never overwritten (``-2``, ``-3``... is appended).
         """
-        final = Path(path)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
-        try:
+
+        def write(tmp: Path) -> None:
             write_json(tmp / MANIFEST_FILE, _jsonable(self.manifest()))
             write_json(tmp / METRICS_FILE, _jsonable(self.metrics))
             self.forecasts.to_csv(tmp / FORECASTS_FILE, index=False, float_format="%.10g")
@@ -1031,10 +1027,8 @@ class BacktestResult:
             _history_frame(self.histories, self.fits).to_csv(tmp / HISTORY_FILE, index=False)
             for name, fig in (figures or {}).items():
                 fig.savefig(tmp / name, dpi=110)
-            return rename_unique(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+
+        return write_run_dir(Path(path), write)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "BacktestResult":

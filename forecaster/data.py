@@ -329,7 +329,6 @@ def _parse_times(values: pd.Series, label: str, name: str) -> pd.DatetimeIndex:
             row = int(np.flatnonzero(text.isna().to_numpy())[0])
             raise DataError(f"Time column {label!r} of {name} is empty at data row {row + 1}. Every row needs a timestamp.")
         idx = None
-        last_error: Exception | None = None
         for kwargs in ({"format": "ISO8601"}, {}, {"dayfirst": True}):
             try:
                 with warnings.catch_warnings():
@@ -340,7 +339,6 @@ def _parse_times(values: pd.Series, label: str, name: str) -> pd.DatetimeIndex:
                     idx = _resolve_day_order(idx, text)
                 break
             except (ValueError, TypeError, OverflowError) as exc:
-                last_error = exc
                 if "mixed time" in str(exc).lower() or "tz-aware" in str(exc).lower() or "utc=true" in str(exc).lower():
                     raise DataError(
                         f"Time column {label!r} of {name} mixes time zones or UTC offsets. "

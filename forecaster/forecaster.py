@@ -17,11 +17,8 @@ run interrupted at any moment leaves no directory that looks complete.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import platform
-import shutil
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster import __version__
-from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, SCHEMA_VERSION, read_manifest, rename_unique, write_json
+from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, SCHEMA_VERSION, read_manifest, write_json, write_run_dir
 from forecaster import distribute
 from forecaster.config import ForecastConfig
 from forecaster.data import Series
@@ -41,7 +38,7 @@ from forecaster.models import build_model, cudnn_issues
 from forecaster.pipeline import WindowBatches, scale_in_chunks, training_data  # noqa: F401 (WindowBatches re-exported)
 from forecaster.runtime import backend_name, set_seed
 from forecaster.scaling import SeriesScaler
-from forecaster.windowing import WindowView, chronological_split, valid_origins
+from forecaster.windowing import WindowView, chronological_split
 
 log = logging.getLogger(__name__)
 
@@ -334,17 +331,13 @@ class Forecaster:
         never share a directory (a rename onto an existing directory fails).
         """
         self._check_fitted()
-        final = Path(path)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
-        try:
+
+        def write(tmp: Path) -> None:
             self.model_.save(tmp / MODEL_FILE)
             pd.DataFrame(self.history_).rename_axis("epoch").rename(lambda i: i + 1).to_csv(tmp / HISTORY_FILE)
             write_json(tmp / MANIFEST_FILE, self.manifest())
-            return rename_unique(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+
+        return write_run_dir(Path(path), write)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "Forecaster":
