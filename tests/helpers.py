@@ -41,3 +41,14 @@ def write_price_csv(path: Path, n: int = 260, seed: int = 1) -> Path:
     )
     frame.to_csv(path, index=False, float_format="%.4f")
     return path
+
+
+def assert_one_line_error(result, code: int = 1) -> str:
+    """A failed CLI call: exit ``code``, exactly one ``Error:`` line (the last on stderr), no traceback."""
+    assert result.exit_code == code, (result.exit_code, result.output)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error: ")]
+    # Progress notes may precede it, but the error itself is exactly one line, and the last.
+    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr
+    assert "Traceback" not in result.output
+    return errors[0]

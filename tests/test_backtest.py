@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from helpers import seasonal_frame, write_sensor_csv
+from helpers import assert_one_line_error, seasonal_frame, write_sensor_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -428,15 +428,6 @@ def test_real_sensor_data(shared_data):
 # --------------------------------------------------------------------------- CLI
 
 
-def _one_line_error(res, code=1):
-    assert res.exit_code == code, res.output
-    lines = [line for line in res.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("Error: ")]
-    assert len(errors) == 1 and lines[-1] == errors[0], res.stderr
-    assert "Traceback" not in res.output
-    return errors[0]
-
-
 def test_cli_backtest_and_plot():
     runner = CliRunner()
     with runner.isolated_filesystem():
@@ -482,7 +473,7 @@ def test_cli_backtest_bad_options(args, needle, code):
     with runner.isolated_filesystem():
         write_sensor_csv(Path("s.csv"), n=300)
         res = runner.invoke(cli, ["backtest", "s.csv", "--target", "temp", *TINY_ARGS, *args])
-        line = _one_line_error(res, code=code)
+        line = assert_one_line_error(res, code=code)
         assert needle in line
         if "--season" in args:
             assert line.endswith("reduce --lookback, --horizon or --season.")
@@ -492,7 +483,7 @@ def test_cli_backtest_bad_options(args, needle, code):
 def test_cli_plot_backtest_errors():
     runner = CliRunner()
     with runner.isolated_filesystem():
-        assert "is not a complete backtest" in _one_line_error(runner.invoke(cli, ["plot", "--backtest", "."]))
-        assert "does not exist" in _one_line_error(runner.invoke(cli, ["plot", "--backtest", "nope"]))
-        line = _one_line_error(runner.invoke(cli, ["plot", "--backtest", ".", "--model", "x"]), code=2)
+        assert "is not a complete backtest" in assert_one_line_error(runner.invoke(cli, ["plot", "--backtest", "."]))
+        assert "does not exist" in assert_one_line_error(runner.invoke(cli, ["plot", "--backtest", "nope"]))
+        line = assert_one_line_error(runner.invoke(cli, ["plot", "--backtest", ".", "--model", "x"]), code=2)
         assert "--backtest cannot be combined" in line

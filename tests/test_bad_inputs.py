@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.pandas import column, data_frames, range_indexes
 
+from helpers import assert_one_line_error
+
 from forecaster import data
 from forecaster.cli import cli
 from forecaster.exceptions import ForecasterError
@@ -81,15 +83,11 @@ def runner():
 
 
 def _assert_clean_failure(result, needle: str, code: int = 1) -> str:
-    assert result.exit_code == code, (result.exit_code, result.output)
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    errors = [l for l in lines if l.startswith("Error: ")]
-    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr
-    assert "Traceback" not in result.output
-    assert needle in errors[0], errors[0]
+    error = assert_one_line_error(result, code)
+    assert needle in error, error
     runs = Path("runs")
     assert not runs.exists() or not [p for p in runs.iterdir() if not p.name.endswith(".lock")]
-    return errors[0]
+    return error
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
@@ -153,11 +151,8 @@ def test_predict_with_mismatched_csv(runner):
 
 
 def _check_predict(runner, args, needle):
-    result = runner.invoke(cli, ["predict", *args])
-    assert result.exit_code == 1, result.output
-    errors = [l for l in result.stderr.splitlines() if l.startswith("Error: ")]
-    assert len(errors) == 1 and needle in errors[0], result.stderr
-    assert "Traceback" not in result.output
+    error = assert_one_line_error(runner.invoke(cli, ["predict", *args]))
+    assert needle in error, error
 
 
 # ---------------------------------------------------------------------------------- fuzzing

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from helpers import write_price_csv, write_sensor_csv
+from helpers import assert_one_line_error, write_price_csv, write_sensor_csv
 
 from forecaster.cli import cli
 
@@ -20,16 +20,6 @@ TINY = ["--units", "4", "--epochs", "1", "--lookback", "16", "--horizon", "4", "
 @pytest.fixture
 def runner():
     return CliRunner()
-
-
-def _one_line_error(result, code=1):
-    assert result.exit_code == code, result.output
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    errors = [l for l in lines if l.startswith("Error: ")]
-    # Progress notes may precede it, but the error itself is exactly one line, and the last.
-    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr
-    assert "Traceback" not in result.output
-    return errors[0]
 
 
 def test_fit_predict_info_plot(runner):
@@ -88,7 +78,7 @@ def test_fit_sensor_with_features_and_named_run(runner):
 def test_bad_input_one_line_error_no_artifact(runner, args, needle):
     with runner.isolated_filesystem():
         write_sensor_csv(Path("s.csv"), n=200)
-        line = _one_line_error(runner.invoke(cli, args))
+        line = assert_one_line_error(runner.invoke(cli, args))
         assert needle in line
         assert not Path("runs").exists() or not any(Path("runs").iterdir())
 
@@ -104,7 +94,7 @@ def test_bad_input_one_line_error_no_artifact(runner, args, needle):
 def test_usage_errors_exit_2_with_one_line(runner, args, needle):
     with runner.isolated_filesystem():
         write_sensor_csv(Path("s.csv"), n=50)
-        assert needle in _one_line_error(runner.invoke(cli, args), code=2)
+        assert needle in assert_one_line_error(runner.invoke(cli, args), code=2)
 
 
 def test_verbose_shows_traceback(runner):
