@@ -192,21 +192,10 @@ def model_options(stride_flag: str = "--stride"):
 @click.pass_context
 def fit(ctx: click.Context, data: str, target, features, time_col, missing, name, resume, **model_opts) -> None:
     """Train a model on DATA (a CSV with a time column) and save it under runs/."""
-    from forecaster import data as data_mod
     from forecaster.artifacts import checkpoint_dir, claim_checkpoint, release_checkpoint, run_name, update_latest
-    from forecaster.config import ForecastConfig
 
-    features = _split_features(features)
-    clip = model_opts.pop("clipnorm")
-    config = ForecastConfig(
-        target=target, features=features, time_col=time_col, missing=missing,
-        clipnorm=clip if clip > 0 else None, **model_opts,
-    )
-    series = data_mod.load(
-        data, target=target, features=features, time_col=time_col, missing=missing, na_values=config.na_values
-    )
-    config = config.replace(target=series.target)
-    _describe_series(series)
+    config = _model_config(target, features, time_col, missing, model_opts)
+    config, series = _load_series(data, config)
 
     _import_backend(ctx)
     from forecaster.distribute import get_strategy
@@ -254,6 +243,29 @@ def fit(ctx: click.Context, data: str, target, features, time_col, missing, name
         f"(ratio {ratio:.3f}; < 1 beats naive), RMSE {m['val_rmse']:.4g} vs {m['naive_val_rmse']:.4g}; "
         f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s"
     )
+
+
+def _model_config(target, features, time_col, missing, model_opts: dict):
+    """The ForecastConfig that `fit` and `backtest` build from their shared options."""
+    from forecaster.config import ForecastConfig
+
+    clip = model_opts.pop("clipnorm")
+    return ForecastConfig(
+        target=target, features=_split_features(features), time_col=time_col, missing=missing,
+        clipnorm=clip if clip > 0 else None, **model_opts,
+    )
+
+
+def _load_series(data: str, config):
+    """Load DATA with the config's data options; return the config with the resolved target, and the series."""
+    from forecaster import data as data_mod
+
+    series = data_mod.load(
+        data, target=config.target, features=config.features, time_col=config.time_col,
+        missing=config.missing, na_values=config.na_values,
+    )
+    _describe_series(series)
+    return config.replace(target=series.target), series
 
 
 def _import_backend(ctx: click.Context) -> None:
@@ -471,26 +483,15 @@ def backtest(ctx: click.Context, data: str, target, features, time_col, missing,
               training rows of each fold's model (< 1: better than it)
     Writes runs/backtest-.../ with metrics.json, forecasts.csv, folds.csv and PNGs.
     """
-    from forecaster import data as data_mod
     from forecaster.artifacts import run_name
     from forecaster.backtest import BacktestConfig, fold_table, format_fold_table, plan_backtest
-    from forecaster.config import ForecastConfig
 
-    features = _split_features(features)
-    clip = model_opts.pop("clipnorm")
-    config = ForecastConfig(
-        target=target, features=features, time_col=time_col, missing=missing,
-        clipnorm=clip if clip > 0 else None, **model_opts,
-    )
+    config = _model_config(target, features, time_col, missing, model_opts)
     bt_config = BacktestConfig(
         folds=folds, start=_parse_start(start), stride=origin_stride, refit=refit, window=window,
         train_size=train_size, gap=gap, season=season,
     )
-    series = data_mod.load(
-        data, target=target, features=features, time_col=time_col, missing=missing, na_values=config.na_values
-    )
-    config = config.replace(target=series.target)
-    _describe_series(series)
+    config, series = _load_series(data, config)
     plan = plan_backtest(series, config, bt_config)
     click.echo(
         f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.stride}), "
