@@ -44,14 +44,14 @@ SECTIONS = ("train", "memory", "predict", "cli", "cli_fit")
 
 SIZES = {
     "full": {
-        "units": 64, "lookback": 64, "batch": 256, "steps": 40, "reps": 3,
+        "units": 64, "lookback": 64, "batch": 256, "steps": 96, "reps": 3,
         "mem_points": 10_000_000, "mem_lookback": 256, "mem_slice": 1_000_000,
         "pred_rows": 25_000, "pred_origins": 20_000,
         "help_runs": 7,
         "cli_rows": 2_000_000, "cli_lookback": 256, "cli_steps": 50, "cli_units": 16,
     },
     "quick": {
-        "units": 4, "lookback": 8, "batch": 16, "steps": 3, "reps": 1,
+        "units": 4, "lookback": 8, "batch": 16, "steps": 40, "reps": 1,
         "mem_points": 20_000, "mem_lookback": 16, "mem_slice": 5_000,
         "pred_rows": 400, "pred_origins": 100,
         "help_runs": 2,
@@ -137,7 +137,19 @@ def random_walk(n: int, columns: int = 1, seed: int = 0):
 
 # ----------------------------------------------------------------------------
 def bench_train(size: dict) -> list[dict]:
-    """Windows/s after warm-up: forecaster's pipeline vs fit on materialised arrays."""
+    """Windows/s after warm-up: forecaster's training vs fit on materialised arrays.
+
+    Four sides on one model architecture, all starting from the same weights:
+
+    * forecaster: :func:`forecaster.pipeline.training_data` into a model as
+      :func:`forecaster.models.build_model` compiles it (what ``Forecaster.fit`` runs;
+      on TensorFlow ``steps_per_execution=STEPS_PER_EXECUTION``);
+    * data path only: the same data source into a model compiled the tutorial
+      way (one batch per call), which isolates the data path;
+    * plain Keras: ``fit`` on pre-materialised NumPy windows, compiled the tutorial way;
+    * PyDataset: :class:`forecaster.pipeline.WindowBatches` (the JAX/PyTorch path), tutorial compile;
+    * --jit-compile: forecaster's training with XLA (``ForecastConfig(jit_compile=True)``).
+    """
     import keras
     import numpy as np
 
@@ -148,7 +160,7 @@ def bench_train(size: dict) -> list[dict]:
     from forecaster.windowing import WindowView, valid_origins
 
     lookback, batch, steps = size["lookback"], size["batch"], size["steps"]
-    n_windows = steps * batch  # whole batches only, so both sides run the same steps
+    n_windows = steps * batch  # whole batches only, so every side runs the same steps
     horizon = 1
     values = random_walk(n_windows + lookback + horizon - 1)
     scaler = SeriesScaler("none", "window").fit(values, columns=["y"])
@@ -160,51 +172,66 @@ def bench_train(size: dict) -> list[dict]:
     x_mat, y_mat = view.inputs(origins).astype(np.float32), view.targets(origins).astype(np.float32)
 
     class Timer(keras.callbacks.Callback):
-        """Time from the end of batch 0 to the end of the last batch (skips per-call start-up)."""
+        """Windows/s from the end of the first call to the end of the last one (skips per-fit start-up).
+
+        With ``steps_per_execution`` > 1 Keras reports one batch-end per group, so the
+        batch indices reported, not the number of calls, give the windows done.
+        """
 
         def on_train_batch_end(self, batch_i, logs=None):
             now = time.perf_counter()
-            if batch_i == 0:
-                self.t0, self.n = now, 0
-            else:
-                self.t1, self.n = now, batch_i
+            if not hasattr(self, "t0"):
+                self.t0, self.b0 = now, batch_i
+            self.t1, self.b1 = now, batch_i
 
         def rate(self) -> float:
-            return self.n * batch / (self.t1 - self.t0)
+            if self.b1 == self.b0:
+                raise RuntimeError("one call per epoch cannot be timed: raise `steps` above steps_per_execution")
+            return (self.b1 - self.b0) * batch / (self.t1 - self.t0)
+
+    def tutorial_compile(model, cfg):
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate, clipnorm=cfg.clipnorm),
+                      loss="mse")
+        return model
 
     rows = []
     for name, settings in MODELS.items():
         cfg = ForecastConfig(units=size["units"], lookback=lookback, horizon=horizon, batch_size=batch, **settings)
         keras.utils.set_random_seed(0)
-        model = build_model(cfg, n_features=1)
-        train, _, _ = training_data(view, origins, origins[:batch], batch, seed=0, steps_per_epoch=steps)
-
-        def ours():
-            t = Timer()
-            model.fit(train, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0, callbacks=[t])
-            return t.rate()
-
+        ours_model = build_model(cfg, n_features=1)
+        plain_model = tutorial_compile(build_model(cfg, n_features=1), cfg)
+        plain_model.set_weights(ours_model.get_weights())
+        jit_model = build_model(cfg.replace(jit_compile=True), n_features=1)
+        jit_model.set_weights(ours_model.get_weights())
+        # A fixed number of batches per epoch: `steps` whole batches (the tf.data epoch is exactly that long).
+        train, _, train_steps = training_data(view, origins, origins[:batch], batch, seed=0, steps_per_epoch=steps)
         pydataset = WindowBatches(view, origins, batch, shuffle=True, seed=0)
 
-        def numpy_pydataset():  # the NumPy-gathering PyDataset (used on the JAX/PyTorch backends)
+        def timed(model, *args, **kwargs) -> float:
             t = Timer()
-            model.fit(pydataset, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0, callbacks=[t])
+            model.fit(*args, epochs=1, verbose=0, callbacks=[t], **kwargs)
             return t.rate()
 
-        def plain():
-            t = Timer()
-            model.fit(x_mat, y_mat, batch_size=batch, epochs=1, shuffle=True, verbose=0, callbacks=[t])
-            return t.rate()
-
-        ours(), plain(), numpy_pydataset()  # warm-up: tracing and compilation happen here
-        a, b, c = [], [], []
+        sides = {
+            "forecaster": lambda: timed(ours_model, train, steps_per_epoch=train_steps, shuffle=False),
+            "data_path": lambda: timed(plain_model, train, steps_per_epoch=train_steps, shuffle=False),
+            "plain": lambda: timed(plain_model, x_mat, y_mat, batch_size=batch, shuffle=True),
+            "pydataset": lambda: timed(plain_model, pydataset, shuffle=False),
+            "jit": lambda: timed(jit_model, train, steps_per_epoch=train_steps, shuffle=False),
+        }
+        for run in sides.values():
+            run()  # warm-up: tracing and compilation happen here
+        rates: dict[str, list[float]] = {k: [] for k in sides}
         for _ in range(size["reps"]):  # alternate, so drifting machine load hits every side
-            a.append(ours())
-            b.append(plain())
-            c.append(numpy_pydataset())
-        ra, rb, rc = statistics.median(a), statistics.median(b), statistics.median(c)
-        rows.append({"model": name, "forecaster_wps": ra, "plain_keras_wps": rb, "ratio": ra / rb,
-                     "pydataset_wps": rc, "pydataset_ratio": rc / rb})
+            for key, run in sides.items():
+                rates[key].append(run())
+        med = {k: statistics.median(v) for k, v in rates.items()}
+        rows.append({"model": name, "forecaster_wps": med["forecaster"], "plain_keras_wps": med["plain"],
+                     "ratio": med["forecaster"] / med["plain"], "data_path_wps": med["data_path"],
+                     "data_path_ratio": med["data_path"] / med["plain"], "pydataset_wps": med["pydataset"],
+                     "pydataset_ratio": med["pydataset"] / med["plain"],
+                     "jit_wps": med["jit"], "jit_ratio": med["jit"] / med["plain"],
+                     "steps_per_execution": int(ours_model.steps_per_execution)})
         keras.backend.clear_session()
     return rows
 
@@ -411,12 +438,19 @@ def print_report(report: dict) -> None:
         s = report["sizes"]
         print(f"\n## Training throughput (windows/s after warm-up; units {s['units']}, lookback {s['lookback']}, "
               f"batch {s['batch']}, {s['steps']} steps x {s['reps']} alternating reps, median)")
-        print(f"{'model':<12} {'forecaster':>12} {'plain keras':>12} {'ratio':>7}   {'PyDataset':>10} {'ratio':>7}")
+        print(f"{'model':<12} {'forecaster':>11} {'plain keras':>12} {'ratio':>6}   {'data path':>10} {'ratio':>6}"
+              f"   {'PyDataset':>10} {'ratio':>6}   {'--jit-compile':>13} {'ratio':>6}")
         for r in report["train"]:
-            print(f"{r['model']:<12} {r['forecaster_wps']:>12,.0f} {r['plain_keras_wps']:>12,.0f} {r['ratio']:>7.2f}"
-                  f"   {r['pydataset_wps']:>10,.0f} {r['pydataset_ratio']:>7.2f}")
-        print("forecaster = forecaster.pipeline.training_data (tf.data on TensorFlow); plain keras = model.fit on "
-              "materialised NumPy windows; PyDataset = forecaster.pipeline.WindowBatches")
+            print(f"{r['model']:<12} {r['forecaster_wps']:>11,.0f} {r['plain_keras_wps']:>12,.0f} {r['ratio']:>6.2f}"
+                  f"   {r['data_path_wps']:>10,.0f} {r['data_path_ratio']:>6.2f}"
+                  f"   {r['pydataset_wps']:>10,.0f} {r['pydataset_ratio']:>6.2f}"
+                  f"   {r['jit_wps']:>13,.0f} {r['jit_ratio']:>6.2f}")
+        spe = report["train"][0]["steps_per_execution"] if report["train"] else "?"
+        print(f"forecaster = what Forecaster.fit runs: forecaster.pipeline.training_data (tf.data on TensorFlow) "
+              f"into build_model's compiled model (steps_per_execution={spe}); plain keras = model.fit on "
+              "materialised NumPy windows, compiled the tutorial way (one batch per call); data path = "
+              "training_data into the tutorial-compiled model; PyDataset = forecaster.pipeline.WindowBatches "
+              "into the tutorial-compiled model; --jit-compile = forecaster with XLA compilation")
     if "memory" in report:
         print("\n## Memory: preparing a series for training")
         for r in report["memory"]:

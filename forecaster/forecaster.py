@@ -131,7 +131,9 @@ class Forecaster:
         )
 
         with distribute.scope(strategy):
-            model = build_model(cfg, n_features=len(series.columns))
+            # Keras 3.15's multi-step training function fails under a tf.distribute strategy
+            # ("You must feed a value for placeholder tensor"): one batch per call there.
+            model = build_model(cfg, n_features=len(series.columns), steps_per_execution=1 if strategy is not None else None)
         log.debug("jit_compile=%s, dtype policy %s", model.jit_compile, model.dtype_policy.name)
         nonfinite = _StopOnNonFinite()
         callbacks = [
@@ -182,16 +184,11 @@ class Forecaster:
             self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self._remember_series(series, split.train_end)
         # Validation score in original units, beside the naive (last value) forecast on the same origins.
-        pred = self._predict_view(view, split.val_origins)
-        actual = values[split.val_origins[:, None] + np.arange(cfg.horizon), 0]
-        naive = np.repeat(values[split.val_origins - 1, 0][:, None], cfg.horizon, axis=1)
+        score = self._validation_errors(view, values, split.val_origins)
         val_loss = min(self.history_.get("val_loss", [float("nan")]))
         self.metrics_ = {
             "val_loss": float(val_loss),
-            "val_mae": float(np.mean(np.abs(pred - actual))),
-            "val_rmse": float(np.sqrt(np.mean((pred - actual) ** 2))),
-            "naive_val_mae": float(np.mean(np.abs(naive - actual))),
-            "naive_val_rmse": float(np.sqrt(np.mean((naive - actual) ** 2))),
+            **score,
             "val_windows": int(len(split.val_origins)),
             "train_windows": int(len(split.train_origins)),
             "epochs_run": len(self.history_.get("loss", [])),
@@ -201,6 +198,24 @@ class Forecaster:
             "global_batch_size": cfg.batch_size,
         }
         return self
+
+    def _validation_errors(self, view: WindowView, values: np.ndarray, origins: range) -> dict[str, float]:
+        """MAE and RMSE of the model and of the naive forecast, summed chunk by chunk (bounded memory)."""
+        sums = np.zeros(4)  # model |e|, model e^2, naive |e|, naive e^2
+        steps = np.arange(self.config.horizon)
+        for lo in range(0, len(origins), PREDICT_CHUNK):
+            chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])
+            actual = values[chunk[:, None] + steps, 0]
+            err = self._predict_view(view, chunk) - actual
+            naive_err = values[chunk - 1, 0][:, None] - actual
+            sums += [np.abs(err).sum(), (err**2).sum(), np.abs(naive_err).sum(), (naive_err**2).sum()]
+        count = len(origins) * self.config.horizon
+        return {
+            "val_mae": float(sums[0] / count),
+            "val_rmse": float(np.sqrt(sums[1] / count)),
+            "naive_val_mae": float(sums[2] / count),
+            "naive_val_rmse": float(np.sqrt(sums[3] / count)),
+        }
 
     def _remember_series(self, series: Series, train_end: int) -> None:
         idx = series.index
@@ -227,11 +242,12 @@ class Forecaster:
         if not hasattr(self, "model_"):
             raise NotFittedError("This Forecaster instance is not fitted yet. Call 'fit' with a series first.")
 
-    def _predict_view(self, view: WindowView, origins: np.ndarray) -> np.ndarray:
+    def _predict_view(self, view: WindowView, origins: np.ndarray | range) -> np.ndarray:
         """Forecast many origins at once, in original units: ``(len(origins), horizon)``."""
         out = np.empty((len(origins), self.config.horizon), dtype=np.float64)
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = origins[lo : lo + PREDICT_CHUNK]
+            chunk = np.asarray(chunk)
             x = view.inputs(chunk)
             # Pad to a power-of-two batch: a compiled predict function is traced
             # once per input shape, so arbitrary sizes would retrace every call.

@@ -17,6 +17,13 @@ setting leaves that path.
 (compute in float16/bfloat16, variables in float32); the output ``Dense``
 stays float32 so the loss and the forecasts are float32. The global policy is
 set only while the model is built and restored afterwards.
+
+On the TensorFlow backend the model is compiled with
+``steps_per_execution=STEPS_PER_EXECUTION``: one call into the compiled
+training function runs several batches, so Python's per-batch overhead is
+paid once per group (this matters most for small, fast cells such as
+SimpleRNN). :func:`forecaster.pipeline.training_data` makes each epoch a
+finite dataset, so a group never runs past the end of an epoch.
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ CELLS: dict[str, type[keras.layers.Layer]] = {
     "lstm": keras.layers.LSTM,
     "gru": keras.layers.GRU,
 }
+
+
+#: Batches per call of the compiled training function (TensorFlow backend; 1 elsewhere).
+STEPS_PER_EXECUTION = 16
 
 
 #: ``--mixed-precision`` value -> Keras dtype policy (None: the global policy, normally float32).
@@ -85,7 +96,7 @@ def cudnn_status(config: ForecastConfig, *, on_gpu: bool, backend: str = "tensor
     return f"cuDNN: {cell} eligible (used on GPU)"
 
 
-def build_model(config: ForecastConfig, n_features: int) -> keras.Model:
+def build_model(config: ForecastConfig, n_features: int, *, steps_per_execution: int | None = None) -> keras.Model:
     """Build and compile the network described by ``config``.
 
     Args:
@@ -96,6 +107,10 @@ def build_model(config: ForecastConfig, n_features: int) -> keras.Model:
             ``strategy.scope()`` to place the variables on a
             ``tf.distribute`` strategy's replicas.
         n_features: input columns per time step (target included).
+        steps_per_execution: batches per call of the compiled training
+            function; None means :data:`STEPS_PER_EXECUTION` on TensorFlow and
+            1 on the other backends (whose PyDataset path has no epoch-exact
+            grouping).
 
     Returns:
         A compiled ``keras.Model`` mapping ``(batch, lookback, n_features)``
@@ -108,18 +123,18 @@ def build_model(config: ForecastConfig, n_features: int) -> keras.Model:
     """
     policy = PRECISION_POLICIES[config.mixed_precision]
     if policy is None:
-        return _build(config, n_features)
+        return _build(config, n_features, steps_per_execution)
     # The dtype policy is process-global: set it for this build only, so models
     # built or loaded later (each layer stores its own policy) are unaffected.
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy(policy)
     try:
-        return _build(config, n_features)
+        return _build(config, n_features, steps_per_execution)
     finally:
         keras.mixed_precision.set_dtype_policy(previous)
 
 
-def _build(config: ForecastConfig, n_features: int) -> keras.Model:
+def _build(config: ForecastConfig, n_features: int, steps_per_execution: int | None) -> keras.Model:
     layer_cls = CELLS[config.cell]
     inputs = keras.Input(shape=(config.lookback, n_features), name="window")
     x = inputs
@@ -142,5 +157,9 @@ def _build(config: ForecastConfig, n_features: int) -> keras.Model:
     model = keras.Model(inputs, outputs, name=f"forecaster_{config.cell}")
     optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm)
     # With "mixed_float16" Keras wraps the optimizer in a LossScaleOptimizer (dynamic loss scaling).
-    model.compile(optimizer=optimizer, loss="mse", jit_compile=config.jit_compile)
+    if steps_per_execution is None:
+        steps_per_execution = STEPS_PER_EXECUTION if keras.backend.backend() == "tensorflow" else 1
+    model.compile(
+        optimizer=optimizer, loss="mse", jit_compile=config.jit_compile, steps_per_execution=steps_per_execution
+    )
     return model

@@ -11,15 +11,18 @@ Two interchangeable sources of ``(x, y)`` batches over a :class:`WindowView`:
       relative: x -= x[:, -1:, :];  y -= buffer[origins - 1, 0]
 
   e.g. lookback=3, horizon=2, origin 5: inputs rows 2, 3, 4, targets rows
-  5, 6. Shuffling permutes the *origin indices* per epoch (stateless, seeded
-  by ``(seed, epoch)``, so two processes with the same seed see the same
-  batches), and batches are prefetched while the model trains. Memory stays
-  one buffer whatever the lookback.
+  5, 6. Batches are prefetched while the model trains. Memory stays one
+  buffer whatever the lookback and however many windows there are.
 * :class:`WindowBatches` (every backend, used for JAX and PyTorch): a
   ``keras.utils.PyDataset`` gathering batches with NumPy.
 
 Both give the same windows, targets and normalisation as
-:meth:`WindowView.inputs` / :meth:`WindowView.targets`.
+:meth:`WindowView.inputs` / :meth:`WindowView.targets`, and both shuffle
+without storing a permutation: :func:`permute` maps batch positions
+``0..n-1`` to shuffled positions with a keyed Feistel network (a bijection
+computed per batch, so shuffling costs no memory per window; see its
+docstring). Keys come from the seed, so two processes with the same seed see
+the same batches.
 """
 
 from __future__ import annotations
@@ -35,14 +38,129 @@ from forecaster.windowing import WindowView
 #: temporaries of the scaler to a few MB whatever the series length.
 SCALE_CHUNK = 1 << 18
 
+#: Feistel rounds of :func:`permute`. Luby and Rackoff showed 4 rounds of a
+#: random round function give a pseudo-random permutation; 6 leave margin for
+#: the cheap integer hash used as round function.
+SHUFFLE_ROUNDS = 6
+_M31 = 0x7FFFFFFF  # hash values are kept below 2**31 so products fit in int64
+
+
+class _NumpyBits:
+    xor, band, bor = np.bitwise_xor, np.bitwise_and, np.bitwise_or
+    shr, shl = np.right_shift, np.left_shift
+
+
+def _tf_bits():
+    import tensorflow as tf
+
+    class _TFBits:
+        xor, band, bor = tf.bitwise.bitwise_xor, tf.bitwise.bitwise_and, tf.bitwise.bitwise_or
+        shr, shl = tf.bitwise.right_shift, tf.bitwise.left_shift
+        where = tf.where
+        any = tf.reduce_any
+
+    return _TFBits
+
+
+def _mix(x, b):
+    """31-bit integer hash (multiply, xor-shift), identical on NumPy int64 and TensorFlow int64."""
+    x = b.band(b.xor(x, b.shr(x, 16)) * 0x45D9F3B, _M31)  # x < 2**31, so the product < 2**58: no overflow
+    x = b.band(b.xor(x, b.shr(x, 16)) * 0x45D9F3B, _M31)
+    return b.xor(x, b.shr(x, 16))
+
+
+def shuffle_keys(seed: int, epoch: int) -> list[int]:
+    """The :data:`SHUFFLE_ROUNDS` round keys of the permutation for ``(seed, epoch)``."""
+    b = _NumpyBits
+    base = int(_mix(np.int64(seed & _M31) ^ 0x2545F491, b))
+    base = int(_mix(np.int64(base ^ (epoch & _M31)), b))
+    return [int(_mix(np.int64(base ^ (0x61C88647 * (r + 1) & _M31)), b)) for r in range(SHUFFLE_ROUNDS)]
+
+
+def _feistel(x, keys, half: int, b):
+    """One pass of a balanced Feistel network on ``2 * half``-bit integers (a bijection)."""
+    mask = (1 << half) - 1
+    left, right = b.shr(x, half), b.band(x, mask)
+    for key in keys:
+        left, right = right, b.xor(left, b.band(_mix(b.xor(right, key), b), mask))
+    return b.bor(b.shl(left, half), right)
+
+
+def permute(positions, n: int, keys, *, backend: str = "numpy"):
+    """Shuffled positions: a pseudo-random bijection of ``0..n-1``, applied element-wise.
+
+    Shuffling ``n`` windows the usual way stores a permutation of ``n``
+    integers (40 MB for 10 million windows, more for ``tf.random.shuffle``'s
+    temporaries). Here batch ``i`` of an epoch takes positions
+    ``i * batch .. (i + 1) * batch - 1`` and maps each through a keyed
+    Feistel network, so nothing per window is stored:
+
+    * the positions are written with ``2 * half`` bits, the smallest even
+      width with ``2 ** (2 * half) >= n`` (a domain below ``4 n``);
+    * each round maps ``(L, R) -> (R, L xor F(R, key))``, invertible whatever
+      ``F`` is, so the whole network is a bijection of that domain;
+    * a result ``>= n`` is sent through the network again ("cycle walking")
+      until it lands in ``0..n-1``: the cycle through a position below ``n``
+      returns below ``n``, so this is a bijection of ``0..n-1``.
+
+    e.g. ``n = 10``: the domain is ``0..15`` (half = 2 bits); a position
+    mapped to 13 is mapped again, say to 4, and 4 is its shuffled place.
+
+    Args:
+        positions: int64 positions in ``[0, n)`` (NumPy array, or a
+            TensorFlow tensor with ``backend="tensorflow"``).
+        n: number of positions permuted.
+        keys: round keys from :func:`shuffle_keys` (ints, or int64 tensors).
+        backend: "numpy" or "tensorflow"; the results are identical.
+
+    >>> keys = shuffle_keys(seed=0, epoch=0)
+    >>> sorted(permute(np.arange(10), 10, keys).tolist()) == list(range(10))
+    True
+    """
+    half = max(1, (max(n - 1, 1).bit_length() + 1) // 2)
+    if backend == "numpy":
+        b = _NumpyBits
+        y = _feistel(np.asarray(positions, dtype=np.int64), keys, half, b)
+        out = np.flatnonzero(y >= n)
+        while len(out):
+            y[out] = _feistel(y[out], keys, half, b)
+            out = out[y[out] >= n]
+        return y
+    import tensorflow as tf
+
+    b = _tf_bits()
+    y = _feistel(tf.cast(positions, tf.int64), keys, half, b)
+    return tf.while_loop(
+        lambda y: b.any(y >= n), lambda y: (b.where(y >= n, _feistel(y, keys, half, b), y),), (y,)
+    )[0]
+
+
+def _as_range(origins) -> range | None:
+    """``origins`` as a ``range`` when they are an arithmetic progression (as splits make them), else None."""
+    if isinstance(origins, range):
+        return origins
+    origins = np.asarray(origins)
+    n = len(origins)
+    if n == 0:
+        return None
+    step = int(origins[1] - origins[0]) if n > 1 else 1
+    if step > 0 and (n == 1 or (np.diff(origins) == step).all()):
+        return range(int(origins[0]), int(origins[-1]) + 1, step)
+    return None
+
 
 class WindowBatches(keras.utils.PyDataset):
-    """Batches gathered on demand from a :class:`WindowView` (no materialised windows)."""
+    """Batches gathered on demand from a :class:`WindowView` (no materialised windows).
+
+    ``origins`` may be a ``range`` (what :func:`forecaster.windowing.chronological_split`
+    returns): it is never turned into an array, and shuffling uses :func:`permute`,
+    so memory does not grow with the number of windows.
+    """
 
     def __init__(
         self,
         view: WindowView,
-        origins: np.ndarray,
+        origins,
         batch_size: int,
         *,
         shuffle: bool = False,
@@ -51,26 +169,36 @@ class WindowBatches(keras.utils.PyDataset):
     ) -> None:
         super().__init__()
         self.view = view
-        self.origins = np.asarray(origins, dtype=np.int64)
+        rng = _as_range(origins)
+        self.origins = rng if rng is not None else np.asarray(origins, dtype=np.int64)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.with_targets = with_targets
-        self._rng = np.random.default_rng(seed)
-        self._order = self._rng.permutation(self.origins) if shuffle else self.origins
+        self.seed = seed
+        self.epoch = 0
 
     def __len__(self) -> int:
         return math.ceil(len(self.origins) / self.batch_size)
 
+    def batch_origins(self, i: int) -> np.ndarray:
+        """Origins of batch ``i`` of the current epoch."""
+        n = len(self.origins)
+        pos = np.arange(i * self.batch_size, min((i + 1) * self.batch_size, n), dtype=np.int64)
+        if self.shuffle:
+            pos = permute(pos, n, shuffle_keys(self.seed, self.epoch))
+        if isinstance(self.origins, range):
+            return self.origins.start + pos * self.origins.step
+        return self.origins[pos]
+
     def __getitem__(self, i: int):
-        batch = self._order[i * self.batch_size : (i + 1) * self.batch_size]
+        batch = self.batch_origins(i)
         x = self.view.inputs(batch)
         if not self.with_targets:
             return (x,)
         return x, self.view.targets(batch)
 
     def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self._order = self._rng.permutation(self.origins)
+        self.epoch += 1
 
 
 def scale_in_chunks(scaler, values: np.ndarray, chunk: int = SCALE_CHUNK) -> np.ndarray:
@@ -120,47 +248,53 @@ def use_tf_data() -> bool:
 
 def window_dataset(
     view: WindowView,
-    origins: np.ndarray,
+    origins,
     batch_size: int,
     *,
     shuffle: bool = False,
     seed: int = 0,
-    repeat: bool = False,
+    max_batches: int | None = None,
 ):
     """A ``tf.data.Dataset`` of ``(x, y)`` batches over ``view`` (TensorFlow only).
+
+    One iteration of the dataset is one epoch. With ``shuffle``, every
+    iteration draws a new permutation of the origins (keyed by
+    ``tf.data.Dataset.random`` seeded with ``seed``: the same sequence of
+    epochs in every process), so ``keras.Model.fit`` re-iterating it each
+    epoch sees a fresh order.
 
     Args:
         view: the windows (its ``values`` buffer is shared, not copied, where
             TensorFlow can wrap the NumPy memory).
-        origins: window origins, in the order used when ``shuffle=False``.
+        origins: window origins (a ``range`` or an array), in the order used
+            when ``shuffle=False``.
         batch_size: windows per batch (the last batch of an epoch may be smaller).
-        shuffle: permute the origins at every epoch, seeded by ``(seed, epoch)``.
+        shuffle: a new permutation of the origins at every iteration.
         seed: shuffling seed.
-        repeat: run epoch after epoch without end (pass ``steps_per_epoch``
-            to ``fit``); otherwise one epoch.
+        max_batches: stop an epoch after this many batches (``--steps-per-epoch``).
 
     >>> buf = np.arange(20, dtype=np.float32).reshape(10, 2)
-    >>> ds = window_dataset(WindowView(buf, 3, 2), np.array([3, 4]), batch_size=2)  # doctest: +SKIP
+    >>> ds = window_dataset(WindowView(buf, 3, 2), range(3, 5), batch_size=2)  # doctest: +SKIP
     >>> [t.shape for t in next(iter(ds))]  # doctest: +SKIP
     [TensorShape([2, 3, 2]), TensorShape([2, 2])]
     """
     import tensorflow as tf
 
     lookback, horizon, relative = view.lookback, view.horizon, view.relative
-    origins = np.asarray(origins, dtype=np.int64)
-    n_batches = math.ceil(len(origins) / batch_size)
-    buffer = _as_tensor(view.values)
     n = len(origins)
-    step = int(origins[1] - origins[0]) if n > 1 else 1
-    if n > 1 and step > 0 and origins[-1] == origins[0] + (n - 1) * step and (np.diff(origins) == step).all():
-        # Origins from a split are an arithmetic progression: keep (first, step) and
-        # shuffle int32 positions, instead of holding int64 copies of every origin.
-        first = int(origins[0])
+    n_batches = math.ceil(n / batch_size)
+    if max_batches:
+        n_batches = min(n_batches, max_batches)
+    buffer = _as_tensor(view.values)
+    rng = _as_range(origins)
+    if rng is not None:
+        # Origins from a split are a range: origin = start + position * step, nothing stored per window.
+        first, step = rng.start, rng.step
 
         def origin_at(pos):
-            return first + tf.cast(pos, tf.int64) * step
+            return first + pos * step
     else:
-        origins_t = tf.constant(origins)
+        origins_t = tf.constant(np.asarray(origins, dtype=np.int64))
 
         def origin_at(pos):
             return tf.gather(origins_t, pos)
@@ -176,28 +310,30 @@ def window_dataset(
             x = x - last
         return x, y
 
-    def epoch_batches(epoch):
-        positions = tf.range(n, dtype=tf.int32)
-        if shuffle:
-            key = tf.stack([tf.constant(seed, tf.int64), epoch])
-            positions = tf.random.experimental.stateless_shuffle(positions, seed=key)
-        return tf.data.Dataset.range(n_batches).map(
-            lambda i: origin_at(positions[i * batch_size : (i + 1) * batch_size])
-        )
+    def positions(i):
+        return tf.range(i * batch_size, tf.minimum((i + 1) * batch_size, n), dtype=tf.int64)
 
-    epochs = tf.data.Dataset.range(np.iinfo(np.int64).max if repeat else 1)
-    ds = epochs.flat_map(epoch_batches)
-    if not repeat:
-        # A known length lets Keras run validation to the end without an "ran out of data" warning.
-        ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))
+    if shuffle:
+        def epoch_batches(key):
+            keys = [_mix(tf.bitwise.bitwise_xor(tf.bitwise.bitwise_and(key, _M31), k), _tf_bits()) for k in
+                    shuffle_keys(seed, 0)]
+            return tf.data.Dataset.range(n_batches).map(lambda i: origin_at(permute(positions(i), n, keys,
+                                                                                  backend="tensorflow")))
+
+        # One new key per iteration of the dataset, i.e. per epoch; deterministic given the seed.
+        ds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1).flat_map(epoch_batches)
+    else:
+        ds = tf.data.Dataset.range(n_batches).map(lambda i: origin_at(positions(i)))
+    # A known length lets Keras size epochs and run validation to the end without a warning.
+    ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))
     ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def training_data(
     view: WindowView,
-    train_origins: np.ndarray,
-    val_origins: np.ndarray,
+    train_origins,
+    val_origins,
     batch_size: int,
     *,
     seed: int,
@@ -205,17 +341,19 @@ def training_data(
 ):
     """``(train, validation, steps_per_epoch)`` arguments for ``keras.Model.fit``.
 
-    On TensorFlow the training set is an endless shuffled ``tf.data`` stream
-    cut into epochs of ``steps_per_epoch`` batches (default: one pass over the
-    origins); other backends get :class:`WindowBatches`. Validation batches are
-    gathered lazily too, in order.
+    On TensorFlow both are ``tf.data`` datasets of exactly one epoch each
+    (``steps_per_epoch`` is then None: ``fit`` re-iterates them every epoch,
+    and a capped training epoch is a fresh random draw of that many batches),
+    so ``steps_per_execution`` never runs past the end of an epoch. Other
+    backends get :class:`WindowBatches`. Validation batches are gathered
+    lazily too, in order.
     """
     n_batches = math.ceil(len(train_origins) / batch_size)
     steps = min(steps_per_epoch, n_batches) if steps_per_epoch else None
     if use_tf_data():
-        train = window_dataset(view, train_origins, batch_size, shuffle=True, seed=seed, repeat=True)
+        train = window_dataset(view, train_origins, batch_size, shuffle=True, seed=seed, max_batches=steps)
         val = window_dataset(view, val_origins, batch_size)
-        return train, val, steps or n_batches
+        return train, val, None
     train = WindowBatches(view, train_origins, batch_size, shuffle=True, seed=seed)
     val = WindowBatches(view, val_origins, batch_size)
     return train, val, steps

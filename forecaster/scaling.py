@@ -33,6 +33,10 @@ import numpy as np
 
 from forecaster.exceptions import ArtifactError, ConfigError, DataError, NotFittedError
 
+#: Rows per accumulation step of :meth:`SeriesScaler.fit`: its float64
+#: temporaries stay a few MB whatever the length of the series.
+FIT_CHUNK = 1 << 18
+
 
 @dataclass
 class SeriesScaler:
@@ -48,21 +52,39 @@ class SeriesScaler:
     transform: str = "auto"
     normalization: str = "window"
 
-    def fit(self, train: np.ndarray, *, columns: list[str], prices: bool = False) -> "SeriesScaler":
+    def fit(
+        self, train: np.ndarray, *, columns: list[str], prices: bool = False, chunk: int = FIT_CHUNK
+    ) -> "SeriesScaler":
         """Learn per-column parameters from training rows only.
+
+        The statistics are accumulated ``chunk`` rows at a time (two passes:
+        means, then squared deviations from them), so fitting on a
+        10-million-row series makes no full-length temporary; the result
+        equals the one-shot NumPy formulas to rounding.
 
         Args:
             train: ``(n_train_rows, n_columns)`` values in original units.
             columns: column names, for messages and the manifest.
             prices: whether the data is a price file (``transform="auto"``
                 then takes logs of its positive columns).
+            chunk: rows per accumulation step.
         """
-        train = np.asarray(train, dtype=np.float64)
+        train = np.asarray(train)
         if train.ndim != 2 or train.shape[1] != len(columns):
             raise ConfigError(f"`train` must have shape (rows, {len(columns)}). Received shape {train.shape}")
         if len(train) < 3:
             raise DataError(f"The training part has {len(train)} rows; at least 3 are needed to fit a scaler.")
-        positive = (train > 0).all(axis=0)
+        if self.transform not in ("auto", "none", "log"):
+            raise ConfigError(f"`transform` must be one of auto, none, log. Received: transform={self.transform!r}")
+        if self.normalization not in ("window", "global"):
+            raise ConfigError(
+                f"`normalization` must be one of window, global. Received: normalization={self.normalization!r}"
+            )
+        n, n_cols = train.shape
+        blocks = range(0, n, chunk)
+        positive = np.ones(n_cols, dtype=bool)
+        for lo in blocks:
+            positive &= (train[lo : lo + chunk] > 0).all(axis=0)
         if self.transform == "log":
             if not positive.all():
                 bad = columns[int(np.flatnonzero(~positive)[0])]
@@ -73,23 +95,35 @@ class SeriesScaler:
             log_cols = positive
         elif self.transform == "auto":
             log_cols = positive & prices
-        elif self.transform == "none":
-            log_cols = np.zeros(len(columns), dtype=bool)
         else:
-            raise ConfigError(f"`transform` must be one of auto, none, log. Received: transform={self.transform!r}")
-        g = np.where(log_cols, np.log(np.where(log_cols, train, 1.0)), train)
-        center = g.mean(axis=0)
-        if self.normalization == "window":
-            steps = np.diff(g, axis=0)
-            scale = steps.std(axis=0)
+            log_cols = np.zeros(n_cols, dtype=bool)
+
+        def g(lo: int, hi: int) -> np.ndarray:
+            """Rows ``lo:hi`` transformed (log where chosen), as float64."""
+            block = np.asarray(train[max(lo, 0) : hi], dtype=np.float64)
+            return np.where(log_cols, np.log(np.where(log_cols, block, 1.0)), block)
+
+        window = self.normalization == "window"
+        # Pass 1: means of g and (window) of its one-step changes. A block reads one row
+        # before its start so the change across the block boundary is counted once.
+        total, step_total = np.zeros(n_cols), np.zeros(n_cols)
+        for lo in blocks:
+            block = g(lo - 1, lo + chunk)
+            total += block[1:].sum(axis=0) if lo else block.sum(axis=0)
+            if window:
+                step_total += np.diff(block, axis=0).sum(axis=0)
+        center = total / n
+        # Pass 2: population standard deviation of g (global) or of its steps (window).
+        mean = step_total / (n - 1) if window else center
+        squares = np.zeros(n_cols)
+        for lo in blocks:
+            block = g(lo - 1, lo + chunk)
+            values = np.diff(block, axis=0) if window else (block[1:] if lo else block)
+            squares += ((values - mean) ** 2).sum(axis=0)
+        scale = np.sqrt(squares / ((n - 1) if window else n))
+        if window:
             # A perfectly steady trend has constant steps (std 0): use the step size itself.
-            scale = np.where(scale > 0, scale, np.abs(steps.mean(axis=0)))
-        elif self.normalization == "global":
-            scale = g.std(axis=0)
-        else:
-            raise ConfigError(
-                f"`normalization` must be one of window, global. Received: normalization={self.normalization!r}"
-            )
+            scale = np.where(scale > 0, scale, np.abs(mean))
         if scale[0] == 0 or not np.isfinite(scale[0]):
             raise DataError(f"Target {columns[0]!r} does not vary over the training rows; there is nothing to learn.")
         # A constant feature carries no information but must not divide by zero.

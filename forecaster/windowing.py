@@ -28,7 +28,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from forecaster.exceptions import ConfigError, DataError
 
 
-def valid_origins(
+def origin_range(
     n_rows: int,
     lookback: int,
     horizon: int,
@@ -36,8 +36,11 @@ def valid_origins(
     stride: int = 1,
     first_target: int = 0,
     end: int | None = None,
-) -> np.ndarray:
-    """Origins whose inputs exist and whose targets lie in ``[first_target, end)``.
+) -> range:
+    """Origins whose inputs exist and whose targets lie in ``[first_target, end)``, as a ``range``.
+
+    A ``range`` holds three numbers however many windows it describes, so a
+    split of a 10-million-row series costs nothing per window.
 
     Args:
         n_rows: length of the series.
@@ -48,17 +51,38 @@ def valid_origins(
         first_target: first row a target may occupy (start of a split).
         end: one past the last row a target may occupy (end of a split).
 
-    >>> valid_origins(10, lookback=4, horizon=2).tolist()
-    [4, 5, 6, 7, 8]
-    >>> valid_origins(10, lookback=4, horizon=2, first_target=7).tolist()
-    [7, 8]
+    >>> origin_range(10, lookback=4, horizon=2)
+    range(4, 9)
+    >>> origin_range(10, lookback=4, horizon=2, stride=3)  # counted back from 8
+    range(5, 9, 3)
     """
     end = n_rows if end is None else min(end, n_rows)
     lo = max(lookback, first_target)
     hi = end - horizon  # inclusive: targets o .. o + horizon - 1 < end
     if hi < lo:
-        return np.empty(0, dtype=np.int64)
-    return np.arange(hi, lo - 1, -stride, dtype=np.int64)[::-1]
+        return range(0)
+    first = hi - (hi - lo) // stride * stride
+    return range(first, hi + 1, stride)
+
+
+def valid_origins(
+    n_rows: int,
+    lookback: int,
+    horizon: int,
+    *,
+    stride: int = 1,
+    first_target: int = 0,
+    end: int | None = None,
+) -> np.ndarray:
+    """:func:`origin_range` as an int64 array (for fancy indexing).
+
+    >>> valid_origins(10, lookback=4, horizon=2).tolist()
+    [4, 5, 6, 7, 8]
+    >>> valid_origins(10, lookback=4, horizon=2, first_target=7).tolist()
+    [7, 8]
+    """
+    r = origin_range(n_rows, lookback, horizon, stride=stride, first_target=first_target, end=end)
+    return np.arange(r.start, r.stop, r.step, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -66,13 +90,15 @@ class Split:
     """Row boundaries of a chronological split and the origins in each part.
 
     ``train_end`` is one past the last training row: the scaler is fitted on
-    ``rows[:train_end]`` and no training target reaches beyond it.
+    ``rows[:train_end]`` and no training target reaches beyond it. The
+    origins are ``range`` objects (no memory per window); ``np.asarray``
+    turns a slice of them into an array where one is needed.
     """
 
     train_end: int
     val_end: int
-    train_origins: np.ndarray
-    val_origins: np.ndarray
+    train_origins: range
+    val_origins: range
 
 
 def chronological_split(n_rows: int, lookback: int, horizon: int, val_fraction: float, *, stride: int = 1) -> Split:
@@ -84,8 +110,8 @@ def chronological_split(n_rows: int, lookback: int, horizon: int, val_fraction: 
     targets straddle the boundary belong to neither part.
 
     >>> s = chronological_split(100, lookback=10, horizon=5, val_fraction=0.2)
-    >>> s.train_end, int(s.train_origins[-1]), int(s.val_origins[0]), int(s.val_origins[-1])
-    (80, 75, 80, 95)
+    >>> s.train_end, s.train_origins, s.val_origins
+    (80, range(10, 76), range(80, 96))
     """
     need = lookback + 2 * horizon + 1
     if n_rows < need:
@@ -95,8 +121,8 @@ def chronological_split(n_rows: int, lookback: int, horizon: int, val_fraction: 
         )
     n_val = max(int(round(n_rows * val_fraction)), horizon)
     train_end = n_rows - n_val
-    train = valid_origins(n_rows, lookback, horizon, stride=stride, end=train_end)
-    val = valid_origins(n_rows, lookback, horizon, stride=stride, first_target=train_end)
+    train = origin_range(n_rows, lookback, horizon, stride=stride, end=train_end)
+    val = origin_range(n_rows, lookback, horizon, stride=stride, first_target=train_end)
     if len(train) == 0:
         raise DataError(
             f"Series has {n_rows} rows; with val_fraction={val_fraction} the training part has {train_end} rows, "

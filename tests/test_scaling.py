@@ -77,6 +77,20 @@ def test_window_normalisation_scale_is_std_of_steps() -> None:
     np.testing.assert_allclose(sc.scale_, np.diff(g, axis=0).std(axis=0), rtol=1e-12)
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64, 1 << 18])
+@pytest.mark.parametrize("transform,normalization", [("log", "window"), ("none", "window"), ("log", "global"),
+                                                     ("none", "global")])
+def test_chunked_fit_equals_the_one_shot_formulas(chunk: int, transform: str, normalization: str) -> None:
+    # The statistics are accumulated block by block (bounded memory); block
+    # boundaries must neither drop nor double-count a row or a step.
+    x = _prices(211, seed=5)
+    sc = SeriesScaler(transform, normalization).fit(x, columns=["p", "v"], chunk=chunk)
+    g = np.log(x) if transform == "log" else x
+    np.testing.assert_allclose(sc.center_, g.mean(axis=0), rtol=1e-12)
+    expected = np.diff(g, axis=0).std(axis=0) if normalization == "window" else g.std(axis=0)
+    np.testing.assert_allclose(sc.scale_, expected, rtol=1e-9)
+
+
 def test_steady_trend_uses_step_size_and_constant_feature_scale_one() -> None:
     x = np.column_stack([np.arange(10.0) * 2.0 + 1.0, np.full(10, 7.0)])
     sc = SeriesScaler("none", "window").fit(x, columns=["trend", "flat"])

@@ -190,8 +190,8 @@ def test_split_docstring_example() -> None:
     s = chronological_split(100, lookback=10, horizon=5, val_fraction=0.2)
     assert isinstance(s, Split)
     assert (s.train_end, s.val_end) == (80, 100)
-    assert s.train_origins.tolist() == list(range(10, 76))
-    assert s.val_origins.tolist() == list(range(80, 96))
+    assert s.train_origins == range(10, 76)
+    assert s.val_origins == range(80, 96)
 
 
 @PROPS
@@ -210,7 +210,13 @@ def test_split_never_lets_targets_cross_the_boundary(
     except DataError:
         assume(False)
         return
-    train, val, cut = split.train_origins, split.val_origins, split.train_end
+    assert isinstance(split.train_origins, range) and isinstance(split.val_origins, range)  # O(1) memory
+    # The ranges are exactly the array form of valid_origins.
+    assert list(split.train_origins) == valid_origins(n, lookback, horizon, stride=stride, end=split.train_end).tolist()
+    assert list(split.val_origins) == valid_origins(
+        n, lookback, horizon, stride=stride, first_target=split.train_end
+    ).tolist()
+    train, val, cut = np.asarray(split.train_origins), np.asarray(split.val_origins), split.train_end
     assert len(train) > 0 and len(val) > 0
     assert split.val_end == n
     assert 0 < cut < n
@@ -240,8 +246,8 @@ def test_split_minimum_length_is_enough() -> None:
     # 71 rows, validation part = one horizon (5 rows): training targets end at row 65.
     split = chronological_split(71, lookback=60, horizon=5, val_fraction=0.01)
     assert split.train_end == 66
-    assert split.train_origins.tolist() == [60, 61]
-    assert split.val_origins.tolist() == [66]
+    assert list(split.train_origins) == [60, 61]
+    assert list(split.val_origins) == [66]
 
 
 def test_split_with_too_little_training_data() -> None:

@@ -1,0 +1,237 @@
+"""Training batches: the tf.data and PyDataset paths gather exactly the WindowView windows,
+shuffle every epoch without storing a permutation, and respect epoch boundaries."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forecaster.pipeline import (
+    WindowBatches,
+    aligned_empty,
+    permute,
+    scale_in_chunks,
+    shuffle_keys,
+    training_data,
+    window_dataset,
+)
+from forecaster.scaling import SeriesScaler
+from forecaster.windowing import WindowView
+
+needs_tf = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.data path is TensorFlow-only")
+
+
+def _buffer(n: int = 300, columns: int = 2) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.cumsum(rng.normal(size=(n, columns)), axis=0).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------
+# permute: a keyed bijection of 0..n-1
+# ----------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 5000), seed=st.integers(0, 2**40), epoch=st.integers(0, 1000))
+def test_permute_is_a_bijection_of_the_positions(n: int, seed: int, epoch: int) -> None:
+    perm = permute(np.arange(n), n, shuffle_keys(seed, epoch))
+    assert perm.dtype == np.int64
+    np.testing.assert_array_equal(np.sort(perm), np.arange(n))
+
+
+def test_permute_is_keyed_and_looks_random() -> None:
+    n = 100_000
+    a = permute(np.arange(n), n, shuffle_keys(7, 0))
+    np.testing.assert_array_equal(a, permute(np.arange(n), n, shuffle_keys(7, 0)))  # deterministic
+    b = permute(np.arange(n), n, shuffle_keys(7, 1))
+    c = permute(np.arange(n), n, shuffle_keys(8, 0))
+    assert (a == b).mean() < 0.01 and (a == c).mean() < 0.01  # another epoch or seed: another order
+    # No visible structure: position and shuffled position are uncorrelated, neighbours land far apart,
+    # and each tenth of the positions spreads evenly over the tenths of the output.
+    assert abs(np.corrcoef(np.arange(n), a)[0, 1]) < 0.02
+    assert np.median(np.abs(np.diff(a))) > n / 5
+    counts = np.histogram2d(np.arange(n), a, bins=10)[0]
+    assert counts.min() > 0.8 * n / 100 and counts.max() < 1.2 * n / 100
+
+
+def test_permute_of_a_part_matches_the_whole() -> None:
+    # Batch i permutes only its own positions; together the batches give the whole permutation.
+    n, keys = 1000, shuffle_keys(3, 2)
+    whole = permute(np.arange(n), n, keys)
+    parts = np.concatenate([permute(np.arange(lo, min(lo + 64, n)), n, keys) for lo in range(0, n, 64)])
+    np.testing.assert_array_equal(parts, whole)
+
+
+@needs_tf
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 17, 1000, 4099])
+def test_permute_is_the_same_in_tensorflow_and_numpy(n: int) -> None:
+    import tensorflow as tf
+
+    keys = shuffle_keys(11, 4)
+    in_tf = permute(tf.range(n, dtype=tf.int64), n, [tf.constant(k, tf.int64) for k in keys], backend="tensorflow")
+    np.testing.assert_array_equal(in_tf.numpy(), permute(np.arange(n), n, keys))
+
+
+# ----------------------------------------------------------------------------
+# tf.data path
+# ----------------------------------------------------------------------------
+@needs_tf
+@pytest.mark.parametrize("relative", [False, True])
+@pytest.mark.parametrize(
+    "origins",
+    [np.arange(20, 295), range(20, 295), np.arange(20, 295, 7), range(21, 296, 7), np.array([20, 33, 34, 100, 21, 295])],
+    ids=["contiguous", "range", "strided", "strided-range", "arbitrary"],
+)
+def test_tf_dataset_yields_the_same_batches_as_window_view(relative: bool, origins) -> None:
+    view = WindowView(_buffer(), lookback=20, horizon=5, relative=relative)
+    batches = list(window_dataset(view, origins, batch_size=16))
+    assert len(batches) == -(-len(origins) // 16)
+    for i, (x, y) in enumerate(batches):
+        chunk = np.asarray(origins[i * 16 : (i + 1) * 16])
+        np.testing.assert_array_equal(x.numpy(), view.inputs(chunk))
+        np.testing.assert_array_equal(y.numpy(), view.targets(chunk))
+
+
+@needs_tf
+def test_tf_dataset_on_a_shared_aligned_buffer() -> None:
+    buf = aligned_empty((300, 2), np.float32)
+    buf[:] = _buffer()
+    view = WindowView(buf, lookback=10, horizon=3, relative=True)
+    origins = np.arange(10, 298)
+    x, y = next(iter(window_dataset(view, origins, batch_size=32)))
+    np.testing.assert_array_equal(x.numpy(), view.inputs(origins[:32]))
+    np.testing.assert_array_equal(y.numpy(), view.targets(origins[:32]))
+
+
+def _epoch_targets(ds) -> np.ndarray:
+    return np.concatenate([y.numpy()[:, 0] for _, y in ds])
+
+
+@needs_tf
+def test_tf_dataset_shuffles_every_epoch_repeatably_and_covers_each_origin_once() -> None:
+    view = WindowView(_buffer(), lookback=10, horizon=1)
+    origins = range(10, 299)
+
+    def two_epochs(seed: int) -> list[np.ndarray]:
+        ds = window_dataset(view, origins, batch_size=32, shuffle=True, seed=seed)
+        return [_epoch_targets(ds), _epoch_targets(ds)]  # each iteration of the dataset is an epoch
+
+    a, b, other = two_epochs(1), two_epochs(1), two_epochs(2)
+    expected = np.sort(view.targets(np.asarray(origins))[:, 0])
+    for epoch in a:
+        np.testing.assert_array_equal(np.sort(epoch), expected)  # every window exactly once per epoch
+    assert not np.array_equal(a[0], a[1])  # reshuffled between epochs
+    np.testing.assert_array_equal(a[0], b[0])  # same seed, same order
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], other[0])
+
+
+@needs_tf
+def test_capped_epochs_draw_fresh_batches() -> None:
+    view = WindowView(_buffer(), lookback=10, horizon=1)
+    ds = window_dataset(view, range(10, 299), batch_size=16, shuffle=True, seed=0, max_batches=3)
+    assert int(ds.cardinality()) == 3
+    first, second = _epoch_targets(ds), _epoch_targets(ds)
+    assert len(first) == len(second) == 48
+    assert len(np.unique(first)) == 48  # without replacement within an epoch
+    assert not np.array_equal(np.sort(first), np.sort(second))
+
+
+@needs_tf
+def test_fit_with_steps_per_execution_runs_exactly_each_epoch() -> None:
+    # steps_per_execution runs several batches per call; an epoch must still be one pass
+    # over the windows, each exactly once, reshuffled between epochs. A model that records
+    # the targets it trains on shows what fit actually consumed.
+    import tensorflow as tf
+
+    n_rows, lookback, batch = 400, 4, 16
+    view = WindowView(np.arange(n_rows, dtype=np.float32)[:, None], lookback, 1)
+    train, _, steps = training_data(view, range(4, 300), range(300, 399), batch, seed=1)
+    n_steps, epochs = -(-296 // batch), 3  # 19 batches: not a multiple of steps_per_execution
+
+    class Recorder(keras.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+            self.seen = tf.Variable(tf.zeros((epochs * n_steps, batch)), trainable=False)
+            self.step = tf.Variable(0, trainable=False)
+
+        def call(self, x):
+            return self.dense(x[:, -1, :])
+
+        def train_step(self, data):
+            _, y = data
+            self.seen[self.step].assign(tf.pad(y[:, 0], [[0, batch - tf.shape(y)[0]]]))
+            self.step.assign_add(1)
+            return {"steps": tf.cast(self.step, tf.float32)}
+
+    model = Recorder()
+    model.compile(optimizer="adam", loss="mse", steps_per_execution=4)
+    model.fit(train, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=0)
+    assert int(model.step.numpy()) == epochs * n_steps
+    seen = model.seen.numpy().reshape(epochs, n_steps * batch)
+    for epoch in seen:
+        np.testing.assert_array_equal(np.sort(epoch[epoch > 0]), np.arange(4, 300))  # targets = origins here
+    assert not np.array_equal(seen[0], seen[1]) and not np.array_equal(seen[1], seen[2])
+
+
+# ----------------------------------------------------------------------------
+# PyDataset path (JAX, PyTorch)
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("origins", [range(10, 299), np.arange(10, 299), range(12, 299, 5)])
+def test_window_batches_shuffle_each_epoch_without_storing_a_permutation(origins) -> None:
+    view = WindowView(_buffer(), lookback=10, horizon=1, relative=True)
+    wb = WindowBatches(view, origins, 32, shuffle=True, seed=4)
+    assert isinstance(wb.origins, range)  # kept as a range, never materialised
+
+    def epoch() -> np.ndarray:
+        got = np.concatenate([wb.batch_origins(i) for i in range(len(wb))])
+        wb.on_epoch_end()
+        return got
+
+    first, second = epoch(), epoch()
+    np.testing.assert_array_equal(np.sort(first), np.asarray(origins))
+    np.testing.assert_array_equal(np.sort(second), np.asarray(origins))
+    assert not np.array_equal(first, second)
+    again = WindowBatches(view, origins, 32, shuffle=True, seed=4)
+    np.testing.assert_array_equal(again.batch_origins(0), first[:32])
+    x, y = wb[0]
+    batch = wb.batch_origins(0)
+    np.testing.assert_array_equal(x, view.inputs(batch))
+    np.testing.assert_array_equal(y, view.targets(batch))
+    ordered = WindowBatches(view, origins, 32)
+    np.testing.assert_array_equal(ordered.batch_origins(1), np.asarray(origins)[32:64])
+
+
+def test_window_batches_accept_arbitrary_origins() -> None:
+    view = WindowView(_buffer(), lookback=10, horizon=1)
+    origins = np.array([50, 12, 99, 13, 200])
+    wb = WindowBatches(view, origins, 2, shuffle=True, seed=0)
+    got = np.concatenate([wb.batch_origins(i) for i in range(len(wb))])
+    assert sorted(got.tolist()) == sorted(origins.tolist())
+
+
+# ----------------------------------------------------------------------------
+# training_data and scaling
+# ----------------------------------------------------------------------------
+def test_training_data_respects_steps_per_epoch() -> None:
+    view = WindowView(_buffer(), lookback=10, horizon=2)
+    for cap, expected in ((3, 3), (99, 6), (None, 6)):  # capped at one pass over the origins
+        train, val, steps = training_data(view, range(10, 200), range(200, 299), 32, seed=0, steps_per_epoch=cap)
+        if keras.backend.backend() == "tensorflow":
+            # The dataset itself is one epoch long, so fit needs no steps_per_epoch.
+            assert steps is None
+            assert int(train.cardinality()) == expected
+            assert int(val.cardinality()) == 4
+        else:
+            assert isinstance(train, WindowBatches) and isinstance(val, WindowBatches)
+            assert steps == (expected if cap else None)
+
+
+def test_scale_in_chunks_matches_one_call() -> None:
+    x = np.abs(_buffer(1000).astype(np.float64)) + 1
+    sc = SeriesScaler("log").fit(x[:700], columns=["p", "v"])
+    z = scale_in_chunks(sc, x, chunk=64)
+    assert z.dtype == np.float32 and z.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(z, sc.transform_values(x))
