@@ -326,8 +326,13 @@ def window_dataset(
         ds = tf.data.Dataset.range(n_batches).map(lambda i: origin_at(positions(i)))
     # A known length lets Keras size epochs and run validation to the end without a warning.
     ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))
-    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    # tf.data's default static optimisations rewrite the pipeline by serialising its graph, which
+    # copies the captured series buffer into a constant (a second copy of the series, measured).
+    # The pipeline is already parallel and prefetched by hand, so they would add nothing.
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    return ds.with_options(options)
 
 
 def training_data(
