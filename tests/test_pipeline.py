@@ -94,6 +94,31 @@ def test_tf_dataset_yields_the_same_batches_as_window_view(relative: bool, origi
 
 
 @needs_tf
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("n_origins", [16 * 7, 16 * 7 + 5, 9])
+def test_tf_dataset_blocks_do_not_change_the_batches(monkeypatch, shuffle: bool, n_origins: int) -> None:
+    # Origins are computed ORIGIN_BLOCK batches at a time; small blocks (several per epoch, a
+    # partial last block, a partial last batch) must give exactly the batches of one big block.
+    import forecaster.pipeline as pipeline
+
+    view = WindowView(_buffer(), lookback=10, horizon=1)
+    origins = range(10, 10 + n_origins)
+
+    def batches(block: int) -> list[list[float]]:
+        monkeypatch.setattr(pipeline, "ORIGIN_BLOCK", block)
+        ds = window_dataset(view, origins, batch_size=16, shuffle=shuffle, seed=3)
+        return [y.numpy()[:, 0].tolist() for _, y in ds]
+
+    big, small = batches(64), batches(3)
+    assert small == big
+    assert len(big) == -(-n_origins // 16)
+    if not shuffle:
+        np.testing.assert_array_equal(np.concatenate(big), view.targets(np.asarray(origins))[:, 0])
+    # Shuffled or not, every window exactly once.
+    np.testing.assert_array_equal(np.sort(np.concatenate(big)), np.sort(view.targets(np.asarray(origins))[:, 0]))
+
+
+@needs_tf
 def test_tf_dataset_on_a_shared_aligned_buffer() -> None:
     buf = aligned_empty((300, 2), np.float32)
     buf[:] = _buffer()
