@@ -34,8 +34,14 @@ from forecaster import distribute
 from forecaster.config import ForecastConfig
 from forecaster.data import Series
 from forecaster.exceptions import ArtifactError, DataError, NotFittedError, TrainingError
-from forecaster.models import build_model, cudnn_issues
-from forecaster.pipeline import WindowBatches, scale_in_chunks, training_data  # noqa: F401 (WindowBatches re-exported)
+from forecaster.models import STEPS_PER_EXECUTION, build_model, cudnn_issues
+from forecaster.pipeline import (  # noqa: F401 (WindowBatches re-exported)
+    WindowBatches,
+    scale_in_chunks,
+    steps_per_execution_for,
+    training_data,
+    use_tf_data,
+)
 from forecaster.runtime import backend_name, set_seed
 from forecaster.scaling import SeriesScaler
 from forecaster.windowing import WindowView, chronological_split
@@ -130,10 +136,14 @@ class Forecaster:
             view, split.train_origins, split.val_origins, cfg.batch_size, seed=cfg.seed, steps_per_epoch=cfg.steps_per_epoch
         )
 
+        # Several batches per call of the compiled training step on TensorFlow. Not under a
+        # tf.distribute strategy: Keras 3.15's multi-step function fails there ("You must feed a
+        # value for placeholder tensor"); not on the PyDataset path, whose epochs are not a stream.
+        per_call = 1
+        if use_tf_data() and strategy is None:
+            per_call = steps_per_execution_for(steps, STEPS_PER_EXECUTION)
         with distribute.scope(strategy):
-            # Keras 3.15's multi-step training function fails under a tf.distribute strategy
-            # ("You must feed a value for placeholder tensor"): one batch per call there.
-            model = build_model(cfg, n_features=len(series.columns), steps_per_execution=1 if strategy is not None else None)
+            model = build_model(cfg, n_features=len(series.columns), steps_per_execution=per_call)
         log.debug("jit_compile=%s, dtype policy %s", model.jit_compile, model.dtype_policy.name)
         nonfinite = _StopOnNonFinite()
         callbacks = [

@@ -18,12 +18,11 @@ setting leaves that path.
 stays float32 so the loss and the forecasts are float32. The global policy is
 set only while the model is built and restored afterwards.
 
-On the TensorFlow backend the model is compiled with
-``steps_per_execution=STEPS_PER_EXECUTION``: one call into the compiled
-training function runs several batches, so Python's per-batch overhead is
-paid once per group (this matters most for small, fast cells such as
-SimpleRNN). :func:`forecaster.pipeline.training_data` makes each epoch a
-finite dataset, so a group never runs past the end of an epoch.
+``Forecaster.fit`` compiles with ``steps_per_execution`` > 1 on the
+TensorFlow backend: one call into the compiled training function runs several
+batches, so Python's per-batch overhead is paid once per group (this matters
+most for small, fast cells such as SimpleRNN). See
+:func:`forecaster.pipeline.steps_per_execution_for`.
 """
 
 from __future__ import annotations
@@ -40,7 +39,8 @@ CELLS: dict[str, type[keras.layers.Layer]] = {
 }
 
 
-#: Batches per call of the compiled training function (TensorFlow backend; 1 elsewhere).
+#: Most batches per call of the compiled training function that ``Forecaster.fit`` asks for
+#: (TensorFlow backend, no tf.distribute strategy; 1 elsewhere).
 STEPS_PER_EXECUTION = 16
 
 
@@ -96,7 +96,7 @@ def cudnn_status(config: ForecastConfig, *, on_gpu: bool, backend: str = "tensor
     return f"cuDNN: {cell} eligible (used on GPU)"
 
 
-def build_model(config: ForecastConfig, n_features: int, *, steps_per_execution: int | None = None) -> keras.Model:
+def build_model(config: ForecastConfig, n_features: int, *, steps_per_execution: int = 1) -> keras.Model:
     """Build and compile the network described by ``config``.
 
     Args:
@@ -108,9 +108,8 @@ def build_model(config: ForecastConfig, n_features: int, *, steps_per_execution:
             ``tf.distribute`` strategy's replicas.
         n_features: input columns per time step (target included).
         steps_per_execution: batches per call of the compiled training
-            function; None means :data:`STEPS_PER_EXECUTION` on TensorFlow and
-            1 on the other backends (whose PyDataset path has no epoch-exact
-            grouping).
+            function (Keras' ``compile`` argument); it must divide the
+            batches of an epoch (:func:`forecaster.pipeline.steps_per_execution_for`).
 
     Returns:
         A compiled ``keras.Model`` mapping ``(batch, lookback, n_features)``
@@ -134,7 +133,7 @@ def build_model(config: ForecastConfig, n_features: int, *, steps_per_execution:
         keras.mixed_precision.set_dtype_policy(previous)
 
 
-def _build(config: ForecastConfig, n_features: int, steps_per_execution: int | None) -> keras.Model:
+def _build(config: ForecastConfig, n_features: int, steps_per_execution: int) -> keras.Model:
     layer_cls = CELLS[config.cell]
     inputs = keras.Input(shape=(config.lookback, n_features), name="window")
     x = inputs
@@ -157,8 +156,6 @@ def _build(config: ForecastConfig, n_features: int, steps_per_execution: int | N
     model = keras.Model(inputs, outputs, name=f"forecaster_{config.cell}")
     optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm)
     # With "mixed_float16" Keras wraps the optimizer in a LossScaleOptimizer (dynamic loss scaling).
-    if steps_per_execution is None:
-        steps_per_execution = STEPS_PER_EXECUTION if keras.backend.backend() == "tensorflow" else 1
     model.compile(
         optimizer=optimizer, loss="mse", jit_compile=config.jit_compile, steps_per_execution=steps_per_execution
     )

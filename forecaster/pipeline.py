@@ -71,12 +71,19 @@ def _mix(x, b):
     return b.xor(x, b.shr(x, 16))
 
 
-def shuffle_keys(seed: int, epoch: int) -> list[int]:
-    """The :data:`SHUFFLE_ROUNDS` round keys of the permutation for ``(seed, epoch)``."""
-    b = _NumpyBits
-    base = int(_mix(np.int64(seed & _M31) ^ 0x2545F491, b))
-    base = int(_mix(np.int64(base ^ (epoch & _M31)), b))
-    return [int(_mix(np.int64(base ^ (0x61C88647 * (r + 1) & _M31)), b)) for r in range(SHUFFLE_ROUNDS)]
+def shuffle_keys(seed: int, epoch, *, backend: str = "numpy") -> list:
+    """The :data:`SHUFFLE_ROUNDS` round keys of the permutation for ``(seed, epoch)``.
+
+    ``epoch`` may be an int64 tensor with ``backend="tensorflow"`` (keys computed in-graph);
+    both backends give the same keys.
+    """
+    b = _NumpyBits if backend == "numpy" else _tf_bits()
+    base = int(_mix(np.int64(seed & _M31) ^ 0x2545F491, _NumpyBits))
+    if backend == "numpy":
+        epoch = np.int64(epoch)
+    base = _mix(b.xor(b.band(epoch, _M31), base), b)
+    keys = [_mix(b.xor(base, 0x61C88647 * (r + 1) & _M31), b) for r in range(SHUFFLE_ROUNDS)]
+    return [int(k) for k in keys] if backend == "numpy" else keys
 
 
 def _feistel(x, keys, half: int, b):
@@ -255,25 +262,22 @@ def window_dataset(
     *,
     shuffle: bool = False,
     seed: int = 0,
-    max_batches: int | None = None,
+    repeat: bool = False,
 ):
     """A ``tf.data.Dataset`` of ``(x, y)`` batches over ``view`` (TensorFlow only).
-
-    One iteration of the dataset is one epoch. With ``shuffle``, every
-    iteration draws a new permutation of the origins (keyed by
-    ``tf.data.Dataset.random`` seeded with ``seed``: the same sequence of
-    epochs in every process), so ``keras.Model.fit`` re-iterating it each
-    epoch sees a fresh order.
 
     Args:
         view: the windows (its ``values`` buffer is shared, not copied, where
             TensorFlow can wrap the NumPy memory).
         origins: window origins (a ``range`` or an array), in the order used
             when ``shuffle=False``.
-        batch_size: windows per batch (the last batch of an epoch may be smaller).
-        shuffle: a new permutation of the origins at every iteration.
+        batch_size: windows per batch (the last batch of a pass may be smaller).
+        shuffle: permute the origins at every pass, keyed by ``(seed, pass)``
+            (:func:`permute`; the same order as :class:`WindowBatches`).
         seed: shuffling seed.
-        max_batches: stop an epoch after this many batches (``--steps-per-epoch``).
+        repeat: run pass after pass without end (give ``fit`` a
+            ``steps_per_epoch``: one iterator then serves the whole fit);
+            otherwise one pass.
 
     >>> buf = np.arange(20, dtype=np.float32).reshape(10, 2)
     >>> ds = window_dataset(WindowView(buf, 3, 2), range(3, 5), batch_size=2)  # doctest: +SKIP
@@ -285,8 +289,6 @@ def window_dataset(
     lookback, horizon, relative = view.lookback, view.horizon, view.relative
     n = len(origins)
     n_batches = math.ceil(n / batch_size)
-    if max_batches:
-        n_batches = min(n_batches, max_batches)
     buffer = _as_tensor(view.values)
     rng = _as_range(origins)
     if rng is not None:
@@ -302,8 +304,11 @@ def window_dataset(
             return tf.gather(origins_t, pos)
     input_offsets = tf.range(-lookback, 0, dtype=tf.int64)
     target_offsets = tf.range(horizon, dtype=tf.int64)
+    padded = n % batch_size != 0  # the last batch of a pass is padded with -1 (see `block`)
 
     def gather(batch):
+        if padded:
+            batch = tf.boolean_mask(batch, batch >= 0)
         x = tf.gather(buffer, batch[:, None] + input_offsets)  # (batch, lookback, columns)
         y = tf.gather(buffer, batch[:, None] + target_offsets)[:, :, 0]  # (batch, horizon)
         if relative:
@@ -312,42 +317,31 @@ def window_dataset(
             x = x - last
         return x, y
 
-    # Batch origins are computed BLOCK batches at a time: the permutation is a few dozen small
-    # integer ops, and running them once per block instead of once per batch keeps the
-    # pipeline's CPU time (taken from training on a small machine) negligible.
-    n_full = n // batch_size
+    # Batch origins are computed ORIGIN_BLOCK batches at a time: the permutation is a few dozen
+    # small integer ops, and running them once per block instead of once per batch keeps the
+    # pipeline's CPU time (taken from training on a small machine) negligible. The pipeline is
+    # static (no per-pass datasets), so one iterator runs every pass without re-instantiation.
+    per_block = ORIGIN_BLOCK * batch_size
+    blocks_per_pass = max(1, math.ceil(n / per_block))
 
-    def epoch_origins(keys) -> "tf.data.Dataset":
-        """One epoch of batch origins; ``keys`` None keeps the given order."""
+    def block(g):
+        """Block ``g`` of the stream: ``(k, batch_size)`` origins, -1 padding the pass's last batch."""
+        b = g % blocks_per_pass
+        lo = b * per_block
+        hi = tf.minimum(lo + per_block, n)
+        pos = tf.range(lo, hi, dtype=tf.int64)
+        if shuffle:
+            pos = permute(pos, n, shuffle_keys(seed, g // blocks_per_pass, backend="tensorflow"), backend="tensorflow")
+        batch_origins = origin_at(pos)
+        k = (hi - lo + batch_size - 1) // batch_size
+        batch_origins = tf.pad(batch_origins, [[0, k * batch_size - (hi - lo)]], constant_values=-1)
+        return tf.reshape(batch_origins, [-1, batch_size])
 
-        def block(b):
-            lo = b * ORIGIN_BLOCK
-            k = tf.minimum(tf.constant(ORIGIN_BLOCK, tf.int64), n_full - lo)  # full batches in this block
-            pos = tf.range(lo * batch_size, (lo + k) * batch_size, dtype=tf.int64)
-            if keys is not None:
-                pos = permute(pos, n, keys, backend="tensorflow")
-            return tf.reshape(origin_at(pos), [-1, batch_size])
-
-        ds = tf.data.Dataset.range(math.ceil(n_full / ORIGIN_BLOCK)).map(block).unbatch()
-        if n % batch_size:  # the last, partial batch
-            pos = tf.range(n_full * batch_size, n, dtype=tf.int64)
-            if keys is not None:
-                pos = permute(pos, n, keys, backend="tensorflow")
-            ds = ds.concatenate(tf.data.Dataset.from_tensors(origin_at(pos)))
-        return ds.take(n_batches)
-
-    if shuffle:
-        def shuffled_epoch(key):
-            keys = [_mix(tf.bitwise.bitwise_xor(tf.bitwise.bitwise_and(key, _M31), k), _tf_bits()) for k in
-                    shuffle_keys(seed, 0)]
-            return epoch_origins(keys)
-
-        # One new key per iteration of the dataset, i.e. per epoch; deterministic given the seed.
-        ds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1).flat_map(shuffled_epoch)
-    else:
-        ds = epoch_origins(None)
-    # A known length lets Keras size epochs and run validation to the end without a warning.
-    ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))
+    blocks = tf.data.Dataset.range(np.iinfo(np.int64).max if repeat else blocks_per_pass)
+    ds = blocks.map(block).unbatch()
+    if not repeat:
+        # A known length lets Keras run validation to the end without an "ran out of data" warning.
+        ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))
     ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
     # tf.data's default static optimisations rewrite the pipeline by serialising its graph, which
     # copies the captured series buffer into a constant (a second copy of the series, measured).
@@ -368,19 +362,32 @@ def training_data(
 ):
     """``(train, validation, steps_per_epoch)`` arguments for ``keras.Model.fit``.
 
-    On TensorFlow both are ``tf.data`` datasets of exactly one epoch each
-    (``steps_per_epoch`` is then None: ``fit`` re-iterates them every epoch,
-    and a capped training epoch is a fresh random draw of that many batches),
-    so ``steps_per_execution`` never runs past the end of an epoch. Other
-    backends get :class:`WindowBatches`. Validation batches are gathered
-    lazily too, in order.
+    On TensorFlow the training set is an endless stream of shuffled passes
+    over the origins, cut into epochs of ``steps_per_epoch`` batches (default:
+    one pass; a capped epoch continues where the last one stopped), served by
+    one iterator for the whole fit; other backends get :class:`WindowBatches`.
+    Validation batches are gathered lazily too, in order. Both paths shuffle
+    identically for the same seed.
     """
     n_batches = math.ceil(len(train_origins) / batch_size)
     steps = min(steps_per_epoch, n_batches) if steps_per_epoch else None
     if use_tf_data():
-        train = window_dataset(view, train_origins, batch_size, shuffle=True, seed=seed, max_batches=steps)
+        train = window_dataset(view, train_origins, batch_size, shuffle=True, seed=seed, repeat=True)
         val = window_dataset(view, val_origins, batch_size)
-        return train, val, None
+        return train, val, steps or n_batches
     train = WindowBatches(view, train_origins, batch_size, shuffle=True, seed=seed)
     val = WindowBatches(view, val_origins, batch_size)
     return train, val, steps
+
+
+def steps_per_execution_for(steps: int, limit: int = 16) -> int:
+    """The largest divisor of ``steps`` up to ``limit``: batches per call of the compiled train function.
+
+    Keras runs ``steps_per_execution`` batches per call and would run past the
+    end of an epoch of an endless stream if it did not divide the epoch, so
+    epochs stay exact (e.g. 66 batches: 11 per call; 30: 15; a prime: 1).
+
+    >>> steps_per_execution_for(66), steps_per_execution_for(30), steps_per_execution_for(97)
+    (11, 15, 1)
+    """
+    return max(d for d in range(1, min(limit, steps) + 1) if steps % d == 0)

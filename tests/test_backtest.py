@@ -219,8 +219,8 @@ def spied():
     real_build, real_scaler_fit = fmod.build_model, SeriesScaler.fit
     real_fit, real_predict = fmod.Forecaster.fit, fmod.Forecaster.predict_origins
 
-    def build_spy(config, n_features):
-        model = real_build(config, n_features)
+    def build_spy(config, n_features, **kw):
+        model = real_build(config, n_features, **kw)
         builds.append(model)  # keep it alive so optimizer identities stay meaningful
         return model
 

@@ -15,6 +15,7 @@ from forecaster.pipeline import (
     permute,
     scale_in_chunks,
     shuffle_keys,
+    steps_per_execution_for,
     training_data,
     window_dataset,
 )
@@ -129,38 +130,48 @@ def test_tf_dataset_on_a_shared_aligned_buffer() -> None:
     np.testing.assert_array_equal(y.numpy(), view.targets(origins[:32]))
 
 
-def _epoch_targets(ds) -> np.ndarray:
-    return np.concatenate([y.numpy()[:, 0] for _, y in ds])
-
-
 @needs_tf
-def test_tf_dataset_shuffles_every_epoch_repeatably_and_covers_each_origin_once() -> None:
+def test_tf_dataset_shuffles_every_pass_repeatably_and_covers_each_origin_once() -> None:
     view = WindowView(_buffer(), lookback=10, horizon=1)
     origins = range(10, 299)
+    n_batches = -(-len(origins) // 32)
 
-    def two_epochs(seed: int) -> list[np.ndarray]:
-        ds = window_dataset(view, origins, batch_size=32, shuffle=True, seed=seed)
-        return [_epoch_targets(ds), _epoch_targets(ds)]  # each iteration of the dataset is an epoch
+    def first_passes(seed: int) -> list[np.ndarray]:
+        it = iter(window_dataset(view, origins, batch_size=32, shuffle=True, seed=seed, repeat=True))
+        return [np.concatenate([next(it)[1].numpy()[:, 0] for _ in range(n_batches)]) for _ in range(3)]
 
-    a, b, other = two_epochs(1), two_epochs(1), two_epochs(2)
+    a, b, other = first_passes(1), first_passes(1), first_passes(2)
     expected = np.sort(view.targets(np.asarray(origins))[:, 0])
     for epoch in a:
-        np.testing.assert_array_equal(np.sort(epoch), expected)  # every window exactly once per epoch
-    assert not np.array_equal(a[0], a[1])  # reshuffled between epochs
-    np.testing.assert_array_equal(a[0], b[0])  # same seed, same order
-    np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_array_equal(np.sort(epoch), expected)  # every window exactly once per pass
+    assert not np.array_equal(a[0], a[1]) and not np.array_equal(a[1], a[2])  # reshuffled between passes
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)  # same seed, same order
     assert not np.array_equal(a[0], other[0])
 
 
 @needs_tf
-def test_capped_epochs_draw_fresh_batches() -> None:
-    view = WindowView(_buffer(), lookback=10, horizon=1)
-    ds = window_dataset(view, range(10, 299), batch_size=16, shuffle=True, seed=0, max_batches=3)
-    assert int(ds.cardinality()) == 3
-    first, second = _epoch_targets(ds), _epoch_targets(ds)
-    assert len(first) == len(second) == 48
-    assert len(np.unique(first)) == 48  # without replacement within an epoch
-    assert not np.array_equal(np.sort(first), np.sort(second))
+def test_tf_dataset_and_pydataset_shuffle_identically() -> None:
+    # The same seed gives the same batches on TensorFlow (tf.data) and on JAX/PyTorch (PyDataset).
+    view = WindowView(_buffer(), lookback=10, horizon=2, relative=True)
+    origins = range(10, 297)
+    it = iter(window_dataset(view, origins, batch_size=32, shuffle=True, seed=9, repeat=True))
+    wb = WindowBatches(view, origins, 32, shuffle=True, seed=9)
+    for _ in range(2):
+        for i in range(len(wb)):
+            x, y = next(it)
+            ex, ey = wb[i]
+            np.testing.assert_array_equal(x.numpy(), ex)
+            np.testing.assert_array_equal(y.numpy(), ey)
+        wb.on_epoch_end()
+
+
+def test_steps_per_execution_divides_the_epoch() -> None:
+    for steps in range(1, 300):
+        d = steps_per_execution_for(steps, 16)
+        assert steps % d == 0 and 1 <= d <= 16
+        assert not any(steps % e == 0 for e in range(d + 1, min(16, steps) + 1))  # the largest such divisor
+    assert (steps_per_execution_for(96), steps_per_execution_for(66), steps_per_execution_for(97)) == (16, 11, 1)
 
 
 @needs_tf
@@ -172,14 +183,16 @@ def test_fit_with_steps_per_execution_runs_exactly_each_epoch() -> None:
 
     n_rows, lookback, batch = 400, 4, 16
     view = WindowView(np.arange(n_rows, dtype=np.float32)[:, None], lookback, 1)
-    train, _, steps = training_data(view, range(4, 300), range(300, 399), batch, seed=1)
-    n_steps, epochs = -(-296 // batch), 3  # 19 batches: not a multiple of steps_per_execution
+    train, _, steps = training_data(view, range(4, 314), range(314, 399), batch, seed=1)
+    epochs = 3
+    per_call = steps_per_execution_for(steps)
+    assert (steps, per_call) == (20, 10)  # 310 windows: 19 full batches and a partial one
 
     class Recorder(keras.Model):
         def __init__(self) -> None:
             super().__init__()
             self.dense = keras.layers.Dense(1)
-            self.seen = tf.Variable(tf.zeros((epochs * n_steps, batch)), trainable=False)
+            self.seen = tf.Variable(tf.zeros((epochs * steps, batch)), trainable=False)
             self.step = tf.Variable(0, trainable=False)
 
         def call(self, x):
@@ -192,12 +205,12 @@ def test_fit_with_steps_per_execution_runs_exactly_each_epoch() -> None:
             return {"steps": tf.cast(self.step, tf.float32)}
 
     model = Recorder()
-    model.compile(optimizer="adam", loss="mse", steps_per_execution=4)
+    model.compile(optimizer="adam", loss="mse", steps_per_execution=per_call)
     model.fit(train, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=0)
-    assert int(model.step.numpy()) == epochs * n_steps
-    seen = model.seen.numpy().reshape(epochs, n_steps * batch)
+    assert int(model.step.numpy()) == epochs * steps
+    seen = model.seen.numpy().reshape(epochs, steps * batch)
     for epoch in seen:
-        np.testing.assert_array_equal(np.sort(epoch[epoch > 0]), np.arange(4, 300))  # targets = origins here
+        np.testing.assert_array_equal(np.sort(epoch[epoch > 0]), np.arange(4, 314))  # targets = origins here
     assert not np.array_equal(seen[0], seen[1]) and not np.array_equal(seen[1], seen[2])
 
 
@@ -245,9 +258,8 @@ def test_training_data_respects_steps_per_epoch() -> None:
     for cap, expected in ((3, 3), (99, 6), (None, 6)):  # capped at one pass over the origins
         train, val, steps = training_data(view, range(10, 200), range(200, 299), 32, seed=0, steps_per_epoch=cap)
         if keras.backend.backend() == "tensorflow":
-            # The dataset itself is one epoch long, so fit needs no steps_per_epoch.
-            assert steps is None
-            assert int(train.cardinality()) == expected
+            assert steps == expected
+            assert int(train.cardinality()) == -1  # an endless stream, cut into epochs by steps_per_epoch
             assert int(val.cardinality()) == 4
         else:
             assert isinstance(train, WindowBatches) and isinstance(val, WindowBatches)
