@@ -143,8 +143,8 @@ def bench_train(size: dict) -> list[dict]:
     Four sides on one model architecture, all starting from the same weights:
 
     * forecaster: :func:`forecaster.pipeline.training_data` into a model as
-      :func:`forecaster.models.build_model` compiles it (what ``Forecaster.fit`` runs;
-      on TensorFlow ``steps_per_execution=STEPS_PER_EXECUTION``);
+      ``Forecaster.fit`` compiles it (on TensorFlow ``steps_per_execution`` =
+      the largest divisor of the epoch's batches up to 16: 16 here);
     * data path only: the same data source into a model compiled the tutorial
       way (one batch per call), which isolates the data path;
     * plain Keras: ``fit`` on pre-materialised NumPy windows, compiled the tutorial way;
@@ -155,8 +155,14 @@ def bench_train(size: dict) -> list[dict]:
     import numpy as np
 
     from forecaster.config import ForecastConfig
-    from forecaster.models import build_model
-    from forecaster.pipeline import WindowBatches, scale_in_chunks, training_data
+    from forecaster.models import STEPS_PER_EXECUTION, build_model
+    from forecaster.pipeline import (
+        WindowBatches,
+        scale_in_chunks,
+        steps_per_execution_for,
+        training_data,
+        use_tf_data,
+    )
     from forecaster.scaling import SeriesScaler
     from forecaster.windowing import WindowView, valid_origins
 
@@ -198,14 +204,16 @@ def bench_train(size: dict) -> list[dict]:
     rows = []
     for name, settings in MODELS.items():
         cfg = ForecastConfig(units=size["units"], lookback=lookback, horizon=horizon, batch_size=batch, **settings)
+        # A fixed number of batches per epoch: `steps` whole batches.
+        train, _, train_steps = training_data(view, origins, origins[:batch], batch, seed=0, steps_per_epoch=steps)
+        # As Forecaster.fit compiles: several batches per call where the backend's data path allows it.
+        per_call = steps_per_execution_for(train_steps, STEPS_PER_EXECUTION) if use_tf_data() else 1
         keras.utils.set_random_seed(0)
-        ours_model = build_model(cfg, n_features=1)
+        ours_model = build_model(cfg, n_features=1, steps_per_execution=per_call)
         plain_model = tutorial_compile(build_model(cfg, n_features=1), cfg)
         plain_model.set_weights(ours_model.get_weights())
-        jit_model = build_model(cfg.replace(jit_compile=True), n_features=1)
+        jit_model = build_model(cfg.replace(jit_compile=True), n_features=1, steps_per_execution=per_call)
         jit_model.set_weights(ours_model.get_weights())
-        # A fixed number of batches per epoch: `steps` whole batches (the tf.data epoch is exactly that long).
-        train, _, train_steps = training_data(view, origins, origins[:batch], batch, seed=0, steps_per_epoch=steps)
         pydataset = WindowBatches(view, origins, batch, shuffle=True, seed=0)
 
         def timed(model, *args, **kwargs) -> float:
@@ -329,7 +337,6 @@ def bench_memory(size: dict) -> list[dict]:
 
 # ----------------------------------------------------------------------------
 def _write_csv(path: Path, n: int, seed: int = 0) -> None:
-    import numpy as np
     import pandas as pd
 
     values = random_walk(n, seed=seed)[:, 0]
@@ -461,7 +468,7 @@ def print_report(report: dict) -> None:
                   f"   {r['jit_wps']:>13,.0f} {r['jit_ratio']:>6.2f}")
         spe = report["train"][0]["steps_per_execution"] if report["train"] else "?"
         print(f"forecaster = what Forecaster.fit runs: forecaster.pipeline.training_data (tf.data on TensorFlow) "
-              f"into build_model's compiled model (steps_per_execution={spe}); plain keras = model.fit on "
+              f"into the model compiled as Forecaster.fit does (steps_per_execution={spe}); plain keras = model.fit on "
               "materialised NumPy windows, compiled the tutorial way (one batch per call); data path = "
               "training_data into the tutorial-compiled model; PyDataset = forecaster.pipeline.WindowBatches "
               "into the tutorial-compiled model; --jit-compile = forecaster with XLA compilation")
