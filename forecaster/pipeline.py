@@ -20,9 +20,10 @@ Both give the same windows, targets and normalisation as
 :meth:`WindowView.inputs` / :meth:`WindowView.targets`, and both shuffle
 without storing a permutation: :func:`permute` maps batch positions
 ``0..n-1`` to shuffled positions with a keyed Feistel network (a bijection
-computed per batch, so shuffling costs no memory per window; see its
-docstring). Keys come from the seed, so two processes with the same seed see
-the same batches.
+computed per batch, or per block of 64 batches in ``tf.data``, so shuffling
+costs no memory per window; see its docstring). Keys come from the seed and
+the pass number, so two processes with the same seed, and the two paths,
+see the same batches.
 """
 
 from __future__ import annotations
