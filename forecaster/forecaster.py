@@ -256,8 +256,7 @@ class Forecaster:
         """Forecast many origins at once, in original units: ``(len(origins), horizon)``."""
         out = np.empty((len(origins), self.config.horizon), dtype=np.float64)
         for lo in range(0, len(origins), PREDICT_CHUNK):
-            chunk = origins[lo : lo + PREDICT_CHUNK]
-            chunk = np.asarray(chunk)
+            chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])  # a range slice becomes an array here
             x = view.inputs(chunk)
             # Pad to a power-of-two batch: a compiled predict function is traced
             # once per input shape, so arbitrary sizes would retrace every call.
