@@ -472,22 +472,19 @@ def print_report(report: dict) -> None:
               "materialised NumPy windows, compiled the tutorial way (one batch per call); data path = "
               "training_data into the tutorial-compiled model; PyDataset = forecaster.pipeline.WindowBatches "
               "into the tutorial-compiled model; --jit-compile = forecaster with XLA compilation")
-    if "memory" in report:
-        print("\n## Memory: preparing a series for training")
-        for r in report["memory"]:
-            print(f"{r['what']:<52} {_fmt_bytes(r['bytes']):>10}  {r['note']}")
-    if "predict" in report:
-        print("\n## Predict and backtest (seconds)")
-        for r in report["predict"]:
-            print(f"{r['what']:<52} {r['seconds']:>8.2f}  {r['note']}")
-    if "cli" in report:
-        print("\n## CLI start-up (seconds)")
-        for r in report["cli"]:
-            print(f"{r['what']:<52} {r['seconds']:>8.2f}  {r['note']}")
-    if "cli_fit" in report:
-        print("\n## CLI fit memory")
-        for r in report["cli_fit"]:
-            print(f"{r['what']:<52} {_fmt_bytes(r['bytes']):>10}  {r['note']}")
+    tables = (  # section, heading, the column each row carries
+        ("memory", "Memory: preparing a series for training", "bytes"),
+        ("predict", "Predict and backtest (seconds)", "seconds"),
+        ("cli", "CLI start-up (seconds)", "seconds"),
+        ("cli_fit", "CLI fit memory", "bytes"),
+    )
+    for section, heading, column in tables:
+        if section not in report:
+            continue
+        print(f"\n## {heading}")
+        for r in report[section]:
+            value = f"{_fmt_bytes(r['bytes']):>10}" if column == "bytes" else f"{r['seconds']:>8.2f}"
+            print(f"{r['what']:<52} {value}  {r['note']}")
 
 
 def main(argv: list[str] | None = None) -> int:
