@@ -197,7 +197,7 @@ def bench_train(size: dict) -> list[dict]:
             return (self.b1 - self.b0) * batch / (self.t1 - self.t0)
 
     def tutorial_compile(model, cfg):
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate, clipnorm=cfg.clipnorm),
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.train.learning_rate, clipnorm=cfg.train.clipnorm),
                       loss="mse")
         return model
 
@@ -357,7 +357,7 @@ def bench_predict(size: dict, workdir: Path) -> list[dict]:
     k = size["pred_origins"]
     cfg = ForecastConfig(cell="lstm", units=size["units"], lookback=size["lookback"], horizon=5,
                          epochs=1, steps_per_epoch=5, batch_size=size["batch"])
-    bcfg = BacktestConfig(refit="never", start=len(series) - k - cfg.horizon + 1, stride=1, season=1)
+    bcfg = BacktestConfig(refit="never", start=len(series) - k - cfg.window.horizon + 1, stride=1, season=1)
     result = run_backtest(series, cfg, bcfg)
     origins = np.concatenate([f.origins for f in plan_backtest(series, cfg, bcfg).folds])
     fc = result.forecaster

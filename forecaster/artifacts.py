@@ -14,7 +14,9 @@ from typing import Any, Callable
 
 from forecaster.exceptions import ArtifactError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Older manifests still read (version 1 stored the config as one flat dict).
+READABLE_SCHEMA_VERSIONS = (1, 2)
 MANIFEST_FILE = "forecaster.json"
 MODEL_FILE = "model.keras"
 LATEST = "latest"
@@ -120,7 +122,7 @@ def checkpoint_dir(runs_dir: Path, config, fingerprint: str, name: str | None = 
     """
     import hashlib
 
-    key = {k: v for k, v in config.to_dict().items() if k not in ("epochs", "patience")}
+    key = {k: v for k, v in config.to_flat().items() if k not in ("epochs", "patience")}
     payload = json.dumps({"config": key, "data": fingerprint, "name": name}, sort_keys=True)
     return Path(runs_dir) / f".checkpoint-{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
 
@@ -222,9 +224,9 @@ def read_manifest(run: Path) -> dict[str, Any]:
     path = Path(run) / MANIFEST_FILE
     manifest = read_json_object(path)
     version = manifest.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
         raise ArtifactError(
-            f"{path} has schema_version={version!r}; this forecaster reads version {SCHEMA_VERSION}. "
+            f"{path} has schema_version={version!r}; this forecaster reads versions 1 to {SCHEMA_VERSION}. "
             "Refit the model with this version."
         )
     missing = sorted(set(_MANIFEST_TYPES) - set(manifest))

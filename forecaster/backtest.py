@@ -322,7 +322,7 @@ def min_train_rows(fc_config: ForecastConfig, season: int = 1) -> int:
     >>> min_train_rows(ForecastConfig(lookback=10, horizon=5, val_fraction=0.2))
     21
     """
-    lookback, horizon, vf = fc_config.lookback, fc_config.horizon, fc_config.val_fraction
+    lookback, horizon, vf = fc_config.window.lookback, fc_config.window.horizon, fc_config.window.val_fraction
     need = lookback + horizon
     # n - round(n * vf) never decreases as n grows, so the first n that works is the answer;
     # anything below (need - 0.5) / (1 - vf) cannot work, so start just under it.
@@ -364,17 +364,17 @@ def plan_folds(n_rows: int, config: BacktestConfig, fc_config: ForecastConfig, *
         raise DataError(f"`n_rows` must be a positive integer. Received: n_rows={n_rows!r}")
     if not _is_int(season, 1):
         raise ConfigError(f"`season` must be a positive integer. Received: season={season!r}")
-    horizon, gap = fc_config.horizon, config.gap
+    horizon, gap = fc_config.window.horizon, config.gap
     min_rows = min_train_rows(fc_config, season)
     fixed = config.window == "fixed"
     if fixed and config.train_size is not None and config.train_size < min_rows:
         raise ConfigError(
-            f"`train_size` must be at least {min_rows}: a fit with lookback={fc_config.lookback}, "
-            f"horizon={fc_config.horizon}, val_fraction={fc_config.val_fraction} and season={season} needs that many "
+            f"`train_size` must be at least {min_rows}: a fit with lookback={fc_config.window.lookback}, "
+            f"horizon={fc_config.window.horizon}, val_fraction={fc_config.window.val_fraction} and season={season} needs that many "
             f"rows. Received: train_size={config.train_size}"
         )
     train_rows = config.train_size if fixed and config.train_size is not None else min_rows
-    earliest = max(train_rows + gap, fc_config.lookback, season, 2)
+    earliest = max(train_rows + gap, fc_config.window.lookback, season, 2)
     last_origin = n_rows - horizon
 
     start = config.start
@@ -458,8 +458,8 @@ def plan_backtest(series: Series, fc_config: ForecastConfig, config: BacktestCon
     season = infer_season(series.freq) if season_inferred else int(config.season)  # type: ignore[arg-type]
     if isinstance(config.start, str):
         config = config.replace(start=_start_row(series.index, config.start))
-    if fc_config.target is not None and fc_config.target != series.target:
-        raise DataError(f"The config's target is {fc_config.target!r} but the series' target is {series.target!r}.")
+    if fc_config.data.target is not None and fc_config.data.target != series.target:
+        raise DataError(f"The config's target is {fc_config.data.target!r} but the series' target is {series.target!r}.")
     fc_config = fc_config.replace(target=series.target, features=tuple(series.features))
     folds = plan_folds(len(series), config, fc_config, season=season)
     return BacktestPlan(folds, season, season_inferred, config, fc_config)
@@ -688,7 +688,7 @@ def run_backtest(
     config = config if config is not None else BacktestConfig()
     plan = plan_backtest(series, fc_config, config)
     folds, season, fc_config = plan.folds, plan.season, plan.fc_config
-    horizon = fc_config.horizon
+    horizon = fc_config.window.horizon
     if plan.n_fits > MANY_FITS:
         log.warning(
             "this backtest fits %d models; use --folds, a larger --stride or --refit never/N to make it cheaper",

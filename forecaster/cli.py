@@ -145,7 +145,7 @@ def model_options(stride_flag: str = "--stride"):
         ),
         click.option("--lookback", type=click.IntRange(min=1), default=60, show_default=True, help="Input steps per window."),
         click.option("--horizon", type=click.IntRange(min=1), default=5, show_default=True, help="Steps forecast at once."),
-        click.option(stride_flag, "stride", type=click.IntRange(min=1), default=1, show_default=True,
+        click.option(stride_flag, "window_stride", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Step between training windows."),
         click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.15, show_default=True),
         click.option("--transform", type=click.Choice(["auto", "none", "log"]), default="auto", show_default=True,
@@ -204,12 +204,12 @@ def fit(ctx: click.Context, data: str, target, features, time_col, missing, name
     from forecaster.runtime import backend_name, device_summary, on_gpu
 
     # A multi-worker strategy must exist before TensorFlow runs its first operation.
-    get_strategy(config.strategy)
+    get_strategy(config.runtime.strategy)
     click.echo(f"Device: {device_summary()}", err=True)
     click.echo(cudnn_status(config, on_gpu=on_gpu(), backend=backend_name()), err=True)
     click.echo(
-        f"Model: {config.layers} x {'bidirectional ' if config.bidirectional else ''}{config.cell} "
-        f"({config.units} units), lookback {config.lookback} -> horizon {config.horizon}", err=True,
+        f"Model: {config.model.layers} x {'bidirectional ' if config.model.bidirectional else ''}{config.model.cell} "
+        f"({config.model.units} units), lookback {config.window.lookback} -> horizon {config.window.horizon}", err=True,
     )
     verbose = 1 if sys.stdout.isatty() else 2
     runs_dir: Path = ctx.obj["runs_dir"]
@@ -231,7 +231,7 @@ def fit(ctx: click.Context, data: str, target, features, time_col, missing, name
         release_checkpoint(ckpt, lock, remove=True)
         raise
     try:
-        run = fc.save(runs_dir / (name or run_name(data, config.cell)))
+        run = fc.save(runs_dir / (name or run_name(data, config.model.cell)))
     finally:
         release_checkpoint(ckpt, lock, remove=True)
     update_latest(runs_dir, run)
@@ -249,10 +249,8 @@ def _model_config(target, features, time_col, missing, model_opts: dict):
     """The ForecastConfig that `fit` and `backtest` build from their shared options."""
     from forecaster.config import ForecastConfig
 
-    clip = model_opts.pop("clipnorm")
     return ForecastConfig(
-        target=target, features=_split_features(features), time_col=time_col, missing=missing,
-        clipnorm=clip if clip > 0 else None, **model_opts,
+        target=target, features=_split_features(features), time_col=time_col, missing=missing, **model_opts,
     )
 
 
@@ -261,8 +259,8 @@ def _load_series(data: str, config):
     from forecaster import data as data_mod
 
     series = data_mod.load(
-        data, target=config.target, features=config.features, time_col=config.time_col,
-        missing=config.missing, na_values=config.na_values,
+        data, target=config.data.target, features=config.data.features, time_col=config.data.time_col,
+        missing=config.data.missing, na_values=config.data.na_values,
     )
     _describe_series(series)
     return config.replace(target=series.target), series
@@ -293,8 +291,8 @@ def _load_for_run(fc, data: str | None):
         )
     cfg = fc.config
     series = data_mod.load(
-        path, target=fc.target_, features=fc.features_, time_col=cfg.time_col, missing=cfg.missing,
-        na_values=cfg.na_values,
+        path, target=fc.target_, features=fc.features_, time_col=cfg.data.time_col, missing=cfg.data.missing,
+        na_values=cfg.data.na_values,
     )
     if data is None and series.fingerprint != fc.data_["fingerprint"]:
         log.info("note: %s changed since the model was fitted; forecasting from its current end", path)
@@ -319,7 +317,7 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
     forecast = fc.predict(series)
     out = Path(output) if output else run / "forecast.csv"
     _atomic_csv(forecast.rename_axis("time"), out)
-    click.echo(f"Forecast of {fc.target_!r} from {run.name} ({fc.config.horizon} steps after {series.index[-1]}):")
+    click.echo(f"Forecast of {fc.target_!r} from {run.name} ({fc.config.window.horizon} steps after {series.index[-1]}):")
     click.echo(forecast.to_string())
     click.echo(f"Wrote {out}")
 
@@ -350,7 +348,10 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(man, indent=2))
         return
-    cfg, d, m, v = man["config"], man["data"], man["metrics"], man["versions"]
+    from forecaster.config import ForecastConfig
+
+    cfg = ForecastConfig.from_dict(man["config"]).to_flat()
+    d, m, v = man["data"], man["metrics"], man["versions"]
     lines = [
         f"Run:        {run}",
         f"Created:    {man['created']}",
@@ -398,12 +399,12 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
     fc = Forecaster.load(run)
     series = _load_for_run(fc, data)
     forecast = fc.predict(series)
-    n = n_history or max(4 * fc.config.lookback, 120)
+    n = n_history or max(4 * fc.config.window.lookback, 120)
     hist = series.frame[fc.target_].iloc[-n:]
     cfg = fc.config
     title = (
-        f"{Path(series.source or 'data').name}: {fc.target_} - {cfg.layers}x{'bi-' if cfg.bidirectional else ''}"
-        f"{cfg.cell}, horizon {cfg.horizon} ({fc.freq_})"
+        f"{Path(series.source or 'data').name}: {fc.target_} - {cfg.model.layers}x{'bi-' if cfg.model.bidirectional else ''}"
+        f"{cfg.model.cell}, horizon {cfg.window.horizon} ({fc.freq_})"
     )
     fig = plot_forecast(hist, forecast, title=title, ylabel=fc.target_)
     out = save_figure(fig, Path(output) if output else run / "forecast.png")
@@ -498,7 +499,7 @@ def backtest(ctx: click.Context, data: str, target, features, time_col, missing,
         f"{plan.n_fits} fit(s) (refit {bt_config.describe_refit()}, {bt_config.window} window, gap {bt_config.gap}); "
         f"season {plan.season}" + (f" (from frequency {series.freq!r}; --season overrides)" if plan.season_inferred else "")
     )
-    click.echo(format_fold_table(fold_table(plan.folds, series.index, config.horizon)))
+    click.echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
 
     _import_backend(ctx)
     from forecaster.backtest import run_backtest
@@ -515,7 +516,7 @@ def backtest(ctx: click.Context, data: str, target, features, time_col, missing,
         click.echo(line)
     figures = _backtest_figures(result, series)
     runs_dir: Path = ctx.obj["runs_dir"]
-    out = result.save(runs_dir / (name or f"backtest-{run_name(data, config.cell)}"), figures=figures)
+    out = result.save(runs_dir / (name or f"backtest-{run_name(data, config.model.cell)}"), figures=figures)
     t = result.timings
     click.echo(
         f"Time: {t['total_seconds']:.1f}s in all; {len(result.fits)} fit(s) {t['fit_seconds']:.1f}s, "
@@ -544,7 +545,7 @@ def _backtest_figures(result, series=None) -> dict:
         # The last backtest forecast, with the history it was made from and what really happened.
         fc = result.forecasts
         last = fc[fc["cutoff"] == fc["cutoff"].max()]
-        n = max(4 * result.fc_config.lookback, 120)
+        n = max(4 * result.fc_config.window.lookback, 120)
         hist = series.frame[target].loc[: last["cutoff"].iloc[0]].iloc[-n:]
         forecast = last.set_index("timestamp")["model"].rename(target)
         actual = last.set_index("timestamp")["actual"]

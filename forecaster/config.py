@@ -1,19 +1,52 @@
-"""One frozen dataclass for every hyperparameter of a forecaster run.
+"""The model config: nested frozen dataclasses, one place for every default and choice.
 
-The config is the single source of truth: the CLI builds one from its options,
-a saved run stores ``config.to_dict()`` in its manifest, and
-``ForecastConfig.from_dict`` rebuilds it strictly (an unknown key or a value of
-the wrong type is an error, never silently ignored).
+A :class:`ForecastConfig` has six sections::
+
+    data     which columns play which role, missing values, transform, normalisation
+    window   lookback, horizon, window_stride, val_fraction
+    model    the family (``type``: "rnn") and its layers
+    output   what the network emits (``type``: "point")
+    train    optimiser, budget, early stopping, seed
+    runtime  mixed precision, XLA, tf.distribute strategy
+
+Every field name is unique across sections (``model.type`` and ``output.type``
+are spelled ``model`` and ``output`` in the flat form), so a config can be
+built from flat keywords, as a notebook user would::
+
+    >>> cfg = ForecastConfig(cell="lstm", layers=2, horizon=5)
+    >>> cfg.model.cell, cfg.window.horizon
+    ('lstm', 5)
+    >>> ForecastConfig.from_dict(cfg.to_dict()) == cfg
+    True
+
+The same config round-trips through JSON (the run manifest) and TOML
+(``forecast fit --config cfg.toml``); reading is strict: an unknown section or
+key, or a value of the wrong type, is an error, never silently ignored.
+Layering is ``defaults < config file < flags``: :meth:`ForecastConfig.merged`
+applies only the keys it is given.
+
+Each field carries its help text (and, for choice fields, its choices) in the
+dataclass metadata; the CLI generates its options from them
+(:func:`cli_fields`), so a default or a choice lives here only.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
-from dataclasses import dataclass, fields
-from typing import Any
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar
 
 from forecaster.exceptions import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 #: Accepted spellings of each recurrent cell, mapped to the registry key.
 CELL_ALIASES: dict[str, str] = {
@@ -24,14 +57,21 @@ CELL_ALIASES: dict[str, str] = {
     "lstm": "lstm",
     "gru": "gru",
 }
-
+CELLS = ("gru", "lstm", "simple_rnn")
 TRANSFORMS = ("auto", "none", "log")
 NORMALIZATIONS = ("window", "global")
 MISSING_POLICIES = ("ffill", "interpolate", "error")
+#: Model families (keys of :data:`forecaster.models.MODEL_BUILDERS`).
+MODEL_TYPES = ("rnn",)
+#: Output heads (keys of :data:`forecaster.models.OUTPUT_HEADS`).
+OUTPUT_TYPES = ("point",)
 #: ``--mixed-precision`` choices; :data:`forecaster.models.PRECISION_POLICIES` maps them to Keras policies.
 MIXED_PRECISION = ("off", "float16", "bfloat16")
 #: ``--strategy`` choices (see :mod:`forecaster.distribute`).
 STRATEGIES = ("default", "mirrored", "multiworker")
+
+#: Bounded reading of config files (a config is a few hundred bytes).
+MAX_CONFIG_BYTES = 1 << 20
 
 
 def canonical_cell(name: str) -> str:
@@ -42,141 +82,527 @@ def canonical_cell(name: str) -> str:
     """
     key = str(name).strip().lower()
     if key not in CELL_ALIASES:
-        choices = ", ".join(sorted(set(CELL_ALIASES.values())))
-        raise ConfigError(f"`cell` must be one of {choices} (or the alias 'rnn'). Received: cell={name!r}")
+        raise ConfigError(f"`cell` must be one of {', '.join(CELLS)} (or the alias 'rnn'). Received: cell={name!r}")
     return CELL_ALIASES[key]
 
 
+def _opt(default: Any, help: str, *, choices: tuple[str, ...] | None = None, flag: str | None = None,
+         cli: bool = True, **extra: Any) -> Any:
+    """A dataclass field whose metadata documents it for the CLI and ``config show``."""
+    meta = {"help": help, "choices": choices, "flag": flag, "cli": cli, **extra}
+    if isinstance(default, (list, tuple)):
+        return field(default=tuple(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+class _Section:
+    """Shared strict (de)serialisation of one config section."""
+
+    SECTION: ClassVar[str] = ""
+    #: Fields holding tuples of strings (lists in JSON/TOML).
+    _TUPLES: ClassVar[tuple[str, ...]] = ()
+    #: Fields holding integers (a float there is an error, not a truncation).
+    _INTS: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        for name in self._TUPLES:
+            out[name] = list(out[name])
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"Config section [{cls.SECTION}] must be a table of keys. Received: {type(data).__name__}"
+            )
+        known = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"Unknown key(s) in config section [{cls.SECTION}]: {', '.join(map(str, unknown))}. "
+                f"Known keys: {', '.join(known)}"
+            )
+        data = dict(data)
+        for name in cls._TUPLES:
+            if name in data:
+                value = data[name]
+                if not isinstance(value, (list, tuple)) or not all(isinstance(x, str) for x in value):
+                    raise ConfigError(f"`{name}` must be a list of column names. Received: {value!r}")
+                data[name] = tuple(value)
+        for name in cls._INTS:
+            if name in data and isinstance(data[name], float):
+                raise ConfigError(f"`{name}` must be an integer. Received: {name}={data[name]!r}")
+        return cls(**data)
+
+
 @dataclass(frozen=True)
-class ForecastConfig:
-    """Every setting that determines how a model is built, trained and applied.
+class DataConfig(_Section):
+    """Which columns play which role, and how the values are prepared."""
 
-    Data settings decide which columns are used and how the series is
-    prepared; model settings map 1:1 onto the Keras layers; training settings
-    onto ``model.fit``.
+    SECTION: ClassVar[str] = "data"
+    _TUPLES: ClassVar[tuple[str, ...]] = ("features", "future_features", "static_features", "na_values")
 
-    >>> cfg = ForecastConfig(cell="lstm", layers=2, horizon=5)
-    >>> ForecastConfig.from_dict(cfg.to_dict()) == cfg
-    True
-    """
-
-    # --- data ---------------------------------------------------------
-    target: str | None = None
-    features: tuple[str, ...] = ()
-    time_col: str | None = None
-    missing: str = "ffill"
-    na_values: tuple[str, ...] = ()
-    transform: str = "auto"
-    normalization: str = "window"
-    lookback: int = 60
-    horizon: int = 5
-    stride: int = 1
-    val_fraction: float = 0.15
-    # --- model --------------------------------------------------------
-    cell: str = "gru"
-    layers: int = 1
-    units: int = 32
-    bidirectional: bool = False
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    # --- training -----------------------------------------------------
-    epochs: int = 30
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    clipnorm: float | None = 1.0
-    patience: int = 5
-    seed: int = 42
-    steps_per_epoch: int | None = None
-    # --- accelerators -------------------------------------------------
-    mixed_precision: str = "off"
-    jit_compile: bool | str = "auto"
-    strategy: str = "default"
+    target: str | None = _opt(
+        None, "Column to forecast (default: the only numeric column; Adj Close/Close/Price for prices)."
+    )
+    features: tuple[str, ...] = _opt(
+        (), "Past covariates: extra input columns observed up to the forecast origin, comma-separated.",
+        multiple=True,
+    )
+    future_features: tuple[str, ...] = _opt(
+        (), "Known-future covariates: columns whose values are known over the horizon too (calendar, plans).",
+        multiple=True,
+    )
+    static_features: tuple[str, ...] = _opt(
+        (), "Static columns: one constant value per series (panels).", multiple=True,
+    )
+    time_col: str | None = _opt(None, "Time column (default: detected from names such as Date, time, ds).")
+    id_col: str | None = _opt(
+        None, "Series id column of a long panel CSV (default: detected from unique_id/id/series, if present)."
+    )
+    missing: str = _opt(
+        "ffill", "Missing values and gaps: carry forward (causal), interpolate, or refuse.", choices=MISSING_POLICIES
+    )
+    na_values: tuple[str, ...] = _opt(
+        (), "Extra cell values meaning 'missing' (e.g. the sentinel -200), comma-separated.", multiple=True
+    )
+    transform: str = _opt("auto", "auto: log for positive price columns, none otherwise.", choices=TRANSFORMS)
+    normalization: str = _opt(
+        "window", "window: relative to each window's last value (trending series); global: z-score.",
+        choices=NORMALIZATIONS,
+    )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cell", canonical_cell(self.cell))
-        object.__setattr__(self, "features", tuple(self.features))
-        object.__setattr__(self, "na_values", tuple(str(v) for v in self.na_values))
+        for name in self._TUPLES:
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, (list, tuple)):
+                raise ConfigError(f"`{name}` must be a list of column names. Received: {name}={value!r}")
+            object.__setattr__(self, name, tuple(str(v) for v in value))
+        _choice("missing", self.missing, MISSING_POLICIES)
+        _choice("transform", self.transform, TRANSFORMS)
+        _choice("normalization", self.normalization, NORMALIZATIONS)
+        if self.target is not None:
+            # The target is always input 0; listing it again as a covariate would feed it twice.
+            object.__setattr__(self, "features", tuple(f for f in self.features if f != self.target))
+        for name in ("features", "future_features", "static_features"):
+            cols = getattr(self, name)
+            if len(set(cols)) != len(cols):
+                raise ConfigError(f"`{name}` lists a column twice. Received: {name}={list(cols)!r}")
+        roles = [set(self.features), set(self.future_features), set(self.static_features)]
+        both = (roles[0] & roles[1]) | (roles[0] & roles[2]) | (roles[1] & roles[2])
+        if both:
+            raise ConfigError(
+                f"A column can play one role only; {', '.join(sorted(both))} is listed in more than one of "
+                "`features`, `future_features` and `static_features`."
+            )
+
+
+@dataclass(frozen=True)
+class WindowConfig(_Section):
+    """How the series is cut into (lookback -> horizon) training windows."""
+
+    SECTION: ClassVar[str] = "window"
+    _INTS: ClassVar[tuple[str, ...]] = ("lookback", "horizon", "window_stride")
+
+    lookback: int = _opt(60, "Input steps per window.")
+    horizon: int = _opt(5, "Steps forecast at once.")
+    window_stride: int = _opt(1, "Step between training windows.", flag="--stride")
+    val_fraction: float = _opt(0.15, "Last part of the series used for validation and early stopping.")
+
+    def __post_init__(self) -> None:
         _positive_int("lookback", self.lookback)
         _positive_int("horizon", self.horizon)
-        _positive_int("stride", self.stride)
+        _positive_int("window_stride", self.window_stride)
+        if not _real(self.val_fraction) or not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(
+                f"`val_fraction` must be a number strictly between 0 and 1. Received: val_fraction={self.val_fraction!r}"
+            )
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Section):
+    """The network family and its layers (``type`` selects the builder)."""
+
+    SECTION: ClassVar[str] = "model"
+    _INTS: ClassVar[tuple[str, ...]] = ("layers", "units")
+
+    type: str = _opt("rnn", "Model family.", choices=MODEL_TYPES, flag="--model-type")
+    cell: str = _opt("gru", "Recurrent cell (alias: rnn = simple_rnn).", choices=CELLS)
+    layers: int = _opt(1, "Stacked recurrent layers.")
+    units: int = _opt(32, "Units per recurrent layer (per direction).")
+    bidirectional: bool = _opt(False, "Wrap each recurrent layer in Bidirectional.")
+    dropout: float = _opt(0.0, "Input dropout in each recurrent layer and before the output layer.")
+    recurrent_dropout: float = _opt(0.0, "Dropout on the recurrent state; leaves the fused cuDNN path on GPUs.")
+
+    def __post_init__(self) -> None:
+        _choice("type", self.type, MODEL_TYPES)
+        object.__setattr__(self, "cell", canonical_cell(self.cell))
         _positive_int("layers", self.layers)
         _positive_int("units", self.units)
+        _bool("bidirectional", self.bidirectional)
+        _fraction("dropout", self.dropout)
+        _fraction("recurrent_dropout", self.recurrent_dropout)
+
+
+@dataclass(frozen=True)
+class OutputConfig(_Section):
+    """What the network emits per horizon step, and the loss it is trained with."""
+
+    SECTION: ClassVar[str] = "output"
+
+    type: str = _opt("point", "Output head: point (one value per step, mean squared error).",
+                     choices=OUTPUT_TYPES, flag="--output-type")
+
+    def __post_init__(self) -> None:
+        _choice("type", self.type, OUTPUT_TYPES)
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Section):
+    """The optimiser, the budget, early stopping and the seed."""
+
+    SECTION: ClassVar[str] = "train"
+    _INTS: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "patience", "seed", "steps_per_epoch")
+
+    epochs: int = _opt(30, "Most passes over the training windows (early stopping may end sooner).")
+    batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy).")
+    learning_rate: float = _opt(1e-3, "Adam learning rate.")
+    clipnorm: float = _opt(1.0, "Gradient clipping norm (Adam clipnorm); 0 disables.")
+    patience: int = _opt(5, "Early-stopping patience in epochs (best weights are restored).")
+    seed: int = _opt(42, "Seeds Python, NumPy and the backend; CPU runs repeat exactly.")
+    steps_per_epoch: int | None = _opt(None, "Cap batches per epoch (huge series; fresh random batches each epoch).")
+
+    def __post_init__(self) -> None:
         _positive_int("epochs", self.epochs)
         _positive_int("batch_size", self.batch_size)
         _positive_int("patience", self.patience)
         if self.steps_per_epoch is not None:
             _positive_int("steps_per_epoch", self.steps_per_epoch)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"`seed` must be a non-negative integer. Received: seed={self.seed!r}")
-        _choice("missing", self.missing, MISSING_POLICIES)
-        _choice("transform", self.transform, TRANSFORMS)
-        _choice("normalization", self.normalization, NORMALIZATIONS)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise ConfigError(f"`seed` must be an integer in [0, 2**32). Received: seed={self.seed!r}")
+        if not _real(self.learning_rate) or not self.learning_rate > 0:
+            raise ConfigError(
+                f"`learning_rate` must be a positive number. Received: learning_rate={self.learning_rate!r}"
+            )
+        if self.clipnorm is None:  # the run manifests of version 1 wrote None for "no clipping"
+            object.__setattr__(self, "clipnorm", 0.0)
+        if not _real(self.clipnorm) or self.clipnorm < 0:
+            raise ConfigError(
+                f"`clipnorm` must be a non-negative number (0 disables clipping). Received: clipnorm={self.clipnorm!r}"
+            )
+
+
+@dataclass(frozen=True)
+class RuntimeConfig(_Section):
+    """Where and how the arithmetic runs; none of it changes what is learned on a CPU."""
+
+    SECTION: ClassVar[str] = "runtime"
+
+    mixed_precision: str = _opt(
+        "off", "Compute in float16 (NVIDIA GPUs, loss scaling automatic) or bfloat16; weights and output stay float32.",
+        choices=MIXED_PRECISION,
+    )
+    jit_compile: bool | str = _opt(
+        "auto", "XLA-compile the training step: true, false or auto (Keras decides). True turns op determinism off.",
+        cli=False,
+    )
+    strategy: str = _opt(
+        "default", "tf.distribute: mirrored = all local GPUs, multiworker = the cluster in TF_CONFIG; "
+        "--batch-size is per replica.", choices=STRATEGIES,
+    )
+
+    def __post_init__(self) -> None:
         _choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
         _choice("strategy", self.strategy, STRATEGIES)
         if not isinstance(self.jit_compile, bool) and self.jit_compile != "auto":
             raise ConfigError(
                 f"`jit_compile` must be True, False or 'auto'. Received: jit_compile={self.jit_compile!r}"
             )
-        _fraction("dropout", self.dropout)
-        _fraction("recurrent_dropout", self.recurrent_dropout)
-        if not _real(self.val_fraction) or not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError(
-                f"`val_fraction` must be a number strictly between 0 and 1. Received: val_fraction={self.val_fraction!r}"
-            )
-        if not _real(self.learning_rate) or not self.learning_rate > 0:
-            raise ConfigError(
-                f"`learning_rate` must be a positive number. Received: learning_rate={self.learning_rate!r}"
-            )
-        if self.clipnorm is not None and (not _real(self.clipnorm) or not self.clipnorm > 0):
-            raise ConfigError(
-                f"`clipnorm` must be a positive number, or None to disable clipping. Received: clipnorm={self.clipnorm!r}"
-            )
-        if self.target is not None and self.target in self.features:
-            # The target is always the first input; listing it again would feed it twice.
-            object.__setattr__(self, "features", tuple(f for f in self.features if f != self.target))
-        if len(set(self.features)) != len(self.features):
-            raise ConfigError(f"`features` lists a column twice. Received: features={list(self.features)!r}")
 
-    # ------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON representation (tuples become lists)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["features"] = list(self.features)
-        out["na_values"] = list(self.na_values)
+
+#: Section name -> section class, in the order they are printed.
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "window": WindowConfig,
+    "model": ModelConfig,
+    "output": OutputConfig,
+    "train": TrainConfig,
+    "runtime": RuntimeConfig,
+}
+
+#: Flat spellings whose field name is not unique across sections.
+_FLAT_ALIASES = {"model": ("model", "type"), "output": ("output", "type")}
+
+
+def _flat_names() -> dict[str, tuple[str, str]]:
+    """Flat keyword -> (section, field)."""
+    out: dict[str, tuple[str, str]] = {}
+    for section, cls in SECTIONS.items():
+        for f in fields(cls):
+            if f.name == "type":
+                continue
+            out[f.name] = (section, f.name)
+    out.update(_FLAT_ALIASES)
+    return out
+
+
+FLAT_NAMES: dict[str, tuple[str, str]] = _flat_names()
+#: Keys of version-1 manifests (one flat config) that were renamed.
+_LEGACY_NAMES = {"stride": "window_stride"}
+
+
+def resolve_key(key: str) -> tuple[str, str]:
+    """``"units"``, ``"model.units"`` or ``"model"`` (the family) -> ``(section, field)``.
+
+    >>> resolve_key("units"), resolve_key("train.seed"), resolve_key("model")
+    (('model', 'units'), ('train', 'seed'), ('model', 'type'))
+    """
+    if "." in key:
+        section, _, name = key.partition(".")
+        cls = SECTIONS.get(section)
+        if cls is None:
+            raise ConfigError(f"Unknown config section {section!r} in {key!r}. Sections: {', '.join(SECTIONS)}")
+        if name not in {f.name for f in fields(cls)}:
+            raise ConfigError(
+                f"Unknown config key {key!r}. Keys of [{section}]: {', '.join(f.name for f in fields(cls))}"
+            )
+        return section, name
+    if key in FLAT_NAMES:
+        return FLAT_NAMES[key]
+    raise ConfigError(
+        f"Unknown config key {key!r}. Use a field name such as 'units' or 'section.key' (sections: {', '.join(SECTIONS)})."
+    )
+
+
+@dataclass(frozen=True, init=False)
+class ForecastConfig:
+    """Every setting that determines how a model is built, trained and applied.
+
+    Build it from sections, from flat keywords, or both (a keyword wins over
+    the same field of a section given alongside it)::
+
+        ForecastConfig(model=ModelConfig(cell="lstm"), horizon=12)
+        ForecastConfig(cell="lstm", horizon=12)
+
+    >>> ForecastConfig(units=8).model.units
+    8
+    """
+
+    data: DataConfig
+    window: WindowConfig
+    model: ModelConfig
+    output: OutputConfig
+    train: TrainConfig
+    runtime: RuntimeConfig
+
+    def __init__(self, **kwargs: Any) -> None:
+        sections: dict[str, Any] = {}
+        flat: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+        for key, value in kwargs.items():
+            cls = SECTIONS.get(key)
+            if cls is not None and isinstance(value, cls):
+                sections[key] = value
+                continue
+            if cls is not None and isinstance(value, dict):
+                sections[key] = cls.from_dict(value)
+                continue
+            if key not in FLAT_NAMES:
+                raise ConfigError(
+                    f"Unknown config key {key!r}. Known keys: {', '.join(sorted(FLAT_NAMES))}"
+                )
+            section, name = FLAT_NAMES[key]
+            flat[section][name] = value
+        for name, cls in SECTIONS.items():
+            base = sections.get(name) or cls()
+            value = dataclasses.replace(base, **flat[name]) if flat[name] else base
+            object.__setattr__(self, name, value)
+
+    # ------------------------------------------------------------------ dicts
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Nested plain-JSON representation (tuples become lists)."""
+        return {name: getattr(self, name).to_dict() for name in SECTIONS}
+
+    def to_flat(self) -> dict[str, Any]:
+        """``{flat keyword: value}``: what ``ForecastConfig(**flat)`` rebuilds."""
+        out = {}
+        for key, (section, name) in FLAT_NAMES.items():
+            out[key] = getattr(getattr(self, section), name)
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ForecastConfig":
-        """Rebuild a config; unknown keys are an error, not silently dropped."""
+    def from_dict(cls, data: Any) -> "ForecastConfig":
+        """Rebuild a config from its nested dict; unknown sections or keys are an error.
+
+        A flat dict (the manifests of version 1) is read too.
+        """
         if not isinstance(data, dict):
             raise ConfigError(f"A config must be a JSON object. Received: {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        if data and all(key not in SECTIONS and not isinstance(v, dict) for key, v in data.items()):
+            return cls._from_legacy(data)
+        unknown = sorted(set(data) - set(SECTIONS))
         if unknown:
-            raise ConfigError(f"Unknown config key(s): {', '.join(unknown)}. Known keys: {', '.join(sorted(known))}")
-        data = dict(data)
-        if "na_values" in data:
-            if not isinstance(data["na_values"], (list, tuple)) or not all(isinstance(x, str) for x in data["na_values"]):
-                raise ConfigError(f"`na_values` must be a list of strings. Received: {data['na_values']!r}")
-            data["na_values"] = tuple(data["na_values"])
-        if "features" in data:
-            if not isinstance(data["features"], (list, tuple)) or not all(isinstance(x, str) for x in data["features"]):
-                raise ConfigError(f"`features` must be a list of column names. Received: {data['features']!r}")
-            data["features"] = tuple(data["features"])
-        for f in fields(cls):
-            if f.name in data and f.name in _INT_FIELDS and isinstance(data[f.name], float):
-                raise ConfigError(f"`{f.name}` must be an integer. Received: {f.name}={data[f.name]!r}")
-        return cls(**data)
+            raise ConfigError(
+                f"Unknown config section(s): {', '.join(map(str, unknown))}. Sections: {', '.join(SECTIONS)}"
+            )
+        return cls(**{name: SECTIONS[name].from_dict(data.get(name, {})) for name in SECTIONS})
+
+    @classmethod
+    def _from_legacy(cls, data: dict[str, Any]) -> "ForecastConfig":
+        nested: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+        unknown = []
+        for key, value in data.items():
+            key = _LEGACY_NAMES.get(key, key)
+            if key not in FLAT_NAMES:
+                unknown.append(key)
+                continue
+            section, name = FLAT_NAMES[key]
+            nested[section][name] = value
+        if unknown:
+            raise ConfigError(
+                f"Unknown config key(s): {', '.join(sorted(unknown))}. Known keys: {', '.join(sorted(FLAT_NAMES))}"
+            )
+        return cls.from_dict(nested)
+
+    # ------------------------------------------------------------------ files
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> "ForecastConfig":
+        """Read a TOML (``.toml``) or JSON config file; strict like :meth:`from_dict`.
+
+        A file may set any subset of the fields; the rest keep their defaults.
+        """
+        return cls().merged(read_config_file(path))
+
+    def to_toml(self) -> str:
+        """The config as TOML, every field written (unset optional ones as comments)."""
+        lines: list[str] = []
+        for name, cls in SECTIONS.items():
+            lines.append(f"[{name}]")
+            section = getattr(self, name)
+            for f in fields(cls):
+                value = getattr(section, f.name)
+                help_text = f.metadata.get("help", "")
+                if value is None:
+                    lines.append(f"# {f.name} =   # {help_text}")
+                else:
+                    lines.append(f"{f.name} = {_toml_value(value)}")
+            lines.append("")
+        return "\n".join(lines)
+
+    # -------------------------------------------------------------- changes
+    def merged(self, overrides: dict[str, Any]) -> "ForecastConfig":
+        """A copy with ``overrides`` applied; keys are flat (``units``), dotted (``model.units``) or
+        nested section tables (``{"model": {"units": 8}}``). Only the given keys change.
+
+        >>> ForecastConfig().merged({"model.units": 8, "horizon": 3}).window.horizon
+        3
+        """
+        if not isinstance(overrides, dict):
+            raise ConfigError(f"Config overrides must be a table of keys. Received: {type(overrides).__name__}")
+        changes: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+        for key, value in overrides.items():
+            if key in SECTIONS and isinstance(value, dict):
+                cls = SECTIONS[key]
+                # Validates the keys (strictly) and the types of this partial section.
+                cls.from_dict({**getattr(self, key).to_dict(), **value})
+                changes[key].update(
+                    {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+                )
+                continue
+            if isinstance(value, dict):
+                raise ConfigError(f"Unknown config section(s): {key}. Sections: {', '.join(SECTIONS)}")
+            section, name = resolve_key(key)
+            changes[section][name] = tuple(value) if isinstance(value, list) else value
+        return self.replace_sections(changes)
 
     def replace(self, **changes: Any) -> "ForecastConfig":
-        """Return a copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed, by flat keyword (validated again).
+
+        >>> ForecastConfig().replace(lookback=10).window.lookback
+        10
+        """
+        return self.merged(changes)
+
+    def replace_sections(self, changes: dict[str, dict[str, Any]]) -> "ForecastConfig":
+        out = {}
+        for name in SECTIONS:
+            section = getattr(self, name)
+            for key, value in changes.get(name, {}).items():
+                if key in section._INTS and isinstance(value, float):
+                    raise ConfigError(f"`{key}` must be an integer. Received: {key}={value!r}")
+            out[name] = dataclasses.replace(section, **changes[name]) if changes.get(name) else section
+        return ForecastConfig(**out)
 
 
-_INT_FIELDS = {
-    "lookback", "horizon", "stride", "layers", "units", "epochs",
-    "batch_size", "patience", "seed", "steps_per_epoch",
-}
+# ----------------------------------------------------------------------------
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The parsed content of a TOML or JSON config file (a dict), with clear errors."""
+    p = Path(path)
+    try:
+        if not p.is_file():
+            raise ConfigError(f"Config file {p} does not exist or is not a regular file.")
+        if p.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"Config file {p} is larger than {MAX_CONFIG_BYTES} bytes; a config is a few lines.")
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read config file {p}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"Config file {p} is not UTF-8 text.") from None
+    if p.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise ConfigError(f"Config file {p} is not valid JSON: {exc}") from None
+    else:
+        try:
+            data = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, RecursionError) as exc:
+            raise ConfigError(f"Config file {p} is not valid TOML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {p} must hold a table of keys. Received: {type(data).__name__}")
+    # A backtest section may sit beside the model's in one file; the model config ignores it.
+    return {k: v for k, v in data.items() if k != "backtest"}
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``"model.units=64"`` -> ``("model.units", 64)``: the value is read as a TOML value, else a string.
+
+    >>> parse_assignment("train.learning_rate=3e-4"), parse_assignment("data.target=OT")
+    (('train.learning_rate', 0.0003), ('data.target', 'OT'))
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set expects section.key=value. Received: {text!r}")
+    resolve_key(key)
+    value = value.strip()
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key, parsed
+
+
+def cli_fields() -> list[tuple[str, str, dataclasses.Field]]:
+    """``(section, flat keyword, field)`` for every field that the CLI exposes as an option."""
+    out = []
+    for key, (section, name) in FLAT_NAMES.items():
+        f = next(x for x in fields(SECTIONS[section]) if x.name == name)
+        if f.metadata.get("cli", True):
+            out.append((section, key, f))
+    return out
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
 def _real(value: Any) -> bool:
@@ -187,6 +613,11 @@ def _real(value: Any) -> bool:
 def _positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+def _bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"`{name}` must be true or false. Received: {name}={value!r}")
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

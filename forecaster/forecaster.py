@@ -111,29 +111,29 @@ class Forecaster:
             TrainingError: the loss became NaN/inf (nothing is kept).
         """
         cfg = self.config
-        if cfg.target is not None and cfg.target != series.target:
-            raise DataError(f"The config's target is {cfg.target!r} but the series' target is {series.target!r}.")
+        if cfg.data.target is not None and cfg.data.target != series.target:
+            raise DataError(f"The config's target is {cfg.data.target!r} but the series' target is {series.target!r}.")
         # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
-        set_seed(cfg.seed, deterministic=cfg.jit_compile is not True)
+        set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
             log.warning("%s", issue)
-        strategy = distribute.get_strategy(cfg.strategy)
+        strategy = distribute.get_strategy(cfg.runtime.strategy)
         log.log(logging.DEBUG if strategy is None else logging.INFO, "Strategy: %s",
-                distribute.describe(cfg.strategy, strategy, cfg.batch_size))
+                distribute.describe(cfg.runtime.strategy, strategy, cfg.train.batch_size))
         if distribute.num_replicas(strategy) > 1:
             # --batch-size is per replica; the data source yields global batches that the strategy splits.
-            cfg = cfg.replace(batch_size=cfg.batch_size * distribute.num_replicas(strategy))
+            cfg = cfg.replace(batch_size=cfg.train.batch_size * distribute.num_replicas(strategy))
         values = series.values
-        split = chronological_split(len(values), cfg.lookback, cfg.horizon, cfg.val_fraction, stride=cfg.stride)
+        split = chronological_split(len(values), cfg.window.lookback, cfg.window.horizon, cfg.window.val_fraction, stride=cfg.window.window_stride)
         # The scaler sees training rows only: nothing after train_end leaks into its parameters.
-        scaler = SeriesScaler(cfg.transform, cfg.normalization).fit(
+        scaler = SeriesScaler(cfg.data.transform, cfg.data.normalization).fit(
             values[: split.train_end], columns=series.columns, prices=series.kind == "prices"
         )
         z = scale_in_chunks(scaler, values)
-        view = WindowView(z, cfg.lookback, cfg.horizon, relative=cfg.normalization == "window")
+        view = WindowView(z, cfg.window.lookback, cfg.window.horizon, relative=cfg.data.normalization == "window")
         # tf.data gathering in-graph on TensorFlow, a PyDataset elsewhere; both lazy (see forecaster.pipeline).
         train, val, steps = training_data(
-            view, split.train_origins, split.val_origins, cfg.batch_size, seed=cfg.seed, steps_per_epoch=cfg.steps_per_epoch
+            view, split.train_origins, split.val_origins, cfg.train.batch_size, seed=cfg.train.seed, steps_per_epoch=cfg.train.steps_per_epoch
         )
 
         # Several batches per call of the compiled training step on TensorFlow. Not under a
@@ -149,7 +149,7 @@ class Forecaster:
         callbacks = [
             nonfinite,
             keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=cfg.patience, restore_best_weights=True, verbose=0
+                monitor="val_loss", patience=cfg.train.patience, restore_best_weights=True, verbose=0
             ),
         ]
         history_csv = None
@@ -165,7 +165,7 @@ class Forecaster:
         history = model.fit(
             train,
             validation_data=val,
-            epochs=cfg.epochs,
+            epochs=cfg.train.epochs,
             steps_per_epoch=steps,
             shuffle=False,  # the data source shuffles its own origins, seeded
             callbacks=callbacks,
@@ -205,21 +205,21 @@ class Forecaster:
             "best_epoch": int(np.argmin(self.history_["val_loss"])) + 1 if "val_loss" in self.history_ else None,
             "fit_seconds": round(elapsed, 3),
             "replicas": distribute.num_replicas(strategy),
-            "global_batch_size": cfg.batch_size,
+            "global_batch_size": cfg.train.batch_size,
         }
         return self
 
     def _validation_errors(self, view: WindowView, values: np.ndarray, origins: range) -> dict[str, float]:
         """MAE and RMSE of the model and of the naive forecast, summed chunk by chunk (bounded memory)."""
         sums = np.zeros(4)  # model |e|, model e^2, naive |e|, naive e^2
-        steps = np.arange(self.config.horizon)
+        steps = np.arange(self.config.window.horizon)
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])
             actual = values[chunk[:, None] + steps, 0]
             err = self._predict_view(view, chunk) - actual
             naive_err = values[chunk - 1, 0][:, None] - actual
             sums += [np.abs(err).sum(), (err**2).sum(), np.abs(naive_err).sum(), (naive_err**2).sum()]
-        count = len(origins) * self.config.horizon
+        count = len(origins) * self.config.window.horizon
         return {
             "val_mae": float(sums[0] / count),
             "val_rmse": float(np.sqrt(sums[1] / count)),
@@ -254,7 +254,7 @@ class Forecaster:
 
     def _predict_view(self, view: WindowView, origins: np.ndarray | range) -> np.ndarray:
         """Forecast many origins at once, in original units: ``(len(origins), horizon)``."""
-        out = np.empty((len(origins), self.config.horizon), dtype=np.float64)
+        out = np.empty((len(origins), self.config.window.horizon), dtype=np.float64)
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])  # a range slice becomes an array here
             x = view.inputs(chunk)
@@ -280,19 +280,19 @@ class Forecaster:
                 f"The data's frequency is {series.freq!r} but the model was fitted on {self.freq_!r} data. "
                 "Use data sampled like the training data."
             )
-        if len(series) < self.config.lookback:
+        if len(series) < self.config.window.lookback:
             raise DataError(
-                f"The data has {len(series)} rows; the model needs the last lookback={self.config.lookback} rows. Supply more data."
+                f"The data has {len(series)} rows; the model needs the last lookback={self.config.window.lookback} rows. Supply more data."
             )
 
     def predict_origins(self, series: Series, origins: np.ndarray) -> np.ndarray:
         """Forecasts for many origins of ``series`` in one batched pass (original units)."""
         self.check_compatible(series)
         origins = np.asarray(origins, dtype=np.int64)
-        if len(origins) and (origins.min() < self.config.lookback or origins.max() > len(series)):
-            raise DataError(f"Origins must lie in [{self.config.lookback}, {len(series)}].")
+        if len(origins) and (origins.min() < self.config.window.lookback or origins.max() > len(series)):
+            raise DataError(f"Origins must lie in [{self.config.window.lookback}, {len(series)}].")
         z = self.scaler_.transform_values(series.values)
-        view = WindowView(z, self.config.lookback, self.config.horizon, relative=self.config.normalization == "window")
+        view = WindowView(z, self.config.window.lookback, self.config.window.horizon, relative=self.config.data.normalization == "window")
         return self._predict_view(view, origins)
 
     def predict(self, series: Series) -> pd.DataFrame:
@@ -306,13 +306,13 @@ class Forecaster:
         self.check_compatible(series)
         n = len(series)
         # Only the last `lookback` rows are used; scale just those.
-        tail = series.values[n - self.config.lookback :]
+        tail = series.values[n - self.config.window.lookback :]
         z = self.scaler_.transform_values(tail)
-        view = WindowView(z, self.config.lookback, self.config.horizon, relative=self.config.normalization == "window")
-        forecast = self._predict_view(view, np.array([self.config.lookback]))[0]
+        view = WindowView(z, self.config.window.lookback, self.config.window.horizon, relative=self.config.data.normalization == "window")
+        forecast = self._predict_view(view, np.array([self.config.window.lookback]))[0]
         if not np.isfinite(forecast).all():
             raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
-        index = future_index(series.index[-1], self.config.horizon, self.freq_)
+        index = future_index(series.index[-1], self.config.window.horizon, self.freq_)
         return pd.DataFrame({self.target_: forecast}, index=index)
 
     # ------------------------------------------------------------ save/load
@@ -344,7 +344,7 @@ class Forecaster:
             "data": dict(self.data_),
             "metrics": dict(self.metrics_),
             "versions": versions,
-            "seed": self.config.seed,
+            "seed": self.config.train.seed,
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -375,11 +375,11 @@ class Forecaster:
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ArtifactError(f"Cannot load {run / MODEL_FILE} safely: {first}") from None
-        expected_in = (None, fc.config.lookback, len(manifest["scaler"]["columns"]))
-        if tuple(fc.model_.input_shape) != expected_in or tuple(fc.model_.output_shape) != (None, fc.config.horizon):
+        expected_in = (None, fc.config.window.lookback, len(manifest["scaler"]["columns"]))
+        if tuple(fc.model_.input_shape) != expected_in or tuple(fc.model_.output_shape) != (None, fc.config.window.horizon):
             raise ArtifactError(
                 f"{run / MODEL_FILE} does not match its manifest (model input {fc.model_.input_shape}, "
-                f"output {fc.model_.output_shape}; manifest expects {expected_in} -> (None, {fc.config.horizon}))."
+                f"output {fc.model_.output_shape}; manifest expects {expected_in} -> (None, {fc.config.window.horizon}))."
             )
         fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
         fc.target_ = manifest["target"]

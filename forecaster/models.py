@@ -13,7 +13,7 @@ Defaults keep LSTM and GRU layers eligible for the fused cuDNN kernels on a GPU
 ``use_bias=True``, GRU ``reset_after=True``). :func:`cudnn_issues` says when a
 setting leaves that path.
 
-``config.mixed_precision`` builds the layers under a Keras mixed dtype policy
+``config.runtime.mixed_precision`` builds the layers under a Keras mixed dtype policy
 (compute in float16/bfloat16, variables in float32); the output ``Dense``
 stays float32 so the loss and the forecasts are float32. The global policy is
 set only while the model is built and restored afterwards.
@@ -64,11 +64,11 @@ def cudnn_issues(config: ForecastConfig) -> list[str]:
     ['recurrent_dropout=0.2 > 0 disables the fused cuDNN kernel (training is several times slower on a GPU)']
     """
     issues = []
-    if config.cell == "simple_rnn":
+    if config.model.cell == "simple_rnn":
         issues.append("SimpleRNN has no fused cuDNN kernel; use --cell lstm or gru for GPU speed")
-    if config.recurrent_dropout > 0:
+    if config.model.recurrent_dropout > 0:
         issues.append(
-            f"recurrent_dropout={config.recurrent_dropout} > 0 disables the fused cuDNN kernel "
+            f"recurrent_dropout={config.model.recurrent_dropout} > 0 disables the fused cuDNN kernel "
             "(training is several times slower on a GPU)"
         )
     return issues
@@ -87,7 +87,7 @@ def cudnn_status(config: ForecastConfig, *, on_gpu: bool, backend: str = "tensor
     issues = cudnn_issues(config)
     if issues:
         return f"cuDNN: not used ({'; '.join(issues)})"
-    cell = config.cell.upper()
+    cell = config.model.cell.upper()
     if not on_gpu:
         return f"cuDNN: {cell} eligible (not used: no GPU)"
     if backend != "tensorflow":
@@ -120,7 +120,7 @@ def build_model(config: ForecastConfig, n_features: int, *, steps_per_execution:
     >>> m.output_shape
     (None, 3)
     """
-    policy = PRECISION_POLICIES[config.mixed_precision]
+    policy = PRECISION_POLICIES[config.runtime.mixed_precision]
     if policy is None:
         return _build(config, n_features, steps_per_execution)
     # The dtype policy is process-global: set it for this build only, so models
@@ -134,29 +134,29 @@ def build_model(config: ForecastConfig, n_features: int, *, steps_per_execution:
 
 
 def _build(config: ForecastConfig, n_features: int, steps_per_execution: int) -> keras.Model:
-    layer_cls = CELLS[config.cell]
-    inputs = keras.Input(shape=(config.lookback, n_features), name="window")
+    layer_cls = CELLS[config.model.cell]
+    inputs = keras.Input(shape=(config.window.lookback, n_features), name="window")
     x = inputs
-    for i in range(config.layers):
+    for i in range(config.model.layers):
         # Every layer but the last passes the whole sequence to the next one.
-        return_sequences = i < config.layers - 1
+        return_sequences = i < config.model.layers - 1
         layer = layer_cls(
-            config.units,
+            config.model.units,
             return_sequences=return_sequences,
-            dropout=config.dropout,
-            recurrent_dropout=config.recurrent_dropout,
-            name=f"{config.cell}_{i + 1}",
+            dropout=config.model.dropout,
+            recurrent_dropout=config.model.recurrent_dropout,
+            name=f"{config.model.cell}_{i + 1}",
         )
-        if config.bidirectional:
+        if config.model.bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i + 1}")
         x = layer(x)
-    if config.dropout > 0:
-        x = keras.layers.Dropout(config.dropout, name="dropout")(x)
-    outputs = keras.layers.Dense(config.horizon, name="forecast", dtype="float32")(x)
-    model = keras.Model(inputs, outputs, name=f"forecaster_{config.cell}")
-    optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+    if config.model.dropout > 0:
+        x = keras.layers.Dropout(config.model.dropout, name="dropout")(x)
+    outputs = keras.layers.Dense(config.window.horizon, name="forecast", dtype="float32")(x)
+    model = keras.Model(inputs, outputs, name=f"forecaster_{config.model.cell}")
+    optimizer = keras.optimizers.Adam(learning_rate=config.train.learning_rate, clipnorm=config.train.clipnorm or None)
     # With "mixed_float16" Keras wraps the optimizer in a LossScaleOptimizer (dynamic loss scaling).
     model.compile(
-        optimizer=optimizer, loss="mse", jit_compile=config.jit_compile, steps_per_execution=steps_per_execution
+        optimizer=optimizer, loss="mse", jit_compile=config.runtime.jit_compile, steps_per_execution=steps_per_execution
     )
     return model

@@ -35,7 +35,7 @@ def sensor(tmp_path_factory):
 
 def test_defaults():
     cfg = ForecastConfig()
-    assert (cfg.mixed_precision, cfg.jit_compile, cfg.strategy) == ("off", "auto", "default")
+    assert (cfg.runtime.mixed_precision, cfg.runtime.jit_compile, cfg.runtime.strategy) == ("off", "auto", "default")
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_invalid_values_are_rejected(field, value, message):
 def test_round_trip_through_json(precision, jit):
     cfg = ForecastConfig(mixed_precision=precision, jit_compile=jit, strategy="mirrored")
     again = ForecastConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
-    assert again == cfg and again.jit_compile is cfg.jit_compile or again.jit_compile == "auto"
+    assert again == cfg and again.jit_compile is cfg.runtime.jit_compile or again.jit_compile == "auto"
 
 
 # ------------------------------------------------------------------- precision
@@ -103,7 +103,7 @@ def test_bfloat16_fit_save_load_predict(tmp_path, sensor):
     manifest = json.loads((run / "forecaster.json").read_text())
     assert manifest["config"]["mixed_precision"] == "bfloat16"
     loaded = Forecaster.load(run)
-    assert loaded.config.mixed_precision == "bfloat16"
+    assert loaded.config.runtime.mixed_precision == "bfloat16"
     assert loaded.model_.get_layer("gru_1").compute_dtype == "bfloat16"
     assert keras.mixed_precision.dtype_policy().name == "float32"
     np.testing.assert_array_equal(loaded.predict(sensor).to_numpy(), before.to_numpy())

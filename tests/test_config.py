@@ -10,28 +10,30 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecaster.config import CELL_ALIASES, ForecastConfig, canonical_cell
+from forecaster.config import CELL_ALIASES, SECTIONS, ForecastConfig, canonical_cell, parse_assignment
 from forecaster.exceptions import ConfigError, ForecasterError
 
-FIELD_NAMES = [f.name for f in dataclasses.fields(ForecastConfig)]
+SECTION_NAMES = [f.name for f in dataclasses.fields(ForecastConfig)]
 
 
 def test_defaults_are_valid_and_documented_values() -> None:
     cfg = ForecastConfig()
-    assert cfg.cell == "gru"
-    assert (cfg.lookback, cfg.horizon, cfg.stride) == (60, 5, 1)
-    assert cfg.missing == "ffill"
-    assert cfg.transform == "auto"
-    assert cfg.normalization == "window"
-    assert cfg.features == ()
-    assert cfg.target is None
-    assert sorted(cfg.to_dict()) == sorted(FIELD_NAMES)
+    assert cfg.model.cell == "gru" and cfg.model.type == "rnn" and cfg.output.type == "point"
+    assert (cfg.window.lookback, cfg.window.horizon, cfg.window.window_stride) == (60, 5, 1)
+    assert cfg.data.missing == "ffill"
+    assert cfg.data.transform == "auto"
+    assert cfg.data.normalization == "window"
+    assert cfg.data.features == ()
+    assert cfg.data.target is None
+    assert list(cfg.to_dict()) == SECTION_NAMES == ["data", "window", "model", "output", "train", "runtime"]
 
 
 def test_config_is_frozen_and_hashable() -> None:
     cfg = ForecastConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
-        cfg.lookback = 10  # type: ignore[misc]
+        cfg.model = None  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.window.lookback = 10  # type: ignore[misc]
     assert hash(cfg) == hash(ForecastConfig())
 
 
@@ -51,7 +53,7 @@ def test_config_is_frozen_and_hashable() -> None:
 )
 def test_cell_aliases_are_canonicalised(alias: str, expected: str) -> None:
     assert canonical_cell(alias) == expected
-    assert ForecastConfig(cell=alias).cell == expected
+    assert ForecastConfig(cell=alias).model.cell == expected
 
 
 def test_every_alias_maps_to_a_registry_key() -> None:
@@ -73,15 +75,19 @@ def test_unknown_cell_is_rejected_with_choices() -> None:
         ("lookback", True, "`lookback` must be a positive integer. Received: lookback=True"),
         ("lookback", "60", "`lookback` must be a positive integer. Received: lookback='60'"),
         ("horizon", 0, "`horizon` must be a positive integer. Received: horizon=0"),
-        ("stride", 0, "`stride` must be a positive integer. Received: stride=0"),
+        ("window_stride", 0, "`window_stride` must be a positive integer. Received: window_stride=0"),
         ("layers", 0, "`layers` must be a positive integer. Received: layers=0"),
         ("units", -1, "`units` must be a positive integer. Received: units=-1"),
         ("epochs", 0, "`epochs` must be a positive integer. Received: epochs=0"),
         ("batch_size", 0, "`batch_size` must be a positive integer. Received: batch_size=0"),
         ("patience", 0, "`patience` must be a positive integer. Received: patience=0"),
         ("steps_per_epoch", 0, "`steps_per_epoch` must be a positive integer. Received: steps_per_epoch=0"),
-        ("seed", -1, "`seed` must be a non-negative integer. Received: seed=-1"),
-        ("seed", True, "`seed` must be a non-negative integer. Received: seed=True"),
+        ("seed", -1, "`seed` must be an integer in [0, 2**32). Received: seed=-1"),
+        ("seed", True, "`seed` must be an integer in [0, 2**32). Received: seed=True"),
+        ("seed", 2**32, "`seed` must be an integer in [0, 2**32). Received: seed=4294967296"),
+        ("bidirectional", "yes", "`bidirectional` must be true or false. Received: bidirectional='yes'"),
+        ("model", "tcn", "`type` must be one of rnn. Received: type='tcn'"),
+        ("output", "samples", "`type` must be one of point. Received: type='samples'"),
         ("missing", "drop", "`missing` must be one of ffill, interpolate, error. Received: missing='drop'"),
         ("transform", "sqrt", "`transform` must be one of auto, none, log. Received: transform='sqrt'"),
         ("normalization", "minmax", "`normalization` must be one of window, global. Received: normalization='minmax'"),
@@ -97,21 +103,9 @@ def test_unknown_cell_is_rejected_with_choices() -> None:
         ("learning_rate", -1e-3, "`learning_rate` must be a positive number. Received: learning_rate=-0.001"),
         ("learning_rate", True, "`learning_rate` must be a positive number. Received: learning_rate=True"),
         ("learning_rate", float("inf"), "`learning_rate` must be a positive number. Received: learning_rate=inf"),
-        (
-            "clipnorm",
-            0,
-            "`clipnorm` must be a positive number, or None to disable clipping. Received: clipnorm=0",
-        ),
-        (
-            "clipnorm",
-            float("nan"),
-            "`clipnorm` must be a positive number, or None to disable clipping. Received: clipnorm=nan",
-        ),
-        (
-            "clipnorm",
-            True,
-            "`clipnorm` must be a positive number, or None to disable clipping. Received: clipnorm=True",
-        ),
+        ("clipnorm", -1, "`clipnorm` must be a non-negative number (0 disables clipping). Received: clipnorm=-1"),
+        ("clipnorm", float("nan"), "`clipnorm` must be a non-negative number (0 disables clipping). Received: clipnorm=nan"),
+        ("clipnorm", True, "`clipnorm` must be a non-negative number (0 disables clipping). Received: clipnorm=True"),
         ("features", ("a", "b", "a"), "`features` lists a column twice. Received: features=['a', 'b', 'a']"),
     ],
 )
@@ -129,44 +123,45 @@ def test_config_error_is_a_forecaster_error_and_value_error() -> None:
 
 def test_optional_fields_accept_none() -> None:
     cfg = ForecastConfig(clipnorm=None, steps_per_epoch=None, target=None)
-    assert cfg.clipnorm is None and cfg.steps_per_epoch is None
+    # None is how version-1 manifests said "no clipping"; 0 is the one spelling now.
+    assert cfg.train.clipnorm == 0.0 and cfg.train.steps_per_epoch is None
 
 
 def test_replace_validates_again() -> None:
     cfg = ForecastConfig()
-    assert cfg.replace(lookback=10).lookback == 10
-    assert cfg.replace(cell="rnn").cell == "simple_rnn"
+    assert cfg.replace(lookback=10).window.lookback == 10
+    assert cfg.replace(cell="rnn").model.cell == "simple_rnn"
     with pytest.raises(ConfigError, match=re.escape("`lookback` must be a positive integer. Received: lookback=0")):
         cfg.replace(lookback=0)
 
 
 def test_target_listed_in_features_is_removed() -> None:
     cfg = ForecastConfig(target="OT", features=("HUFL", "OT", "MUFL"))
-    assert cfg.features == ("HUFL", "MUFL")
+    assert cfg.data.features == ("HUFL", "MUFL")
     # The same happens on the way back from JSON.
-    assert ForecastConfig.from_dict({"target": "OT", "features": ["OT"]}).features == ()
+    assert ForecastConfig.from_dict({"data": {"target": "OT", "features": ["OT"]}}).data.features == ()
 
 
 def test_features_list_becomes_tuple() -> None:
     cfg = ForecastConfig(features=["a", "b"])  # type: ignore[arg-type]
-    assert cfg.features == ("a", "b")
+    assert cfg.data.features == ("a", "b")
     hash(cfg)
 
 
 def test_from_dict_round_trip_through_json() -> None:
     cfg = ForecastConfig(
         target="Adj Close", features=("Volume",), cell="lstm", layers=2, units=8, bidirectional=True,
-        lookback=30, horizon=3, stride=2, dropout=0.1, clipnorm=None, steps_per_epoch=4, transform="log",
+        lookback=30, horizon=3, window_stride=2, dropout=0.1, clipnorm=None, steps_per_epoch=4, transform="log",
         normalization="global", missing="interpolate", val_fraction=0.2, learning_rate=3e-4, seed=7,
     )
     data = json.loads(json.dumps(cfg.to_dict()))
-    assert data["features"] == ["Volume"]
+    assert data["data"]["features"] == ["Volume"]
     assert ForecastConfig.from_dict(data) == cfg
 
 
 def test_from_dict_of_partial_dict_uses_defaults() -> None:
     assert ForecastConfig.from_dict({}) == ForecastConfig()
-    assert ForecastConfig.from_dict({"cell": "RNN"}).cell == "simple_rnn"
+    assert ForecastConfig.from_dict({"model": {"cell": "RNN"}}).model.cell == "simple_rnn"
 
 
 @settings(max_examples=60, deadline=None)
@@ -174,7 +169,7 @@ def test_from_dict_of_partial_dict_uses_defaults() -> None:
     cell=st.sampled_from(sorted(CELL_ALIASES)),
     lookback=st.integers(1, 500),
     horizon=st.integers(1, 100),
-    stride=st.integers(1, 50),
+    window_stride=st.integers(1, 50),
     layers=st.integers(1, 4),
     units=st.integers(1, 256),
     dropout=st.floats(0.0, 0.99),
@@ -192,26 +187,40 @@ def test_from_dict_round_trip_property(**kwargs: object) -> None:
 
 
 def test_from_dict_unknown_key_is_an_error() -> None:
-    known = ", ".join(sorted(FIELD_NAMES))
-    msg = f"Unknown config key(s): lookbak, units_. Known keys: {known}"
+    msg = "Unknown key(s) in config section [window]: lookbak, units_. Known keys: lookback, horizon, window_stride, val_fraction"
     with pytest.raises(ConfigError, match=re.escape(msg)):
-        ForecastConfig.from_dict({"lookbak": 60, "units_": 3, "horizon": 5})
+        ForecastConfig.from_dict({"window": {"lookbak": 60, "units_": 3, "horizon": 5}})
+    with pytest.raises(ConfigError, match=re.escape("Unknown config section(s): modle. Sections: data, window")):
+        ForecastConfig.from_dict({"modle": {}})
 
 
-@pytest.mark.parametrize("field", ["lookback", "horizon", "units", "epochs", "seed", "steps_per_epoch"])
-def test_from_dict_float_for_int_field_is_an_error(field: str) -> None:
+def test_version_1_flat_dict_is_still_read() -> None:
+    old = {"cell": "lstm", "lookback": 30, "stride": 3, "clipnorm": None, "target": "y"}
+    cfg = ForecastConfig.from_dict(old)
+    assert (cfg.model.cell, cfg.window.lookback, cfg.window.window_stride, cfg.train.clipnorm) == ("lstm", 30, 3, 0.0)
+    with pytest.raises(ConfigError, match=re.escape("Unknown config key(s): lookbak.")):
+        ForecastConfig.from_dict({"lookbak": 3})
+
+
+@pytest.mark.parametrize(
+    "section, field", [("window", "lookback"), ("window", "horizon"), ("model", "units"), ("train", "epochs"),
+                       ("train", "seed"), ("train", "steps_per_epoch")]
+)
+def test_from_dict_float_for_int_field_is_an_error(section: str, field: str) -> None:
     msg = f"`{field}` must be an integer. Received: {field}=60.0"
     with pytest.raises(ConfigError, match=re.escape(msg)):
-        ForecastConfig.from_dict({field: 60.0})
+        ForecastConfig.from_dict({section: {field: 60.0}})
+    with pytest.raises(ConfigError, match=re.escape(msg)):
+        ForecastConfig().merged({f"{section}.{field}": 60.0})
 
 
 def test_from_dict_string_for_int_field_is_an_error() -> None:
     with pytest.raises(ConfigError, match=re.escape("`lookback` must be a positive integer. Received: lookback='60'")):
-        ForecastConfig.from_dict({"lookback": "60"})
+        ForecastConfig.from_dict({"window": {"lookback": "60"}})
 
 
 def test_from_dict_accepts_int_for_float_field() -> None:
-    assert ForecastConfig.from_dict({"learning_rate": 1, "clipnorm": 2}).learning_rate == 1
+    assert ForecastConfig.from_dict({"train": {"learning_rate": 1, "clipnorm": 2}}).train.learning_rate == 1
 
 
 @pytest.mark.parametrize("bad", [[1, 2], "lookback=3", None, 3])
@@ -225,4 +234,66 @@ def test_from_dict_rejects_non_objects(bad: object) -> None:
 def test_from_dict_rejects_malformed_features(bad: object) -> None:
     msg = f"`features` must be a list of column names. Received: {bad!r}"
     with pytest.raises(ConfigError, match=re.escape(msg)):
-        ForecastConfig.from_dict({"features": bad})
+        ForecastConfig.from_dict({"data": {"features": bad}})
+
+
+def test_toml_round_trip_and_partial_file(tmp_path) -> None:
+    cfg = ForecastConfig(cell="lstm", units=8, horizon=12, features=("a", "b"), clipnorm=0, jit_compile=True)
+    full = tmp_path / "full.toml"
+    full.write_text(cfg.to_toml())
+    assert ForecastConfig.from_file(full) == cfg
+    part = tmp_path / "part.toml"
+    part.write_text("[model]\nunits = 64\n\n[window]\nhorizon = 24\n")
+    got = ForecastConfig.from_file(part)
+    assert (got.model.units, got.window.horizon, got.model.cell) == (64, 24, "gru")
+    js = tmp_path / "c.json"
+    js.write_text(json.dumps({"train": {"epochs": 3}}))
+    assert ForecastConfig.from_file(js).train.epochs == 3
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[model]\nunitz = 3\n", "Unknown key(s) in config section [model]: unitz."),
+        ("[modle]\nunits = 3\n", "Unknown config section(s): modle."),
+        ("[model]\nunits = 3.0\n", "`units` must be an integer. Received: units=3.0"),
+        ("[model\n", "is not valid TOML"),
+    ],
+)
+def test_config_file_errors_are_clear(tmp_path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ForecastConfig.from_file(path)
+
+
+def test_missing_config_file_is_a_config_error(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="does not exist or is not a regular file"):
+        ForecastConfig.from_file(tmp_path / "nope.toml")
+
+
+def test_merged_layers_only_the_given_keys() -> None:
+    base = ForecastConfig(units=64, cell="lstm")
+    out = base.merged({"horizon": 7, "train.seed": 3, "model": {"layers": 2}})
+    assert (out.model.units, out.model.cell, out.model.layers, out.window.horizon, out.train.seed) == (64, "lstm", 2, 7, 3)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("model.units=64", ("model.units", 64)), ("lr=1", None), ("train.learning_rate=3e-4", ("train.learning_rate", 3e-4)),
+     ("data.target=OT", ("data.target", "OT")), ("data.features=[\"a\", \"b\"]", ("data.features", ["a", "b"])),
+     ("model.bidirectional=true", ("model.bidirectional", True))],
+)
+def test_parse_assignment(text: str, expected) -> None:
+    if expected is None:
+        with pytest.raises(ConfigError, match="Unknown config key 'lr'"):
+            parse_assignment(text)
+    else:
+        assert parse_assignment(text) == expected
+
+
+def test_flat_keywords_reach_every_field_once() -> None:
+    flat = ForecastConfig().to_flat()
+    assert ForecastConfig(**flat) == ForecastConfig()
+    n_fields = sum(len(dataclasses.fields(c)) for c in SECTIONS.values())
+    assert len(flat) == n_fields

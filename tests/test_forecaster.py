@@ -63,12 +63,12 @@ def test_save_load_identical_predictions(tmp_path, sensor, fitted):
     origins = np.arange(20, 200, 7)
     np.testing.assert_array_equal(again.predict_origins(sensor, origins), fitted.predict_origins(sensor, origins))
     manifest = json.loads((run / "forecaster.json").read_text())
-    assert manifest["schema_version"] == 1
+    assert manifest["schema_version"] == 2
     assert manifest["target"] == "temp" and manifest["features"] == ["load"]
     assert manifest["frequency"] == "h"
     assert manifest["data"]["fingerprint"] == sensor.fingerprint
     assert manifest["versions"]["keras"]
-    assert manifest["config"]["cell"] == "gru"
+    assert manifest["config"]["model"]["cell"] == "gru"
 
 
 def test_save_never_overwrites_and_leaves_no_temp(tmp_path, fitted):
