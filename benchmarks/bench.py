@@ -6,9 +6,9 @@
 Sections (``--only a,b,...`` picks some):
 
 * ``train``   training throughput (windows/s after warm-up) of forecaster's data
-  path (:func:`forecaster.pipeline.training_data`, what ``Forecaster.fit``
+  path (:func:`forecaster.training.pipeline.training_data`, what ``Forecaster.fit``
   uses) vs ``model.fit`` on pre-materialised NumPy windows, on the *same*
-  model from :func:`forecaster.models.build_model`, alternating the two sides.
+  model from :func:`forecaster.training.new_model`, alternating the two sides.
 * ``memory``  peak RSS (measured in a fresh subprocess, ``VmHWM`` after the
   imports) of preparing a long series for training (split, scaler, scaled
   buffer, batches drawn, then two short Keras epochs), vs materialised windows
@@ -142,21 +142,22 @@ def bench_train(size: dict) -> list[dict]:
 
     Four sides on one model architecture, all starting from the same weights:
 
-    * forecaster: :func:`forecaster.pipeline.training_data` into a model as
+    * forecaster: :func:`forecaster.training.pipeline.training_data` into a model as
       ``Forecaster.fit`` compiles it (on TensorFlow ``steps_per_execution`` =
       the largest divisor of the epoch's batches up to 16: 16 here);
     * data path only: the same data source into a model compiled the tutorial
       way (one batch per call), which isolates the data path;
     * plain Keras: ``fit`` on pre-materialised NumPy windows, compiled the tutorial way;
-    * PyDataset: :class:`forecaster.pipeline.WindowBatches` (the JAX/PyTorch path), tutorial compile;
+    * PyDataset: :class:`forecaster.training.pipeline.WindowBatches` (the JAX/PyTorch path), tutorial compile;
     * --jit-compile: forecaster's training with XLA (``ForecastConfig(jit_compile=True)``).
     """
     import keras
     import numpy as np
 
     from forecaster.config import ForecastConfig
-    from forecaster.models import STEPS_PER_EXECUTION, build_model
-    from forecaster.pipeline import (
+    from forecaster.models import IOSpec, build_model
+    from forecaster.training import STEPS_PER_EXECUTION, new_model
+    from forecaster.training.pipeline import (
         WindowBatches,
         scale_in_chunks,
         steps_per_execution_for,
@@ -197,7 +198,7 @@ def bench_train(size: dict) -> list[dict]:
             return (self.b1 - self.b0) * batch / (self.t1 - self.t0)
 
     def tutorial_compile(model, cfg):
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.train.learning_rate, clipnorm=cfg.train.clipnorm),
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.train.learning_rate, clipnorm=cfg.train.clipnorm or None),
                       loss="mse")
         return model
 
@@ -209,10 +210,11 @@ def bench_train(size: dict) -> list[dict]:
         # As Forecaster.fit compiles: several batches per call where the backend's data path allows it.
         per_call = steps_per_execution_for(train_steps, STEPS_PER_EXECUTION) if use_tf_data() else 1
         keras.utils.set_random_seed(0)
-        ours_model = build_model(cfg, n_features=1, steps_per_execution=per_call)
-        plain_model = tutorial_compile(build_model(cfg, n_features=1), cfg)
+        io = IOSpec(lookback=lookback, horizon=horizon, n_past=1)
+        ours_model = new_model(cfg, io, steps_per_execution=per_call)
+        plain_model = tutorial_compile(build_model(cfg, io), cfg)
         plain_model.set_weights(ours_model.get_weights())
-        jit_model = build_model(cfg.replace(jit_compile=True), n_features=1, steps_per_execution=per_call)
+        jit_model = new_model(cfg.replace(jit_compile=True), io, steps_per_execution=per_call)
         jit_model.set_weights(ours_model.get_weights())
         pydataset = WindowBatches(view, origins, batch, shuffle=True, seed=0)
 
@@ -251,7 +253,7 @@ def _child_memory(kind: str, n: int, lookback: int) -> dict:
     import numpy as np
     import tensorflow as tf  # noqa: F401  (imported before the baseline on purpose)
 
-    from forecaster.pipeline import scale_in_chunks, training_data
+    from forecaster.training.pipeline import scale_in_chunks, training_data
     from forecaster.scaling import SeriesScaler
     from forecaster.windowing import WindowView, chronological_split
 
@@ -277,9 +279,10 @@ def _child_memory(kind: str, n: int, lookback: int) -> dict:
         import keras
 
         from forecaster.config import ForecastConfig
-        from forecaster.models import build_model
+        from forecaster.models import IOSpec
+        from forecaster.training import new_model
 
-        model = build_model(ForecastConfig(cell="gru", units=4, lookback=lookback, horizon=horizon), n_features=1)
+        model = new_model(ForecastConfig(cell="gru", units=4), IOSpec(lookback=lookback, horizon=horizon, n_past=1))
         fit_train, fit_val, fit_steps = training_data(
             view, split.train_origins, split.val_origins[:1024], 256, seed=0, steps_per_epoch=20
         )
@@ -467,10 +470,10 @@ def print_report(report: dict) -> None:
                   f"   {r['pydataset_wps']:>10,.0f} {r['pydataset_ratio']:>6.2f}"
                   f"   {r['jit_wps']:>13,.0f} {r['jit_ratio']:>6.2f}")
         spe = report["train"][0]["steps_per_execution"] if report["train"] else "?"
-        print(f"forecaster = what Forecaster.fit runs: forecaster.pipeline.training_data (tf.data on TensorFlow) "
+        print(f"forecaster = what Forecaster.fit runs: forecaster.training.pipeline.training_data (tf.data on TensorFlow) "
               f"into the model compiled as Forecaster.fit does (steps_per_execution={spe}); plain keras = model.fit on "
               "materialised NumPy windows, compiled the tutorial way (one batch per call); data path = "
-              "training_data into the tutorial-compiled model; PyDataset = forecaster.pipeline.WindowBatches "
+              "training_data into the tutorial-compiled model; PyDataset = forecaster.training.pipeline.WindowBatches "
               "into the tutorial-compiled model; --jit-compile = forecaster with XLA compilation")
     tables = (  # section, heading, the column each row carries
         ("memory", "Memory: preparing a series for training", "bytes"),

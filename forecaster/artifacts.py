@@ -37,6 +37,15 @@ _MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
     "versions": (dict,),
     "seed": (int,),
 }
+#: Keys added by schema version 2: the known-future columns, the model's shapes, the last
+#: observed window (so ``predict()`` needs no data) and the series id.
+_MANIFEST_V2_TYPES: dict[str, tuple[type, ...]] = {
+    **_MANIFEST_TYPES,
+    "future_features": (list,),
+    "io": (dict,),
+    "last_window": (dict,),
+    "series_id": (str,),
+}
 _DATA_KEYS = {"source", "fingerprint", "rows", "start", "end", "train_start", "train_end", "val_start", "val_end"}
 
 
@@ -229,20 +238,22 @@ def read_manifest(run: Path) -> dict[str, Any]:
             f"{path} has schema_version={version!r}; this forecaster reads versions 1 to {SCHEMA_VERSION}. "
             "Refit the model with this version."
         )
-    missing = sorted(set(_MANIFEST_TYPES) - set(manifest))
-    unknown = sorted(set(manifest) - set(_MANIFEST_TYPES))
+    types = _MANIFEST_TYPES if version == 1 else _MANIFEST_V2_TYPES
+    missing = sorted(set(types) - set(manifest))
+    unknown = sorted(set(manifest) - set(types))
     if missing or unknown:
         parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(unknown)}"] if unknown else [])
         raise ArtifactError(f"{path} has invalid keys ({'; '.join(parts)}).")
-    for key, types in _MANIFEST_TYPES.items():
+    for key, allowed in types.items():
         value = manifest[key]
-        if not isinstance(value, types) or (int in types and isinstance(value, bool)):
-            raise ArtifactError(f"{path}: `{key}` must be {types[0].__name__}. Received: {value!r}")
-    if not all(isinstance(f, str) for f in manifest["features"]):
-        raise ArtifactError(f"{path}: `features` must be a list of column names.")
+        if not isinstance(value, allowed) or (int in allowed and isinstance(value, bool)):
+            raise ArtifactError(f"{path}: `{key}` must be {allowed[0].__name__}. Received: {value!r}")
+    future = manifest.get("future_features", [])
+    if not all(isinstance(f, str) for f in [*manifest["features"], *future]):
+        raise ArtifactError(f"{path}: `features` and `future_features` must be lists of column names.")
     if set(manifest["data"]) != _DATA_KEYS:
         raise ArtifactError(f"{path}: `data` must have exactly the keys {sorted(_DATA_KEYS)}.")
-    if manifest["scaler"].get("columns") != [manifest["target"], *manifest["features"]]:
+    if manifest["scaler"].get("columns") != [manifest["target"], *manifest["features"], *future]:
         raise ArtifactError(f"{path}: scaler columns do not match target and features.")
     from forecaster.config import ForecastConfig
     from forecaster.exceptions import ConfigError

@@ -198,7 +198,7 @@ def fit(ctx: click.Context, data: str, target, features, time_col, missing, name
     config, series = _load_series(data, config)
 
     _import_backend(ctx)
-    from forecaster.distribute import get_strategy
+    from forecaster.training.distribute import get_strategy
     from forecaster.forecaster import Forecaster
     from forecaster.models import cudnn_status
     from forecaster.runtime import backend_name, device_summary, on_gpu

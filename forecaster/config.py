@@ -67,7 +67,7 @@ MODEL_TYPES = ("rnn",)
 OUTPUT_TYPES = ("point",)
 #: ``--mixed-precision`` choices; :data:`forecaster.models.PRECISION_POLICIES` maps them to Keras policies.
 MIXED_PRECISION = ("off", "float16", "bfloat16")
-#: ``--strategy`` choices (see :mod:`forecaster.distribute`).
+#: ``--strategy`` choices (see :mod:`forecaster.training.distribute`).
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 #: Bounded reading of config files (a config is a few hundred bytes).

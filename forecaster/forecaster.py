@@ -1,13 +1,18 @@
-"""The Forecaster: fit -> predict -> save / load.
+"""The Forecaster: the estimator a notebook user holds, and the CLI drives.
 
-A fitted Forecaster owns a Keras model, a scaler fitted on training rows only,
-and the facts needed to apply them to new data (columns, frequency, ranges).
-It is saved as a directory, never a pickle::
+scikit-learn style: ``__init__`` only stores the config (keyword parameters
+or a :class:`~forecaster.config.ForecastConfig`); ``fit`` learns the model,
+the scaler and the facts needed to apply them (attributes ending in ``_``)
+and returns ``self``; ``predict()`` forecasts the horizon after the fitted
+data without being given it again.
+
+A fitted Forecaster is saved as a directory, never a pickle::
 
     runs/<name>/
       model.keras        Keras 3 archive, loaded with safe_mode=True
       forecaster.json    manifest: schema_version, config, scaler, columns,
-                         frequency, ranges, data fingerprint, versions, metrics
+                         frequency, ranges, the last observed window, data
+                         fingerprint, versions, metrics
       history.csv        per-epoch losses
 
 The directory is written under a temporary name and renamed into place, so a
@@ -19,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,184 +34,150 @@ import pandas as pd
 
 from forecaster import __version__
 from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, SCHEMA_VERSION, read_manifest, write_json, write_run_dir
-from forecaster import distribute
 from forecaster.config import ForecastConfig
-from forecaster.data import Series
-from forecaster.exceptions import ArtifactError, DataError, NotFittedError, TrainingError
-from forecaster.models import STEPS_PER_EXECUTION, build_model, cudnn_issues
-from forecaster.pipeline import (  # noqa: F401 (WindowBatches re-exported)
-    WindowBatches,
-    scale_in_chunks,
-    steps_per_execution_for,
-    training_data,
-    use_tf_data,
-)
+from forecaster.data import Series, TimeSeries, as_timeseries, future_index
+from forecaster.exceptions import ArtifactError, ConfigError, DataError, NotFittedError, TrainingError
+from forecaster.models import IOSpec, cudnn_issues
 from forecaster.runtime import backend_name, set_seed
 from forecaster.scaling import SeriesScaler
+from forecaster.training import HISTORY_FILE, train
+from forecaster.training.pipeline import scale_in_chunks
 from forecaster.windowing import WindowView, chronological_split
 
 log = logging.getLogger(__name__)
 
-HISTORY_FILE = "history.csv"
 #: Origins predicted per model call: large enough to amortise call overhead,
 #: small enough that a gathered chunk of windows stays a few MB.
 PREDICT_CHUNK = 4096
 
 
-class _StopOnNonFinite(keras.callbacks.Callback):
-    """Stop at the first NaN/inf batch loss and remember it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bad_epoch: int | None = None
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(float(loss)):
-            self.bad_epoch = self._epoch + 1
-            self.model.stop_training = True
-
-
 class Forecaster:
-    """Recurrent forecaster for one target series (optionally with features).
+    """A neural forecaster of one series (optionally with past and known-future covariates).
 
-    ``__init__`` only stores the config; ``fit`` learns ``model_``,
-    ``scaler_`` and the series facts (attributes ending in ``_``).
+    Args:
+        config: a full :class:`ForecastConfig` (default: the defaults).
+        **params: flat config keywords (``cell="lstm"``, ``units=64``,
+            ``lookback=48``, ``horizon=12``, ``epochs=50``, ...), applied on
+            top of ``config``; every field of every config section has one.
 
-    >>> from forecaster import data
-    >>> series = data.load("data/prices.csv")            # doctest: +SKIP
-    >>> fc = Forecaster(ForecastConfig(cell="gru", epochs=5)).fit(series)  # doctest: +SKIP
-    >>> fc.predict(series)                                 # doctest: +SKIP
+    >>> import forecaster as fc
+    >>> m = fc.Forecaster(cell="gru", units=32, lookback=60, horizon=12)
+    >>> m.get_params()["units"], m.config.window.horizon
+    (32, 12)
+    >>> m.fit(df, target="temp").predict()       # doctest: +SKIP
     """
 
-    def __init__(self, config: ForecastConfig | None = None) -> None:
-        self.config = config if config is not None else ForecastConfig()
+    def __init__(self, config: ForecastConfig | None = None, **params: Any) -> None:
+        if config is not None and not isinstance(config, ForecastConfig):
+            raise ConfigError(f"`config` must be a ForecastConfig. Received: {type(config).__name__}")
+        base = config if config is not None else ForecastConfig()
+        self.config = base.replace(**params) if params else base
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.config.to_flat().items() if ForecastConfig().to_flat()[k] != v}
+        return f"Forecaster({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    def get_params(self) -> dict[str, Any]:
+        """The flat config keywords (scikit-learn style)."""
+        return self.config.to_flat()
+
+    def set_params(self, **params: Any) -> "Forecaster":
+        """Change config keywords (validated); a fitted model is kept until the next ``fit``."""
+        self.config = self.config.replace(**params)
+        return self
 
     # ------------------------------------------------------------------ fit
+    def _roles(self, **given: Any) -> dict[str, Any]:
+        """Column roles: what ``fit`` was given, else what the config says."""
+        d = self.config.data
+        roles = {
+            "target": d.target, "features": d.features, "future_features": d.future_features,
+            "time_col": d.time_col, "missing": d.missing,
+        }
+        roles.update({k: v for k, v in given.items() if v is not None})
+        return roles
+
     def fit(
-        self, series: Series, *, verbose: int | str = 0, checkpoint_dir: str | os.PathLike[str] | None = None
+        self,
+        data: pd.DataFrame | TimeSeries | Series,
+        *,
+        target: str | None = None,
+        features: list[str] | tuple[str, ...] | None = None,
+        future_features: list[str] | tuple[str, ...] | None = None,
+        time_col: str | None = None,
+        verbose: int | str = 0,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
     ) -> "Forecaster":
-        """Train on ``series``: chronological split, scaler on training rows, early stopping.
+        """Train on ``data``: chronological split, scaler on training rows, early stopping.
 
         Args:
-            series: a validated :class:`forecaster.data.Series`.
+            data: a DataFrame (a time column or a ``DatetimeIndex``), or what
+                :func:`forecaster.read_csv` returns. It is validated like a CSV.
+            target, features, future_features, time_col: column roles for a
+                DataFrame (default: the config's ``data`` section, then detection).
             verbose: passed to ``keras.Model.fit`` (0 silent, 1 progress bar,
                 2 one line per epoch).
             checkpoint_dir: if given, the weights, optimizer state and epoch
-                are backed up there after every epoch
-                (``keras.callbacks.BackupAndRestore``) with the per-epoch
-                history beside them; a later ``fit`` with the same directory
-                resumes after the last completed epoch. Early stopping's
-                patience counter and best weights restart at the resume.
+                are backed up there after every epoch; a later ``fit`` with
+                the same directory resumes after the last completed epoch.
 
         Returns:
             ``self``.
 
         Raises:
+            DataError: the data cannot be used (too short, wrong columns...).
             TrainingError: the loss became NaN/inf (nothing is kept).
         """
+        roles = self._roles(target=target, features=features, future_features=future_features, time_col=time_col)
+        series = _one_series(as_timeseries(data, **roles), "fit")
         cfg = self.config
-        if cfg.data.target is not None and cfg.data.target != series.target:
-            raise DataError(f"The config's target is {cfg.data.target!r} but the series' target is {series.target!r}.")
+        if roles["target"] is not None and roles["target"] != series.target:
+            raise DataError(f"The config's target is {roles['target']!r} but the series' target is {series.target!r}.")
+        # The config records the roles actually used, so the manifest (and `predict`) read data the same way.
+        cfg = cfg.replace(target=series.target, features=series.features, future_features=series.future_features)
         # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
             log.warning("%s", issue)
-        strategy = distribute.get_strategy(cfg.runtime.strategy)
-        log.log(logging.DEBUG if strategy is None else logging.INFO, "Strategy: %s",
-                distribute.describe(cfg.runtime.strategy, strategy, cfg.train.batch_size))
-        if distribute.num_replicas(strategy) > 1:
-            # --batch-size is per replica; the data source yields global batches that the strategy splits.
-            cfg = cfg.replace(batch_size=cfg.train.batch_size * distribute.num_replicas(strategy))
         values = series.values
-        split = chronological_split(len(values), cfg.window.lookback, cfg.window.horizon, cfg.window.val_fraction, stride=cfg.window.window_stride)
+        w = cfg.window
+        split = chronological_split(len(values), w.lookback, w.horizon, w.val_fraction, stride=w.window_stride)
         # The scaler sees training rows only: nothing after train_end leaks into its parameters.
         scaler = SeriesScaler(cfg.data.transform, cfg.data.normalization).fit(
             values[: split.train_end], columns=series.columns, prices=series.kind == "prices"
         )
-        z = scale_in_chunks(scaler, values)
-        view = WindowView(z, cfg.window.lookback, cfg.window.horizon, relative=cfg.data.normalization == "window")
-        # tf.data gathering in-graph on TensorFlow, a PyDataset elsewhere; both lazy (see forecaster.pipeline).
-        train, val, steps = training_data(
-            view, split.train_origins, split.val_origins, cfg.train.batch_size, seed=cfg.train.seed, steps_per_epoch=cfg.train.steps_per_epoch
+        io = IOSpec(
+            lookback=w.lookback, horizon=w.horizon, n_past=len(series.columns),
+            n_future=len(series.future_features), output=cfg.output.type,
         )
+        view = self._view(scale_in_chunks(scaler, values), io, cfg)
+        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir)
 
-        # Several batches per call of the compiled training step on TensorFlow. Not under a
-        # tf.distribute strategy: Keras 3.15's multi-step function fails there ("You must feed a
-        # value for placeholder tensor"); not on the PyDataset path, whose epochs are not a stream.
-        per_call = 1
-        if use_tf_data() and strategy is None:
-            per_call = steps_per_execution_for(steps, STEPS_PER_EXECUTION)
-        with distribute.scope(strategy):
-            model = build_model(cfg, n_features=len(series.columns), steps_per_execution=per_call)
-        log.debug("jit_compile=%s, dtype policy %s", model.jit_compile, model.dtype_policy.name)
-        nonfinite = _StopOnNonFinite()
-        callbacks = [
-            nonfinite,
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=cfg.train.patience, restore_best_weights=True, verbose=0
-            ),
-        ]
-        history_csv = None
-        if checkpoint_dir is not None:
-            ckpt = Path(checkpoint_dir)
-            ckpt.mkdir(parents=True, exist_ok=True)
-            history_csv = ckpt / HISTORY_FILE
-            callbacks += [
-                keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
-                keras.callbacks.CSVLogger(str(history_csv), append=True),
-            ]
-        started = time.perf_counter()
-        history = model.fit(
-            train,
-            validation_data=val,
-            epochs=cfg.train.epochs,
-            steps_per_epoch=steps,
-            shuffle=False,  # the data source shuffles its own origins, seeded
-            callbacks=callbacks,
-            verbose=verbose,
-        )
-        elapsed = time.perf_counter() - started
-        if nonfinite.bad_epoch is not None:
-            raise TrainingError(
-                f"Training diverged: the loss became NaN/inf in epoch {nonfinite.bad_epoch}. "
-                "Lower --learning-rate, keep gradient clipping on (--clipnorm 1.0), or check the data for extreme values."
-            )
-
-        if strategy is not None:
-            # Keep a plain single-device copy: predicting and saving then work without the strategy
-            # (a strategy's predict_on_batch would return one copy of the batch per replica).
-            plain = build_model(cfg, n_features=len(series.columns))
-            plain.set_weights(model.get_weights())
-            model = plain
-        self.model_ = model
+        self.config = cfg
+        self.io_ = io
+        self.model_ = result.model
         self.scaler_ = scaler
-        if history_csv is not None and history_csv.exists():
-            # Includes the epochs run before an interruption, not just this call's.
-            logged = pd.read_csv(history_csv).drop(columns=["epoch"], errors="ignore")
-            self.history_ = {k: [float(v) for v in logged[k]] for k in logged.columns}
-        else:
-            self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        self.history_ = result.history
         self._remember_series(series, split.train_end)
         # Validation score in original units, beside the naive (last value) forecast on the same origins.
         score = self._validation_errors(view, values, split.val_origins)
-        val_loss = min(self.history_.get("val_loss", [float("nan")]))
+        val_losses = self.history_.get("val_loss", [float("nan")])
         self.metrics_ = {
-            "val_loss": float(val_loss),
+            "val_loss": float(min(val_losses)),
             **score,
             "val_windows": int(len(split.val_origins)),
             "train_windows": int(len(split.train_origins)),
             "epochs_run": len(self.history_.get("loss", [])),
             "best_epoch": int(np.argmin(self.history_["val_loss"])) + 1 if "val_loss" in self.history_ else None,
-            "fit_seconds": round(elapsed, 3),
-            "replicas": distribute.num_replicas(strategy),
-            "global_batch_size": cfg.train.batch_size,
+            "fit_seconds": round(result.seconds, 3),
+            "replicas": result.replicas,
+            "global_batch_size": result.global_batch_size,
         }
         return self
+
+    @staticmethod
+    def _view(z: np.ndarray, io: IOSpec, cfg: ForecastConfig) -> WindowView:
+        return WindowView(z, io.lookback, io.horizon, relative=cfg.data.normalization == "window", n_future=io.n_future)
 
     def _validation_errors(self, view: WindowView, values: np.ndarray, origins: range) -> dict[str, float]:
         """MAE and RMSE of the model and of the naive forecast, summed chunk by chunk (bounded memory)."""
@@ -231,10 +201,15 @@ class Forecaster:
         idx = series.index
         self.target_ = series.target
         self.features_ = list(series.features)
+        self.future_features_ = list(series.future_features)
         self.columns_ = series.columns
         self.freq_ = series.freq
         self.kind_ = series.kind
         self.time_col_ = series.time_col
+        self.series_id_ = series.id or "series"
+        # The last observed window in original units: `predict()` starts from it without the data.
+        self.last_window_ = series.values[-self.config.window.lookback :].copy()
+        self.last_time_ = idx[-1]
         self.data_ = {
             "source": series.source,
             "fingerprint": series.fingerprint,
@@ -257,15 +232,23 @@ class Forecaster:
         out = np.empty((len(origins), self.config.window.horizon), dtype=np.float64)
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])  # a range slice becomes an array here
-            x = view.inputs(chunk)
+            inputs = view.model_inputs(chunk)
             # Pad to a power-of-two batch: a compiled predict function is traced
             # once per input shape, so arbitrary sizes would retrace every call.
             size = max(32, 1 << (len(chunk) - 1).bit_length())
             if size != len(chunk):
-                x = np.concatenate([x, np.zeros((size - len(chunk), *x.shape[1:]), dtype=x.dtype)])
-            rel = np.asarray(self.model_.predict_on_batch(x), dtype=np.float64)[: len(chunk)]
+                inputs = _pad(inputs, size)
+            rel = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)[: len(chunk)]
             out[lo : lo + len(chunk)] = self.scaler_.inverse_target(rel + view.reference(chunk)[:, None])
         return out
+
+    def _as_series(self, data) -> Series:
+        """Validate new data with the fitted roles."""
+        ts = as_timeseries(
+            data, target=self.target_, features=self.features_, future_features=self.future_features_,
+            time_col=self.config.data.time_col, missing=self.config.data.missing,
+        )
+        return _one_series(ts, "predict")
 
     def check_compatible(self, series: Series) -> None:
         """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
@@ -286,34 +269,76 @@ class Forecaster:
             )
 
     def predict_origins(self, series: Series, origins: np.ndarray) -> np.ndarray:
-        """Forecasts for many origins of ``series`` in one batched pass (original units)."""
+        """Forecasts for many origins of ``series`` in one batched pass (original units).
+
+        With known-future covariates every origin needs ``horizon`` rows after it.
+        """
+        series = series if isinstance(series, Series) else self._as_series(series)
         self.check_compatible(series)
         origins = np.asarray(origins, dtype=np.int64)
-        if len(origins) and (origins.min() < self.config.window.lookback or origins.max() > len(series)):
-            raise DataError(f"Origins must lie in [{self.config.window.lookback}, {len(series)}].")
-        z = self.scaler_.transform_values(series.values)
-        view = WindowView(z, self.config.window.lookback, self.config.window.horizon, relative=self.config.data.normalization == "window")
+        last = len(series) - (self.io_.horizon if self.io_.n_future else 0)
+        if len(origins) and (origins.min() < self.config.window.lookback or origins.max() > last):
+            raise DataError(f"Origins must lie in [{self.config.window.lookback}, {last}].")
+        view = self._view(self.scaler_.transform_values(series.values), self.io_, self.config)
         return self._predict_view(view, origins)
 
-    def predict(self, series: Series) -> pd.DataFrame:
-        """Forecast the ``horizon`` steps after the end of ``series``.
+    def predict(self, data=None, *, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecast the ``horizon`` steps after the end of the data.
+
+        Args:
+            data: newer data of the same shape (DataFrame or what
+                :func:`forecaster.read_csv` returns). Default: the data the
+                model was fitted on (its last window is kept in the model).
+            future: the known-future covariates over the next ``horizon``
+                steps (a DataFrame with those columns, one row per step),
+                needed only when the model has ``future_features``.
 
         Returns:
             DataFrame indexed by the future timestamps (continuing the
             series' frequency; business days for trading-day data) with one
             column, the target, in original units.
         """
-        self.check_compatible(series)
-        n = len(series)
-        # Only the last `lookback` rows are used; scale just those.
-        tail = series.values[n - self.config.window.lookback :]
-        z = self.scaler_.transform_values(tail)
-        view = WindowView(z, self.config.window.lookback, self.config.window.horizon, relative=self.config.data.normalization == "window")
-        forecast = self._predict_view(view, np.array([self.config.window.lookback]))[0]
+        self._check_fitted()
+        lookback, horizon = self.config.window.lookback, self.config.window.horizon
+        if data is None:
+            if self.last_window_ is None:
+                raise DataError("This run was saved without its last window (schema version 1); pass the data: predict(df).")
+            tail, last_time = self.last_window_, self.last_time_
+        else:
+            series = self._as_series(data)
+            self.check_compatible(series)
+            # Only the last `lookback` rows are used.
+            tail, last_time = series.values[len(series) - lookback :], series.index[-1]
+        index = future_index(last_time, horizon, self.freq_)
+        # Rows after the end hold only known-future values; the others repeat the last row so the
+        # transform stays defined (a log of 0 would not be), and are zeroed after scaling: never read.
+        rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
+        if self.io_.n_future:
+            rows[lookback:, tail.shape[1] - self.io_.n_future :] = self._future_values(future, index)
+        z = self.scaler_.transform_values(rows)
+        z[lookback:, : tail.shape[1] - self.io_.n_future] = 0.0  # unknown future values are never read
+        forecast = self._predict_view(self._view(z, self.io_, self.config), np.array([lookback]))[0]
         if not np.isfinite(forecast).all():
             raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
-        index = future_index(series.index[-1], self.config.window.horizon, self.freq_)
         return pd.DataFrame({self.target_: forecast}, index=index)
+
+    def _future_values(self, future: pd.DataFrame | None, index: pd.DatetimeIndex) -> np.ndarray:
+        cols = self.future_features_
+        if future is None:
+            raise DataError(
+                f"The model uses known-future columns ({', '.join(cols)}); pass `future` with their values "
+                f"for the next {len(index)} steps ({index[0]} .. {index[-1]})."
+            )
+        missing = [c for c in cols if c not in future.columns]
+        if missing or len(future) < len(index):
+            raise DataError(
+                f"`future` must have the columns {', '.join(cols)} and {len(index)} rows. "
+                f"Received columns {', '.join(map(str, future.columns))} and {len(future)} rows."
+            )
+        values = future[cols].iloc[: len(index)].to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise DataError("`future` holds missing or infinite values; known-future columns must be known.")
+        return values
 
     # ------------------------------------------------------------ save/load
     def manifest(self) -> dict[str, Any]:
@@ -335,13 +360,17 @@ class Forecaster:
             "schema_version": SCHEMA_VERSION,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "config": self.config.to_dict(),
+            "io": self.io_.to_dict(),
             "scaler": self.scaler_.to_dict(),
             "target": self.target_,
             "features": list(self.features_),
+            "future_features": list(self.future_features_),
+            "series_id": self.series_id_,
             "frequency": self.freq_,
             "kind": self.kind_,
             "time_col": self.time_col_,
             "data": dict(self.data_),
+            "last_window": {"end": self.last_time_.isoformat(), "values": self.last_window_.tolist()},
             "metrics": dict(self.metrics_),
             "versions": versions,
             "seed": self.config.train.seed,
@@ -352,8 +381,7 @@ class Forecaster:
 
         The files are written into a temporary sibling directory, then renamed
         to ``path``. If ``path`` exists already, ``-2``, ``-3``, ... is appended:
-        a finished run is never overwritten, and two processes saving at once
-        never share a directory (a rename onto an existing directory fails).
+        a finished run is never overwritten.
         """
         self._check_fitted()
 
@@ -370,37 +398,84 @@ class Forecaster:
         run = Path(path)
         manifest = read_manifest(run)
         fc = cls(ForecastConfig.from_dict(manifest["config"]))
+        future = list(manifest.get("future_features", []))
+        n_cols = 1 + len(manifest["features"]) + len(future)
+        fc.io_ = IOSpec(
+            lookback=fc.config.window.lookback, horizon=fc.config.window.horizon, n_past=n_cols,
+            n_future=len(future), output=fc.config.output.type,
+        )
+        if "io" in manifest and manifest["io"] != fc.io_.to_dict():
+            raise ArtifactError(f"{run / MANIFEST_FILE}: `io` {manifest['io']} does not match its config and columns.")
         try:
             fc.model_ = keras.saving.load_model(run / MODEL_FILE, compile=False, safe_mode=True)
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ArtifactError(f"Cannot load {run / MODEL_FILE} safely: {first}") from None
-        expected_in = (None, fc.config.window.lookback, len(manifest["scaler"]["columns"]))
-        if tuple(fc.model_.input_shape) != expected_in or tuple(fc.model_.output_shape) != (None, fc.config.window.horizon):
-            raise ArtifactError(
-                f"{run / MODEL_FILE} does not match its manifest (model input {fc.model_.input_shape}, "
-                f"output {fc.model_.output_shape}; manifest expects {expected_in} -> (None, {fc.config.window.horizon}))."
-            )
+        _check_model_shapes(fc.model_, fc.io_, run / MODEL_FILE)
         fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
         fc.target_ = manifest["target"]
         fc.features_ = list(manifest["features"])
-        fc.columns_ = [fc.target_, *fc.features_]
+        fc.future_features_ = future
+        fc.columns_ = [fc.target_, *fc.features_, *future]
         fc.freq_ = manifest["frequency"]
         fc.kind_ = manifest["kind"]
         fc.time_col_ = manifest["time_col"]
+        fc.series_id_ = manifest.get("series_id", "series")
         fc.data_ = dict(manifest["data"])
         fc.metrics_ = dict(manifest["metrics"])
+        _load_last_window(fc, manifest, run)
         history = run / HISTORY_FILE
         fc.history_ = pd.read_csv(history, index_col=0).to_dict(orient="list") if history.exists() else {}
         fc.run_dir_ = run
         return fc
 
 
-# ----------------------------------------------------------------------------
-def future_index(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
-    """The ``horizon`` timestamps after ``last`` on the series' own calendar.
+def load(path: str | os.PathLike[str]) -> Forecaster:
+    """Load a saved run directory: ``forecaster.load("runs/latest").predict()``."""
+    return Forecaster.load(path)
 
-    >>> future_index(pd.Timestamp("2024-01-05"), 2, "B").strftime("%a %d").tolist()  # a Friday
-    ['Mon 08', 'Tue 09']
-    """
-    return pd.date_range(start=last, periods=horizon + 1, freq=freq)[1:]
+
+# ----------------------------------------------------------------------------
+def _one_series(ts: TimeSeries, what: str) -> Series:
+    if len(ts) != 1:
+        raise DataError(
+            f"The data holds {len(ts)} series ({', '.join(ts.ids[:3])}{', ...' if len(ts) > 3 else ''}); "
+            f"`{what}` trains and forecasts one series per model. Select one with ts[id]."
+        )
+    return ts.members[0]
+
+
+def _pad(inputs, size: int):
+    """Zero-pad a batch (or each array of a tuple of inputs) to ``size`` rows."""
+    if isinstance(inputs, tuple):
+        return tuple(_pad(x, size) for x in inputs)
+    return np.concatenate([inputs, np.zeros((size - len(inputs), *inputs.shape[1:]), dtype=inputs.dtype)])
+
+
+def _check_model_shapes(model: keras.Model, io: IOSpec, path: Path) -> None:
+    """A model file of other shapes than its manifest describes is refused."""
+    shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
+    expected = [(None, io.lookback, io.n_past)] + ([(None, io.horizon, io.n_future)] if io.n_future else [])
+    got = [tuple(s) for s in shapes]
+    if got != expected or tuple(model.output_shape) != (None, io.horizon):
+        raise ArtifactError(
+            f"{path} does not match its manifest (model inputs {got}, output {model.output_shape}; "
+            f"manifest expects {expected} -> (None, {io.horizon}))."
+        )
+
+
+def _load_last_window(fc: Forecaster, manifest: dict[str, Any], run: Path) -> None:
+    lw = manifest.get("last_window")
+    if lw is None:  # schema version 1: predict needs the data passed again
+        fc.last_window_, fc.last_time_ = None, None
+        return
+    try:
+        values = np.asarray(lw["values"], dtype=np.float64)
+        end = pd.Timestamp(lw["end"])
+    except (KeyError, TypeError, ValueError):
+        raise ArtifactError(f"{run / MANIFEST_FILE}: `last_window` is malformed.") from None
+    if values.shape != (fc.config.window.lookback, len(fc.columns_)) or not np.isfinite(values).all():
+        raise ArtifactError(
+            f"{run / MANIFEST_FILE}: `last_window` must hold {fc.config.window.lookback} x {len(fc.columns_)} finite numbers."
+        )
+    fc.last_window_, fc.last_time_ = values, end

@@ -150,7 +150,9 @@ class WindowView:
     ([0.0, 2.0, 4.0], [6.0, 8.0])
     """
 
-    def __init__(self, values: np.ndarray, lookback: int, horizon: int, *, relative: bool = False) -> None:
+    def __init__(
+        self, values: np.ndarray, lookback: int, horizon: int, *, relative: bool = False, n_future: int = 0
+    ) -> None:
         if values.ndim != 2:
             raise ConfigError(f"`values` must be 2-D (rows, columns). Received shape {values.shape}")
         if len(values) < lookback:
@@ -162,6 +164,8 @@ class WindowView:
         self.lookback = lookback
         self.horizon = horizon
         self.relative = relative
+        #: The last ``n_future`` columns are known-future covariates: :meth:`future` reads them over the horizon.
+        self.n_future = n_future
         # (n - L + 1, C, L) -> (n - L + 1, L, C): still a view, no copy.
         self._inputs = sliding_window_view(values, lookback, axis=0).transpose(0, 2, 1)
         self._targets = sliding_window_view(values[:, 0], horizon) if len(values) >= horizon else None
@@ -172,6 +176,20 @@ class WindowView:
         if self.relative:
             x = x - x[:, -1:, :]
         return x
+
+    def future(self, origins: np.ndarray) -> np.ndarray:
+        """``(len(origins), horizon, n_future)`` known-future covariates at the target rows.
+
+        They are given as scaled, never relative to the window's last row:
+        their future values are known, so there is nothing to normalise away.
+        """
+        rows = np.asarray(origins)[:, None] + np.arange(self.horizon)
+        return self.values[rows, self.values.shape[1] - self.n_future :]
+
+    def model_inputs(self, origins: np.ndarray):
+        """What the model is called on: the lookback window, plus the known-future block if any."""
+        x = self.inputs(origins)
+        return (x, self.future(origins)) if self.n_future else x
 
     def targets(self, origins: np.ndarray) -> np.ndarray:
         """``(len(origins), horizon)`` targets, relative to the reference when ``relative``."""

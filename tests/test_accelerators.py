@@ -17,7 +17,8 @@ from forecaster.cli import cli
 from forecaster.config import ForecastConfig
 from forecaster.exceptions import ConfigError
 from forecaster.forecaster import Forecaster
-from forecaster.models import build_model, cudnn_status
+from forecaster.models import IOSpec, cudnn_status
+from forecaster.training import new_model
 from forecaster.runtime import set_seed
 
 TINY = dict(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, patience=1)
@@ -59,7 +60,7 @@ def test_invalid_values_are_rejected(field, value, message):
 def test_round_trip_through_json(precision, jit):
     cfg = ForecastConfig(mixed_precision=precision, jit_compile=jit, strategy="mirrored")
     again = ForecastConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
-    assert again == cfg and again.jit_compile is cfg.runtime.jit_compile or again.jit_compile == "auto"
+    assert again == cfg and again.runtime.jit_compile is cfg.runtime.jit_compile
 
 
 # ------------------------------------------------------------------- precision
@@ -68,7 +69,7 @@ def test_round_trip_through_json(precision, jit):
 @pytest.mark.parametrize("precision, compute", [("bfloat16", "bfloat16"), ("float16", "float16")])
 def test_mixed_precision_build_restores_the_global_policy(precision, compute):
     before = keras.mixed_precision.dtype_policy().name
-    model = build_model(ForecastConfig(cell="lstm", units=4, lookback=8, horizon=3, mixed_precision=precision), 2)
+    model = new_model(ForecastConfig(cell="lstm", units=4, mixed_precision=precision), IOSpec(8, 3, 2))
     assert keras.mixed_precision.dtype_policy().name == before == "float32"
     rnn = model.get_layer("lstm_1")
     assert rnn.dtype_policy.name == f"mixed_{precision}" and rnn.compute_dtype == compute
@@ -79,7 +80,7 @@ def test_mixed_precision_build_restores_the_global_policy(precision, compute):
     # float16 gets Keras' dynamic loss scaling; bfloat16 has float32's range and needs none.
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "float16")
     # A model built afterwards is float32 again.
-    assert build_model(ForecastConfig(units=4, lookback=8, horizon=3), 2).get_layer("gru_1").compute_dtype == "float32"
+    assert new_model(ForecastConfig(units=4), IOSpec(8, 3, 2)).get_layer("gru_1").compute_dtype == "float32"
 
 
 def test_policy_is_restored_when_the_build_fails(monkeypatch):
@@ -88,9 +89,9 @@ def test_policy_is_restored_when_the_build_fails(monkeypatch):
     def boom(*args):
         raise RuntimeError("build failed")
 
-    monkeypatch.setattr(models, "_build", boom)
+    monkeypatch.setitem(models.MODEL_BUILDERS, "rnn", boom)
     with pytest.raises(RuntimeError):
-        models.build_model(ForecastConfig(mixed_precision="bfloat16"), 1)
+        models.build_model(ForecastConfig(mixed_precision="bfloat16"), IOSpec(8, 3, 1))
     assert keras.mixed_precision.dtype_policy().name == "float32"
 
 
@@ -101,7 +102,7 @@ def test_bfloat16_fit_save_load_predict(tmp_path, sensor):
     assert np.isfinite(before.to_numpy()).all()
     run = fc.save(tmp_path / "bf16")
     manifest = json.loads((run / "forecaster.json").read_text())
-    assert manifest["config"]["mixed_precision"] == "bfloat16"
+    assert manifest["config"]["runtime"]["mixed_precision"] == "bfloat16"
     loaded = Forecaster.load(run)
     assert loaded.config.runtime.mixed_precision == "bfloat16"
     assert loaded.model_.get_layer("gru_1").compute_dtype == "bfloat16"
@@ -118,7 +119,7 @@ def test_float16_fit_runs_on_cpu(sensor):
 
 
 def test_jit_compile_auto_is_off_on_a_cpu_only_machine():
-    assert build_model(ForecastConfig(units=4, lookback=8, horizon=3), 1).jit_compile is False
+    assert new_model(ForecastConfig(units=4), IOSpec(8, 3, 1)).jit_compile is False
 
 
 def test_jit_compile_true_compiles_a_model_xla_supports(sensor):
@@ -127,7 +128,7 @@ def test_jit_compile_true_compiles_a_model_xla_supports(sensor):
     cfg = ForecastConfig(cell="simple_rnn", jit_compile=True, **TINY)
     set_seed(0, deterministic=False)
     try:
-        assert build_model(cfg, 1).jit_compile is True
+        assert new_model(cfg, IOSpec(cfg.window.lookback, cfg.window.horizon, 1)).jit_compile is True
         fc = Forecaster(cfg).fit(sensor)
         assert fc.model_.jit_compile is True
         assert np.isfinite(fc.predict(sensor).to_numpy()).all()
@@ -136,7 +137,7 @@ def test_jit_compile_true_compiles_a_model_xla_supports(sensor):
 
 
 def test_no_jit_compile_is_passed_to_compile():
-    assert build_model(ForecastConfig(units=4, lookback=8, horizon=3, jit_compile=False), 1).jit_compile is False
+    assert new_model(ForecastConfig(units=4, jit_compile=False), IOSpec(8, 3, 1)).jit_compile is False
 
 
 # ---------------------------------------------------------------------- cuDNN
@@ -175,7 +176,7 @@ def test_cli_fit_records_accelerator_options_and_reports_cudnn():
         )
         assert res.exit_code == 0, res.output
         assert "cuDNN: LSTM eligible (not used: no GPU)" in res.stderr
-        cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]
+        cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]["runtime"]
         assert (cfg["mixed_precision"], cfg["jit_compile"], cfg["strategy"]) == ("bfloat16", False, "default")
         res = runner.invoke(cli, ["predict"])
         assert res.exit_code == 0, res.output
@@ -183,7 +184,7 @@ def test_cli_fit_records_accelerator_options_and_reports_cudnn():
         res = runner.invoke(cli, ["fit", "sensor.csv", "--target", "temp", "--cell", "rnn", *TINY_CLI])
         assert res.exit_code == 0, res.output
         assert "cuDNN: not used (SimpleRNN has no fused cuDNN kernel" in res.stderr
-        cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]
+        cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]["runtime"]
         assert (cfg["mixed_precision"], cfg["jit_compile"]) == ("off", "auto")
 
 

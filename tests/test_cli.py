@@ -34,7 +34,7 @@ def test_fit_predict_info_plot(runner):
         assert latest.exists()
         run = latest.resolve()
         assert {p.name for p in run.iterdir()} == {"model.keras", "forecaster.json", "history.csv"}
-        assert json.loads((run / "forecaster.json").read_text())["config"]["bidirectional"] is True
+        assert json.loads((run / "forecaster.json").read_text())["config"]["model"]["bidirectional"] is True
 
         res = runner.invoke(cli, ["predict"])
         assert res.exit_code == 0, res.output

@@ -12,7 +12,8 @@ from helpers import write_sensor_csv
 from forecaster import data
 from forecaster.config import ForecastConfig
 from forecaster.forecaster import Forecaster
-from forecaster.models import CELLS, build_model, cudnn_issues
+from forecaster.models import CELLS, IOSpec, build_model, cudnn_issues
+from forecaster.training import new_model
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,9 @@ def series(tmp_path_factory):
 def test_build_and_train_one_epoch(series, cell, layers, bidirectional):
     cfg = ForecastConfig(cell=cell, layers=layers, bidirectional=bidirectional, units=3, epochs=1,
                          lookback=12, horizon=3, batch_size=32)
-    model = build_model(cfg, n_features=2)
+    io = IOSpec(lookback=12, horizon=3, n_past=2)
+    assert build_model(cfg, io).compiled is False  # builders return uncompiled models
+    model = new_model(cfg, io)
     recurrent = [l for l in model.layers if isinstance(l, (keras.layers.RNN, keras.layers.Bidirectional))]
     assert len(recurrent) == layers
     # Every layer but the last returns the whole sequence, so stacking is wired correctly.
@@ -42,7 +45,7 @@ def test_build_and_train_one_epoch(series, cell, layers, bidirectional):
 
 def test_dropout_and_no_clipping():
     cfg = ForecastConfig(cell="lstm", units=3, lookback=8, horizon=2, dropout=0.2, clipnorm=None)
-    model = build_model(cfg, n_features=1)
+    model = new_model(cfg, IOSpec(lookback=8, horizon=2, n_past=1))
     assert model.get_layer("lstm_1").dropout == 0.2
     assert model.get_layer("dropout").rate == 0.2
     assert model.optimizer.clipnorm is None
@@ -50,7 +53,8 @@ def test_dropout_and_no_clipping():
 
 def test_each_build_has_a_fresh_optimizer():
     cfg = ForecastConfig(units=3, lookback=8, horizon=2)
-    a, b = build_model(cfg, 1), build_model(cfg, 1)
+    io = IOSpec(lookback=8, horizon=2, n_past=1)
+    a, b = new_model(cfg, io), new_model(cfg, io)
     assert a.optimizer is not b.optimizer
 
 

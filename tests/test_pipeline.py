@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecaster.pipeline import (
+from forecaster.training.pipeline import (
     WindowBatches,
     aligned_empty,
     permute,
@@ -100,7 +100,7 @@ def test_tf_dataset_yields_the_same_batches_as_window_view(relative: bool, origi
 def test_tf_dataset_blocks_do_not_change_the_batches(monkeypatch, shuffle: bool, n_origins: int) -> None:
     # Origins are computed ORIGIN_BLOCK batches at a time; small blocks (several per epoch, a
     # partial last block, a partial last batch) must give exactly the batches of one big block.
-    import forecaster.pipeline as pipeline
+    import forecaster.training.pipeline as pipeline
 
     view = WindowView(_buffer(), lookback=10, horizon=1)
     origins = range(10, 10 + n_origins)

@@ -77,7 +77,12 @@ def test_unknown_class_is_refused(run, tmp_path):
 def test_model_not_matching_manifest_is_refused(run, tmp_path):
     evil = _copy(run, tmp_path)
     man = json.loads((evil / "forecaster.json").read_text())
-    man["config"]["horizon"] = 7
+    man["config"]["window"]["horizon"] = 7
+    (evil / "forecaster.json").write_text(json.dumps(man))
+    # The manifest's own shapes no longer agree with its config.
+    with pytest.raises(ArtifactError, match="does not match its config and columns"):
+        Forecaster.load(evil)
+    man["io"]["horizon"] = 7  # a consistent manifest, but the model file has horizon 3
     (evil / "forecaster.json").write_text(json.dumps(man))
     with pytest.raises(ArtifactError, match="does not match its manifest"):
         Forecaster.load(evil)

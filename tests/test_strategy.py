@@ -26,7 +26,7 @@ import forecaster.runtime as runtime
 from forecaster import data
 from forecaster.cli import cli
 from forecaster.config import ForecastConfig
-from forecaster.distribute import describe, get_strategy
+from forecaster.training.distribute import describe, get_strategy
 from forecaster.exceptions import ConfigError
 from forecaster.forecaster import Forecaster
 
@@ -76,7 +76,7 @@ def test_mirrored_on_two_logical_cpus_scales_the_global_batch(tmp_path, sensor_c
     manifest = json.loads((tmp_path / "runs" / "m" / "forecaster.json").read_text())
     metrics = manifest["metrics"]
     assert (metrics["replicas"], metrics["global_batch_size"]) == (2, 16)
-    assert manifest["config"]["batch_size"] == 8 and manifest["config"]["strategy"] == "mirrored"
+    assert manifest["config"]["train"]["batch_size"] == 8 and manifest["config"]["runtime"]["strategy"] == "mirrored"
     # Every step consumed a global batch of 16 windows (8 per replica).
     assert _steps(proc.stdout) == [math.ceil(metrics["train_windows"] / 16)] * metrics["epochs_run"]
     assert all(np.isfinite(manifest["metrics"][k]) for k in ("val_loss", "val_mae"))

@@ -202,7 +202,7 @@ class WindowBatches(keras.utils.PyDataset):
 
     def __getitem__(self, i: int):
         batch = self.batch_origins(i)
-        x = self.view.inputs(batch)
+        x = self.view.model_inputs(batch)
         if not self.with_targets:
             return (x,)
         return x, self.view.targets(batch)
@@ -287,7 +287,7 @@ def window_dataset(
     """
     import tensorflow as tf
 
-    lookback, horizon, relative = view.lookback, view.horizon, view.relative
+    lookback, horizon, relative, n_future = view.lookback, view.horizon, view.relative, view.n_future
     n = len(origins)
     n_batches = math.ceil(n / batch_size)
     buffer = _as_tensor(view.values)
@@ -311,11 +311,15 @@ def window_dataset(
         if padded:
             batch = tf.boolean_mask(batch, batch >= 0)
         x = tf.gather(buffer, batch[:, None] + input_offsets)  # (batch, lookback, columns)
-        y = tf.gather(buffer, batch[:, None] + target_offsets)[:, :, 0]  # (batch, horizon)
+        ahead = tf.gather(buffer, batch[:, None] + target_offsets)  # (batch, horizon, columns)
+        y = ahead[:, :, 0]
         if relative:
             last = x[:, -1:, :]  # row origin - 1: the reference
             y = y - last[:, :, 0]
             x = x - last
+        if n_future:
+            # Known-future covariates over the horizon, as scaled (see WindowView.future).
+            return (x, ahead[:, :, -n_future:]), y
         return x, y
 
     # Batch origins are computed ORIGIN_BLOCK batches at a time: the permutation is a few dozen

@@ -30,13 +30,10 @@ are dropped, and reported. Everything the loader changes is listed in
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import hashlib
-import io
 import logging
 import os
-import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,13 +42,11 @@ import pandas as pd
 
 from forecaster.exceptions import DataError
 
+from forecaster.data.calendar import infer_frequency
+from forecaster.data.io import _find_time_column, _parse_csv_bytes, _parse_times
+
 log = logging.getLogger(__name__)
 
-#: Column names that are taken as the time column, in order of preference.
-TIME_COLUMN_NAMES = (
-    "date", "datetime", "timestamp", "time", "ds", "date_time", "dt",
-    "month", "week", "period", "day",
-)
 #: Preferred targets for price files, in order. ``Adj Close`` first: raw
 #: ``Close`` jumps at stock splits and dividends.
 PRICE_TARGETS = ("adj close", "adj_close", "adjclose", "adjusted close", "close", "price")
@@ -95,7 +90,11 @@ class LoadReport:
 
 @dataclass(frozen=True)
 class Series:
-    """A validated series: target first, then features, on a regular index."""
+    """One validated series: target first, then past covariates, then known-future covariates.
+
+    ``id`` names the series inside a :class:`TimeSeries` of many; ``static``
+    holds its static attributes (one value per series).
+    """
 
     frame: pd.DataFrame
     target: str
@@ -106,11 +105,14 @@ class Series:
     kind: str = "series"
     source: str | None = None
     report: LoadReport | None = field(default=None, compare=False)
+    future_features: tuple[str, ...] = ()
+    id: str | None = None
+    static: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def columns(self) -> list[str]:
-        """Model input columns, target first."""
-        return [self.target, *self.features]
+        """Model input columns: target, past covariates, known-future covariates (always in this order)."""
+        return [self.target, *self.features, *self.future_features]
 
     @property
     def values(self) -> np.ndarray:
@@ -136,6 +138,7 @@ def load(
     time_col: str | None = None,
     missing: str = "ffill",
     na_values: tuple[str, ...] | list[str] = (),
+    future_features: tuple[str, ...] | list[str] = (),
 ) -> Series:
     """Read and validate a CSV file.
 
@@ -175,6 +178,7 @@ def load(
         missing=missing,
         sep=sep,
         decimal=decimal,
+        future_features=tuple(future_features),
     )
 
 
@@ -186,6 +190,7 @@ def from_frame(
     time_col: str | None = None,
     missing: str = "ffill",
     name: str = "<DataFrame>",
+    future_features: tuple[str, ...] | list[str] = (),
 ) -> Series:
     """Validate an in-memory DataFrame exactly as :func:`load` validates a file.
 
@@ -201,201 +206,8 @@ def from_frame(
     return _finish(
         df, name=name, fingerprint=hashlib.sha256(payload).hexdigest(), target=target,
         features=tuple(features), time_col=time_col, missing=missing, sep=",", decimal=".",
+        future_features=tuple(future_features),
     )
-
-
-# ----------------------------------------------------------------------------
-# Parsing
-# ----------------------------------------------------------------------------
-def _parse_csv_bytes(raw: bytes, name: str, na_values: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str, str]:
-    if not raw.strip():
-        raise DataError(f"{name} is empty. Supply a CSV with a header row and data rows.")
-    if b"\x00" in raw[:65536]:
-        raise DataError(f"{name} looks like a binary file, not CSV text. Supply a UTF-8 CSV file.")
-    try:
-        text = raw.decode("utf-8-sig")  # -sig: a byte-order mark is dropped, not glued to the first header
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{name} is not UTF-8 text (undecodable byte at offset {exc.start}). Re-save the file as UTF-8."
-        ) from None
-    sample = "\n".join(text.splitlines()[:50])
-    sep = _sniff_delimiter(sample)
-    decimal = "," if sep != "," and re.search(r"(?<![\d,])\d+,\d+(?![\d,])", sample) else "."
-    _check_field_counts(sample, sep, name)
-    try:
-        df = pd.read_csv(
-            io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=True, na_values=list(na_values) or None
-        )
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{name} has no columns. Supply a CSV with a header row.") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{name} is not valid CSV: {first}. Check the delimiter and quoting.") from None
-    # Trailing separators (';;' at line ends) and all-empty lines are layout, not data.
-    # A named column that is entirely empty is kept, so that choosing it as target or
-    # feature says it has no values rather than that it does not exist.
-    df = df.dropna(axis=0, how="all")
-    df = df.loc[:, [not str(c).startswith("Unnamed:") or df[c].notna().any() for c in df.columns]]
-    if df.shape[1] == 0 or df.empty:
-        raise DataError(f"{name} has a header but no data rows. Supply at least a few rows of data.")
-    if df.shape[1] == 1:
-        raise DataError(
-            f"{name} has a single column {df.columns[0]!r}: a time column and a value column are needed. "
-            "Check the delimiter (comma, semicolon, tab)."
-        )
-    df.columns = [str(c).strip() for c in df.columns]
-    return df, sep, decimal
-
-
-def _check_field_counts(sample: str, sep: str, name: str) -> None:
-    """Refuse rows with more (non-empty) fields than the header.
-
-    pandas would otherwise silently turn the first column into the index, and
-    the error would surface later as a baffling date. A decimal comma in a
-    comma-separated file (``2024-01-01,1,5``) is the usual cause.
-    """
-    try:
-        rows = list(csv.reader(io.StringIO(sample), delimiter=sep))
-    except csv.Error:
-        return  # quoting problems are reported by the parser with its own message
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if len(rows) < 2:
-        return
-    width = len(rows[0])
-    for i, row in enumerate(rows[1:], start=1):
-        if len(row) > width and any(cell.strip() for cell in row[width:]):
-            raise DataError(
-                f"Data row {i} of {name} has {len(row)} fields but the header has {width}. "
-                f"A decimal comma in a {'comma' if sep == ',' else repr(sep)}-separated file? "
-                "Use ';' as the delimiter or quote the values."
-            )
-
-
-def _sniff_delimiter(sample: str) -> str:
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        counts = {d: sample.count(d) for d in ",;\t|"}
-        best = max(counts, key=counts.get)  # type: ignore[arg-type]
-        return best if counts[best] else ","
-
-
-def _find_time_column(df: pd.DataFrame, time_col: str | None, name: str) -> tuple[pd.Series, str, list[str]]:
-    """Return (raw time values, time column label, columns consumed)."""
-    cols = list(df.columns)
-    lower = {c.lower(): c for c in cols}
-    if time_col is not None:
-        if time_col not in df.columns:
-            raise DataError(
-                f"Time column {time_col!r} not found in {name}. Columns: {', '.join(cols)}. Pass one of them to --time-col."
-            )
-        return df[time_col], time_col, [time_col]
-    # Separate date and clock columns (e.g. 'Date' = 10/03/2004, 'Time' = 18.00.00).
-    if "date" in lower and "time" in lower:
-        d, t = lower["date"], lower["time"]
-        clock = df[t].astype("string").str.replace(".", ":", regex=False)
-        return df[d].astype("string") + " " + clock, f"{d}+{t}", [d, t]
-    # Split calendar fields (year, month, day[, hour[, minute]]).
-    if {"year", "month", "day"} <= set(lower):
-        parts = [p for p in ("year", "month", "day", "hour", "minute") if p in lower]
-        try:
-            stamp = pd.to_datetime({p: pd.to_numeric(df[lower[p]]) for p in parts})
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"Cannot build timestamps from columns {', '.join(lower[p] for p in parts)}: {exc}") from None
-        return stamp, "+".join(lower[p] for p in parts), [lower[p] for p in parts]
-    for cand in TIME_COLUMN_NAMES:
-        if cand in lower:
-            return df[lower[cand]], lower[cand], [lower[cand]]
-    for c in cols:
-        if any(k in c.lower() for k in ("date", "time")):
-            return df[c], c, [c]
-    # Fall back to a first column that parses as dates.
-    first = df[cols[0]]
-    if not pd.api.types.is_numeric_dtype(first):
-        parsed = pd.to_datetime(first.astype("string"), errors="coerce", format="mixed")
-        if parsed.notna().mean() > 0.9:
-            return first, cols[0], [cols[0]]
-    raise DataError(
-        f"No time column found in {name}. Columns: {', '.join(cols)}. Name the time column with --time-col."
-    )
-
-
-def _parse_times(values: pd.Series, label: str, name: str) -> pd.DatetimeIndex:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        idx = pd.DatetimeIndex(values)
-    else:
-        text = values.astype("string").str.strip()
-        if text.isna().any():
-            row = int(np.flatnonzero(text.isna().to_numpy())[0])
-            raise DataError(f"Time column {label!r} of {name} is empty at data row {row + 1}. Every row needs a timestamp.")
-        idx = None
-        for kwargs in ({"format": "ISO8601"}, {}, {"dayfirst": True}):
-            try:
-                with warnings.catch_warnings():
-                    # pandas warns when it infers day-first itself; the order is settled below.
-                    warnings.simplefilter("ignore", UserWarning)
-                    idx = pd.DatetimeIndex(pd.to_datetime(text, **kwargs))
-                if kwargs == {}:
-                    idx = _resolve_day_order(idx, text)
-                break
-            except (ValueError, TypeError, OverflowError) as exc:
-                if "mixed time" in str(exc).lower() or "tz-aware" in str(exc).lower() or "utc=true" in str(exc).lower():
-                    raise DataError(
-                        f"Time column {label!r} of {name} mixes time zones or UTC offsets. "
-                        "Convert all timestamps to one time zone (or UTC) first."
-                    ) from None
-        if idx is None:
-            coerced = pd.to_datetime(text, errors="coerce", format="mixed")
-            bad = np.flatnonzero(coerced.isna().to_numpy())
-            if len(bad):
-                row = int(bad[0])
-                raise DataError(
-                    f"Cannot parse {text.iloc[row]!r} in time column {label!r} of {name} (data row {row + 1}) as a date. "
-                    "Fix the value or name the right column with --time-col."
-                )
-            # Every value parses on its own, but not with one format: show the first that breaks ranks.
-            iso = pd.to_datetime(text, errors="coerce", format="ISO8601")
-            odd = np.flatnonzero(iso.isna().to_numpy())
-            row = int(odd[0]) if 0 < len(odd) < len(text) else 1
-            raise DataError(
-                f"Time column {label!r} of {name} mixes date formats: {text.iloc[row]!r} (data row {row + 1}) "
-                f"is written differently from {text.iloc[0]!r} (data row 1). "
-                "Use one format (ISO 8601, YYYY-MM-DD HH:MM:SS, is safest)."
-            )
-    if idx.hasnans:
-        row = int(np.flatnonzero(idx.isna())[0])
-        raise DataError(f"Time column {label!r} of {name} is empty at data row {row + 1}. Every row needs a timestamp.")
-    return idx
-
-
-def _resolve_day_order(default: pd.DatetimeIndex, text: pd.Series) -> pd.DatetimeIndex:
-    """Choose between month-first and day-first readings of ambiguous dates.
-
-    ``default`` is pandas' own reading, which guesses the format from the first
-    value: ``10/03/2004`` (10 March, AirQuality style) is read month-first as
-    3 October whenever the first day is 12 or less, and an excerpt whose days all
-    stay at or below 12 parses without error into the wrong dates. When the
-    day-first reading also succeeds, keep the one that is strictly increasing with
-    the fewest distinct time steps (hourly rows crossing midnight: one step
-    day-first, a month jump month-first); on a tie keep pandas' reading.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            day_first = pd.DatetimeIndex(pd.to_datetime(text, dayfirst=True))
-    except (ValueError, TypeError, OverflowError):
-        return default
-    if day_first.equals(default):
-        return default
-
-    def badness(idx: pd.DatetimeIndex) -> tuple[bool, int, int]:
-        steps = np.diff(idx.as_unit("ns").asi8)
-        return (not (steps > 0).all(), len(np.unique(steps)), int(steps.max()) if len(steps) else 0)
-
-    try:
-        return day_first if badness(day_first) < badness(default) else default
-    except (pd.errors.OutOfBoundsDatetime, OverflowError):
-        return default  # out-of-range dates are reported by the caller
 
 
 # ----------------------------------------------------------------------------
@@ -413,6 +225,7 @@ def _finish(
     missing: str,
     sep: str,
     decimal: str,
+    future_features: tuple[str, ...] = (),
 ) -> Series:
     from forecaster.config import MISSING_POLICIES
 
@@ -433,8 +246,10 @@ def _finish(
     df.index.name = label
     _check_order(index, name)
 
-    target, features = _choose_columns(df, target, features, name)
-    used = [target, *features]
+    target, features = _choose_columns(df, target, (*features, *future_features), name)
+    features = tuple(f for f in features if f not in future_features)
+    future_features = tuple(f for f in future_features if f != target)
+    used = [target, *features, *future_features]
     data = pd.DataFrame({c: _numeric(df[c], c, name) for c in used}, index=df.index)
 
     freq = infer_frequency(data.index, name)
@@ -467,6 +282,7 @@ def _finish(
     return Series(
         frame=data, target=target, features=tuple(features), freq=freq, time_col=label,
         fingerprint=fingerprint, kind=kind, source=source or name, report=report,
+        future_features=tuple(future_features),
     )
 
 
@@ -541,58 +357,6 @@ def _numeric(col: pd.Series, label: str, name: str) -> pd.Series:
     return out
 
 
-def infer_frequency(index: pd.DatetimeIndex, name: str = "the series") -> str:
-    """Infer a pandas frequency alias, tolerating gaps.
-
-    ``pandas.infer_freq`` needs a perfect grid; real files have gaps. This
-    tries it first, then recognises trading days (weekdays only, steps of one
-    to a few days), month/quarter/year starts and ends, and fixed steps (the
-    smallest step, when every step is a whole multiple of it).
-
-    >>> infer_frequency(pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-04"]))
-    'D'
-    """
-    if len(index) < 3:
-        raise DataError(f"{name} has {len(index)} rows; at least 3 are needed to infer its frequency.")
-    index = pd.DatetimeIndex(index).as_unit("ns")
-    freq = pd.infer_freq(index)
-    if freq is not None:
-        return _normalise_alias(freq)
-    steps = np.diff(index.asi8)
-    day = 86_400 * 10**9
-    midnight = (index == index.normalize()).all()
-    if midnight:
-        weekdays = index.dayofweek
-        step_days = steps // day
-        if (weekdays < 5).all() and np.median(step_days) == 1 and step_days.max() <= 7:
-            return "B"
-        for anchor in ("MS", "ME", "QS", "QE", "YS", "YE"):
-            grid = pd.date_range(index[0], index[-1], freq=anchor)
-            if len(grid) and index.isin(grid).all() and len(index) >= 0.5 * len(grid):
-                return anchor
-    # The most common step is the frequency; a single stray timestamp must not
-    # turn an hourly series into a half-hourly one (it is reported as off-grid).
-    uniq, counts = np.unique(steps, return_counts=True)
-    step = int(uniq[np.argmax(counts)])
-    if step > 0 and (steps % step == 0).all():
-        if step == 7 * day and midnight:
-            alias = "W-" + index[0].day_name()[:3].upper()
-        elif step % day == 0:
-            alias = f"{step // day}D"
-        else:
-            alias = pd.tseries.frequencies.to_offset(pd.Timedelta(step)).freqstr
-        return _normalise_alias(alias)
-    raise DataError(
-        f"{name} has irregular time steps (between {pd.Timedelta(int(steps.min()))} and "
-        f"{pd.Timedelta(int(steps.max()))}) and no frequency can be inferred. Resample it to a regular grid first."
-    )
-
-
-def _normalise_alias(freq: str) -> str:
-    # pandas spells a one-unit step without the '1' in some versions and with it in others.
-    return freq[1:] if freq.startswith("1") and not freq[1:2].isdigit() else freq
-
-
 def _regularise(data: pd.DataFrame, freq: str, name: str) -> tuple[pd.DataFrame, int, int]:
     """Complete a calendar grid; return (frame, rows inserted, absent business days)."""
     if freq in ("B", "C"):
@@ -641,3 +405,266 @@ def _fill_missing(
 
 # Re-exported for the CLI's `info` and the predict-time shape check.
 __all__ = ["LoadReport", "Series", "from_frame", "infer_frequency", "load"]
+
+
+
+# ----------------------------------------------------------------------------
+# Many series: the core type
+# ----------------------------------------------------------------------------
+#: Column names taken as the series id of a long panel CSV, in order of preference.
+ID_COLUMN_NAMES = ("unique_id", "series_id", "id", "series")
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """One or many validated series with named column roles.
+
+    Guarantees, enforced when it is built (by :func:`read_csv`,
+    :func:`from_dataframe` or the constructor):
+
+    * every member is a :class:`Series`: sorted, unique, regular timestamps,
+      finite float64 values, a non-constant target;
+    * the members share their roles: the same target, past covariates
+      (``features``), known-future covariates (``future_features``) and
+      static attribute names, and the same frequency;
+    * ids are unique strings; a single series is the one-id case.
+
+    Roles: *target* (forecast), *past covariates* (observed up to the
+    origin), *known-future covariates* (also known over the horizon:
+    calendars, plans), *static* attributes (one value per series) and the
+    series *id*.
+
+    >>> ts = read_csv("data/prices.csv")      # doctest: +SKIP
+    >>> ts.ids, ts.target, ts.freq             # doctest: +SKIP
+    (['prices'], 'Adj Close', 'B')
+    """
+
+    members: tuple[Series, ...]
+    id_col: str | None = None
+
+    def __post_init__(self) -> None:
+        members = tuple(self.members)
+        if not members:
+            raise DataError("A TimeSeries needs at least one series.")
+        if not all(isinstance(m, Series) for m in members):
+            raise DataError("Every member of a TimeSeries must be a validated Series (use read_csv or from_dataframe).")
+        ids = [m.id for m in members]
+        if any(i is None for i in ids) or len(set(ids)) != len(ids):
+            raise DataError(f"Series ids must be present and unique. Received: {ids[:5]}{' ...' if len(ids) > 5 else ''}")
+        first = members[0]
+        for m in members[1:]:
+            roles = (m.target, m.features, m.future_features, sorted(m.static), m.freq)
+            if roles != (first.target, first.features, first.future_features, sorted(first.static), first.freq):
+                raise DataError(
+                    f"Series {m.id!r} differs from series {first.id!r} in its columns or frequency; "
+                    "every series of one TimeSeries has the same roles and frequency."
+                )
+        object.__setattr__(self, "members", members)
+
+    # Roles shared by every member.
+    @property
+    def target(self) -> str:
+        return self.members[0].target
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.members[0].features
+
+    @property
+    def future_features(self) -> tuple[str, ...]:
+        return self.members[0].future_features
+
+    @property
+    def static_features(self) -> tuple[str, ...]:
+        return tuple(sorted(self.members[0].static))
+
+    @property
+    def freq(self) -> str:
+        return self.members[0].freq
+
+    @property
+    def ids(self) -> list[str]:
+        return [m.id for m in self.members]  # type: ignore[misc]
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __iter__(self):
+        return iter(self.members)
+
+    def __getitem__(self, series_id: str) -> Series:
+        for m in self.members:
+            if m.id == series_id:
+                return m
+        raise DataError(f"No series {series_id!r}. Series: {', '.join(self.ids[:10])}{' ...' if len(self) > 10 else ''}")
+
+    def only(self) -> Series:
+        """The single member; a clear error when there are several."""
+        if len(self.members) != 1:
+            raise DataError(
+                f"This operation takes one series; the data holds {len(self.members)} "
+                f"({', '.join(self.ids[:3])}{', ...' if len(self) > 3 else ''}). Select one with ts[id]."
+            )
+        return self.members[0]
+
+    def to_frame(self) -> pd.DataFrame:
+        """A long DataFrame: id, time, then the columns in role order."""
+        parts = []
+        for m in self.members:
+            part = m.frame[m.columns].copy()
+            part.insert(0, "id", m.id)
+            parts.append(part)
+        return pd.concat(parts).rename_axis("time").reset_index()
+
+
+def _series_id(path_or_name: str | None, fallback: str = "series") -> str:
+    stem = Path(path_or_name).stem if path_or_name and not path_or_name.startswith("<") else ""
+    return stem or fallback
+
+
+def _find_id_column(df: pd.DataFrame, id_col: str | None, name: str) -> str | None:
+    if id_col is not None:
+        if id_col not in df.columns:
+            raise DataError(f"Id column {id_col!r} not found in {name}. Columns: {_short_list(list(df.columns))}.")
+        return id_col
+    lower = {str(c).lower(): c for c in df.columns}
+    for cand in ID_COLUMN_NAMES:
+        if cand in lower and not pd.api.types.is_float_dtype(df[lower[cand]]):
+            return lower[cand]
+    return None
+
+
+def _short_list(items: list, limit: int = 8) -> str:
+    """At most ``limit`` items, then "and N more": error lines stay short."""
+    shown = ", ".join(map(str, items[:limit]))
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _split_panel(
+    df: pd.DataFrame, *, name: str, fingerprint: str, id_col: str | None, static_features: tuple[str, ...],
+    source: str | None, build,
+) -> TimeSeries:
+    """Validate each series of a (possibly long) frame with ``build(frame, name, fingerprint)``."""
+    col = _find_id_column(df, id_col, name)
+    for s in static_features:
+        if s not in df.columns:
+            raise DataError(f"Static column {s!r} not found in {name}. Columns: {_short_list(list(df.columns))}.")
+    if col is None:
+        if static_features:
+            raise DataError(f"Static columns need a series id column in {name}; pass --id-col.")
+        member = build(df, name, fingerprint)
+        return TimeSeries((dataclasses.replace(member, id=_series_id(source or name)),))
+    ids = df[col]
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise DataError(f"Id column {col!r} of {name} is empty in data row {row + 1}. Every row needs a series id.")
+    members = []
+    for key, part in df.groupby(ids.astype(str), sort=False):
+        label = f"{name} (series {key})"
+        static = {}
+        for s in static_features:
+            values = pd.to_numeric(part[s], errors="coerce").dropna().unique()
+            if len(values) != 1:
+                raise DataError(
+                    f"Static column {s!r} of {label} must hold one number per series. Received {len(values)} values."
+                )
+            static[s] = float(values[0])
+        frame = part.drop(columns=[col, *static_features])
+        part_fp = hashlib.sha256(f"{fingerprint}:{key}".encode()).hexdigest()
+        member = build(frame, label, part_fp)
+        members.append(dataclasses.replace(member, id=str(key), static=static))
+    return TimeSeries(tuple(members), id_col=col)
+
+
+def read_csv(
+    path: str | os.PathLike[str],
+    *,
+    target: str | None = None,
+    features: tuple[str, ...] | list[str] = (),
+    future_features: tuple[str, ...] | list[str] = (),
+    static_features: tuple[str, ...] | list[str] = (),
+    time_col: str | None = None,
+    id_col: str | None = None,
+    missing: str = "ffill",
+    na_values: tuple[str, ...] | list[str] = (),
+) -> TimeSeries:
+    """Read and validate a CSV of one series, or a long CSV of many (an id column), as a :class:`TimeSeries`.
+
+    Takes every option of the loader (see :func:`load`), plus the column
+    roles ``future_features`` (known over the horizon), ``static_features``
+    (one value per series) and ``id_col`` (default: a column named
+    ``unique_id``, ``series_id``, ``id`` or ``series``, if any). Each series
+    is validated on its own (its gaps, missing values and frequency), so
+    series may differ in length and start.
+
+    >>> ts = read_csv("data/co2.csv")   # doctest: +SKIP
+    >>> len(ts), ts.target              # doctest: +SKIP
+    (1, 'co2')
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"File not found: {p}. Check the path.")
+    if p.is_dir():
+        raise DataError(f"{p} is a directory, not a CSV file. Pass the path of a CSV file.")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise DataError(f"Cannot read {p}: {exc.strerror or exc}.") from None
+    frame, sep, decimal = _parse_csv_bytes(raw, str(p), na_values=tuple(na_values))
+    source = str(p.resolve())
+
+    def build(df: pd.DataFrame, name: str, fingerprint: str) -> Series:
+        return _finish(
+            df, name=name, source=source, fingerprint=fingerprint, target=target, features=tuple(features),
+            time_col=time_col, missing=missing, sep=sep, decimal=decimal, future_features=tuple(future_features),
+        )
+
+    return _split_panel(
+        frame, name=str(p), fingerprint=hashlib.sha256(raw).hexdigest(), id_col=id_col,
+        static_features=tuple(static_features), source=source, build=build,
+    )
+
+
+def from_dataframe(
+    df: pd.DataFrame,
+    *,
+    target: str | None = None,
+    features: tuple[str, ...] | list[str] = (),
+    future_features: tuple[str, ...] | list[str] = (),
+    static_features: tuple[str, ...] | list[str] = (),
+    time_col: str | None = None,
+    id_col: str | None = None,
+    missing: str = "ffill",
+    name: str = "<DataFrame>",
+) -> TimeSeries:
+    """Validate an in-memory DataFrame (time column or ``DatetimeIndex``; optional id column) as :func:`read_csv` does."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"Expected a pandas DataFrame. Received: {type(df).__name__}")
+    if time_col is None and isinstance(df.index, pd.DatetimeIndex):
+        time_col = df.index.name or "time"
+        df = df.reset_index(names=time_col)
+    payload = pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
+
+    def build(part: pd.DataFrame, label: str, fingerprint: str) -> Series:
+        return from_frame(
+            part, target=target, features=features, future_features=future_features, time_col=time_col,
+            missing=missing, name=label,
+        )
+
+    return _split_panel(
+        df, name=name, fingerprint=hashlib.sha256(payload).hexdigest(), id_col=id_col,
+        static_features=tuple(static_features), source=None, build=build,
+    )
+
+
+def as_timeseries(data, **roles) -> TimeSeries:
+    """A :class:`TimeSeries` from a TimeSeries, a Series or a DataFrame (``roles`` as in :func:`from_dataframe`)."""
+    if isinstance(data, TimeSeries):
+        return data
+    if isinstance(data, Series):
+        return TimeSeries((data if data.id else dataclasses.replace(data, id=_series_id(data.source)),))
+    if isinstance(data, pd.DataFrame):
+        return from_dataframe(data, **roles)
+    raise DataError(
+        f"Expected a pandas DataFrame or what forecaster.read_csv returns. Received: {type(data).__name__}"
+    )

@@ -1,0 +1,69 @@
+"""Model families: one registry of builders that return *uncompiled* Keras models.
+
+A builder takes the model section of the config and the input/output shapes
+(:class:`IOSpec`) and returns a ``keras.Model`` mapping::
+
+    past   (batch, lookback, n_past)        target first, then past and known-future columns
+    future (batch, horizon, n_future)       known-future columns over the horizon (only when n_future > 0)
+      -> (batch, horizon)                    one value per horizon step (point output)
+
+The output layer and the loss come from the output spec (:mod:`forecaster.models.heads`);
+compiling and fitting live in :mod:`forecaster.training`. Adding a family is
+one builder function and one registry entry; the contract tests
+(``tests/test_contract.py``) then run over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+
+from forecaster.config import MODEL_TYPES, ForecastConfig
+from forecaster.exceptions import ConfigError
+from forecaster.models.heads import OUTPUT_HEADS, IOSpec, output_head
+from forecaster.models.rnn import CELLS, PRECISION_POLICIES, build_rnn, cudnn_issues, cudnn_status
+
+#: ``model.type`` -> builder ``(ModelConfig, IOSpec) -> uncompiled keras.Model``.
+MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    "rnn": build_rnn,
+}
+assert set(MODEL_BUILDERS) == set(MODEL_TYPES), "every model type in the config needs a builder"
+
+__all__ = [
+    "CELLS",
+    "MODEL_BUILDERS",
+    "OUTPUT_HEADS",
+    "PRECISION_POLICIES",
+    "IOSpec",
+    "build_model",
+    "cudnn_issues",
+    "cudnn_status",
+    "output_head",
+]
+
+
+def build_model(config: ForecastConfig, io: IOSpec) -> keras.Model:
+    """Build the (uncompiled) network of ``config.model.type`` for the shapes in ``io``.
+
+    ``config.runtime.mixed_precision`` builds the layers under a Keras mixed
+    dtype policy (compute in float16/bfloat16, variables in float32); the
+    output head stays float32. The global policy is set only for this build
+    and restored afterwards, so models built or loaded later are unaffected.
+
+    >>> m = build_model(ForecastConfig(cell="lstm", layers=2, units=4), IOSpec(lookback=8, horizon=3, n_past=2))
+    >>> m.output_shape, m.compiled
+    ((None, 3), False)
+    """
+    builder = MODEL_BUILDERS.get(config.model.type)
+    if builder is None:
+        raise ConfigError(f"`type` must be one of {', '.join(MODEL_BUILDERS)}. Received: type={config.model.type!r}")
+    policy = PRECISION_POLICIES[config.runtime.mixed_precision]
+    if policy is None:
+        return builder(config, io)
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(policy)
+    try:
+        return builder(config, io)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)

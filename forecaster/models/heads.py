@@ -1,0 +1,77 @@
+"""Input/output shapes of a model, and the output heads with their losses.
+
+An output head turns the network's last hidden representation into the
+forecast and names the loss it is trained with. ``point`` is one value per
+horizon step trained on the mean squared error; quantile heads plug in here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+
+from forecaster.config import OUTPUT_TYPES
+from forecaster.exceptions import ConfigError
+
+
+@dataclass(frozen=True)
+class IOSpec:
+    """What goes into a model and what comes out.
+
+    Args:
+        lookback: input steps per window.
+        horizon: forecast steps.
+        n_past: columns per input step (target first, then the past and the
+            known-future covariates, whose past values are observed too).
+        n_future: known-future columns fed over the horizon (0: no second input).
+        n_static: static columns per series (0: none).
+        output: the output head (``"point"``).
+    """
+
+    lookback: int
+    horizon: int
+    n_past: int
+    n_future: int = 0
+    n_static: int = 0
+    output: str = "point"
+
+    def inputs(self) -> list[keras.KerasTensor]:
+        """The ``keras.Input`` tensors, named ``window`` (and ``future``)."""
+        out = [keras.Input(shape=(self.lookback, self.n_past), name="window")]
+        if self.n_future:
+            out.append(keras.Input(shape=(self.horizon, self.n_future), name="future"))
+        return out
+
+    def to_dict(self) -> dict[str, int | str]:
+        return {"lookback": self.lookback, "horizon": self.horizon, "n_past": self.n_past,
+                "n_future": self.n_future, "n_static": self.n_static, "output": self.output}
+
+
+@dataclass(frozen=True)
+class OutputHead:
+    """One output type: the layer that emits the forecast and the loss."""
+
+    label: str
+    loss: str
+    layer: Callable[[IOSpec], keras.layers.Layer]
+
+
+def _point_layer(io: IOSpec) -> keras.layers.Layer:
+    # Direct multi-step output; float32 even under a mixed policy so the loss and forecasts are float32.
+    return keras.layers.Dense(io.horizon, name="forecast", dtype="float32")
+
+
+#: ``output.type`` -> head.
+OUTPUT_HEADS: dict[str, OutputHead] = {
+    "point": OutputHead(label="point forecast, mean squared error", loss="mse", layer=_point_layer),
+}
+assert set(OUTPUT_HEADS) == set(OUTPUT_TYPES), "every output type in the config needs a head"
+
+
+def output_head(io: IOSpec) -> OutputHead:
+    head = OUTPUT_HEADS.get(io.output)
+    if head is None:
+        raise ConfigError(f"`type` must be one of {', '.join(OUTPUT_HEADS)}. Received: type={io.output!r}")
+    return head
