@@ -598,7 +598,10 @@ def test_report_lines_list_every_change(write_file: WriteFile) -> None:
 
 
 def test_public_names() -> None:
-    assert set(data.__all__) == {"LoadReport", "Series", "from_frame", "infer_frequency", "load"}
+    assert set(data.__all__) == {
+        "ID_COLUMN_NAMES", "MAX_ABS_VALUE", "LoadReport", "Series", "TimeSeries", "as_timeseries", "from_dataframe",
+        "from_frame", "future_index", "infer_frequency", "load", "read_csv",
+    }
 
 
 # ----------------------------------------------------------------------------

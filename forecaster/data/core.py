@@ -511,10 +511,10 @@ class TimeSeries:
         """A long DataFrame: id, time, then the columns in role order."""
         parts = []
         for m in self.members:
-            part = m.frame[m.columns].copy()
+            part = m.frame[m.columns].rename_axis("time").reset_index()
             part.insert(0, "id", m.id)
             parts.append(part)
-        return pd.concat(parts).rename_axis("time").reset_index()
+        return pd.concat(parts, ignore_index=True)
 
 
 def _series_id(path_or_name: str | None, fallback: str = "series") -> str:
