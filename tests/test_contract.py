@@ -86,7 +86,7 @@ def check_forecaster(model_type: str, tmp_path, monkeypatch) -> None:
     # 5. Bad input: clear errors naming the problem.
     with pytest.raises(DataError, match="known-future columns"):
         model.predict()
-    with pytest.raises(DataError, match="columns"):
+    with pytest.raises(DataError, match="Feature column .load. not found"):
         model.predict(frame.drop(columns=["load"]), future=future)
     with pytest.raises(DataError, match="needs at least"):
         fc.Forecaster(**params).fit(frame.iloc[:20], target="temp")
