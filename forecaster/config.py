@@ -602,8 +602,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 def parse_value(text: str) -> Any:
     """A command-line value read as a TOML value (number, bool, list, quoted string), else the plain string.
 
-    >>> parse_value("64"), parse_value("[\"a\", \"b\"]"), parse_value("2017-01-01x")
-    (64, ['a', 'b'], '2017-01-01x')
+    >>> parse_value("64"), parse_value("['a', 'b']"), parse_value("OT")
+    (64, ['a', 'b'], 'OT')
     """
     value = text.strip()
     try:

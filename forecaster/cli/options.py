@@ -178,7 +178,7 @@ def build_config(ctx: click.Context, params: dict[str, Any], *, backtest_keys: t
                 backtest[key.strip()] = parse_value(value)
             else:
                 key, value = parse_assignment(text)
-                assignments[key] = value
+                assignments[key] = _as_field_type(key, value)
         except ConfigError as exc:
             raise click.BadParameter(str(exc), ctx=ctx, param=set_param) from None
     try:
@@ -188,6 +188,17 @@ def build_config(ctx: click.Context, params: dict[str, Any], *, backtest_keys: t
 
     flags = {key: params[key] for _, key, _f in cli_fields() if key in params and typed(ctx, key)}
     return config.merged(flags), {key: _plain(value) for key, value in backtest.items()}
+
+
+def _as_field_type(key: str, value: Any) -> Any:
+    """``--set train.clipnorm=0`` means 0.0, as ``--clipnorm 0`` does (TOML reads ``0`` as an integer)."""
+    from forecaster.config import SECTIONS, resolve_key
+
+    section, name = resolve_key(key)
+    f = next(x for x in dataclasses.fields(SECTIONS[section]) if x.name == name)
+    if _kind(f) == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def _plain(value: Any) -> Any:
