@@ -176,7 +176,7 @@ def test_cli_fit_records_accelerator_options_and_reports_cudnn():
         assert res.exit_code == 0, res.output
         assert "cuDNN: LSTM eligible (not used: no GPU)" in res.stderr
         cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]
-        assert (cfg["mixed_precision"], cfg["jit_compile"], cfg["strategy"]) == ("bfloat16", False, "default")
+        assert cfg["runtime"] == {"mixed_precision": "bfloat16", "jit_compile": False, "strategy": "default"}
         res = runner.invoke(cli, ["predict"])
         assert res.exit_code == 0, res.output
 
@@ -184,7 +184,7 @@ def test_cli_fit_records_accelerator_options_and_reports_cudnn():
         assert res.exit_code == 0, res.output
         assert "cuDNN: not used (SimpleRNN has no fused cuDNN kernel" in res.stderr
         cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]
-        assert (cfg["mixed_precision"], cfg["jit_compile"]) == ("off", "auto")
+        assert (cfg["runtime"]["mixed_precision"], cfg["runtime"]["jit_compile"]) == ("off", "auto")
 
 
 def test_cli_rejects_unknown_precision():
