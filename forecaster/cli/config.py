@@ -7,6 +7,7 @@ import click
 from forecaster.cli.common import CONTEXT_SETTINGS, ForecastSubgroup
 from forecaster.cli.options import build_config, config_options
 
+
 @click.group(cls=ForecastSubgroup, context_settings=CONTEXT_SETTINGS)
 def config() -> None:
     """Inspect configs: the file format of --config and the effective settings."""
