@@ -185,9 +185,16 @@ def _show(runner, *args) -> ForecastConfig:
 
 def test_config_file_layering_defaults_file_set_flags(runner):
     with runner.isolated_filesystem():
-        Path("cfg.toml").write_text('[model]\nunits = 8\ncell = "lstm"\n[window]\nlookback = 12\n')
+        assert _show(runner) == ForecastConfig()
+        Path("cfg.toml").write_text(
+            '[model]\nunits = 8\ncell = "lstm"\nbidirectional = true\n[window]\nlookback = 12\n'
+            '[runtime]\njit_compile = true\n'
+        )
         cfg = _show(runner, "--config", "cfg.toml")
         assert (cfg.model.units, cfg.model.cell, cfg.window.lookback, cfg.window.horizon) == (8, "lstm", 12, 5)
+        assert cfg.model.bidirectional is True and cfg.runtime.jit_compile is True  # untyped flags keep the file's
+        cfg = _show(runner, "--config", "cfg.toml", "--no-bidirectional", "--no-jit-compile")
+        assert cfg.model.bidirectional is False and cfg.runtime.jit_compile is False
         # A flag left out (its click default is 32) does not override the file; a typed one wins,
         # even when it types the default.
         assert _show(runner, "--config", "cfg.toml", "--horizon", "3").model.units == 8
