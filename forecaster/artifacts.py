@@ -1,14 +1,13 @@
-"""Run directories: naming, the ``latest`` pointer, strict manifest reading.
+"""The files of a run directory: manifest schema and strict reading, strict JSON, atomic directory writes.
 
-Kept free of Keras imports so ``forecast info`` is fast.
+Which directory a run goes to (naming, ``latest``, checkpoints) is decided by
+:class:`forecaster.store.RunStore`. Kept free of Keras imports so ``forecast info`` is fast.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,7 +18,6 @@ SCHEMA_VERSION = 2
 READABLE_SCHEMA_VERSIONS = (1, 2)
 MANIFEST_FILE = "forecaster.json"
 MODEL_FILE = "model.keras"
-LATEST = "latest"
 
 #: Manifest keys and the JSON types each must have.
 _MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
@@ -110,118 +108,6 @@ def write_run_dir(final: Path, write: Callable[[Path], None]) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def run_name(data_path: str | os.PathLike[str], cell: str, now: datetime | None = None) -> str:
-    """Default run name: ``<csv stem>-<cell>-<YYYYmmdd-HHMMSS>``.
-
-    >>> run_name("data/prices.csv", "gru", datetime(2024, 5, 1, 12, 30, 0))
-    'prices-gru-20240501-123000'
-    """
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(data_path).stem) or "series"
-    return f"{stem}-{cell}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
-
-
-def checkpoint_dir(runs_dir: Path, config, fingerprint: str, name: str | None = None) -> Path:
-    """Where an in-progress fit keeps its per-epoch backup, keyed by data and config.
-
-    The same data, config (epochs and patience aside, so a resumed run may
-    train longer) and run name map to the same directory, which is what lets
-    ``forecast fit --resume`` find the interrupted run.
-    """
-    import hashlib
-
-    key = {k: v for k, v in config.to_flat().items() if k not in ("epochs", "patience")}
-    payload = json.dumps({"config": key, "data": fingerprint, "name": name}, sort_keys=True)
-    return Path(runs_dir) / f".checkpoint-{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
-
-
-def claim_checkpoint(base: Path) -> tuple[Path, Any]:
-    """Lock a checkpoint directory for this process; return it and the open lock.
-
-    Two identical fits started at once would otherwise share one backup. The
-    lock (``flock`` on a sibling ``.lock`` file) is released by the operating
-    system when the process ends, even on ``kill -9``, so an interrupted
-    run's checkpoint can be claimed again by ``--resume``. A fit that finds
-    the lock held by a live process uses a private directory instead.
-    """
-    base.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no locking, shared name
-        return base, None
-    for cand in (base, base.with_name(f"{base.name}-{os.getpid()}")):
-        fh = open(cand.with_name(cand.name + ".lock"), "a+")  # noqa: SIM115 - held until release_checkpoint
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return cand, fh
-        except OSError:
-            fh.close()
-    raise ArtifactError(f"Cannot lock a checkpoint directory beside {base}.")  # pragma: no cover
-
-
-def release_checkpoint(path: Path, lock: Any, *, remove: bool) -> None:
-    """Optionally delete the checkpoint, then drop its lock."""
-    import shutil
-
-    if remove:
-        shutil.rmtree(path, ignore_errors=True)
-    if lock is not None:
-        if remove:
-            Path(lock.name).unlink(missing_ok=True)
-        lock.close()
-
-
-def is_complete_run(path: Path) -> bool:
-    """True if ``path`` holds both a manifest and a model file."""
-    return (path / MANIFEST_FILE).is_file() and (path / MODEL_FILE).is_file()
-
-
-def update_latest(runs_dir: Path, run: Path) -> None:
-    """Point ``runs_dir/latest`` at ``run`` atomically (a symlink; a text file where links are unavailable)."""
-    link = runs_dir / LATEST
-    if link.exists() and link.is_dir() and not link.is_symlink():
-        raise ArtifactError(f"{link} is a real directory; rename it so 'latest' can point at the newest run.")
-    tmp = runs_dir / f".{LATEST}-{os.getpid()}"
-    try:
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
-        try:
-            os.symlink(run.name, tmp, target_is_directory=True)
-        except (OSError, NotImplementedError):
-            tmp.write_text(run.name + "\n", encoding="utf-8")
-        os.replace(tmp, link)  # atomic: readers see the old or the new pointer, never none
-    finally:
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
-
-
-def resolve_run(model: str | os.PathLike[str] | None, runs_dir: str | os.PathLike[str] = "runs") -> Path:
-    """Find the run directory for ``--model`` (default: ``runs/latest``)."""
-    if model is None:
-        link = Path(runs_dir) / LATEST
-        if link.is_symlink() or link.is_dir():
-            path = link.resolve()
-        elif link.is_file():
-            path = Path(runs_dir) / link.read_text(encoding="utf-8").strip()
-        else:
-            raise ArtifactError(
-                f"No model given and {link} does not exist. Train one with 'forecast fit DATA.csv' or pass --model RUN_DIR."
-            )
-    else:
-        path = Path(model)
-        if path.is_file() and path.name in (MANIFEST_FILE, MODEL_FILE):
-            path = path.parent
-    if not path.exists():
-        raise ArtifactError(f"Run directory {path} does not exist. Pass --model with a directory made by 'forecast fit'.")
-    if not path.is_dir():
-        raise ArtifactError(f"{path} is not a run directory. Pass --model with a directory made by 'forecast fit'.")
-    if not is_complete_run(path):
-        raise ArtifactError(
-            f"{path} is not a complete run (it needs {MANIFEST_FILE} and {MODEL_FILE}). "
-            "It may be from an interrupted fit; train again."
-        )
-    return path
 
 
 def read_manifest(run: Path) -> dict[str, Any]:

@@ -88,7 +88,15 @@ def canonical_cell(name: str) -> str:
 
 def _opt(default: Any, help: str, *, choices: tuple[str, ...] | None = None, flag: str | None = None,
          cli: bool = True, **extra: Any) -> Any:
-    """A dataclass field whose metadata documents it for the CLI and ``config show``."""
+    """A dataclass field whose metadata documents it for the CLI and ``config show``.
+
+    Metadata keys: ``help``; ``choices``; ``flag`` (the CLI flag when it is not
+    ``--<flat-key>``); ``cli`` (False: no CLI option); ``multiple`` (a list of
+    names, comma-separated on the command line); ``aliases`` (more accepted
+    spellings of a choice); ``min``/``max`` with ``min_open``/``max_open`` (the
+    range the section's validation enforces, so the CLI can refuse a value as a
+    usage error before any data is read).
+    """
     meta = {"help": help, "choices": choices, "flag": flag, "cli": cli, **extra}
     if isinstance(default, (list, tuple)):
         return field(default=tuple(default), metadata=meta)
@@ -205,10 +213,11 @@ class WindowConfig(_Section):
     SECTION: ClassVar[str] = "window"
     _INTS: ClassVar[tuple[str, ...]] = ("lookback", "horizon", "window_stride")
 
-    lookback: int = _opt(60, "Input steps per window.")
-    horizon: int = _opt(5, "Steps forecast at once.")
-    window_stride: int = _opt(1, "Step between training windows.", flag="--stride")
-    val_fraction: float = _opt(0.15, "Last part of the series used for validation and early stopping.")
+    lookback: int = _opt(60, "Input steps per window.", min=1)
+    horizon: int = _opt(5, "Steps forecast at once.", min=1)
+    window_stride: int = _opt(1, "Step between training windows.", flag="--stride", min=1)
+    val_fraction: float = _opt(0.15, "Last part of the series used for validation and early stopping.",
+                               min=0.0, max=1.0, min_open=True, max_open=True)
 
     def __post_init__(self) -> None:
         _positive_int("lookback", self.lookback)
@@ -228,12 +237,15 @@ class ModelConfig(_Section):
     _INTS: ClassVar[tuple[str, ...]] = ("layers", "units")
 
     type: str = _opt("rnn", "Model family.", choices=MODEL_TYPES, flag="--model-type")
-    cell: str = _opt("gru", "Recurrent cell (alias: rnn = simple_rnn).", choices=CELLS)
-    layers: int = _opt(1, "Stacked recurrent layers.")
-    units: int = _opt(32, "Units per recurrent layer (per direction).")
+    cell: str = _opt("gru", "Recurrent cell (alias: rnn = simple_rnn).", choices=CELLS,
+                     aliases=tuple(a for a in CELL_ALIASES if a not in CELLS))
+    layers: int = _opt(1, "Stacked recurrent layers.", min=1)
+    units: int = _opt(32, "Units per recurrent layer (per direction).", min=1)
     bidirectional: bool = _opt(False, "Wrap each recurrent layer in Bidirectional.")
-    dropout: float = _opt(0.0, "Input dropout in each recurrent layer and before the output layer.")
-    recurrent_dropout: float = _opt(0.0, "Dropout on the recurrent state; leaves the fused cuDNN path on GPUs.")
+    dropout: float = _opt(0.0, "Input dropout in each recurrent layer and before the output layer.",
+                           min=0.0, max=1.0, max_open=True)
+    recurrent_dropout: float = _opt(0.0, "Dropout on the recurrent state; leaves the fused cuDNN path on GPUs.",
+                                     min=0.0, max=1.0, max_open=True)
 
     def __post_init__(self) -> None:
         _choice("type", self.type, MODEL_TYPES)
@@ -265,13 +277,13 @@ class TrainConfig(_Section):
     SECTION: ClassVar[str] = "train"
     _INTS: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "patience", "seed", "steps_per_epoch")
 
-    epochs: int = _opt(30, "Most passes over the training windows (early stopping may end sooner).")
-    batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy).")
-    learning_rate: float = _opt(1e-3, "Adam learning rate.")
-    clipnorm: float = _opt(1.0, "Gradient clipping norm (Adam clipnorm); 0 disables.")
-    patience: int = _opt(5, "Early-stopping patience in epochs (best weights are restored).")
-    seed: int = _opt(42, "Seeds Python, NumPy and the backend; CPU runs repeat exactly.")
-    steps_per_epoch: int | None = _opt(None, "Cap batches per epoch (huge series; fresh random batches each epoch).")
+    epochs: int = _opt(30, "Most passes over the training windows (early stopping may end sooner).", min=1)
+    batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy).", min=1)
+    learning_rate: float = _opt(1e-3, "Adam learning rate.", min=0.0, min_open=True)
+    clipnorm: float = _opt(1.0, "Gradient clipping norm (Adam clipnorm); 0 disables.", min=0.0)
+    patience: int = _opt(5, "Early-stopping patience in epochs (best weights are restored).", min=1)
+    seed: int = _opt(42, "Seeds Python, NumPy and the backend; CPU runs repeat exactly.", min=0, max=2**32, max_open=True)
+    steps_per_epoch: int | None = _opt(None, "Cap batches per epoch (huge series; fresh random batches each epoch).", min=1)
 
     def __post_init__(self) -> None:
         _positive_int("epochs", self.epochs)
@@ -305,7 +317,6 @@ class RuntimeConfig(_Section):
     )
     jit_compile: bool | str = _opt(
         "auto", "XLA-compile the training step: true, false or auto (Keras decides). True turns op determinism off.",
-        cli=False,
     )
     strategy: str = _opt(
         "default", "tf.distribute: mirrored = all local GPUs, multiworker = the cluster in TF_CONFIG; "
@@ -536,7 +547,16 @@ class ForecastConfig:
 
 # ----------------------------------------------------------------------------
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The parsed content of a TOML or JSON config file (a dict), with clear errors."""
+    """The model-config tables of a TOML or JSON config file (a dict), with clear errors.
+
+    A ``[backtest]`` table may sit beside the model's in one file; it is left out here
+    (:func:`read_config_tables` returns it too).
+    """
+    return {k: v for k, v in read_config_tables(path).items() if k != "backtest"}
+
+
+def read_config_tables(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Every table of a TOML or JSON config file, ``[backtest]`` included."""
     p = Path(path)
     try:
         if not p.is_file():
@@ -562,8 +582,7 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise ConfigError(f"Config file {p} is not valid TOML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"Config file {p} must hold a table of keys. Received: {type(data).__name__}")
-    # A backtest section may sit beside the model's in one file; the model config ignores it.
-    return {k: v for k, v in data.items() if k != "backtest"}
+    return data
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -577,12 +596,20 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise ConfigError(f"--set expects section.key=value. Received: {text!r}")
     resolve_key(key)
-    value = value.strip()
+    return key, parse_value(value)
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value read as a TOML value (number, bool, list, quoted string), else the plain string.
+
+    >>> parse_value("64"), parse_value("['a', 'b']"), parse_value("OT")
+    (64, ['a', 'b'], 'OT')
+    """
+    value = text.strip()
     try:
-        parsed = tomllib.loads(f"v = {value}")["v"]
+        return tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:
-        parsed = value
-    return key, parsed
+        return value
 
 
 def cli_fields() -> list[tuple[str, str, dataclasses.Field]]:

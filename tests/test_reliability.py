@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from helpers import write_sensor_csv
 
-from forecaster.artifacts import is_complete_run
+from forecaster.store import is_complete_run
 
 FIT = ["fit", "s.csv", "--target", "temp", "--units", "8", "--lookback", "24", "--horizon", "4",
        "--batch-size", "16", "--epochs", "6", "--patience", "6"]

@@ -1,0 +1,169 @@
+"""``forecast backtest``: rolling-origin evaluation of a model beside the baselines, and its figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from forecaster.cli.common import ForecastCommand, import_backend, load_series, store
+from forecaster.cli.options import build_config, config_options, typed
+
+BACKTEST_FIGURES = {"overlay": "backtest.png", "error": "error_by_step.png", "training": "training.png",
+                    "forecast": "forecast.png"}
+#: Backtest option parameter -> BacktestConfig field (the [backtest] table and --set backtest.KEY use the field).
+_BACKTEST_PARAMS = {"folds": "folds", "start": "start", "origin_stride": "stride", "refit": "refit",
+                    "window": "window", "train_size": "train_size", "gap": "gap", "season": "season"}
+
+
+class _RefitType(click.ParamType):
+    """``always``, ``never`` or a positive integer N (refit every N folds)."""
+
+    name = "always|never|N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        text = str(value).strip().lower()
+        if text in ("always", "never"):
+            return text
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        self.fail(f"must be 'always', 'never' or a positive integer N (refit every N folds). Received: {value!r}", param, ctx)
+
+
+def _parse_start(ctx, param, text: str | None):
+    """``--start``: a row number (``4000``), a fraction of the rows (``0.8``) or a date (``2017-01-01``)."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if 0.0 < value < 1.0:
+        return value
+    raise click.BadParameter(
+        f"a row number, a fraction of the rows in (0, 1) or a date is expected. Received: {text!r}", param_hint="'--start'"
+    )
+
+
+@click.command(cls=ForecastCommand, error_names={"stride": "origin_stride"})
+@click.argument("data", type=click.Path(dir_okay=True))
+@config_options(renames={"window_stride": "--train-stride"})
+@click.option("--folds", type=click.IntRange(min=1), default=None,
+              help="Split the origins into K consecutive folds (default 5 when --start is not given).")
+@click.option("--start", callback=_parse_start,
+              help="First cutoff: a row number, a fraction of the rows (0.8) or a date (default: the last 20%).")
+@click.option("--stride", "origin_stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Rows between forecast origins.")
+@click.option("--refit", type=_RefitType(), default="always", show_default=True,
+              help="Refit at every fold, never (one fit, one batched predict), or every N folds.")
+@click.option("--window", type=click.Choice(["expanding", "fixed"]), default="expanding", show_default=True,
+              help="Training window: every row before the cutoff, or the last --train-size rows.")
+@click.option("--train-size", type=click.IntRange(min=1), default=None,
+              help="Rows per training window with --window fixed (default: the first fold's).")
+@click.option("--gap", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Rows left out between the end of training and the cutoff.")
+@click.option("--season", type=click.IntRange(min=1), default=None,
+              help="Season length for seasonal naive, window mean and MASE (default: from the frequency, e.g. 24 for hourly).")
+@click.option("--name", help="Directory name under runs/ (default: backtest-<csv>-<cell>-<timestamp>).")
+@click.pass_context
+def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
+    """Rolling-origin backtest of a model on DATA, beside naive, seasonal naive, drift and window-mean forecasts.
+
+    \b
+    Every refit trains a brand-new model (fresh optimizer, scaler fitted on
+    the rows before the fold's cutoff only). Metrics, overall and per step:
+      MAE, RMSE                 units of the series
+      MAPE  = 100 mean(|e|/|y|)  percent; points with y ~ 0 left out
+      sMAPE = 100 mean(2|e|/(|y|+|yhat|))  percent, 0..200
+      MASE  = mean(|e| / s), s = in-sample seasonal-naive MAE of the
+              training rows of each fold's model (< 1: better than it)
+    Settings: defaults < --config FILE (its [backtest] table too) < --set < flags typed.
+    Writes runs/backtest-.../ with metrics.json, forecasts.csv, folds.csv and PNGs.
+    """
+    from forecaster.backtest import BacktestConfig, fold_table, format_fold_table, plan_backtest
+
+    config, bt_settings = build_config(ctx, params, backtest_keys=tuple(_BACKTEST_PARAMS.values()))
+    bt_settings.update({field: params[param] for param, field in _BACKTEST_PARAMS.items() if typed(ctx, param)})
+    bt_config = BacktestConfig(**bt_settings)
+    runs = store(ctx)
+    if name is not None:
+        runs.path(name)  # a bad --name fails before the data is read
+    config, series = load_series(data, config)
+    plan = plan_backtest(series, config, bt_config)
+    click.echo(
+        f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.stride}), "
+        f"{plan.n_fits} fit(s) (refit {bt_config.describe_refit()}, {bt_config.window} window, gap {bt_config.gap}); "
+        f"season {plan.season}" + (f" (from frequency {series.freq!r}; --season overrides)" if plan.season_inferred else "")
+    )
+    click.echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
+
+    import_backend(ctx)
+    from forecaster.backtest import run_backtest
+    from forecaster.training.distribute import get_strategy
+    from forecaster.runtime import device_summary
+
+    # A multi-worker strategy must exist before TensorFlow runs its first operation.
+    get_strategy(config.runtime.strategy)
+    click.echo(f"Device: {device_summary()}", err=True)
+    result = run_backtest(series, config, bt_config, fit_verbose=2 if ctx.obj["verbose"] else 0)
+    click.echo("")
+    click.echo(result.describe())
+    click.echo(result.format_table())
+    click.echo("")
+    click.echo("MASE per horizon step, model vs baselines on the same origins (lower is better):")
+    for line in result.format_verdict():
+        click.echo(line)
+    figures = backtest_figures(result, series)
+    out = result.save(runs.path(name or runs.new_name(data, config.model.cell, prefix="backtest-")), figures=figures)
+    t = result.timings
+    click.echo(
+        f"Time: {t['total_seconds']:.1f}s in all; {len(result.fits)} fit(s) {t['fit_seconds']:.1f}s, "
+        f"batched predict {t['predict_seconds']:.2f}s, baselines {t['baseline_seconds']:.3f}s, scoring {t['score_seconds']:.2f}s"
+    )
+    click.echo(f"Saved {out}")
+
+
+def backtest_figures(result, series=None) -> dict:
+    """The backtest PNGs: overlay and error by step (always), training curves and forecast (after a run)."""
+    from forecaster.plot import plot_backtest, plot_error_by_step, plot_forecast, plot_history
+
+    target = result.data["target"]
+    figures = {
+        BACKTEST_FIGURES["overlay"]: plot_backtest(result.forecasts, title=result.title("backtest overlay"), ylabel=target),
+        BACKTEST_FIGURES["error"]: plot_error_by_step(
+            result.metrics["per_step"], metric="mae", title=result.title("error by horizon step"),
+            ylabel=f"MAE ({target})",
+        ),
+    }
+    if result.histories:
+        figures[BACKTEST_FIGURES["training"]] = plot_history(
+            result.histories[-1], title=result.title(f"training curves, fold {result.fits[-1]['fold']}")
+        )
+    if series is not None:
+        # The last backtest forecast, with the history it was made from and what really happened.
+        fc = result.forecasts
+        last = fc[fc["cutoff"] == fc["cutoff"].max()]
+        n = max(4 * result.fc_config.window.lookback, 120)
+        hist = series.frame[target].loc[: last["cutoff"].iloc[0]].iloc[-n:]
+        forecast = last.set_index("timestamp")["model"].rename(target)
+        actual = last.set_index("timestamp")["actual"]
+        figures[BACKTEST_FIGURES["forecast"]] = plot_forecast(
+            hist, forecast, actual=actual, title=result.title(f"forecast from {last['cutoff'].iloc[0]}"), ylabel=target,
+        )
+    return figures
+
+
+def plot_backtest_dir(run: Path) -> None:
+    """Redraw a saved backtest's figures into its directory (``forecast plot --backtest RUN``)."""
+    from forecaster.backtest import BacktestResult
+
+    result = BacktestResult.load(run)
+    from forecaster.plot import save_figure
+
+    for name, fig in backtest_figures(result).items():
+        click.echo(f"Wrote {save_figure(fig, run / name)}")

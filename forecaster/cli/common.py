@@ -1,0 +1,126 @@
+"""What the commands share: the command class that names its flags for errors, data loading, the backend."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from forecaster.cli.options import flag_names
+from forecaster.exceptions import ConfigError, ForecasterError
+
+log = logging.getLogger("forecaster")
+
+#: ``forecast`` context settings, shared by every group.
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class ForecastCommand(click.Command):
+    """A command that tells the error policy which flag spells which library argument.
+
+    ``error_names`` adds argument names the library uses that are not parameter
+    names, e.g. ``{"stride": "origin_stride"}`` for ``backtest``.
+    """
+
+    def __init__(self, *args: Any, error_names: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.error_names = error_names or {}
+
+    def invoke(self, ctx: click.Context) -> Any:
+        flags = flag_names(self)
+        flags.update({alias: flags[name] for alias, name in self.error_names.items() if name in flags})
+        if isinstance(ctx.obj, dict):
+            ctx.obj["flags"] = flags
+        return super().invoke(ctx)
+
+
+class ForecastSubgroup(click.Group):
+    """A nested command group (``forecast config ...``) whose commands name their flags too."""
+
+    command_class = ForecastCommand
+
+
+def store(ctx: click.Context):
+    """The :class:`RunStore` of ``--runs-dir``."""
+    from forecaster.store import RunStore
+
+    return RunStore(ctx.obj["runs_dir"])
+
+
+def import_backend(ctx: click.Context) -> None:
+    from forecaster.runtime import import_backend as _import
+
+    _import(quiet=not ctx.obj["verbose"])
+
+
+def describe_series(series) -> None:
+    feats = f" + features {', '.join(series.features)}" if series.features else ""
+    click.echo(
+        f"Data: {series.source} - target {series.target!r}{feats}, {len(series)} rows, "
+        f"{series.index[0]} .. {series.index[-1]}, frequency {series.freq}", err=True,
+    )
+
+
+#: Data-section fields handed to ``forecaster.data.load`` when it takes them (by the same name).
+_LOADER_FIELDS = ("target", "features", "future_features", "static_features", "time_col", "id_col", "missing",
+                  "na_values")
+
+
+def loader_kwargs(config, **overrides: Any) -> dict[str, Any]:
+    """The keyword arguments of ``data.load`` from ``config.data``.
+
+    Column roles the loader does not take yet are refused when set, never silently dropped.
+    """
+    from forecaster import data as data_mod
+    from forecaster.config import DataConfig
+
+    accepted = inspect.signature(data_mod.load).parameters
+    defaults = DataConfig()
+    out: dict[str, Any] = {}
+    for name in _LOADER_FIELDS:
+        value = overrides.get(name, getattr(config.data, name))
+        if name in accepted:
+            out[name] = value
+        elif value != getattr(defaults, name):
+            raise ConfigError(f"`{name}` is not supported by this version's CSV loader yet. Remove it.")
+    return out
+
+
+def load_series(data: str, config):
+    """Load DATA with the config's data options; return the config with the resolved target, and the series."""
+    from forecaster import data as data_mod
+
+    series = data_mod.load(data, **loader_kwargs(config))
+    describe_series(series)
+    return config.replace(target=series.target), series
+
+
+def load_for_run(fc, data: str | None):
+    """Load the CSV a run was fitted on (or a newer one) with the run's own options."""
+    from forecaster import data as data_mod
+
+    path = data or fc.data_["source"]
+    if path is None or (data is None and not Path(path).exists()):
+        raise ForecasterError(
+            f"The training data {path} is no longer there. Pass --data with a CSV of the same columns."
+        )
+    series = data_mod.load(path, **loader_kwargs(fc.config, target=fc.target_, features=fc.features_))
+    if data is None and series.fingerprint != fc.data_["fingerprint"]:
+        log.info("note: %s changed since the model was fitted; forecasting from its current end", path)
+    return series
+
+
+def atomic_csv(frame, path: Path) -> None:
+    """Write a CSV next to ``path`` and rename it into place (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        frame.to_csv(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,64 @@
+"""``forecast fit``: train a model and save it as a run."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from forecaster.cli.common import ForecastCommand, import_backend, load_series, store
+from forecaster.cli.options import build_config, config_options
+
+log = logging.getLogger("forecaster")
+
+
+@click.command(cls=ForecastCommand)
+@click.argument("data", type=click.Path(dir_okay=True))
+@config_options()
+@click.option("--name", help="Run directory name (default: <csv>-<cell>-<timestamp>).")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted fit of the same data and config from its last completed epoch.")
+@click.pass_context
+def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params) -> None:
+    """Train a model on DATA (a CSV with a time column) and save it under runs/.
+
+    Settings come from the defaults, then --config FILE, then --set, then the flags typed.
+    """
+    config, _ = build_config(ctx, params)
+    runs = store(ctx)
+    if name is not None:
+        runs.path(name)  # a bad --name fails before the data is read
+    config, series = load_series(data, config)
+
+    import_backend(ctx)
+    from forecaster.training.distribute import get_strategy
+    from forecaster.forecaster import Forecaster
+    from forecaster.models import cudnn_status
+    from forecaster.runtime import backend_name, device_summary, on_gpu
+
+    # A multi-worker strategy must exist before TensorFlow runs its first operation.
+    get_strategy(config.runtime.strategy)
+    click.echo(f"Device: {device_summary()}", err=True)
+    click.echo(cudnn_status(config, on_gpu=on_gpu(), backend=backend_name()), err=True)
+    click.echo(
+        f"Model: {config.model.layers} x {'bidirectional ' if config.model.bidirectional else ''}{config.model.cell} "
+        f"({config.model.units} units), lookback {config.window.lookback} -> horizon {config.window.horizon}", err=True,
+    )
+    verbose = 1 if sys.stdout.isatty() else 2
+    with runs.checkpoint(config, series.fingerprint, name=name, resume=resume) as ckpt:
+        try:
+            fc = Forecaster(config).fit(series, verbose=verbose, checkpoint_dir=ckpt)
+        except KeyboardInterrupt:
+            log.warning("Interrupted; run the same command with --resume to continue from the last completed epoch.")
+            raise
+        run = fc.save(runs.path(name or runs.new_name(data, config.model.cell)))
+    runs.set_latest(run)
+    m = fc.metrics_
+    ratio = m["val_mae"] / m["naive_val_mae"] if m["naive_val_mae"] else float("nan")
+    click.echo(f"Saved {run}")
+    click.echo(
+        f"Validation ({m['val_windows']} windows, {series.target}): MAE {m['val_mae']:.4g} vs naive {m['naive_val_mae']:.4g} "
+        f"(ratio {ratio:.3f}; < 1 beats naive), RMSE {m['val_rmse']:.4g} vs {m['naive_val_rmse']:.4g}; "
+        f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s"
+    )

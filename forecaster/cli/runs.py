@@ -1,0 +1,111 @@
+"""Commands on a saved run: ``forecast predict``, ``forecast plot`` and ``forecast info``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from forecaster.cli.common import ForecastCommand, atomic_csv, import_backend, load_for_run, store
+
+_MODEL_HELP = "Run directory (default: runs/latest)."
+_DATA_HELP = "A newer CSV with the same columns (default: the training data)."
+
+
+@click.command(cls=ForecastCommand)
+@click.option("--model", "model", type=click.Path(), help=_MODEL_HELP)
+@click.option("--data", type=click.Path(), help=_DATA_HELP)
+@click.option("--output", type=click.Path(dir_okay=False), help="CSV to write (default: <run>/forecast.csv).")
+@click.pass_context
+def predict(ctx: click.Context, model: str | None, data: str | None, output: str | None) -> None:
+    """Forecast the next horizon after the end of the data."""
+    run = store(ctx).resolve(model)
+    import_backend(ctx)
+    from forecaster.forecaster import Forecaster
+
+    fc = Forecaster.load(run)
+    series = load_for_run(fc, data)
+    forecast = fc.predict(series)
+    out = Path(output) if output else run / "forecast.csv"
+    atomic_csv(forecast.rename_axis("time"), out)
+    click.echo(f"Forecast of {fc.target_!r} from {run.name} ({fc.config.window.horizon} steps after {series.index[-1]}):")
+    click.echo(forecast.to_string())
+    click.echo(f"Wrote {out}")
+
+
+@click.command(cls=ForecastCommand)
+@click.option("--model", "model", type=click.Path(), help=_MODEL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the raw manifest.")
+@click.pass_context
+def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
+    """Describe a saved model: config, data range, metrics, versions."""
+    import json
+
+    from forecaster.artifacts import read_manifest
+
+    run = store(ctx).resolve(model)
+    man = read_manifest(run)
+    if as_json:
+        click.echo(json.dumps(man, indent=2))
+        return
+    from forecaster.config import ForecastConfig
+
+    cfg = ForecastConfig.from_dict(man["config"]).to_flat()
+    d, m, v = man["data"], man["metrics"], man["versions"]
+    lines = [
+        f"Run:        {run}",
+        f"Created:    {man['created']}",
+        f"Model:      {cfg['layers']} x {'bidirectional ' if cfg['bidirectional'] else ''}{cfg['cell']}, "
+        f"{cfg['units']} units, dropout {cfg['dropout']}, lookback {cfg['lookback']} -> horizon {cfg['horizon']}",
+        f"Target:     {man['target']}" + (f" (features: {', '.join(man['features'])})" if man["features"] else ""),
+        f"Data:       {d['source']} ({d['rows']} rows, {d['start']} .. {d['end']}, frequency {man['frequency']})",
+        f"Training:   {d['train_start']} .. {d['train_end']}; validation {d['val_start']} .. {d['val_end']}",
+        f"Scaling:    transform {cfg['transform']} (log: {', '.join(c for c, l in zip(man['scaler']['columns'], man['scaler']['log']) if l) or 'none'}), "
+        f"normalization {cfg['normalization']}",
+        f"Training:   {cfg['epochs']} max epochs, batch {cfg['batch_size']}, lr {cfg['learning_rate']}, "
+        f"clipnorm {cfg['clipnorm']}, seed {man['seed']}",
+        f"Metrics:    val MAE {m.get('val_mae', float('nan')):.4g} vs naive {m.get('naive_val_mae', float('nan')):.4g}; "
+        f"{m.get('epochs_run')} epochs (best {m.get('best_epoch')}), {m.get('fit_seconds')}s",
+        "Versions:   " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        f"Fingerprint: sha256 {d['fingerprint'][:16]}...",
+    ]
+    click.echo("\n".join(lines))
+
+
+@click.command(cls=ForecastCommand)
+@click.option("--model", "model", type=click.Path(), help=_MODEL_HELP)
+@click.option("--data", type=click.Path(), help=_DATA_HELP)
+@click.option("--output", type=click.Path(dir_okay=False), help="PNG to write (default: <run>/forecast.png).")
+@click.option("--history", "n_history", type=click.IntRange(min=2), default=None,
+              help="History points shown (default: 4 x lookback, at least 120).")
+@click.option("--backtest", "backtest_dir", type=click.Path(), default=None,
+              help="Redraw a backtest's overlay and error-by-step PNGs into its directory (made by 'forecast backtest').")
+@click.pass_context
+def plot(ctx: click.Context, model: str | None, data: str | None, output: str | None, n_history: int | None,
+         backtest_dir: str | None = None) -> None:
+    """Plot recent history and the forecast after it as a PNG (or a backtest's figures with --backtest)."""
+    if backtest_dir is not None:
+        if model is not None or data is not None or output is not None or n_history is not None:
+            raise click.UsageError("--backtest cannot be combined with --model, --data, --output or --history.")
+        from forecaster.cli.backtest import plot_backtest_dir
+
+        plot_backtest_dir(Path(backtest_dir))
+        return
+    run = store(ctx).resolve(model)
+    import_backend(ctx)
+    from forecaster.forecaster import Forecaster
+    from forecaster.plot import plot_forecast, save_figure
+
+    fc = Forecaster.load(run)
+    series = load_for_run(fc, data)
+    forecast = fc.predict(series)
+    n = n_history or max(4 * fc.config.window.lookback, 120)
+    hist = series.frame[fc.target_].iloc[-n:]
+    cfg = fc.config
+    title = (
+        f"{Path(series.source or 'data').name}: {fc.target_} - {cfg.model.layers}x{'bi-' if cfg.model.bidirectional else ''}"
+        f"{cfg.model.cell}, horizon {cfg.window.horizon} ({fc.freq_})"
+    )
+    fig = plot_forecast(hist, forecast, title=title, ylabel=fc.target_)
+    out = save_figure(fig, Path(output) if output else run / "forecast.png")
+    click.echo(f"Wrote {out}")
