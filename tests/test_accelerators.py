@@ -176,26 +176,16 @@ def test_cli_fit_records_accelerator_options_and_reports_cudnn():
         )
         assert res.exit_code == 0, res.output
         assert "cuDNN: LSTM eligible (not used: no GPU)" in res.stderr
-<<<<<<< ours
-        cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]["runtime"]
-        assert (cfg["mixed_precision"], cfg["jit_compile"], cfg["strategy"]) == ("bfloat16", False, "default")
-=======
         cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]
         assert cfg["runtime"] == {"mixed_precision": "bfloat16", "jit_compile": False, "strategy": "default"}
->>>>>>> theirs
         res = runner.invoke(cli, ["predict"])
         assert res.exit_code == 0, res.output
 
         res = runner.invoke(cli, ["fit", "sensor.csv", "--target", "temp", "--cell", "rnn", *TINY_CLI])
         assert res.exit_code == 0, res.output
         assert "cuDNN: not used (SimpleRNN has no fused cuDNN kernel" in res.stderr
-<<<<<<< ours
-        cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]["runtime"]
-        assert (cfg["mixed_precision"], cfg["jit_compile"]) == ("off", "auto")
-=======
         cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]
         assert (cfg["runtime"]["mixed_precision"], cfg["runtime"]["jit_compile"]) == ("off", "auto")
->>>>>>> theirs
 
 
 def test_cli_rejects_unknown_precision():
