@@ -59,7 +59,10 @@ CELL_ALIASES: dict[str, str] = {
 }
 CELLS = ("gru", "lstm", "simple_rnn")
 TRANSFORMS = ("auto", "none", "log")
-NORMALIZATIONS = ("window", "global")
+NORMALIZATIONS = ("auto", "window", "global")
+#: What the network's output is added to (``output.base``).
+BASES = ("auto", "seasonal_naive", "naive", "none")
+FALLBACKS = ("none", "baseline")
 MISSING_POLICIES = ("ffill", "interpolate", "error")
 #: Model families (keys of :data:`forecaster.models.MODEL_BUILDERS`).
 MODEL_TYPES = ("rnn",)
@@ -175,10 +178,18 @@ class DataConfig(_Section):
     na_values: tuple[str, ...] = _opt(
         (), "Extra cell values meaning 'missing' (e.g. the sentinel -200), comma-separated.", multiple=True
     )
-    transform: str = _opt("auto", "auto: log for positive price columns, none otherwise.", choices=TRANSFORMS)
+    transform: str = _opt(
+        "auto", "auto: log for positive price columns; otherwise chosen on inner validation windows (log for "
+        "positive series whose seasonal swing grows with the level). none, log: forced.", choices=TRANSFORMS,
+    )
     normalization: str = _opt(
-        "window", "window: relative to each window's last value (trending series); global: z-score.",
+        "window", "window: relative to each window's last value (trending series); global: z-score; "
+        "auto: chosen per series on inner validation windows of the training rows.",
         choices=NORMALIZATIONS,
+    )
+    calendar: bool = _opt(
+        False, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
+        "as known-future inputs.",
     )
 
     def __post_init__(self) -> None:
@@ -211,16 +222,23 @@ class WindowConfig(_Section):
     """How the series is cut into (lookback -> horizon) training windows."""
 
     SECTION: ClassVar[str] = "window"
-    _INTS: ClassVar[tuple[str, ...]] = ("lookback", "horizon", "window_stride")
+    _INTS: ClassVar[tuple[str, ...]] = ("lookback", "horizon", "window_stride", "season")
 
-    lookback: int = _opt(60, "Input steps per window.", min=1)
+    lookback: int | None = _opt(60, "Input steps per window (unset: from the season and the series length).", min=1)
     horizon: int = _opt(5, "Steps forecast at once.", min=1)
     window_stride: int = _opt(1, "Step between training windows.", flag="--stride", min=1)
     val_fraction: float = _opt(0.15, "Last part of the series used for validation and early stopping.",
                                min=0.0, max=1.0, min_open=True, max_open=True)
+    season: int | None = _opt(
+        None, "Season length in steps for the seasonal baseline and the automatic lookback (default: from the "
+        "frequency: 24 hourly, 7 daily, 12 monthly, ...).", min=1,
+    )
 
     def __post_init__(self) -> None:
-        _positive_int("lookback", self.lookback)
+        if self.lookback is not None:
+            _positive_int("lookback", self.lookback)
+        if self.season is not None:
+            _positive_int("season", self.season)
         _positive_int("horizon", self.horizon)
         _positive_int("window_stride", self.window_stride)
         if not _real(self.val_fraction) or not 0.0 < self.val_fraction < 1.0:
@@ -265,9 +283,20 @@ class OutputConfig(_Section):
 
     type: str = _opt("point", "Output head: point (one value per step, mean squared error).",
                      choices=OUTPUT_TYPES, flag="--output-type")
+    base: str = _opt(
+        "auto", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
+        "last value), none (the level itself); auto: seasonal_naive when a season fits in the lookback, else naive. "
+        "An untrained network then equals that baseline.", choices=BASES,
+    )
+    fallback: str = _opt(
+        "none", "baseline: when the model loses to the best baseline on the validation windows, serve that "
+        "baseline's forecasts instead (recorded in the run).", choices=FALLBACKS,
+    )
 
     def __post_init__(self) -> None:
         _choice("type", self.type, OUTPUT_TYPES)
+        _choice("base", self.base, BASES)
+        _choice("fallback", self.fallback, FALLBACKS)
 
 
 @dataclass(frozen=True)
@@ -275,7 +304,10 @@ class TrainConfig(_Section):
     """The optimiser, the budget, early stopping and the seed."""
 
     SECTION: ClassVar[str] = "train"
-    _INTS: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "patience", "seed", "steps_per_epoch")
+    _INTS: ClassVar[tuple[str, ...]] = (
+        "epochs", "batch_size", "patience", "seed", "steps_per_epoch", "min_steps_per_epoch", "ensemble",
+        "lr_patience",
+    )
 
     epochs: int = _opt(30, "Most passes over the training windows (early stopping may end sooner).", min=1)
     batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy).", min=1)
@@ -284,13 +316,27 @@ class TrainConfig(_Section):
     patience: int = _opt(5, "Early-stopping patience in epochs (best weights are restored).", min=1)
     seed: int = _opt(42, "Seeds Python, NumPy and the backend; CPU runs repeat exactly.", min=0, max=2**32, max_open=True)
     steps_per_epoch: int | None = _opt(None, "Cap batches per epoch (huge series; fresh random batches each epoch).", min=1)
+    min_steps_per_epoch: int = _opt(
+        1, "At least this many optimiser steps per epoch: short series draw further shuffled passes, so the "
+        "budget does not shrink with the series.", min=1,
+    )
+    lr_patience: int | None = _opt(
+        None, "Halve the learning rate after this many epochs without a better validation loss (unset: constant).",
+        min=1,
+    )
+    ensemble: int | None = _opt(
+        1, "Members (different seeds) trained together and combined by their median (unset: from the data size).",
+        min=1,
+    )
 
     def __post_init__(self) -> None:
         _positive_int("epochs", self.epochs)
         _positive_int("batch_size", self.batch_size)
         _positive_int("patience", self.patience)
-        if self.steps_per_epoch is not None:
-            _positive_int("steps_per_epoch", self.steps_per_epoch)
+        for name in ("steps_per_epoch", "lr_patience", "ensemble"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
+        _positive_int("min_steps_per_epoch", self.min_steps_per_epoch)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise ConfigError(f"`seed` must be an integer in [0, 2**32). Received: seed={self.seed!r}")
         if not _real(self.learning_rate) or not self.learning_rate > 0:

@@ -239,7 +239,7 @@ class Forecaster:
             if size != len(chunk):
                 inputs = _pad(inputs, size)
             rel = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)[: len(chunk)]
-            out[lo : lo + len(chunk)] = self.scaler_.inverse_target(rel + view.reference(chunk)[:, None])
+            out[lo : lo + len(chunk)] = self.scaler_.inverse_target(rel + view.reference(chunk))
         return out
 
     def _as_series(self, data) -> Series:

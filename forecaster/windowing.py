@@ -151,7 +151,14 @@ class WindowView:
     """
 
     def __init__(
-        self, values: np.ndarray, lookback: int, horizon: int, *, relative: bool = False, n_future: int = 0
+        self,
+        values: np.ndarray,
+        lookback: int,
+        horizon: int,
+        *,
+        relative: bool = False,
+        n_future: int = 0,
+        base_steps: np.ndarray | None = None,
     ) -> None:
         if values.ndim != 2:
             raise ConfigError(f"`values` must be 2-D (rows, columns). Received shape {values.shape}")
@@ -166,6 +173,16 @@ class WindowView:
         self.relative = relative
         #: The last ``n_future`` columns are known-future covariates: :meth:`future` reads them over the horizon.
         self.n_future = n_future
+        # Which input row (0 .. lookback-1) holds the baseline forecast of each horizon step: the
+        # network predicts the target minus that value (see `reference`). Window-relative inputs
+        # default to the last row (the naive forecast); None means no baseline (predict the level).
+        if base_steps is None and relative:
+            base_steps = np.full(horizon, lookback - 1)
+        if base_steps is not None:
+            base_steps = np.asarray(base_steps, dtype=np.int64)
+            if base_steps.shape != (horizon,) or base_steps.min() < 0 or base_steps.max() >= lookback:
+                raise ConfigError(f"`base_steps` must be {horizon} input rows in [0, {lookback}). Received: {base_steps}")
+        self.base_steps = base_steps
         # (n - L + 1, C, L) -> (n - L + 1, L, C): still a view, no copy.
         self._inputs = sliding_window_view(values, lookback, axis=0).transpose(0, 2, 1)
         self._targets = sliding_window_view(values[:, 0], horizon) if len(values) >= horizon else None
@@ -196,13 +213,22 @@ class WindowView:
         if self._targets is None:
             raise DataError(f"The series is shorter than horizon={self.horizon}.")
         y = self._targets[np.asarray(origins)]
-        if self.relative:
-            y = y - self.reference(origins)[:, None]
+        if self.base_steps is not None:
+            y = y - self.reference(origins)
         return y
 
     def reference(self, origins: np.ndarray) -> np.ndarray:
-        """Target value at the last observed row of each window (0 when not relative)."""
+        """``(len(origins), horizon)``: the baseline forecast the network's output is added to.
+
+        With ``base_steps`` it is the target at those input rows (the last row:
+        the naive forecast; the rows one season back: the seasonal naive
+        forecast); without, zero (the network predicts the level).
+
+        >>> buf = np.arange(10, dtype=np.float32)[:, None]
+        >>> WindowView(buf, 4, 3, base_steps=np.array([2, 3, 2])).reference(np.array([5])).tolist()
+        [[3.0, 4.0, 3.0]]
+        """
         origins = np.asarray(origins)
-        if not self.relative:
-            return np.zeros(len(origins), dtype=self.values.dtype)
-        return self.values[origins - 1, 0]
+        if self.base_steps is None:
+            return np.zeros((len(origins), self.horizon), dtype=self.values.dtype)
+        return self.values[origins[:, None] - self.lookback + self.base_steps, 0]

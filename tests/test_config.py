@@ -90,7 +90,7 @@ def test_unknown_cell_is_rejected_with_choices() -> None:
         ("output", "samples", "`type` must be one of point. Received: type='samples'"),
         ("missing", "drop", "`missing` must be one of ffill, interpolate, error. Received: missing='drop'"),
         ("transform", "sqrt", "`transform` must be one of auto, none, log. Received: transform='sqrt'"),
-        ("normalization", "minmax", "`normalization` must be one of window, global. Received: normalization='minmax'"),
+        ("normalization", "minmax", "`normalization` must be one of auto, window, global. Received: normalization='minmax'"),
         ("dropout", 1.0, "`dropout` must be a number in [0, 1). Received: dropout=1.0"),
         ("dropout", -0.1, "`dropout` must be a number in [0, 1). Received: dropout=-0.1"),
         ("dropout", True, "`dropout` must be a number in [0, 1). Received: dropout=True"),

@@ -105,7 +105,7 @@ def test_window_view_slices_match_index_arithmetic(data: tuple[np.ndarray, int, 
     for i, o in enumerate(origins.tolist()):
         np.testing.assert_array_equal(x[i], values[o - lookback : o])
         np.testing.assert_array_equal(y[i], values[o : o + horizon, 0])
-    np.testing.assert_array_equal(view.reference(origins), np.zeros(len(origins)))
+    np.testing.assert_array_equal(view.reference(origins), np.zeros((len(origins), horizon)))
 
 
 @PROPS
@@ -118,7 +118,7 @@ def test_relative_windows_subtract_last_observed_row_exactly(data: tuple[np.ndar
     for i, o in enumerate(origins.tolist()):
         np.testing.assert_array_equal(x[i], values[o - lookback : o] - values[o - 1])
         np.testing.assert_array_equal(y[i], values[o : o + horizon, 0] - values[o - 1, 0])
-        assert ref[i] == values[o - 1, 0]
+        assert (ref[i] == values[o - 1, 0]).all()
     # The last input row is the reference itself: exactly zero.
     assert (x[:, -1, :] == 0).all()
 
@@ -131,7 +131,24 @@ def test_window_view_docstring_example() -> None:
     rel = WindowView(buf, lookback=3, horizon=2, relative=True)
     assert rel.inputs(np.array([3]))[0, :, 0].tolist() == [-4.0, -2.0, 0.0]
     assert rel.targets(np.array([3]))[0].tolist() == [2.0, 4.0]
-    assert rel.reference(np.array([3, 5])).tolist() == [4.0, 8.0]
+    assert rel.reference(np.array([3, 5])).tolist() == [[4.0, 4.0], [8.0, 8.0]]
+
+
+@PROPS
+@given(data=buffers(), season=st.integers(1, 6))
+def test_seasonal_base_is_the_value_one_season_earlier(data: tuple[np.ndarray, int, int], season: int) -> None:
+    values, lookback, horizon = data
+    if season > lookback:
+        return
+    steps = lookback - season + np.arange(horizon) % season
+    origins = valid_origins(len(values), lookback, horizon)
+    view = WindowView(values, lookback, horizon, relative=True, base_steps=steps)
+    ref, y = view.reference(origins), view.targets(origins)
+    for i, o in enumerate(origins.tolist()):
+        for k in range(horizon):
+            # The seasonal naive forecast of step k: the last observed value in the same phase of the season.
+            assert ref[i, k] == values[o - season + k % season, 0]
+            assert y[i, k] == values[o + k, 0] - ref[i, k]
 
 
 def test_window_view_holds_views_not_copies() -> None:

@@ -288,6 +288,7 @@ def window_dataset(
     import tensorflow as tf
 
     lookback, horizon, relative, n_future = view.lookback, view.horizon, view.relative, view.n_future
+    base_steps = None if view.base_steps is None else tf.constant(view.base_steps, dtype=tf.int64)
     n = len(origins)
     n_batches = math.ceil(n / batch_size)
     buffer = _as_tensor(view.values)
@@ -313,10 +314,11 @@ def window_dataset(
         x = tf.gather(buffer, batch[:, None] + input_offsets)  # (batch, lookback, columns)
         ahead = tf.gather(buffer, batch[:, None] + target_offsets)  # (batch, horizon, columns)
         y = ahead[:, :, 0]
+        if base_steps is not None:
+            # The baseline forecast of each step (see WindowView.reference): the network predicts the rest.
+            y = y - tf.gather(x[:, :, 0], base_steps, axis=1)
         if relative:
-            last = x[:, -1:, :]  # row origin - 1: the reference
-            y = y - last[:, :, 0]
-            x = x - last
+            x = x - x[:, -1:, :]  # inputs relative to the last observed row
         if n_future:
             # Known-future covariates over the horizon, as scaled (see WindowView.future).
             return (x, ahead[:, :, -n_future:]), y
