@@ -445,10 +445,6 @@ def _parse_start(text: str | None):
     )
 
 
-BACKTEST_FIGURES = {"overlay": "backtest.png", "error": "error_by_step.png", "training": "training.png",
-                    "forecast": "forecast.png"}
-
-
 @cli.command()
 @click.argument("data", type=click.Path(dir_okay=True))
 @data_options
@@ -485,28 +481,28 @@ def backtest(ctx: click.Context, data: str, target, features, time_col, missing,
     Writes runs/backtest-.../ with metrics.json, forecasts.csv, folds.csv and PNGs.
     """
     from forecaster.artifacts import run_name
-    from forecaster.backtest import BacktestConfig, fold_table, format_fold_table, plan_backtest
+    from forecaster.evaluation.splits import BacktestConfig, fold_table, format_fold_table, plan_backtest
 
     config = _model_config(target, features, time_col, missing, model_opts)
     bt_config = BacktestConfig(
-        folds=folds, start=_parse_start(start), stride=origin_stride, refit=refit, window=window,
+        folds=folds, start=_parse_start(start), origin_stride=origin_stride, refit=refit, window=window,
         train_size=train_size, gap=gap, season=season,
     )
     config, series = _load_series(data, config)
     plan = plan_backtest(series, config, bt_config)
     click.echo(
-        f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.stride}), "
+        f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.origin_stride}), "
         f"{plan.n_fits} fit(s) (refit {bt_config.describe_refit()}, {bt_config.window} window, gap {bt_config.gap}); "
         f"season {plan.season}" + (f" (from frequency {series.freq!r}; --season overrides)" if plan.season_inferred else "")
     )
     click.echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
 
     _import_backend(ctx)
-    from forecaster.backtest import run_backtest
+    from forecaster.evaluation import run_backtest
     from forecaster.runtime import device_summary
 
     click.echo(f"Device: {device_summary()}", err=True)
-    result = run_backtest(series, config, bt_config, fit_verbose=2 if ctx.obj["verbose"] else 0)
+    result = run_backtest(config, series, bt_config, verbose=2 if ctx.obj["verbose"] else 0)
     click.echo("")
     click.echo(result.describe())
     click.echo(result.format_table())
@@ -514,7 +510,7 @@ def backtest(ctx: click.Context, data: str, target, features, time_col, missing,
     click.echo("MASE per horizon step, model vs baselines on the same origins (lower is better):")
     for line in result.format_verdict():
         click.echo(line)
-    figures = _backtest_figures(result, series)
+    figures = result.plot()
     runs_dir: Path = ctx.obj["runs_dir"]
     out = result.save(runs_dir / (name or f"backtest-{run_name(data, config.model.cell)}"), figures=figures)
     t = result.timings
@@ -525,43 +521,11 @@ def backtest(ctx: click.Context, data: str, target, features, time_col, missing,
     click.echo(f"Saved {out}")
 
 
-def _backtest_figures(result, series=None) -> dict:
-    """The backtest PNGs: overlay and error by step (always), training curves and forecast (after a run)."""
-    from forecaster.plot import plot_backtest, plot_error_by_step, plot_forecast, plot_history
-
-    target = result.data["target"]
-    figures = {
-        BACKTEST_FIGURES["overlay"]: plot_backtest(result.forecasts, title=result.title("backtest overlay"), ylabel=target),
-        BACKTEST_FIGURES["error"]: plot_error_by_step(
-            result.metrics["per_step"], metric="mae", title=result.title("error by horizon step"),
-            ylabel=f"MAE ({target})",
-        ),
-    }
-    if result.histories:
-        figures[BACKTEST_FIGURES["training"]] = plot_history(
-            result.histories[-1], title=result.title(f"training curves, fold {result.fits[-1]['fold']}")
-        )
-    if series is not None:
-        # The last backtest forecast, with the history it was made from and what really happened.
-        fc = result.forecasts
-        last = fc[fc["cutoff"] == fc["cutoff"].max()]
-        n = max(4 * result.fc_config.window.lookback, 120)
-        hist = series.frame[target].loc[: last["cutoff"].iloc[0]].iloc[-n:]
-        forecast = last.set_index("timestamp")["model"].rename(target)
-        actual = last.set_index("timestamp")["actual"]
-        figures[BACKTEST_FIGURES["forecast"]] = plot_forecast(
-            hist, forecast, actual=actual, title=result.title(f"forecast from {last['cutoff'].iloc[0]}"), ylabel=target,
-        )
-    return figures
-
-
 def _plot_backtest_dir(run: Path) -> None:
-    from forecaster.backtest import BacktestResult
-
-    result = BacktestResult.load(run)
+    from forecaster.evaluation.report import BacktestResult
     from forecaster.plot import save_figure
 
-    for name, fig in _backtest_figures(result).items():
+    for name, fig in BacktestResult.load(run).plot().items():
         click.echo(f"Wrote {save_figure(fig, run / name)}")
 
 
