@@ -25,7 +25,7 @@ from forecaster.evaluation import (
     historical_forecasts,
     run_backtest,
 )
-from forecaster.exceptions import ArtifactError, ConfigError
+from forecaster.exceptions import ArtifactError, ConfigError, DataError
 from forecaster.scaling import SeriesScaler
 from forecaster.windowing import chronological_split
 
@@ -45,14 +45,9 @@ def _series(n: int = 300) -> data.Series:
 def spied():
     """A refit-always backtest (fixed window, gap 2, 3 folds) with spies on models, optimizers and scalers."""
     series = _series(300)
-    builds, scaler_rows, fits, predicts, events = [], [], [], [], []
-    real_build, real_scaler_fit = fmod.build_model, SeriesScaler.fit
+    models, scaler_rows, fits, predicts, events = [], [], [], [], []
+    real_scaler_fit = SeriesScaler.fit
     real_fit, real_predict = fmod.Forecaster.fit, fmod.Forecaster.predict_origins
-
-    def build_spy(config, n_features, **kw):
-        model = real_build(config, n_features, **kw)
-        builds.append(model)  # keep it alive so optimizer identities stay meaningful
-        return model
 
     def scaler_spy(self, train, **kw):
         scaler_rows.append(np.array(train, copy=True))
@@ -60,7 +55,9 @@ def spied():
 
     def fit_spy(self, s, **kw):
         fits.append(len(s))
-        return real_fit(self, s, **kw)
+        out = real_fit(self, s, **kw)
+        models.append(self.model_)  # keep it alive so optimizer identities stay meaningful
+        return out
 
     def predict_spy(self, s, origins):
         predicts.append(np.asarray(origins).copy())
@@ -68,12 +65,11 @@ def spied():
 
     cfg = BacktestConfig(folds=3, window="fixed", gap=2, origin_stride=2)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fmod, "build_model", build_spy)
         mp.setattr(SeriesScaler, "fit", scaler_spy)
         mp.setattr(fmod.Forecaster, "fit", fit_spy)
         mp.setattr(fmod.Forecaster, "predict_origins", predict_spy)
         result = run_backtest(TINY, series, cfg, progress=events.append)
-    return {"series": series, "result": result, "builds": builds, "scaler_rows": scaler_rows,
+    return {"series": series, "result": result, "models": models, "scaler_rows": scaler_rows,
             "fits": fits, "predicts": predicts, "events": events}
 
 
@@ -87,9 +83,10 @@ def _global_rows(values: np.ndarray, block: np.ndarray) -> tuple[int, int]:
 
 def test_every_refit_builds_a_fresh_model_and_optimizer(spied):
     folds = spied["result"].folds
-    assert len(spied["builds"]) == len(folds) == 3
-    optimizers = [m.optimizer for m in spied["builds"]]
-    assert len({id(o) for o in optimizers}) == 3  # the models are kept alive, so ids are unique
+    assert len(spied["models"]) == len(folds) == 3
+    assert len({id(m) for m in spied["models"]}) == 3  # the models are kept alive, so ids are unique
+    optimizers = [m.optimizer for m in spied["models"]]
+    assert len({id(o) for o in optimizers}) == 3
     # Each model trained from scratch: its optimizer took only this fit's steps (1 epoch here).
     for fold, opt in zip(folds, optimizers):
         split = chronological_split(fold.n_train, LOOKBACK, HORIZON, VAL_FRACTION)
@@ -294,6 +291,18 @@ def test_backtest_takes_a_config_or_a_forecaster_and_refuses_anything_else(publi
         backtest(public["series"], public["series"])
     with pytest.raises(ConfigError, match="`origin_stride` must be a positive integer"):
         backtest(TINY, public["series"], origin_stride=0)
+
+
+def test_a_collection_of_one_series_is_that_series():
+    from types import SimpleNamespace
+
+    from forecaster.evaluation import _series as adapter
+
+    series = _series(120)
+    assert adapter.one_series(SimpleNamespace(members=(series,))) is series
+    assert adapter.one_series(series) is series
+    with pytest.raises(DataError, match="A backtest evaluates one series at a time. Received: 2 series"):
+        backtest(TINY, SimpleNamespace(members=(series, series)))
 
 
 def test_historical_forecasts_are_forecasts_only():

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.config import ForecastConfig
-from forecaster.exceptions import ConfigError
+from forecaster.exceptions import ConfigError, DataError
 
 
 def model_config(model: Any) -> ForecastConfig:
@@ -35,6 +35,18 @@ def model_config(model: Any) -> ForecastConfig:
         "`model` must be a Forecaster or a ForecastConfig (every fold fits a fresh model from its config). "
         f"Received: model={type(model).__name__}"
     )
+
+
+def one_series(data: Any) -> Any:
+    """``data`` itself, or the only member of a collection of series (anything with ``members``)."""
+    members = getattr(data, "members", None)
+    if members is None:
+        return data
+    if len(members) != 1:
+        raise DataError(
+            f"A backtest evaluates one series at a time. Received: {len(members)} series; pick one with data[id]."
+        )
+    return members[0]
 
 
 def target(series: Any) -> np.ndarray:

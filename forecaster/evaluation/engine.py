@@ -40,6 +40,7 @@ def run_backtest(
         verbose: passed to ``keras.Model.fit``.
     """
     started = time.perf_counter()
+    series = _series.one_series(series)
     hf = historical_forecasts(model, series, config, progress=progress, verbose=verbose)
     t0 = time.perf_counter()
     scores = score_backtest(hf, _series.target(series), series.target)
@@ -101,7 +102,8 @@ def backtest(
     Args:
         model: a ``Forecaster`` (fitted or not: only its ``config`` is used,
             every fold gets a fresh one) or a ``ForecastConfig``.
-        data: the series, as :func:`forecaster.data.load` returns it.
+        data: the series, as :func:`forecaster.data.load` returns it (or a
+            collection of series, ``members``, holding exactly one).
         folds: number of consecutive folds (default 5 when ``start`` is not given).
         start: first cutoff: a row, a fraction of the rows or a date (default: the last 20 %).
         origin_stride: rows between forecast origins.

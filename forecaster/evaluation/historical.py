@@ -127,6 +127,7 @@ def historical_forecasts(
     >>> hf.forecasts[["actual", "model", "naive"]].head()  # doctest: +SKIP
     """
     fc_config: ForecastConfig = _series.model_config(model)
+    data = _series.one_series(data)
     plan = plan_backtest(data, fc_config, config if config is not None else BacktestConfig())
     folds, fc_config = plan.folds, plan.fc_config
     horizon = fc_config.window.horizon
