@@ -15,7 +15,7 @@ Sections (``--only a,b,...`` picks some):
   (their size is computed, and measured on a slice then extrapolated: a
   10-million-point series with lookback 256 would need ~10 GB).
 * ``predict`` predict throughput, and a ``refit="never"`` backtest over K
-  origins (:func:`forecaster.backtest.run_backtest`, excluding its one fit)
+  origins (:func:`forecaster.evaluation.run_backtest`, excluding its one fit)
   vs one batched :meth:`Forecaster.predict_origins` over the same windows.
 * ``cli``     ``forecast --help`` wall time (median of several subprocesses).
 * ``cli_fit`` peak RSS of ``forecast fit`` on a generated CSV (2M rows, lookback 256).
@@ -351,7 +351,7 @@ def bench_predict(size: dict, workdir: Path) -> list[dict]:
     import numpy as np
 
     from forecaster import data
-    from forecaster.backtest import BacktestConfig, plan_backtest, run_backtest
+    from forecaster.evaluation import BacktestConfig, plan_backtest, run_backtest
     from forecaster.config import ForecastConfig
 
     csv = workdir / "predict.csv"
@@ -360,8 +360,8 @@ def bench_predict(size: dict, workdir: Path) -> list[dict]:
     k = size["pred_origins"]
     cfg = ForecastConfig(cell="lstm", units=size["units"], lookback=size["lookback"], horizon=5,
                          epochs=1, steps_per_epoch=5, batch_size=size["batch"])
-    bcfg = BacktestConfig(refit="never", start=len(series) - k - cfg.window.horizon + 1, stride=1, season=1)
-    result = run_backtest(series, cfg, bcfg)
+    bcfg = BacktestConfig(refit="never", start=len(series) - k - cfg.window.horizon + 1, origin_stride=1, season=1)
+    result = run_backtest(cfg, series, bcfg)
     origins = np.concatenate([f.origins for f in plan_backtest(series, cfg, bcfg).folds])
     fc = result.forecaster
     times = []

@@ -2,7 +2,7 @@
 
 Every baseline makes direct multi-step forecasts for many origins at once
 (no Python loop over origins) and returns an array of shape
-``(len(origins), horizon)``, ready to be scored with :mod:`forecaster.metrics`
+``(len(origins), horizon)``, ready to be scored with :mod:`forecaster.evaluation.metrics`
 against the same windows a model is evaluated on.
 
 Origin convention
@@ -28,6 +28,9 @@ Worked example, ``history = [10, 11, 12, 13, 14, 15]``, ``origins = [4]``,
     drift                     -> [[14, 15]]            (13 + k * (13 - 10) / 3)
     window_mean, window=2     -> [[12.5, 12.5]]        (mean of history[2:4])
 
+:data:`BASELINES` is the one registry (name -> label, formula, function) that
+historical forecasts and reports use.
+
 Nothing at or after position ``o`` is ever read for origin ``o``; the tests
 check this by changing ``history[o:]`` and asserting the forecasts for ``o``
 stay identical.
@@ -37,7 +40,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +54,7 @@ from forecaster.exceptions import ConfigError, DataError
 
 __all__ = [
     "BASELINES",
+    "Baseline",
     "all_baselines",
     "drift",
     "infer_season",
@@ -288,15 +294,67 @@ def window_mean(history: ArrayLike, origins: ArrayLike, horizon: int, window: in
     return np.repeat(means[:, None], horizon, axis=1)
 
 
-#: Baseline name -> function. All take ``(history, origins, horizon, ...)``;
-#: ``seasonal_naive`` also needs ``season``, ``window_mean`` needs ``window``
-#: and ``drift`` accepts an optional ``window``.
-BASELINES: dict[str, Callable[..., FloatArray]] = {
-    "naive": naive,
-    "seasonal_naive": seasonal_naive,
-    "drift": drift,
-    "window_mean": window_mean,
+@dataclass(frozen=True)
+class Baseline:
+    """One entry of :data:`BASELINES`: its name, label, formula and function.
+
+    Calling the entry calls the function, so ``BASELINES["naive"](history,
+    origins, horizon)`` works. :meth:`forecast` gives every baseline the same
+    signature: it passes ``season`` and ``window`` only to the baselines that
+    take them (``params``).
+
+    Attributes:
+        name: registry key, also the forecast table's column.
+        label: name in words (``"seasonal naive"``).
+        formula: how the forecast is made, written into ``metrics.json``.
+        fn: the function, ``(history, origins, horizon, ...)``.
+        params: which of ``season`` / ``window`` the function takes.
+    """
+
+    name: str
+    label: str
+    formula: str
+    fn: Callable[..., FloatArray]
+    params: tuple[str, ...] = ()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> FloatArray:
+        return self.fn(*args, **kwargs)
+
+    def forecast(self, history: ArrayLike, origins: ArrayLike, horizon: int, *, season: int, window: int) -> FloatArray:
+        """Forecasts of shape ``(len(origins), horizon)``, with this baseline's own settings taken from
+        ``season`` (the season length) and ``window`` (the averaging window)."""
+        given = {"season": season, "window": window}
+        return self.fn(history, origins, horizon, **{k: given[k] for k in self.params})
+
+
+#: Baseline name -> :class:`Baseline`, in the order reports show them.
+#: ``drift`` uses the whole observed history (Hyndman's drift) here; its
+#: function also accepts a ``window`` for a local slope.
+BASELINES: dict[str, Baseline] = {
+    b.name: b
+    for b in (
+        Baseline("naive", "naive", "yhat[o, k] = y[o - 1] (the last observed value)", naive),
+        Baseline(
+            "seasonal_naive", "seasonal naive",
+            "yhat[o, k] = y[o - season + ((k - 1) % season)] (the value one season earlier)",
+            seasonal_naive, ("season",),
+        ),
+        Baseline(
+            "drift", "drift",
+            "yhat[o, k] = y[o - 1] + k * (y[o - 1] - y[0]) / (o - 1) (the line from the first to the last observation)",
+            drift,
+        ),
+        Baseline(
+            "window_mean", "window mean", "yhat[o, k] = mean(y[o - window : o]) (window = season unless given)",
+            window_mean, ("window",),
+        ),
+    )
 }
+
+
+def formulas() -> dict[str, str]:
+    """Baseline name -> formula text (what ``metrics.json`` records)."""
+    return {name: b.formula for name, b in BASELINES.items()}
 
 
 def all_baselines(
@@ -306,7 +364,7 @@ def all_baselines(
     season: int,
     window: int | None = None,
 ) -> dict[str, FloatArray]:
-    """Run every baseline on the same origins.
+    """Run every baseline of :data:`BASELINES` on the same origins.
 
     ``drift`` uses the whole observed history (Hyndman's drift);
     ``window_mean`` averages the last ``window`` points, ``window`` defaulting
@@ -333,12 +391,7 @@ def all_baselines(
     """
     season = _check_positive_int(season, "season")
     window = season if window is None else window
-    return {
-        "naive": naive(history, origins, horizon),
-        "seasonal_naive": seasonal_naive(history, origins, horizon, season),
-        "drift": drift(history, origins, horizon),
-        "window_mean": window_mean(history, origins, horizon, window),
-    }
+    return {name: b.forecast(history, origins, horizon, season=season, window=window) for name, b in BASELINES.items()}
 
 
 # --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from forecaster.baselines import (
     BASELINES,
     all_baselines,
     drift,
+    formulas,
     infer_season,
     naive,
     seasonal_naive,
@@ -98,12 +99,22 @@ def test_all_baselines_window_defaults_to_season():
 
 
 def test_registry():
-    assert BASELINES == {
+    assert {name: b.fn for name, b in BASELINES.items()} == {
         "naive": naive,
         "seasonal_naive": seasonal_naive,
         "drift": drift,
         "window_mean": window_mean,
     }
+    assert [b.label for b in BASELINES.values()] == ["naive", "seasonal naive", "drift", "window mean"]
+    assert formulas() == {name: b.formula for name, b in BASELINES.items()}
+    # Calling an entry calls its function; forecast() passes each baseline only the settings it takes.
+    np.testing.assert_array_equal(BASELINES["naive"](H, [4], 2), naive(H, [4], 2))
+    np.testing.assert_array_equal(
+        BASELINES["window_mean"].forecast(H, [4], 2, season=3, window=2), window_mean(H, [4], 2, window=2)
+    )
+    np.testing.assert_array_equal(
+        BASELINES["seasonal_naive"].forecast(H, [4], 2, season=3, window=2), seasonal_naive(H, [4], 2, season=3)
+    )
 
 
 def test_empty_origins():

@@ -9,10 +9,8 @@ import click
 from forecaster.cli.common import ForecastCommand, import_backend, load_series, store
 from forecaster.cli.options import build_config, config_options, typed
 
-BACKTEST_FIGURES = {"overlay": "backtest.png", "error": "error_by_step.png", "training": "training.png",
-                    "forecast": "forecast.png"}
 #: Backtest option parameter -> BacktestConfig field (the [backtest] table and --set backtest.KEY use the field).
-_BACKTEST_PARAMS = {"folds": "folds", "start": "start", "origin_stride": "stride", "refit": "refit",
+_BACKTEST_PARAMS = {"folds": "folds", "start": "start", "origin_stride": "origin_stride", "refit": "refit",
                     "window": "window", "train_size": "train_size", "gap": "gap", "season": "season"}
 
 
@@ -85,7 +83,7 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
     Settings: defaults < --config FILE (its [backtest] table too) < --set < flags typed.
     Writes runs/backtest-.../ with metrics.json, forecasts.csv, folds.csv and PNGs.
     """
-    from forecaster.backtest import BacktestConfig, fold_table, format_fold_table, plan_backtest
+    from forecaster.evaluation.splits import BacktestConfig, fold_table, format_fold_table, plan_backtest
 
     config, bt_settings = build_config(ctx, params, backtest_keys=tuple(_BACKTEST_PARAMS.values()))
     bt_settings.update({field: params[param] for param, field in _BACKTEST_PARAMS.items() if typed(ctx, param)})
@@ -96,21 +94,21 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
     config, series = load_series(data, config)
     plan = plan_backtest(series, config, bt_config)
     click.echo(
-        f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.stride}), "
+        f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.origin_stride}), "
         f"{plan.n_fits} fit(s) (refit {bt_config.describe_refit()}, {bt_config.window} window, gap {bt_config.gap}); "
         f"season {plan.season}" + (f" (from frequency {series.freq!r}; --season overrides)" if plan.season_inferred else "")
     )
     click.echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
 
     import_backend(ctx)
-    from forecaster.backtest import run_backtest
+    from forecaster.evaluation import run_backtest
     from forecaster.training.distribute import get_strategy
     from forecaster.runtime import device_summary
 
     # A multi-worker strategy must exist before TensorFlow runs its first operation.
     get_strategy(config.runtime.strategy)
     click.echo(f"Device: {device_summary()}", err=True)
-    result = run_backtest(series, config, bt_config, fit_verbose=2 if ctx.obj["verbose"] else 0)
+    result = run_backtest(config, series, bt_config, verbose=2 if ctx.obj["verbose"] else 0)
     click.echo("")
     click.echo(result.describe())
     click.echo(result.format_table())
@@ -118,7 +116,7 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
     click.echo("MASE per horizon step, model vs baselines on the same origins (lower is better):")
     for line in result.format_verdict():
         click.echo(line)
-    figures = backtest_figures(result, series)
+    figures = result.plot()
     out = result.save(runs.path(name or runs.new_name(data, config.model.cell, prefix="backtest-")), figures=figures)
     t = result.timings
     click.echo(
@@ -128,42 +126,10 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
     click.echo(f"Saved {out}")
 
 
-def backtest_figures(result, series=None) -> dict:
-    """The backtest PNGs: overlay and error by step (always), training curves and forecast (after a run)."""
-    from forecaster.plot import plot_backtest, plot_error_by_step, plot_forecast, plot_history
-
-    target = result.data["target"]
-    figures = {
-        BACKTEST_FIGURES["overlay"]: plot_backtest(result.forecasts, title=result.title("backtest overlay"), ylabel=target),
-        BACKTEST_FIGURES["error"]: plot_error_by_step(
-            result.metrics["per_step"], metric="mae", title=result.title("error by horizon step"),
-            ylabel=f"MAE ({target})",
-        ),
-    }
-    if result.histories:
-        figures[BACKTEST_FIGURES["training"]] = plot_history(
-            result.histories[-1], title=result.title(f"training curves, fold {result.fits[-1]['fold']}")
-        )
-    if series is not None:
-        # The last backtest forecast, with the history it was made from and what really happened.
-        fc = result.forecasts
-        last = fc[fc["cutoff"] == fc["cutoff"].max()]
-        n = max(4 * result.fc_config.window.lookback, 120)
-        hist = series.frame[target].loc[: last["cutoff"].iloc[0]].iloc[-n:]
-        forecast = last.set_index("timestamp")["model"].rename(target)
-        actual = last.set_index("timestamp")["actual"]
-        figures[BACKTEST_FIGURES["forecast"]] = plot_forecast(
-            hist, forecast, actual=actual, title=result.title(f"forecast from {last['cutoff'].iloc[0]}"), ylabel=target,
-        )
-    return figures
-
-
 def plot_backtest_dir(run: Path) -> None:
     """Redraw a saved backtest's figures into its directory (``forecast plot --backtest RUN``)."""
-    from forecaster.backtest import BacktestResult
-
-    result = BacktestResult.load(run)
+    from forecaster.evaluation import BacktestResult
     from forecaster.plot import save_figure
 
-    for name, fig in backtest_figures(result).items():
+    for name, fig in BacktestResult.load(run).plot().items():
         click.echo(f"Wrote {save_figure(fig, run / name)}")

@@ -1,4 +1,4 @@
-"""Backtests: fold planning properties, leakage spies, baselines on the same origins, files, CLI."""
+"""Backtests that fit models: leakage spies, baselines on the same origins, the public backtest(), files, CLI."""
 
 from __future__ import annotations
 
@@ -10,202 +10,32 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from helpers import assert_one_line_error, seasonal_frame, write_sensor_csv
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import forecaster.forecaster as fmod
 from forecaster import data
-from forecaster.backtest import (
-    BASELINES,
+from forecaster.baselines import BASELINES, all_baselines
+from forecaster.cli import cli
+from forecaster.config import ForecastConfig
+from forecaster.evaluation import (
     FORECAST_COLUMNS,
     MODEL,
     BacktestConfig,
     BacktestResult,
-    dm_pvalues,
-    min_train_rows,
-    plan_backtest,
-    plan_folds,
+    backtest,
+    historical_forecasts,
     run_backtest,
-    score,
 )
-from forecaster.baselines import all_baselines
-from forecaster.cli import cli
-from forecaster.config import ForecastConfig
-from forecaster.exceptions import ArtifactError, ConfigError, DataError, ForecasterError
+from forecaster.exceptions import ArtifactError, ConfigError, DataError
 from forecaster.scaling import SeriesScaler
 from forecaster.windowing import chronological_split
 
 TINY = ForecastConfig(units=4, epochs=1, lookback=16, horizon=4, batch_size=32)
+LOOKBACK, HORIZON, VAL_FRACTION, BATCH = 16, 4, TINY.window.val_fraction, 32
 TINY_ARGS = ["--units", "4", "--epochs", "1", "--lookback", "16", "--horizon", "4", "--batch-size", "32"]
 
 
 def _series(n: int = 300) -> data.Series:
     return data.from_frame(seasonal_frame(n)[["time", "temp"]], time_col="time")
-
-
-# --------------------------------------------------------------------------- config
-
-
-@pytest.mark.parametrize(
-    "kwargs,message",
-    [
-        ({"folds": 0}, "`folds` must be a positive integer or None. Received: folds=0"),
-        ({"stride": 0}, "`stride` must be a positive integer. Received: stride=0"),
-        ({"refit": "sometimes"}, "`refit` must be 'always', 'never' or a positive integer N (refit every N folds). "
-                                 "Received: refit='sometimes'"),
-        ({"refit": True}, "Received: refit=True"),
-        ({"window": "sliding"}, "`window` must be one of expanding, fixed. Received: window='sliding'"),
-        ({"train_size": 100}, "`train_size` only applies to a fixed training window. Pass --window fixed, or drop "
-                              "--train-size. Received: train_size=100, window='expanding'"),
-        ({"gap": -1}, "`gap` must be a non-negative integer. Received: gap=-1"),
-        ({"season": 0}, "`season` must be a positive integer or None. Received: season=0"),
-        ({"start": 1.5}, "`start` must be a row number, a fraction of the rows in (0, 1) or a date"),
-        ({"start": "not a date"}, "Received: start='not a date'"),
-    ],
-)
-def test_config_validation_messages(kwargs, message):
-    with pytest.raises(ConfigError) as err:
-        BacktestConfig(**kwargs)
-    assert message in str(err.value)
-
-
-def test_config_round_trip():
-    cfg = BacktestConfig(folds=3, start="2024-01-05", stride=2, refit=2, window="fixed", train_size=50, gap=1, season=7)
-    assert BacktestConfig.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ConfigError, match="Unknown backtest config key"):
-        BacktestConfig.from_dict({"fold": 3})
-
-
-# --------------------------------------------------------------------------- fold planning
-
-
-def test_plan_worked_example():
-    cfg = ForecastConfig(lookback=10, horizon=5, val_fraction=0.2)
-    folds = plan_folds(100, BacktestConfig(folds=2, stride=5), cfg)
-    assert [(f.train_start, f.train_end, f.cutoff, f.origins.tolist()) for f in folds] == [
-        (0, 80, 80, [80, 85]),
-        (0, 90, 90, [90, 95]),
-    ]
-
-
-def test_min_train_rows_is_the_split_boundary():
-    for lookback, horizon, vf in [(10, 5, 0.2), (16, 4, 0.15), (1, 1, 0.5), (60, 5, 0.15), (3, 30, 0.9)]:
-        cfg = ForecastConfig(lookback=lookback, horizon=horizon, val_fraction=vf)
-        m = min_train_rows(cfg)
-        assert chronological_split(m, lookback, horizon, vf).train_end >= 3
-        try:
-            split = chronological_split(m - 1, lookback, horizon, vf)
-        except DataError:
-            pass
-        else:
-            assert split.train_end < 3
-
-
-@st.composite
-def _plans(draw):
-    lookback = draw(st.integers(1, 40))
-    horizon = draw(st.integers(1, 24))
-    fc = ForecastConfig(lookback=lookback, horizon=horizon, val_fraction=draw(st.sampled_from([0.1, 0.15, 0.3])))
-    window = draw(st.sampled_from(["expanding", "fixed"]))
-    cfg = BacktestConfig(
-        folds=draw(st.none() | st.integers(1, 12)),
-        start=draw(st.none() | st.integers(0, 2500) | st.floats(0.05, 0.95)),
-        stride=draw(st.integers(1, 40)),
-        refit=draw(st.sampled_from(["always", "never", 1, 2, 3])),
-        window=window,
-        train_size=draw(st.none() | st.integers(1, 1500)) if window == "fixed" else None,
-        gap=draw(st.integers(0, 20)),
-    )
-    return draw(st.integers(5, 3000)), cfg, fc, draw(st.integers(1, 30))
-
-
-@settings(max_examples=300, deadline=None)
-@given(_plans())
-def test_plan_folds_properties(case):
-    n_rows, cfg, fc, season = case
-    try:
-        folds = plan_folds(n_rows, cfg, fc, season=season)
-    except ForecasterError as exc:  # a clear refusal is fine; anything else is a bug
-        assert isinstance(exc, (ConfigError, DataError)) and str(exc)
-        return
-    horizon, gap = fc.horizon, cfg.gap
-    origins = np.concatenate([f.origins for f in folds])
-    # Origins: increasing, spaced by stride, all targets inside the series, up to the end.
-    assert (np.diff(origins) == cfg.stride).all()
-    assert origins[0] == folds[0].cutoff
-    assert origins[-1] + horizon <= n_rows < origins[-1] + cfg.stride + horizon
-    assert origins.min() >= max(fc.lookback, season)
-    if cfg.folds is not None:
-        assert len(folds) == cfg.folds
-    if isinstance(cfg.start, int):
-        assert folds[0].cutoff == cfg.start
-    elif cfg.start is None:
-        assert folds[0].cutoff >= n_rows - round(0.2 * n_rows)
-    assert [f.fold for f in folds] == list(range(1, len(folds) + 1))
-    m = min_train_rows(fc, season)
-    by_number = {f.fold: f for f in folds}
-    for i, f in enumerate(folds):
-        assert f.cutoff == f.origins[0]
-        if i + 1 < len(folds):
-            assert f.origins[-1] < folds[i + 1].cutoff
-        # The model that forecasts this fold never trained on a row at or after cutoff - gap.
-        assert 0 <= f.train_start < f.train_end <= f.cutoff - gap
-        assert f.n_train >= m
-        assert chronological_split(f.n_train, fc.lookback, horizon, fc.val_fraction).train_end >= 3
-        if cfg.window == "expanding":
-            assert f.train_start == 0
-        owner = by_number[f.model_fold]
-        assert owner.refit and owner.fold <= f.fold
-        assert (owner.train_start, owner.train_end) == (f.train_start, f.train_end)
-        if f.refit:
-            assert f.model_fold == f.fold and f.train_end == f.cutoff - gap
-    assert folds[0].refit
-    if cfg.refit == "never":
-        assert sum(f.refit for f in folds) == 1
-    elif cfg.refit in ("always", 1):
-        assert all(f.refit for f in folds)
-    elif cfg.folds is not None:
-        assert [f.refit for f in folds] == [(f.fold - 1) % cfg.refit == 0 for f in folds]
-    if cfg.window == "fixed":
-        sizes = {f.n_train for f in folds}
-        assert sizes == {cfg.train_size if cfg.train_size is not None else folds[0].cutoff - gap}
-
-
-def test_plan_defaults_and_refusals():
-    fc = ForecastConfig(lookback=16, horizon=4)
-    folds = plan_folds(300, BacktestConfig(), fc, season=24)
-    assert len(folds) == 5 and folds[0].cutoff == 240 and all(f.refit for f in folds)
-    # --start without --folds: one fold per origin with refit always, one fold with refit never.
-    assert len(plan_folds(300, BacktestConfig(start=280), fc)) == 17
-    assert len(plan_folds(300, BacktestConfig(start=280, refit="never"), fc)) == 1
-    assert len(plan_folds(300, BacktestConfig(start=280, refit=4), fc)) == 5
-    with pytest.raises(ConfigError, match=r"The first cutoff must leave at least \d+ rows before it"):
-        plan_folds(300, BacktestConfig(start=10), fc)
-    with pytest.raises(DataError, match="folds=100 needs at least 100 origins"):
-        plan_folds(300, BacktestConfig(folds=100, stride=4), fc)
-    with pytest.raises(DataError, match="Series has 28 rows: no origin is left"):
-        plan_folds(28, BacktestConfig(), fc)
-    with pytest.raises(ConfigError, match="`train_size` must be at least"):
-        plan_folds(300, BacktestConfig(window="fixed", train_size=5), fc)
-
-
-def test_plan_backtest_resolves_dates_and_season():
-    series = _series(300)
-    plan = plan_backtest(series, TINY, BacktestConfig(start="2024-01-11 12:00", folds=2))
-    assert plan.season == 24 and plan.season_inferred
-    assert series.index[plan.folds[0].cutoff] == pd.Timestamp("2024-01-11 12:00")
-    assert plan_backtest(series, TINY, BacktestConfig(season=12)).season == 12
-    with pytest.raises(ConfigError, match="is after the end of the series"):
-        plan_backtest(series, TINY, BacktestConfig(start="2030-01-01"))
-
-
-def test_score_mase_uses_each_origins_fold_scale():
-    y = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-    out = score(y, {"m": y + np.array([[1.0, 1.0], [2.0, 2.0], [0.0, 4.0]])}, np.array([1.0, 2.0, 4.0]))
-    # scaled errors: [1, 1], [1, 1], [0, 1]
-    assert out["overall"]["m"]["mase"] == pytest.approx(5 / 6)
-    assert out["per_step"]["m"]["mase"] == pytest.approx([2 / 3, 1.0])
-    assert out["overall"]["m"]["mae"] == pytest.approx(10 / 6)
 
 
 # --------------------------------------------------------------------------- running (with spies)
@@ -215,14 +45,9 @@ def test_score_mase_uses_each_origins_fold_scale():
 def spied():
     """A refit-always backtest (fixed window, gap 2, 3 folds) with spies on models, optimizers and scalers."""
     series = _series(300)
-    builds, scaler_rows, fits, predicts, events = [], [], [], [], []
-    real_build, real_scaler_fit = fmod.build_model, SeriesScaler.fit
+    models, scaler_rows, fits, predicts, events = [], [], [], [], []
+    real_scaler_fit = SeriesScaler.fit
     real_fit, real_predict = fmod.Forecaster.fit, fmod.Forecaster.predict_origins
-
-    def build_spy(config, n_features, **kw):
-        model = real_build(config, n_features, **kw)
-        builds.append(model)  # keep it alive so optimizer identities stay meaningful
-        return model
 
     def scaler_spy(self, train, **kw):
         scaler_rows.append(np.array(train, copy=True))
@@ -230,20 +55,21 @@ def spied():
 
     def fit_spy(self, s, **kw):
         fits.append(len(s))
-        return real_fit(self, s, **kw)
+        out = real_fit(self, s, **kw)
+        models.append(self.model_)  # keep it alive so optimizer identities stay meaningful
+        return out
 
     def predict_spy(self, s, origins):
         predicts.append(np.asarray(origins).copy())
         return real_predict(self, s, origins)
 
-    cfg = BacktestConfig(folds=3, window="fixed", gap=2, stride=2)
+    cfg = BacktestConfig(folds=3, window="fixed", gap=2, origin_stride=2)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fmod, "build_model", build_spy)
         mp.setattr(SeriesScaler, "fit", scaler_spy)
         mp.setattr(fmod.Forecaster, "fit", fit_spy)
         mp.setattr(fmod.Forecaster, "predict_origins", predict_spy)
-        result = run_backtest(series, TINY, cfg, progress=events.append)
-    return {"series": series, "result": result, "builds": builds, "scaler_rows": scaler_rows,
+        result = run_backtest(TINY, series, cfg, progress=events.append)
+    return {"series": series, "result": result, "models": models, "scaler_rows": scaler_rows,
             "fits": fits, "predicts": predicts, "events": events}
 
 
@@ -257,13 +83,14 @@ def _global_rows(values: np.ndarray, block: np.ndarray) -> tuple[int, int]:
 
 def test_every_refit_builds_a_fresh_model_and_optimizer(spied):
     folds = spied["result"].folds
-    assert len(spied["builds"]) == len(folds) == 3
-    optimizers = [m.optimizer for m in spied["builds"]]
-    assert len({id(o) for o in optimizers}) == 3  # the models are kept alive, so ids are unique
+    assert len(spied["models"]) == len(folds) == 3
+    assert len({id(m) for m in spied["models"]}) == 3  # the models are kept alive, so ids are unique
+    optimizers = [m.optimizer for m in spied["models"]]
+    assert len({id(o) for o in optimizers}) == 3
     # Each model trained from scratch: its optimizer took only this fit's steps (1 epoch here).
     for fold, opt in zip(folds, optimizers):
-        split = chronological_split(fold.n_train, TINY.lookback, TINY.horizon, TINY.val_fraction)
-        assert int(opt.iterations.numpy()) == -(-len(split.train_origins) // TINY.batch_size)
+        split = chronological_split(fold.n_train, LOOKBACK, HORIZON, VAL_FRACTION)
+        assert int(opt.iterations.numpy()) == -(-len(split.train_origins) // BATCH)
 
 
 def test_every_scaler_only_saw_rows_before_its_cutoff(spied):
@@ -291,20 +118,20 @@ def test_baselines_and_model_on_identical_origins(spied):
     assert list(fc.columns) == list(FORECAST_COLUMNS)
     assert not fc.isna().any().any()
     origins = np.concatenate([f.origins for f in result.folds])
-    assert len(fc) == len(origins) * TINY.horizon
+    assert len(fc) == len(origins) * HORIZON
     # Every forecaster has a value for every (cutoff, step); baselines are recomputed independently.
-    base = all_baselines(series.values[:, 0], origins, TINY.horizon, season=24)
+    base = all_baselines(series.values[:, 0], origins, HORIZON, season=24)
     for name in BASELINES:
-        np.testing.assert_allclose(fc[name].to_numpy().reshape(-1, TINY.horizon), base[name])
-    actual = series.values[origins[:, None] + np.arange(TINY.horizon), 0]
-    np.testing.assert_allclose(fc["actual"].to_numpy().reshape(-1, TINY.horizon), actual)
-    assert (fc["cutoff"].to_numpy().reshape(-1, TINY.horizon)[:, 0] == series.index[origins - 1]).all()
+        np.testing.assert_allclose(fc[name].to_numpy().reshape(-1, HORIZON), base[name])
+    actual = series.values[origins[:, None] + np.arange(HORIZON), 0]
+    np.testing.assert_allclose(fc["actual"].to_numpy().reshape(-1, HORIZON), actual)
+    assert (fc["cutoff"].to_numpy().reshape(-1, HORIZON)[:, 0] == series.index[origins - 1]).all()
     assert (fc["timestamp"] > fc["cutoff"]).all()
 
 
 def test_metrics_recomputed_from_the_forecast_table(spied):
     result = spied["result"]
-    fc, m = result.forecasts, result.metrics
+    fc, m = result.forecasts, result.scores
     scales = {row["fold"]: row["mase_scale"] for row in m["per_fold"]}
     y = result.forecasts["actual"].to_numpy()
     for name in (MODEL, *BASELINES):
@@ -326,17 +153,6 @@ def test_metrics_recomputed_from_the_forecast_table(spied):
         assert 0.0 <= s["p_seasonal_naive"] <= 1.0 and 0.0 <= s["p_naive"] <= 1.0
 
 
-def test_diebold_mariano_p_values():
-    rng = np.random.default_rng(0)
-    y = np.zeros((300, 2))
-    good, bad = y + rng.normal(0, 1, y.shape), y + rng.normal(0, 2, y.shape)
-    assert all(p < 1e-6 for p in dm_pvalues(y, good, bad))
-    assert dm_pvalues(y, good, good) == [1.0, 1.0]
-    # Two equally good forecasters: no significant difference (most of the time; fixed seed here).
-    same = y + rng.normal(0, 1, y.shape)
-    assert all(p > 0.05 for p in dm_pvalues(y, good, same))
-
-
 def test_progress_reports_fold_and_eta(spied):
     events = spied["events"]
     assert [(e.fold, e.n_folds) for e in events] == [(1, 3), (1, 3), (2, 3), (2, 3), (3, 3), (3, 3)]
@@ -355,14 +171,14 @@ def test_save_and_load_round_trip(spied, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
     assert set(metrics["overall"]) == {MODEL, *BASELINES}
     assert all(set(v) == {"mae", "rmse", "mape", "smape", "mase"} for v in metrics["overall"].values())
-    assert all(len(v["mase"]) == TINY.horizon for v in metrics["per_step"].values())
+    assert all(len(v["mase"]) == HORIZON for v in metrics["per_step"].values())
     assert "0-200" in metrics["formulas"]["smape"]
     folds_csv = pd.read_csv(out / "folds.csv")
     assert {"fold", "train_start", "train_end", "cutoff", "test_start", "test_end", "origins"} <= set(folds_csv)
     loaded = BacktestResult.load(out)
     pd.testing.assert_frame_equal(loaded.forecasts, result.forecasts, check_dtype=False, check_exact=False)
     assert [f.origins.tolist() for f in loaded.folds] == [f.origins.tolist() for f in result.folds]
-    assert loaded.metrics["verdict"] == json.loads(json.dumps(result.metrics["verdict"]))
+    assert loaded.scores["verdict"] == json.loads(json.dumps(result.scores["verdict"]))
     assert loaded.fc_config == result.fc_config and loaded.config == result.config
     (out / "forecasts.csv").unlink()
     with pytest.raises(ArtifactError, match="forecasts.csv is missing"):
@@ -384,8 +200,8 @@ def test_refit_never_is_one_fit_and_one_batched_predict(monkeypatch):
 
     monkeypatch.setattr(fmod.Forecaster, "fit", fit_spy)
     monkeypatch.setattr(fmod.Forecaster, "predict_origins", predict_spy)
-    result = run_backtest(series, TINY, BacktestConfig(folds=4, refit="never"))
-    assert calls["fit"] == 1 and calls["predict"] == [result.metrics["origins"]] == [57]
+    result = run_backtest(TINY, series, BacktestConfig(folds=4, refit="never"))
+    assert calls["fit"] == 1 and calls["predict"] == [result.scores["origins"]] == [57]
     assert [f.refit for f in result.folds] == [True, False, False, False]
     assert {(f.train_start, f.train_end) for f in result.folds} == {(0, 240)}
 
@@ -395,7 +211,7 @@ def test_refit_every_n_folds(monkeypatch):
     sizes = []
     real_fit = fmod.Forecaster.fit
     monkeypatch.setattr(fmod.Forecaster, "fit", lambda self, s, **kw: sizes.append(len(s)) or real_fit(self, s, **kw))
-    result = run_backtest(series, TINY, BacktestConfig(folds=4, refit=2))
+    result = run_backtest(TINY, series, BacktestConfig(folds=4, refit=2))
     assert [f.refit for f in result.folds] == [True, False, True, False]
     assert sizes == [result.folds[0].cutoff, result.folds[2].cutoff]
     assert result.fold_table["fit"].tolist() == ["fit", "fold 1", "fit", "fold 3"]
@@ -405,13 +221,13 @@ def test_future_rows_cannot_change_past_forecasts():
     """End-to-end leakage check: rewriting the rows after the last cutoff leaves every earlier forecast unchanged."""
     frame = seasonal_frame(300)[["time", "temp"]]
     cfg = BacktestConfig(folds=2)
-    a = run_backtest(data.from_frame(frame, time_col="time"), TINY, cfg)
+    a = run_backtest(TINY, data.from_frame(frame, time_col="time"), cfg)
     cutoff = a.folds[-1].cutoff
     changed = frame.copy()
     changed.loc[cutoff:, "temp"] = changed.loc[cutoff:, "temp"] * 3 + 100
-    b = run_backtest(data.from_frame(changed, time_col="time"), TINY, cfg)
+    b = run_backtest(TINY, data.from_frame(changed, time_col="time"), cfg)
     issued_before = a.forecasts["cutoff"] <= frame["time"].pipe(pd.to_datetime).iloc[cutoff - 1]
-    assert issued_before.sum() == (a.folds[0].n_origins + 1) * TINY.horizon
+    assert issued_before.sum() == (a.folds[0].n_origins + 1) * HORIZON
     for name in (MODEL, *BASELINES):
         np.testing.assert_allclose(a.forecasts.loc[issued_before, name], b.forecasts.loc[issued_before, name], rtol=1e-6)
     assert not np.allclose(a.forecasts.loc[~issued_before, MODEL], b.forecasts.loc[~issued_before, MODEL])
@@ -420,9 +236,120 @@ def test_future_rows_cannot_change_past_forecasts():
 def test_real_sensor_data(shared_data):
     series = data.load(shared_data / "ETTh1.csv", target="OT")
     cfg = TINY.replace(horizon=24, lookback=24, steps_per_epoch=10)
-    result = run_backtest(series, cfg, BacktestConfig(refit="never", stride=24))
-    assert result.season == 24 and result.metrics["origins"] == len(result.forecasts) // 24
+    result = run_backtest(cfg, series, BacktestConfig(refit="never", origin_stride=24))
+    assert result.season == 24 and result.scores["origins"] == len(result.forecasts) // 24
     assert result.fold_table["train_end"].iloc[0] < result.fold_table["test_start"].iloc[0]
+
+
+# --------------------------------------------------------------------------- public backtest()
+
+
+@pytest.fixture(scope="module")
+def public():
+    """backtest() of an unfitted Forecaster on 200 hourly points: 2 folds, 1 epoch, 4 units."""
+    series = _series(200)
+    model = fmod.Forecaster(TINY)
+    result = backtest(model, series, folds=2, origin_stride=2)
+    return {"series": series, "model": model, "result": result}
+
+
+def test_backtest_metrics_frame(public):
+    result = public["result"]
+    m = result.metrics
+    assert isinstance(m, pd.DataFrame)
+    assert list(m.index) == [MODEL, "naive", "seasonal_naive", "drift", "window_mean"]
+    assert list(m.columns) == ["MAE", "RMSE", "MAPE", "sMAPE", "MASE"]
+    assert np.isfinite(m.to_numpy()).all()
+    assert m.loc[MODEL, "MAE"] == result.scores["overall"][MODEL]["mae"]
+    assert m.loc["naive", "MASE"] == result.scores["overall"]["naive"]["mase"]
+    per_step = result.per_step
+    assert per_step.shape == (5 * HORIZON, 5) and list(per_step.columns) == list(m.columns)
+    assert per_step.loc[(MODEL, 2), "MASE"] == result.scores["per_step"][MODEL]["mase"][1]
+    assert [v["step"] for v in result.verdict] == list(range(1, HORIZON + 1))
+    assert result.summary == result.format_verdict()[-1]
+    # The passed forecaster only lent its config: it is still unfitted, every fold fitted a fresh one.
+    assert not hasattr(public["model"], "model_")
+    assert result.forecaster is not public["model"] and len(result.fits) == 2
+
+
+def test_backtest_forecasts_long_table(public):
+    result, series = public["result"], public["series"]
+    fc = result.forecasts
+    assert list(fc.columns) == list(FORECAST_COLUMNS)
+    origins = np.concatenate([f.origins for f in result.folds])
+    assert (np.diff(origins) == 2).all()
+    assert fc["origin"].tolist() == np.repeat(origins, HORIZON).tolist()
+    assert fc["step"].tolist() == np.tile(np.arange(1, HORIZON + 1), len(origins)).tolist()
+    rows = fc["origin"].to_numpy() + fc["step"].to_numpy() - 1
+    assert (fc["timestamp"].to_numpy() == series.index[rows].to_numpy()).all()
+    assert (fc["cutoff"].to_numpy() == series.index[fc["origin"].to_numpy() - 1].to_numpy()).all()
+    np.testing.assert_array_equal(fc["actual"].to_numpy(), series.values[rows, 0])
+
+
+def test_backtest_takes_a_config_or_a_forecaster_and_refuses_anything_else(public):
+    with pytest.raises(ConfigError, match="`model` must be a Forecaster or a ForecastConfig"):
+        backtest(public["series"], public["series"])
+    with pytest.raises(ConfigError, match="`origin_stride` must be a positive integer"):
+        backtest(TINY, public["series"], origin_stride=0)
+
+
+def test_a_collection_of_one_series_is_that_series():
+    from types import SimpleNamespace
+
+    from forecaster.evaluation import _series as adapter
+
+    series = _series(120)
+    assert adapter.one_series(SimpleNamespace(members=(series,))) is series
+    assert adapter.one_series(series) is series
+    with pytest.raises(DataError, match="A backtest evaluates one series at a time. Received: 2 series"):
+        backtest(TINY, SimpleNamespace(members=(series, series)))
+
+
+def test_historical_forecasts_are_forecasts_only():
+    hf = historical_forecasts(TINY, _series(200), BacktestConfig(folds=1, refit="never", origin_stride=8))
+    assert list(hf.forecasts.columns) == list(FORECAST_COLUMNS)
+    assert set(hf.timings) == {"fit_seconds", "predict_seconds", "baseline_seconds"}
+    assert len(hf.fits) == len(hf.histories) == 1 and hf.plan.n_origins * HORIZON == len(hf.forecasts)
+
+
+def test_backtest_plot_returns_figures(public):
+    from matplotlib.figure import Figure
+
+    figures = public["result"].plot()
+    assert set(figures) == {"backtest.png", "error_by_step.png", "training.png", "forecast.png"}
+    assert all(isinstance(f, Figure) for f in figures.values())
+
+
+def test_backtest_save_load_round_trip(public, tmp_path):
+    result = public["result"]
+    out = result.save(tmp_path / "bt", figures=result.plot())
+    assert {"backtest.json", "metrics.json", "forecasts.csv", "folds.csv", "history.csv", "backtest.png",
+            "error_by_step.png", "training.png", "forecast.png"} == {p.name for p in out.iterdir()}
+    assert json.loads((out / "backtest.json").read_text())["backtest"]["origin_stride"] == 2
+    loaded = BacktestResult.load(out)
+    pd.testing.assert_frame_equal(loaded.metrics, result.metrics)
+    pd.testing.assert_frame_equal(loaded.per_step, result.per_step)
+    pd.testing.assert_frame_equal(loaded.forecasts, result.forecasts, check_dtype=False)
+    assert loaded.verdict == result.verdict
+    assert loaded.format_table() == result.format_table()
+    assert loaded.format_verdict() == result.format_verdict()
+    assert loaded.describe() == result.describe()
+    assert loaded.config == result.config and loaded.fc_config == result.fc_config
+    assert loaded.series is None and loaded.forecaster is None
+    # Without the series, the figures are the ones a saved directory can redraw.
+    assert set(loaded.plot()) == {"backtest.png", "error_by_step.png", "training.png"}
+
+
+def test_load_reads_a_directory_from_before_the_origin_column(public, tmp_path):
+    out = public["result"].save(tmp_path / "old")
+    forecasts = pd.read_csv(out / "forecasts.csv").drop(columns="origin")
+    forecasts.to_csv(out / "forecasts.csv", index=False, float_format="%.10g")
+    manifest = json.loads((out / "backtest.json").read_text())
+    manifest["backtest"]["stride"] = manifest["backtest"].pop("origin_stride")
+    (out / "backtest.json").write_text(json.dumps(manifest))
+    loaded = BacktestResult.load(out)
+    assert loaded.forecasts["origin"].tolist() == public["result"].forecasts["origin"].tolist()
+    assert loaded.config.origin_stride == 2
 
 
 # --------------------------------------------------------------------------- CLI

@@ -28,11 +28,17 @@ Formulas, with ``e = y - yhat`` and means taken over the reduced axis:
 
 MAE and RMSE are in the units of the series; MAPE, sMAPE and MASE are
 scale-free and can be compared across series.
+
+:data:`METRICS` is the one registry: name -> :class:`Metric` (label, unit,
+formula text, function). Backtest scoring iterates it and ``metrics.json``
+records its formulas.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -40,12 +46,15 @@ from numpy.typing import ArrayLike, NDArray
 from forecaster.exceptions import ConfigError, DataError
 
 __all__ = [
-    "METRICS",
     "MAPE_ZERO_TOLERANCE",
+    "METRICS",
+    "Metric",
     "evaluate",
+    "formulas",
     "mae",
     "mape",
     "mase",
+    "mean_scaled_error",
     "rmse",
     "seasonal_naive_scale",
     "smape",
@@ -341,15 +350,94 @@ def mase(
     return err / scale
 
 
-#: Metric name -> function. ``mase`` additionally needs ``y_train`` and
-#: ``season``; the others take ``(y, yhat, *, axis=None)``.
-METRICS: dict[str, Callable[..., MetricResult]] = {
-    "mae": mae,
-    "rmse": rmse,
-    "mape": mape,
-    "smape": smape,
-    "mase": mase,
+def mean_scaled_error(
+    y: ArrayLike, yhat: ArrayLike, scales: ArrayLike, *, axis: Axis = None
+) -> MetricResult:
+    """MASE with one scale per origin: ``mean_i,k(|y_ik - yhat_ik| / scales_i)``.
+
+    A backtest scales each origin by the seasonal naive scale of the training
+    rows of the model that forecast it (:func:`seasonal_naive_scale` of that
+    fold), then averages the scaled errors; with a single scale this is
+    :func:`mase`.
+
+    Args:
+        y: Actual values, shape ``(n_origins, horizon)`` or ``(n,)``.
+        yhat: Forecasts, same shape as ``y``.
+        scales: ``(n_origins,)`` strictly positive scales.
+        axis: ``None`` for one number, ``0`` for one value per horizon step.
+
+    Raises:
+        DataError: If the shapes differ, an input is not finite, or a scale
+            is not positive.
+
+    >>> mean_scaled_error([[1.0, 2.0], [3.0, 4.0]], [[2.0, 3.0], [4.0, 5.0]], [1.0, 2.0])
+    0.75
+    """
+    _check_axis(axis)
+    y_arr, yhat_arr = _check_pair(y, yhat)
+    s = np.asarray(scales, dtype=np.float64)
+    if s.shape != (len(y_arr),) or not (np.isfinite(s).all() and (s > 0).all()):
+        raise DataError(f"`scales` must hold one positive scale per origin. Received shape {s.shape}")
+    return _reduce_mean(np.abs(y_arr - yhat_arr) / s[:, None], axis)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One entry of :data:`METRICS`: what a metric is called, how it is computed, and the function.
+
+    Calling the entry calls the function, so ``METRICS["mae"](y, yhat)`` works.
+
+    Attributes:
+        name: registry key (``"mae"``), also the key in ``metrics.json``.
+        label: column title (``"MAE"``).
+        unit: ``"%"`` for the percentage metrics, ``""`` otherwise.
+        formula: the formula in words, written into ``metrics.json``.
+        fn: the function, ``(y, yhat, *, axis=None)``; ``mase`` also takes
+            ``y_train`` and ``season``.
+        scaled: the metric is scaled by the in-sample seasonal naive error
+            (MASE): a backtest computes it with :func:`mean_scaled_error`.
+    """
+
+    name: str
+    label: str
+    unit: str
+    formula: str
+    fn: Callable[..., MetricResult]
+    scaled: bool = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> MetricResult:
+        return self.fn(*args, **kwargs)
+
+
+#: Metric name -> :class:`Metric`, in the order tables show them.
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("mae", "MAE", "", "mean(|y - yhat|), units of the series", mae),
+        Metric("rmse", "RMSE", "", "sqrt(mean((y - yhat)^2)), units of the series", rmse),
+        Metric(
+            "mape", "MAPE", "%",
+            "100 * mean(|y - yhat| / |y|) in percent, points with |y| <= 1e-8 * max|y| left out", mape,
+        ),
+        Metric("smape", "sMAPE", "%", "100 * mean(2 |y - yhat| / (|y| + |yhat|)) in percent, 0-200 scale", smape),
+        Metric(
+            "mase", "MASE", "",
+            "mean over origins i and steps k of |y - yhat| / s_f(i), s_f = mean_t |y_t - y_(t-season)| "
+            "on the training rows of the model that forecast fold f",
+            mase,
+            scaled=True,
+        ),
+    )
 }
+
+
+def formulas() -> dict[str, str]:
+    """Metric name -> formula text (what ``metrics.json`` records).
+
+    >>> formulas()["mae"]
+    'mean(|y - yhat|), units of the series'
+    """
+    return {name: m.formula for name, m in METRICS.items()}
 
 
 def evaluate(y: ArrayLike, yhat: ArrayLike, *, y_train: ArrayLike, season: int) -> dict[str, float]:
@@ -374,9 +462,9 @@ def evaluate(y: ArrayLike, yhat: ArrayLike, *, y_train: ArrayLike, season: int) 
     (1.5, 0.75)
     """
     results: dict[str, float] = {}
-    for name, fn in METRICS.items():
-        if name == "mase":
-            results[name] = float(fn(y, yhat, y_train, season))
+    for name, metric in METRICS.items():
+        if metric.scaled:
+            results[name] = float(metric(y, yhat, y_train, season))
         else:
-            results[name] = float(fn(y, yhat))
+            results[name] = float(metric(y, yhat))
     return results

@@ -1,4 +1,4 @@
-"""Tests for forecaster.metrics: hand-computed values, guards and error messages."""
+"""Tests for forecaster.evaluation.metrics: hand-computed values, guards and error messages."""
 
 from __future__ import annotations
 
@@ -12,17 +12,19 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from forecaster.baselines import seasonal_naive
-from forecaster.exceptions import ConfigError, DataError
-from forecaster.metrics import (
+from forecaster.evaluation.metrics import (
     METRICS,
     evaluate,
+    formulas,
     mae,
     mape,
     mase,
+    mean_scaled_error,
     rmse,
     seasonal_naive_scale,
     smape,
 )
+from forecaster.exceptions import ConfigError, DataError
 
 # Two origins, horizon 3. Errors e = y - yhat:
 #   [[ 1, -2,  0],
@@ -198,6 +200,26 @@ def test_mase_of_in_sample_seasonal_naive_is_one_random(case):
 
 def test_registry_names():
     assert set(METRICS) == {"mae", "rmse", "mape", "smape", "mase"}
+
+
+def test_registry_entries():
+    assert [m.label + m.unit for m in METRICS.values()] == ["MAE", "RMSE", "MAPE%", "sMAPE%", "MASE"]
+    assert {name: m.fn for name, m in METRICS.items()} == {
+        "mae": mae, "rmse": rmse, "mape": mape, "smape": smape, "mase": mase,
+    }
+    assert [name for name, m in METRICS.items() if m.scaled] == ["mase"]
+    assert formulas() == {name: m.formula for name, m in METRICS.items()}
+    assert "0-200" in formulas()["smape"] and "1e-8" in formulas()["mape"]
+
+
+def test_mean_scaled_error_scales_each_origin():
+    # |e| = [[1, 2, 0], [3, 2, 4]]; scales 1 and 2 -> [[1, 2, 0], [1.5, 1, 2]]
+    assert mean_scaled_error(Y, YHAT, [1.0, 2.0]) == pytest.approx(7.5 / 6)
+    np.testing.assert_allclose(mean_scaled_error(Y, YHAT, [1.0, 2.0], axis=0), [1.25, 1.5, 1.0])
+    # One scale for every origin is MASE.
+    assert mean_scaled_error(Y, YHAT, [2.0, 2.0]) == pytest.approx(mase(Y, YHAT, [1.0, 2.0, 4.0, 7.0], season=1))
+    with pytest.raises(DataError, match="`scales` must hold one positive scale per origin"):
+        mean_scaled_error(Y, YHAT, [1.0, 0.0])
 
 
 def test_evaluate_computes_all():

@@ -1,0 +1,407 @@
+"""Scoring a table of historical forecasts, the verdict, text tables, figures and the result object.
+
+Metrics (:data:`forecaster.evaluation.metrics.METRICS`), with ``e = y - yhat``
+over every origin ``i`` and step ``k`` (``k = 1..horizon``), reported overall
+and per step (mean over origins):
+
+* ``MAE   = mean |e|`` (units of the series)
+* ``RMSE  = sqrt(mean e^2)`` (units of the series)
+* ``MAPE  = 100 * mean(|e| / |y|)`` in percent, over points where ``y`` is
+  not (close to) zero: points with ``|y| <= 1e-8 * max|y|`` are left out
+  (``nan`` if none remains)
+* ``sMAPE = 100 * mean(2 |e| / (|y| + |yhat|))`` in percent, on a 0-200 scale
+  (0 perfect; 200 when forecast and actual have opposite signs); a term with
+  ``y = yhat = 0`` counts 0
+* ``MASE  = mean_i,k(|e_ik| / s_f(i))`` where ``s_f`` is the in-sample MAE of
+  the seasonal naive forecast on the training rows of the model that
+  forecast fold ``f``: ``s_f = mean_t |y_t - y_(t-m)|`` over those rows, ``m``
+  the season. Each origin is scaled by its own fold's training part, then
+  the scaled errors are averaged over origins. Below 1: smaller errors than
+  the seasonal naive forecast had in-sample.
+
+The **verdict** per horizon step compares the model's MASE with the seasonal
+naive forecast's on the same origins (the same scale, so this is a
+comparison of MAE): "beats" when the model's is lower. The naive
+(random-walk) forecast is reported beside it; on prices it is the one to beat.
+Each comparison carries a Diebold-Mariano p-value
+(:func:`forecaster.evaluation.stats.dm_pvalues`), so a difference in the
+third decimal is not sold as a win.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecaster import baselines as B
+from forecaster.config import ForecastConfig
+from forecaster.evaluation import _series
+from forecaster.evaluation import metrics as M
+from forecaster.evaluation.historical import MODEL, HistoricalForecasts
+from forecaster.evaluation.splits import BacktestConfig, Fold
+from forecaster.evaluation.stats import ALPHA, dm_pvalues
+from forecaster.evaluation.storage import SCHEMA_VERSION, read_backtest, write_backtest
+from forecaster.exceptions import DataError
+
+__all__ = [
+    "BACKTEST_FIGURES",
+    "BacktestResult",
+    "backtest_figures",
+    "fold_scales",
+    "score",
+    "score_backtest",
+    "score_forecasts",
+    "verdict",
+]
+
+#: File name of each backtest figure.
+BACKTEST_FIGURES = {"overlay": "backtest.png", "error": "error_by_step.png", "training": "training.png",
+                    "forecast": "forecast.png"}
+#: The forecasters of a backtest: the model, then every baseline.
+FORECASTERS = (MODEL, *B.BASELINES)
+
+
+# ----------------------------------------------------------------------------
+# Scoring (pure numpy)
+# ----------------------------------------------------------------------------
+def score(actual: np.ndarray, forecasts: dict[str, np.ndarray], scales: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Every metric of the registry, overall and per horizon step, for each forecaster.
+
+    Args:
+        actual: ``(n_origins, horizon)`` true values.
+        forecasts: name -> ``(n_origins, horizon)`` forecasts on the same origins.
+        scales: ``(n_origins,)`` MASE scale of each origin's fold.
+
+    Returns:
+        ``{"overall": {name: {metric: float}}, "per_step": {name: {metric: [floats]}}}``.
+
+    >>> y = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> out = score(y, {"a": y + 1.0}, np.array([1.0, 2.0]))
+    >>> out["overall"]["a"]["mae"], out["overall"]["a"]["mase"], out["per_step"]["a"]["mase"]
+    (1.0, 0.75, [0.75, 0.75])
+    """
+    scales = np.asarray(scales, dtype=np.float64)
+    if scales.shape != (len(actual),) or not (np.isfinite(scales).all() and (scales > 0).all()):
+        raise DataError(f"`scales` must hold one positive scale per origin. Received shape {scales.shape}")
+    overall: dict[str, dict[str, float]] = {}
+    per_step: dict[str, dict[str, list[float]]] = {}
+    for name, yhat in forecasts.items():
+        overall[name], per_step[name] = {}, {}
+        for key, metric in M.METRICS.items():
+            if metric.scaled:
+                total, steps = M.mean_scaled_error(actual, yhat, scales), M.mean_scaled_error(actual, yhat, scales, axis=0)
+            else:
+                total, steps = metric(actual, yhat), metric(actual, yhat, axis=0)
+            overall[name][key] = float(total)
+            per_step[name][key] = [float(v) for v in steps]
+    return {"overall": overall, "per_step": per_step}
+
+
+def fold_scales(y: np.ndarray, folds: list[Fold], season: int) -> dict[int, float]:
+    """MASE scale of each fold: the seasonal naive in-sample MAE of its model's training rows."""
+    return {f.fold: M.seasonal_naive_scale(y[f.train_start : f.train_end], season) for f in folds}
+
+
+def _matrix(table: pd.DataFrame, column: str, horizon: int) -> np.ndarray:
+    return table[column].to_numpy(dtype=np.float64).reshape(-1, horizon)
+
+
+def score_forecasts(
+    forecasts: pd.DataFrame, scales: dict[int, float], horizon: int, *, origin_stride: int = 1
+) -> dict[str, Any]:
+    """Score a long table of historical forecasts (one row per origin and step, in time order).
+
+    Args:
+        forecasts: columns ``fold, step, actual`` and one per forecaster
+            (:data:`FORECASTERS`), as :func:`historical_forecasts` makes it.
+        scales: fold -> MASE scale (:func:`fold_scales`).
+        horizon: steps per origin.
+        origin_stride: rows between origins (sets the Diebold-Mariano lag).
+
+    Returns:
+        ``{"overall", "per_step", "per_fold", "verdict"}`` as in ``metrics.json``.
+    """
+    steps = forecasts["step"].to_numpy()
+    if len(steps) % horizon or not (steps.reshape(-1, horizon) == np.arange(1, horizon + 1)).all():
+        raise DataError(f"The forecast table must hold steps 1..{horizon} of each origin, in order.")
+    actual = _matrix(forecasts, "actual", horizon)
+    yhat = {name: _matrix(forecasts, name, horizon) for name in FORECASTERS}
+    fold_of = forecasts["fold"].to_numpy()[::horizon]
+    scored = score(actual, yhat, np.array([scales[k] for k in fold_of]))
+    per_fold = []
+    for fold, scale in scales.items():
+        sel = fold_of == fold
+        per_fold.append({
+            "fold": fold,
+            "origins": int(sel.sum()),
+            "mase_scale": scale,
+            "mae": {name: float(np.mean(np.abs(actual[sel] - fc[sel]))) for name, fc in yhat.items()},
+            "mase": {name: float(np.mean(np.abs(actual[sel] - fc[sel])) / scale) for name, fc in yhat.items()},
+        })
+    p_values = {
+        name: dm_pvalues(actual, yhat[MODEL], yhat[name], origin_stride=origin_stride)
+        for name in ("seasonal_naive", "naive")
+    }
+    steps_verdict = verdict(scored["per_step"], p_values)
+    return {
+        **scored,
+        "per_fold": per_fold,
+        "verdict": {"reference": "seasonal_naive", "per_step": steps_verdict, "summary": summary(scored, steps_verdict)},
+    }
+
+
+def score_backtest(hf: HistoricalForecasts, y: np.ndarray, target: str) -> dict[str, Any]:
+    """What ``metrics.json`` holds for these historical forecasts of the series ``y``."""
+    plan = hf.plan
+    horizon = plan.fc_config.window.horizon
+    scored = score_forecasts(
+        hf.forecasts, fold_scales(y, plan.folds, plan.season), horizon, origin_stride=plan.config.origin_stride
+    )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "target": target,
+        "horizon": horizon,
+        "season": plan.season,
+        "origins": plan.n_origins,
+        "forecasts": int(len(hf.forecasts)),
+        "folds": len(plan.folds),
+        "fits": plan.n_fits,
+        "models": list(FORECASTERS),
+        **scored,
+        "formulas": M.formulas(),
+        "baseline_formulas": B.formulas(),
+    }
+
+
+def verdict(
+    per_step: dict[str, dict[str, list[float]]],
+    p_values: dict[str, list[float]] | None = None,
+    reference: str = "seasonal_naive",
+) -> list[dict[str, Any]]:
+    """Per horizon step: does the model's MASE beat ``reference``'s (and the naive one's)?
+
+    ``p_values`` (name -> per-step Diebold-Mariano p-value of the model
+    against that baseline, see :func:`dm_pvalues`) are added when given.
+    """
+    model = per_step[MODEL]["mase"]
+    out = []
+    for k in range(len(model)):
+        row: dict[str, Any] = {"step": k + 1, "model_mase": model[k]}
+        for name in dict.fromkeys((reference, "naive")):
+            row[f"{name}_mase"] = per_step[name]["mase"][k]
+            row[f"beats_{name}"] = bool(model[k] < per_step[name]["mase"][k])
+            if p_values is not None and name in p_values:
+                row[f"p_{name}"] = p_values[name][k]
+        out.append(row)
+    return out
+
+
+def summary(scored: dict[str, Any], steps: list[dict[str, Any]]) -> str:
+    """The verdict in one paragraph: steps won against the seasonal naive and the naive, significance, best baseline."""
+    o = scored["overall"]
+    n = len(steps)
+    parts = []
+    labels = {"seasonal_naive": B.BASELINES["seasonal_naive"].label, "naive": f"{B.BASELINES['naive'].label} (random walk)"}
+    for name, label in labels.items():
+        wins = [s for s in steps if s[f"beats_{name}"]]
+        sig_w = sum(s.get(f"p_{name}", 1.0) < ALPHA for s in wins)
+        sig_l = sum(s.get(f"p_{name}", 1.0) < ALPHA for s in steps if not s[f"beats_{name}"])
+        parts.append(
+            f"{label} at {len(wins)} of {n} steps (overall MASE {o[MODEL]['mase']:.3f} vs {o[name]['mase']:.3f}; "
+            f"significantly better at {sig_w}, significantly worse at {sig_l}, no significant difference at "
+            f"{n - sig_w - sig_l})"
+        )
+    best = min(B.BASELINES, key=lambda b: o[b]["mase"])
+    return (
+        f"The model beats {parts[0]}, and {parts[1]}. Best baseline: {best} (MASE {o[best]['mase']:.3f}). "
+        f"Significance: Diebold-Mariano test on absolute errors, {int(ALPHA * 100)}% level."
+    )
+
+
+# ----------------------------------------------------------------------------
+# Figures
+# ----------------------------------------------------------------------------
+def backtest_figures(result: BacktestResult, series: Any = None) -> dict[str, Any]:
+    """The backtest figures, file name -> matplotlib Figure (never shown).
+
+    Overlay and error by step always; training curves when the result has
+    fit histories; the last forecast with its history and actuals when the
+    ``series`` is given.
+    """
+    from forecaster.plot import (
+        plot_backtest,
+        plot_error_by_step,
+        plot_forecast,
+        plot_history,
+    )
+
+    target = result.data["target"]
+    figures = {
+        BACKTEST_FIGURES["overlay"]: plot_backtest(result.forecasts, title=result.title("backtest overlay"), ylabel=target),
+        BACKTEST_FIGURES["error"]: plot_error_by_step(
+            result.scores["per_step"], metric="mae", title=result.title("error by horizon step"),
+            ylabel=f"MAE ({target})",
+        ),
+    }
+    if result.histories:
+        figures[BACKTEST_FIGURES["training"]] = plot_history(
+            result.histories[-1], title=result.title(f"training curves, fold {result.fits[-1]['fold']}")
+        )
+    if series is not None:
+        # The last backtest forecast, with the history it was made from and what really happened.
+        fc = result.forecasts
+        last = fc[fc["cutoff"] == fc["cutoff"].max()]
+        n = max(4 * result.fc_config.window.lookback, 120)
+        hist = _series.target_series(series).loc[: last["cutoff"].iloc[0]].iloc[-n:]
+        forecast = last.set_index("timestamp")[MODEL].rename(target)
+        actual = last.set_index("timestamp")["actual"]
+        figures[BACKTEST_FIGURES["forecast"]] = plot_forecast(
+            hist, forecast, actual=actual, title=result.title(f"forecast from {last['cutoff'].iloc[0]}"), ylabel=target,
+        )
+    return figures
+
+
+# ----------------------------------------------------------------------------
+# Result
+# ----------------------------------------------------------------------------
+@dataclass(eq=False)
+class BacktestResult:
+    """Everything a backtest produced; :meth:`save` writes it as a directory.
+
+    Attributes:
+        forecasts: one row per (origin, step): ``fold, cutoff, origin, step,
+            timestamp, actual, model, naive, seasonal_naive, drift,
+            window_mean``.
+        scores: what ``metrics.json`` holds (overall, per step and per fold
+            scores, verdict, formulas).
+        folds, fold_table: the folds, and their table as printed and saved.
+        fits, histories, timings: one record and one history per fit; seconds.
+        forecaster: the last fitted model (not saved; ``None`` after load).
+        series: the series backtested (not saved; ``None`` after load).
+
+    The views :attr:`metrics`, :attr:`per_step` and :attr:`verdict` are
+    computed from ``scores``.
+    """
+
+    data: dict[str, Any]
+    fc_config: ForecastConfig
+    config: BacktestConfig
+    season: int
+    season_inferred: bool
+    folds: list[Fold]
+    fold_table: pd.DataFrame
+    forecasts: pd.DataFrame
+    scores: dict[str, Any]
+    fits: list[dict[str, Any]] = field(default_factory=list)
+    histories: list[dict[str, list[float]]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    forecaster: Any = field(default=None, repr=False)
+    series: Any = field(default=None, repr=False)
+
+    # -------------------------------------------------------------- views
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Overall metrics: rows model and every baseline, columns MAE RMSE MAPE sMAPE MASE (MAPE, sMAPE in %)."""
+        overall = self.scores["overall"]
+        return pd.DataFrame(
+            [[overall[r][m] for m in M.METRICS] for r in FORECASTERS],
+            index=pd.Index(FORECASTERS),
+            columns=[m.label for m in M.METRICS.values()],
+            dtype=float,
+        )
+
+    @property
+    def per_step(self) -> pd.DataFrame:
+        """Metrics per horizon step: rows (forecaster, step), columns as :attr:`metrics`."""
+        per_step = self.scores["per_step"]
+        horizon = int(self.scores["horizon"])
+        rows = [[per_step[r][m][k] for m in M.METRICS] for r in FORECASTERS for k in range(horizon)]
+        index = pd.MultiIndex.from_product([FORECASTERS, range(1, horizon + 1)], names=["forecaster", "step"])
+        return pd.DataFrame(rows, index=index, columns=[m.label for m in M.METRICS.values()], dtype=float)
+
+    @property
+    def verdict(self) -> list[dict[str, Any]]:
+        """Per horizon step: model vs seasonal naive (and naive) MASE, with Diebold-Mariano p-values."""
+        return self.scores["verdict"]["per_step"]
+
+    @property
+    def summary(self) -> str:
+        """The verdict in one paragraph."""
+        return self.scores["verdict"]["summary"]
+
+    # -------------------------------------------------------------- text
+    def format_table(self) -> str:
+        """The metric table as printed by ``forecast backtest``."""
+        table = self.metrics.rename(columns={m.label: m.label + m.unit for m in M.METRICS.values()})
+        return table.to_string(float_format=lambda v: f"{v:.4g}", na_rep="n/a")
+
+    def format_verdict(self) -> list[str]:
+        """One line per horizon step, then the summary."""
+        lines = []
+        width = len(str(len(self.verdict)))
+
+        def judged(s: dict[str, Any], name: str) -> str:
+            word = "beats" if s[f"beats_{name}"] else "loses to"
+            p = s.get(f"p_{name}")
+            if p is None or not math.isfinite(p):
+                return word
+            return f"{word} (p={p:.3f}{'' if p < ALPHA else ', not significant'})"
+
+        sn, nv = B.BASELINES["seasonal_naive"].label, B.BASELINES["naive"].label
+        for s in self.verdict:
+            lines.append(
+                f"step {s['step']:>{width}}: model {s['model_mase']:.3f} vs {sn} {s['seasonal_naive_mase']:.3f} "
+                f"-> {judged(s, 'seasonal_naive')}; vs {nv} {s['naive_mase']:.3f} -> {judged(s, 'naive')}"
+            )
+        lines.append(self.summary)
+        return lines
+
+    def title(self, what: str) -> str:
+        """Figure title naming the data, target, cell and horizon."""
+        m, w = self.fc_config.model, self.fc_config.window
+        return (
+            f"{self.data['name']}: {self.data['target']} - {m.layers}x{'bi-' if m.bidirectional else ''}{m.cell} "
+            f"({m.units} units), horizon {w.horizon} ({self.data['frequency']}) - {what}"
+        )
+
+    def describe(self) -> str:
+        """One line: what was backtested and how."""
+        m, w, b = self.fc_config.model, self.fc_config.window, self.config
+        return (
+            f"{self.data['name']} {self.data['target']!r}: {m.layers}x{m.cell} ({m.units} units), lookback "
+            f"{w.lookback} -> horizon {w.horizon}; {len(self.folds)} folds, refit {b.describe_refit()}, "
+            f"{b.window} window, gap {b.gap}, stride {b.origin_stride}, {self.scores['origins']} origins; "
+            f"season {self.season}"
+            f" ({'inferred from frequency ' + repr(self.data['frequency']) if self.season_inferred else 'given'})"
+        )
+
+    # -------------------------------------------------------------- figures, files
+    def plot(self) -> dict[str, Any]:
+        """The backtest figures, file name -> matplotlib Figure (never shown).
+
+        After a run (not after :meth:`load`) they include the last forecast with its history.
+        """
+        return backtest_figures(self, self.series)
+
+    def save(self, path: str | os.PathLike[str], *, figures: dict[str, Any] | None = None) -> Path:
+        """Write the backtest directory atomically and return its final path.
+
+        Files: ``backtest.json`` (manifest), ``metrics.json``,
+        ``forecasts.csv``, ``folds.csv``, ``history.csv`` (training curves of
+        every fit) and the ``figures`` given (name -> matplotlib Figure, saved
+        as PNG; pass ``result.plot()`` for all of them). Written into a
+        temporary sibling and renamed into place; an existing directory is
+        never overwritten (``-2``, ``-3``... is appended).
+        """
+        return write_backtest(path, self, figures)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> BacktestResult:
+        """Read a directory written by :meth:`save` (for ``forecast plot --backtest``)."""
+        return cls(**read_backtest(path))
