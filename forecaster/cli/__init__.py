@@ -2,7 +2,7 @@
 
 A thin layer over the library: options generated from the config build a
 :class:`ForecastConfig` (:mod:`forecaster.cli.options`), commands call
-:mod:`forecaster.data`, :class:`Forecaster`, :mod:`forecaster.backtest` and
+:mod:`forecaster.data`, :class:`Forecaster`, :mod:`forecaster.evaluation` and
 :class:`forecaster.store.RunStore`. Keras and TensorFlow are imported inside
 command bodies only, so ``forecast --help`` is instant.
 

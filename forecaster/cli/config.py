@@ -27,7 +27,7 @@ def show(ctx: click.Context, **params) -> None:
     """
     from dataclasses import fields
 
-    from forecaster.backtest import BacktestConfig
+    from forecaster.evaluation.splits import BacktestConfig
     from forecaster.config import _toml_value
 
     cfg, backtest = build_config(ctx, params, backtest_keys=tuple(f.name for f in fields(BacktestConfig)))
