@@ -43,6 +43,8 @@ _MANIFEST_V2_TYPES: dict[str, tuple[type, ...]] = {
     "io": (dict,),
     "last_window": (dict,),
     "series_id": (str,),
+    "calendar": (list,),
+    "choices": (dict,),
 }
 _DATA_KEYS = {"source", "fingerprint", "rows", "start", "end", "train_start", "train_end", "val_start", "val_end"}
 
@@ -134,7 +136,7 @@ def read_manifest(run: Path) -> dict[str, Any]:
         value = manifest[key]
         if not isinstance(value, allowed) or (int in allowed and isinstance(value, bool)):
             raise ArtifactError(f"{path}: `{key}` must be {allowed[0].__name__}. Received: {value!r}")
-    future = manifest.get("future_features", [])
+    future = [*manifest.get("future_features", []), *manifest.get("calendar", [])]
     if not all(isinstance(f, str) for f in [*manifest["features"], *future]):
         raise ArtifactError(f"{path}: `features` and `future_features` must be lists of column names.")
     if set(manifest["data"]) != _DATA_KEYS:

@@ -42,6 +42,8 @@ from forecaster.runtime import backend_name, set_seed
 from forecaster.scaling import SeriesScaler
 from forecaster.training import HISTORY_FILE, train
 from forecaster.training.pipeline import scale_in_chunks
+from forecaster.choices import base_steps, resolve
+from forecaster.data.calendar import calendar_features
 from forecaster.windowing import WindowView, chronological_split
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ log = logging.getLogger(__name__)
 #: Origins predicted per model call: large enough to amortise call overhead,
 #: small enough that a gathered chunk of windows stays a few MB.
 PREDICT_CHUNK = 4096
+#: Baselines the fit report compares the model with on the validation windows.
+VALIDATION_BASELINES = ("naive", "seasonal_naive", "drift")
 
 
 class Forecaster:
@@ -135,6 +139,14 @@ class Forecaster:
             raise DataError(f"The config's target is {roles['target']!r} but the series' target is {series.target!r}.")
         # The config records the roles actually used, so the manifest (and `predict`) read data the same way.
         cfg = cfg.replace(target=series.target, features=series.features, future_features=series.future_features)
+        user_future = series.future_features
+        calendar: tuple[str, ...] = ()
+        if cfg.data.calendar:
+            series, calendar = _with_calendar(series)
+        # Automatic settings (lookback, season, base, normalization, transform, ensemble) from the training rows.
+        cfg, self.choices_ = resolve(
+            cfg, series.values, series.freq, prices=series.kind == "prices", linear=calendar, columns=series.columns
+        )
         # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
@@ -144,11 +156,11 @@ class Forecaster:
         split = chronological_split(len(values), w.lookback, w.horizon, w.val_fraction, stride=w.window_stride)
         # The scaler sees training rows only: nothing after train_end leaks into its parameters.
         scaler = SeriesScaler(cfg.data.transform, cfg.data.normalization).fit(
-            values[: split.train_end], columns=series.columns, prices=series.kind == "prices"
+            values[: split.train_end], columns=series.columns, prices=series.kind == "prices", linear=calendar
         )
         io = IOSpec(
             lookback=w.lookback, horizon=w.horizon, n_past=len(series.columns),
-            n_future=len(series.future_features), output=cfg.output.type,
+            n_future=len(user_future) + len(calendar), output=cfg.output.type, members=cfg.train.ensemble or 1,
         )
         view = self._view(scale_in_chunks(scaler, values), io, cfg)
         result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir)
@@ -158,9 +170,10 @@ class Forecaster:
         self.model_ = result.model
         self.scaler_ = scaler
         self.history_ = result.history
-        self._remember_series(series, split.train_end)
-        # Validation score in original units, beside the naive (last value) forecast on the same origins.
-        score = self._validation_errors(view, values, split.val_origins)
+        self.calendar_ = list(calendar)
+        self._remember_series(series, split.train_end, user_future)
+        # Validation score in original units, beside the baselines on the same origins.
+        score = self._validation_errors(view, values, split)
         val_losses = self.history_.get("val_loss", [float("nan")])
         self.metrics_ = {
             "val_loss": float(min(val_losses)),
@@ -177,31 +190,55 @@ class Forecaster:
 
     @staticmethod
     def _view(z: np.ndarray, io: IOSpec, cfg: ForecastConfig) -> WindowView:
-        return WindowView(z, io.lookback, io.horizon, relative=cfg.data.normalization == "window", n_future=io.n_future)
+        w = cfg.window
+        return WindowView(
+            z, io.lookback, io.horizon, relative=cfg.data.normalization == "window", n_future=io.n_future,
+            base_steps=base_steps(cfg.output.base, io.lookback, io.horizon, w.season or 1),
+        )
 
-    def _validation_errors(self, view: WindowView, values: np.ndarray, origins: range) -> dict[str, float]:
-        """MAE and RMSE of the model and of the naive forecast, summed chunk by chunk (bounded memory)."""
-        sums = np.zeros(4)  # model |e|, model e^2, naive |e|, naive e^2
+    def _validation_errors(self, view: WindowView, values: np.ndarray, split) -> dict[str, Any]:
+        """MAE and RMSE of the model and of the baselines on the validation origins, chunk by chunk.
+
+        MASE divides by the in-sample seasonal-naive MAE of the training rows.
+        The model's line says whether it beats the best of the baselines.
+        """
+        from forecaster.baselines import all_baselines
+        from forecaster.evaluation.metrics import seasonal_naive_scale
+
+        season = self.config.window.season or 1
+        names = ["model", *VALIDATION_BASELINES]
+        abs_sum, sq_sum = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
         steps = np.arange(self.config.window.horizon)
+        origins = split.val_origins
+        target = values[:, 0]
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])
-            actual = values[chunk[:, None] + steps, 0]
-            err = self._predict_view(view, chunk) - actual
-            naive_err = values[chunk - 1, 0][:, None] - actual
-            sums += [np.abs(err).sum(), (err**2).sum(), np.abs(naive_err).sum(), (naive_err**2).sum()]
-        count = len(origins) * self.config.window.horizon
-        return {
-            "val_mae": float(sums[0] / count),
-            "val_rmse": float(np.sqrt(sums[1] / count)),
-            "naive_val_mae": float(sums[2] / count),
-            "naive_val_rmse": float(np.sqrt(sums[3] / count)),
-        }
+            actual = target[chunk[:, None] + steps]
+            forecasts = {"model": self._predict_view(view, chunk)}
+            base = all_baselines(target, chunk, len(steps), season)
+            forecasts.update({name: base[name] for name in VALIDATION_BASELINES})
+            for name, forecast in forecasts.items():
+                err = forecast - actual
+                abs_sum[name] += float(np.abs(err).sum())
+                sq_sum[name] += float((err**2).sum())
+        count = len(origins) * len(steps)
+        scale = seasonal_naive_scale(target[: split.train_end], season if season < split.train_end else 1)
+        out: dict[str, Any] = {}
+        for name in names:
+            prefix = "val" if name == "model" else f"{name}_val"
+            out[f"{prefix}_mae"] = abs_sum[name] / count
+            out[f"{prefix}_rmse"] = float(np.sqrt(sq_sum[name] / count))
+            out[f"{prefix}_mase"] = abs_sum[name] / count / scale if scale > 0 else float("nan")
+        best = min(VALIDATION_BASELINES, key=lambda n: out[f"{n}_val_mae"])
+        out["best_baseline"] = best
+        out["beats_best_baseline"] = bool(out["val_mae"] < out[f"{best}_val_mae"])
+        return out
 
-    def _remember_series(self, series: Series, train_end: int) -> None:
+    def _remember_series(self, series: Series, train_end: int, user_future: tuple[str, ...] = ()) -> None:
         idx = series.index
         self.target_ = series.target
         self.features_ = list(series.features)
-        self.future_features_ = list(series.future_features)
+        self.future_features_ = list(user_future)
         self.columns_ = series.columns
         self.freq_ = series.freq
         self.kind_ = series.kind
@@ -239,6 +276,8 @@ class Forecaster:
             if size != len(chunk):
                 inputs = _pad(inputs, size)
             rel = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)[: len(chunk)]
+            if rel.ndim == 3:  # an ensemble: (batch, members, horizon) -> the members' median
+                rel = np.median(rel, axis=1)
             out[lo : lo + len(chunk)] = self.scaler_.inverse_target(rel + view.reference(chunk))
         return out
 
@@ -248,7 +287,8 @@ class Forecaster:
             data, target=self.target_, features=self.features_, future_features=self.future_features_,
             time_col=self.config.data.time_col, missing=self.config.data.missing,
         )
-        return _one_series(ts, "predict")
+        series = _one_series(ts, "predict")
+        return _with_calendar(series)[0] if self.calendar_ else series
 
     def check_compatible(self, series: Series) -> None:
         """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
@@ -314,7 +354,10 @@ class Forecaster:
         # transform stays defined (a log of 0 would not be), and are zeroed after scaling: never read.
         rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
         if self.io_.n_future:
-            rows[lookback:, tail.shape[1] - self.io_.n_future :] = self._future_values(future, index)
+            known = [calendar_features(index, self.freq_).to_numpy()] if self.calendar_ else []
+            if self.future_features_:
+                known.insert(0, self._future_values(future, index))
+            rows[lookback:, tail.shape[1] - self.io_.n_future :] = np.hstack(known)
         z = self.scaler_.transform_values(rows)
         z[lookback:, : tail.shape[1] - self.io_.n_future] = 0.0  # unknown future values are never read
         forecast = self._predict_view(self._view(z, self.io_, self.config), np.array([lookback]))[0]
@@ -365,6 +408,8 @@ class Forecaster:
             "target": self.target_,
             "features": list(self.features_),
             "future_features": list(self.future_features_),
+            "calendar": list(self.calendar_),
+            "choices": self.choices_,
             "series_id": self.series_id_,
             "frequency": self.freq_,
             "kind": self.kind_,
@@ -399,10 +444,12 @@ class Forecaster:
         manifest = read_manifest(run)
         fc = cls(ForecastConfig.from_dict(manifest["config"]))
         future = list(manifest.get("future_features", []))
-        n_cols = 1 + len(manifest["features"]) + len(future)
+        calendar = list(manifest.get("calendar", []))
+        n_cols = 1 + len(manifest["features"]) + len(future) + len(calendar)
         fc.io_ = IOSpec(
             lookback=fc.config.window.lookback, horizon=fc.config.window.horizon, n_past=n_cols,
-            n_future=len(future), output=fc.config.output.type,
+            n_future=len(future) + len(calendar), output=fc.config.output.type,
+            members=fc.config.train.ensemble or 1,
         )
         if "io" in manifest and manifest["io"] != fc.io_.to_dict():
             raise ArtifactError(f"{run / MANIFEST_FILE}: `io` {manifest['io']} does not match its config and columns.")
@@ -416,7 +463,9 @@ class Forecaster:
         fc.target_ = manifest["target"]
         fc.features_ = list(manifest["features"])
         fc.future_features_ = future
-        fc.columns_ = [fc.target_, *fc.features_, *future]
+        fc.calendar_ = calendar
+        fc.choices_ = dict(manifest.get("choices", {}))
+        fc.columns_ = [fc.target_, *fc.features_, *future, *calendar]
         fc.freq_ = manifest["frequency"]
         fc.kind_ = manifest["kind"]
         fc.time_col_ = manifest["time_col"]
@@ -445,6 +494,18 @@ def _one_series(ts: TimeSeries, what: str) -> Series:
     return ts.members[0]
 
 
+def _with_calendar(series: Series) -> tuple[Series, tuple[str, ...]]:
+    """``series`` with its calendar features appended as known-future columns (see :func:`calendar_features`)."""
+    import dataclasses
+
+    cal = calendar_features(series.index, series.freq)
+    if cal.empty:
+        return series, ()
+    frame = series.frame.join(cal)
+    names = tuple(cal.columns)
+    return dataclasses.replace(series, frame=frame, future_features=(*series.future_features, *names)), names
+
+
 def _pad(inputs, size: int):
     """Zero-pad a batch (or each array of a tuple of inputs) to ``size`` rows."""
     if isinstance(inputs, tuple):
@@ -457,7 +518,8 @@ def _check_model_shapes(model: keras.Model, io: IOSpec, path: Path) -> None:
     shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
     expected = [(None, io.lookback, io.n_past)] + ([(None, io.horizon, io.n_future)] if io.n_future else [])
     got = [tuple(s) for s in shapes]
-    if got != expected or tuple(model.output_shape) != (None, io.horizon):
+    output = (None, io.horizon) if io.members == 1 else (None, io.members, io.horizon)
+    if got != expected or tuple(model.output_shape) != output:
         raise ArtifactError(
             f"{path} does not match its manifest (model inputs {got}, output {model.output_shape}; "
             f"manifest expects {expected} -> (None, {io.horizon}))."

@@ -53,7 +53,13 @@ class SeriesScaler:
     normalization: str = "window"
 
     def fit(
-        self, train: np.ndarray, *, columns: list[str], prices: bool = False, chunk: int = FIT_CHUNK
+        self,
+        train: np.ndarray,
+        *,
+        columns: list[str],
+        prices: bool = False,
+        chunk: int = FIT_CHUNK,
+        linear: tuple[str, ...] = (),
     ) -> "SeriesScaler":
         """Learn per-column parameters from training rows only.
 
@@ -68,6 +74,7 @@ class SeriesScaler:
             prices: whether the data is a price file (``transform="auto"``
                 then takes logs of its positive columns).
             chunk: rows per accumulation step.
+            linear: columns never log-transformed (generated calendar features).
         """
         train = np.asarray(train)
         if train.ndim != 2 or train.shape[1] != len(columns):
@@ -85,9 +92,11 @@ class SeriesScaler:
         positive = np.ones(n_cols, dtype=bool)
         for lo in blocks:
             positive &= (train[lo : lo + chunk] > 0).all(axis=0)
+        linear_cols = np.array([c in linear for c in columns], dtype=bool)
+        positive &= ~linear_cols
         if self.transform == "log":
-            if not positive.all():
-                bad = columns[int(np.flatnonzero(~positive)[0])]
+            if not (positive | linear_cols).all():
+                bad = columns[int(np.flatnonzero(~(positive | linear_cols))[0])]
                 raise DataError(
                     f"Column {bad!r} has zero or negative values, so it cannot be log-transformed. "
                     "Use --transform none."

@@ -11,7 +11,7 @@ from forecaster.cli.options import build_config, config_options, typed
 
 #: Backtest option parameter -> BacktestConfig field (the [backtest] table and --set backtest.KEY use the field).
 _BACKTEST_PARAMS = {"folds": "folds", "start": "start", "origin_stride": "origin_stride", "refit": "refit",
-                    "window": "window", "train_size": "train_size", "gap": "gap", "season": "season"}
+                    "window": "window", "train_size": "train_size", "gap": "gap"}
 
 
 class _RefitType(click.ParamType):
@@ -65,8 +65,6 @@ def _parse_start(ctx, param, text: str | None):
               help="Rows per training window with --window fixed (default: the first fold's).")
 @click.option("--gap", type=click.IntRange(min=0), default=0, show_default=True,
               help="Rows left out between the end of training and the cutoff.")
-@click.option("--season", type=click.IntRange(min=1), default=None,
-              help="Season length for seasonal naive, window mean and MASE (default: from the frequency, e.g. 24 for hourly).")
 @click.option("--name", help="Directory name under runs/ (default: backtest-<csv>-<cell>-<timestamp>).")
 @click.pass_context
 def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
@@ -87,6 +85,9 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
 
     config, bt_settings = build_config(ctx, params, backtest_keys=tuple(_BACKTEST_PARAMS.values()))
     bt_settings.update({field: params[param] for param, field in _BACKTEST_PARAMS.items() if typed(ctx, param)})
+    if config.window.season is not None:
+        # One season for the model's seasonal baseline and the backtest's seasonal naive, window mean and MASE.
+        bt_settings["season"] = config.window.season
     bt_config = BacktestConfig(**bt_settings)
     runs = store(ctx)
     if name is not None:

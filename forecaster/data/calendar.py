@@ -67,3 +67,69 @@ def future_index(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeInde
     ['Mon 08', 'Tue 09']
     """
     return pd.date_range(start=last, periods=horizon + 1, freq=freq)[1:]
+
+
+#: Calendar cycles: feature name -> (position in the cycle, cycle length) from a DatetimeIndex.
+_CYCLES = {
+    "hour": (lambda idx: idx.hour + idx.minute / 60 + idx.second / 3600, 24.0),
+    "weekday": (lambda idx: idx.dayofweek.to_numpy(dtype=float), 7.0),
+    "yearday": (lambda idx: idx.dayofyear.to_numpy(dtype=float) - 1, 365.25),
+    "month": (lambda idx: idx.month.to_numpy(dtype=float) - 1, 12.0),
+    "quarter": (lambda idx: idx.quarter.to_numpy(dtype=float) - 1, 4.0),
+}
+
+
+def calendar_cycles(freq: str) -> tuple[str, ...]:
+    """The calendar cycles worth encoding for a frequency: those longer than one step.
+
+    >>> calendar_cycles("h"), calendar_cycles("B"), calendar_cycles("MS"), calendar_cycles("YS")
+    (('hour', 'weekday'), ('weekday', 'yearday'), ('month',), ())
+    """
+    from forecaster.baselines import _parse_freq  # the one place frequency strings are parsed
+
+    offset = _parse_freq(freq)
+    if offset is None:
+        return ()
+    try:
+        step = pd.Timedelta(offset)
+    except (ValueError, TypeError):
+        step = None
+    if step is not None:  # fixed-length steps: minutes, hours, days
+        if step < pd.Timedelta(days=1):
+            return ("hour", "weekday")
+        if step == pd.Timedelta(days=1):
+            return ("weekday", "yearday")
+        if step <= pd.Timedelta(days=7):
+            return ("yearday",)
+        return ()
+    name = type(offset).__name__
+    if name in ("BusinessDay", "CustomBusinessDay"):
+        return ("weekday", "yearday")
+    if name == "Week":
+        return ("yearday",)
+    if "Month" in name:
+        return ("month",)
+    if "Quarter" in name:
+        return ("quarter",)
+    return ()
+
+
+def calendar_features(index: pd.DatetimeIndex, freq: str) -> pd.DataFrame:
+    """Sin/cos encodings of the calendar position of each timestamp, as known-future inputs.
+
+    Columns ``cal_<cycle>_sin`` and ``cal_<cycle>_cos`` for each cycle of
+    :func:`calendar_cycles` (hour of day and weekday for sub-daily data;
+    weekday and day of year for daily data; day of year for weekly; month
+    of year for monthly; quarter for quarterly; none for yearly). They depend
+    only on the timestamp, so their future values are known exactly.
+
+    >>> calendar_features(pd.date_range("2024-01-01", periods=2, freq="MS"), "MS").round(3).to_dict("list")
+    {'cal_month_sin': [0.0, 0.5], 'cal_month_cos': [1.0, 0.866]}
+    """
+    out = {}
+    for cycle in calendar_cycles(freq):
+        position, length = _CYCLES[cycle]
+        angle = 2 * np.pi * np.asarray(position(index), dtype=float) / length
+        out[f"cal_{cycle}_sin"] = np.sin(angle)
+        out[f"cal_{cycle}_cos"] = np.cos(angle)
+    return pd.DataFrame(out, index=index)

@@ -59,11 +59,31 @@ def build_model(config: ForecastConfig, io: IOSpec) -> keras.Model:
     if builder is None:
         raise ConfigError(f"`type` must be one of {', '.join(MODEL_BUILDERS)}. Received: type={config.model.type!r}")
     policy = PRECISION_POLICIES[config.runtime.mixed_precision]
-    if policy is None:
-        return builder(config, io)
     previous = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_dtype_policy(policy)
+    if policy is not None:
+        keras.mixed_precision.set_dtype_policy(policy)
     try:
-        return builder(config, io)
+        return builder(config, io) if io.members == 1 else _ensemble(builder, config, io)
     finally:
-        keras.mixed_precision.set_dtype_policy(previous)
+        if policy is not None:
+            keras.mixed_precision.set_dtype_policy(previous)
+
+
+def _ensemble(builder, config: ForecastConfig, io: IOSpec) -> keras.Model:
+    """``io.members`` independent networks of one family on the same inputs: ``(batch, members, horizon)``.
+
+    Each member is a whole sub-model with its own random initialisation;
+    :func:`forecaster.models.heads.ensemble_mse` trains them side by side and
+    the forecaster takes the median of their outputs. One model, one file,
+    one fit: the members' arithmetic runs in the same calls.
+    """
+    inputs = io.inputs()
+    single = IOSpec(**{**io.to_dict(), "members": 1})
+    outs = []
+    for i in range(io.members):
+        member = builder(config, single)
+        member.name = f"member_{i + 1}"
+        out = member(inputs if len(inputs) > 1 else inputs[0])
+        outs.append(keras.layers.Reshape((1, io.horizon), name=f"member_{i + 1}_out")(out))
+    stacked = keras.layers.Concatenate(axis=1, name="members", dtype="float32")(outs)
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], stacked, name=f"ensemble_{io.members}")

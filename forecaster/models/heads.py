@@ -36,6 +36,8 @@ class IOSpec:
     n_future: int = 0
     n_static: int = 0
     output: str = "point"
+    #: Ensemble members in the one model (outputs ``(batch, members, horizon)`` when > 1).
+    members: int = 1
 
     def inputs(self) -> list[keras.KerasTensor]:
         """The ``keras.Input`` tensors, named ``window`` (and ``future``)."""
@@ -46,7 +48,12 @@ class IOSpec:
 
     def to_dict(self) -> dict[str, int | str]:
         return {"lookback": self.lookback, "horizon": self.horizon, "n_past": self.n_past,
-                "n_future": self.n_future, "n_static": self.n_static, "output": self.output}
+                "n_future": self.n_future, "n_static": self.n_static, "output": self.output, "members": self.members}
+
+    @property
+    def loss(self):
+        """The training loss: the head's own, or its per-member form for an ensemble."""
+        return ensemble_mse if self.members > 1 else output_head(self).loss
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,18 @@ OUTPUT_HEADS: dict[str, OutputHead] = {
     "point": OutputHead(label="point forecast, mean squared error", loss="mse", layer=_point_layer),
 }
 assert set(OUTPUT_HEADS) == set(OUTPUT_TYPES), "every output type in the config needs a head"
+
+
+@keras.saving.register_keras_serializable(package="forecaster")
+def ensemble_mse(y_true, y_pred):
+    """Mean squared error of every ensemble member: ``y_pred`` is ``(batch, members, horizon)``.
+
+    The members share no weights, so the gradient of this sum trains each one
+    as if alone (on the same batches, from its own initialisation).
+    """
+    from keras import ops
+
+    return ops.mean(ops.square(y_pred - ops.expand_dims(ops.cast(y_true, y_pred.dtype), 1)), axis=(1, 2))
 
 
 def output_head(io: IOSpec) -> OutputHead:

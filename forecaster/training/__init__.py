@@ -20,7 +20,7 @@ import pandas as pd
 
 from forecaster.config import ForecastConfig
 from forecaster.exceptions import TrainingError
-from forecaster.models import IOSpec, build_model, output_head
+from forecaster.models import IOSpec, build_model
 from forecaster.training import distribute
 from forecaster.training.pipeline import steps_per_execution_for, training_data, use_tf_data
 from forecaster.windowing import Split, WindowView
@@ -60,7 +60,7 @@ def compile_model(model: keras.Model, config: ForecastConfig, io: IOSpec, *, ste
         learning_rate=config.train.learning_rate, clipnorm=config.train.clipnorm or None
     )
     model.compile(
-        optimizer=optimizer, loss=output_head(io).loss, jit_compile=config.runtime.jit_compile,
+        optimizer=optimizer, loss=io.loss, jit_compile=config.runtime.jit_compile,
         steps_per_execution=steps_per_execution,
     )
     return model
@@ -113,7 +113,7 @@ def train(
     batch_size = config.train.batch_size * replicas
     train_ds, val_ds, steps = training_data(
         view, split.train_origins, split.val_origins, batch_size, seed=config.train.seed,
-        steps_per_epoch=config.train.steps_per_epoch,
+        steps_per_epoch=config.train.steps_per_epoch, min_steps_per_epoch=config.train.min_steps_per_epoch,
     )
     # Several batches per call of the compiled training step on TensorFlow. Not under a
     # tf.distribute strategy: Keras 3.15's multi-step function fails there ("You must feed a
@@ -131,6 +131,11 @@ def train(
             monitor="val_loss", patience=config.train.patience, restore_best_weights=True, verbose=0
         ),
     ]
+    if config.train.lr_patience:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=config.train.lr_patience,
+            min_lr=config.train.learning_rate / 32, verbose=0,
+        ))
     history_csv = None
     if checkpoint_dir is not None:
         ckpt = Path(checkpoint_dir)

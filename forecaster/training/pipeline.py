@@ -176,8 +176,11 @@ class WindowBatches(keras.utils.PyDataset):
         shuffle: bool = False,
         seed: int = 0,
         with_targets: bool = True,
+        min_batches: int = 1,
     ) -> None:
         super().__init__()
+        #: Batches per epoch: at least ``min_batches``, by drawing further shuffled passes (short series).
+        self.min_batches = min_batches
         self.view = view
         rng = _as_range(origins)
         self.origins = rng if rng is not None else np.asarray(origins, dtype=np.int64)
@@ -187,15 +190,20 @@ class WindowBatches(keras.utils.PyDataset):
         self.seed = seed
         self.epoch = 0
 
-    def __len__(self) -> int:
+    def _per_pass(self) -> int:
         return math.ceil(len(self.origins) / self.batch_size)
 
+    def __len__(self) -> int:
+        return max(self._per_pass(), self.min_batches)
+
     def batch_origins(self, i: int) -> np.ndarray:
-        """Origins of batch ``i`` of the current epoch."""
-        n = len(self.origins)
+        """Origins of batch ``i`` of the current epoch (an epoch may span several passes)."""
+        n, per_pass = len(self.origins), self._per_pass()
+        passes_per_epoch = math.ceil(len(self) / per_pass)
+        which, i = divmod(i, per_pass)
         pos = np.arange(i * self.batch_size, min((i + 1) * self.batch_size, n), dtype=np.int64)
         if self.shuffle:
-            pos = permute(pos, n, shuffle_keys(self.seed, self.epoch))
+            pos = permute(pos, n, shuffle_keys(self.seed, self.epoch * passes_per_epoch + which))
         if isinstance(self.origins, range):
             return self.origins.start + pos * self.origins.step
         return self.origins[pos]
@@ -366,6 +374,7 @@ def training_data(
     *,
     seed: int,
     steps_per_epoch: int | None = None,
+    min_steps_per_epoch: int = 1,
 ):
     """``(train, validation, steps_per_epoch)`` arguments for ``keras.Model.fit``.
 
@@ -377,14 +386,16 @@ def training_data(
     identically for the same seed.
     """
     n_batches = math.ceil(len(train_origins) / batch_size)
-    steps = min(steps_per_epoch, n_batches) if steps_per_epoch else None
+    # A short series gets at least `min_steps_per_epoch` optimiser steps an epoch: further shuffled
+    # passes of its windows, so the training budget does not shrink with the series.
+    steps = max(min(steps_per_epoch, n_batches) if steps_per_epoch else n_batches, min_steps_per_epoch)
     if use_tf_data():
         train = window_dataset(view, train_origins, batch_size, shuffle=True, seed=seed, repeat=True)
         val = window_dataset(view, val_origins, batch_size)
-        return train, val, steps or n_batches
-    train = WindowBatches(view, train_origins, batch_size, shuffle=True, seed=seed)
+        return train, val, steps
+    train = WindowBatches(view, train_origins, batch_size, shuffle=True, seed=seed, min_batches=steps)
     val = WindowBatches(view, val_origins, batch_size)
-    return train, val, steps
+    return train, val, steps if steps != n_batches else None
 
 
 def steps_per_execution_for(steps: int, limit: int = 16) -> int:

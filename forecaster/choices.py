@@ -1,0 +1,195 @@
+"""Automatic choices, made from the training rows only.
+
+``Forecaster.fit`` resolves every ``auto`` / unset setting here, before any
+model is built, from the rows before the validation split (so in a backtest,
+from the rows before each fold's cutoff): nothing after a forecast origin can
+influence a choice. The resolved values are written into the fitted config
+(so the manifest holds concrete numbers) and reported in ``choices_``:
+
+``season``
+    from the frequency (24 hourly, 7 daily, 5 trading days, 12 monthly, ...).
+``lookback``
+    three seasons, at least twice the horizon, capped at
+    :data:`MAX_AUTO_LOOKBACK` steps (longer cycles such as the week of hourly
+    data come in through the calendar features instead) and at half of the
+    training rows left after one horizon, so short series keep enough windows;
+    never shorter than one season when a season fits.
+``base``
+    ``seasonal_naive`` when a whole season fits in the lookback, else ``naive``.
+``normalization`` / ``transform``
+    each candidate (``window`` / ``global``; ``log`` / ``none`` for a
+    positive target) is scored on *inner* validation windows: the last part
+    of the training rows, predicted by a ridge regression on the same
+    windows (a cheap, deterministic stand-in for the network). The lowest
+    inner MAE in original units wins. Price files keep their log transform.
+``ensemble``
+    5 members below 2,000 training windows, 3 below 20,000, else 1: small
+    data gains most from averaging and costs least.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from forecaster.config import ForecastConfig
+from forecaster.exceptions import ConfigError, DataError
+from forecaster.windowing import WindowView, chronological_split
+
+log = logging.getLogger(__name__)
+
+#: Longest automatic lookback (steps): recurrent training time grows with it.
+MAX_AUTO_LOOKBACK = 168
+#: Windows the ridge proxy is fitted and scored on (a seeded sample beyond that).
+PROXY_WINDOWS = 4000
+
+
+def season_of(config: ForecastConfig, freq: str) -> int:
+    """``window.season``, else from the frequency (1 when it has no natural cycle)."""
+    if config.window.season is not None:
+        return config.window.season
+    from forecaster.baselines import infer_season
+
+    try:
+        return infer_season(freq)
+    except ConfigError:
+        return 1
+
+
+def auto_lookback(n_rows: int, season: int, horizon: int, val_fraction: float) -> int:
+    """The automatic lookback for a series of ``n_rows`` (see the module docstring).
+
+    >>> auto_lookback(5000, 24, 24, 0.15), auto_lookback(144, 12, 18, 0.15), auto_lookback(20, 1, 6, 0.15)
+    (72, 36, 4)
+    """
+    n_train = n_rows - max(int(round(n_rows * val_fraction)), horizon)
+    want = min(max(3 * season if season > 1 else 0, 2 * horizon, 8), max(MAX_AUTO_LOOKBACK, season))
+    cap = max((n_train - horizon) // 2, 1)
+    lookback = min(want, cap)
+    if 1 < season <= n_train - horizon - 2 and lookback < season:
+        lookback = season  # one whole season, so the seasonal baseline is in the window
+    return max(1, min(lookback, n_train - horizon))
+
+
+def base_steps(base: str, lookback: int, horizon: int, season: int) -> np.ndarray | None:
+    """Input rows holding each horizon step's baseline forecast (see :class:`~forecaster.windowing.WindowView`).
+
+    >>> base_steps("seasonal_naive", 6, 5, 4).tolist(), base_steps("naive", 6, 2, 4).tolist()
+    ([2, 3, 4, 5, 2], [5, 5])
+    """
+    if base == "none":
+        return None
+    if base == "naive" or season <= 1:
+        return np.full(horizon, lookback - 1)
+    if season > lookback:
+        raise ConfigError(
+            f"`base` seasonal_naive needs a whole season in the window: season={season} > lookback={lookback}. "
+            "Raise --lookback or use --base naive."
+        )
+    return lookback - season + np.arange(horizon) % season
+
+
+def resolve(config: ForecastConfig, values: np.ndarray, freq: str, *, prices: bool, linear: tuple[str, ...],
+            columns: list[str]) -> tuple[ForecastConfig, dict[str, Any]]:
+    """Resolve every automatic setting of ``config`` for this series (training rows only).
+
+    Args:
+        config: the config as given (``auto`` / unset fields are resolved).
+        values: the whole series, target in column 0 (only the rows before
+            the validation split are read).
+        freq: its frequency.
+        prices: whether it is a price file.
+        linear: columns never log-transformed (calendar features).
+        columns: column names.
+
+    Returns:
+        The concrete config and ``{setting: {"value": ..., "why": ...}}`` for the report.
+    """
+    w = config.window
+    choices: dict[str, Any] = {}
+    season = season_of(config, freq)
+    choices["season"] = {"value": season, "why": "given" if w.season is not None else f"from frequency {freq!r}"}
+    lookback = w.lookback
+    if lookback is None:
+        lookback = auto_lookback(len(values), season, w.horizon, w.val_fraction)
+        choices["lookback"] = {"value": lookback, "why": f"3 seasons (>= 2 x horizon), capped by length and at {MAX_AUTO_LOOKBACK}"}
+    base = config.output.base
+    if base == "auto":
+        base = "seasonal_naive" if 1 < season <= lookback else "naive"
+        choices["base"] = {"value": base, "why": "a whole season fits in the lookback" if base == "seasonal_naive"
+                           else "no season within the lookback"}
+    config = config.replace(lookback=lookback, season=season, base=base)
+    split = chronological_split(len(values), lookback, w.horizon, w.val_fraction, stride=w.window_stride)
+    train = values[: split.train_end]
+    transform, normalization = config.data.transform, config.data.normalization
+    if normalization == "auto" or (transform == "auto" and not prices):
+        transforms = [transform] if transform != "auto" or prices else (["none", "log"] if (train[:, 0] > 0).all() else ["none"])
+        norms = [normalization] if normalization != "auto" else ["window", "global"]
+        scores = _proxy_scores(config, train, transforms, norms, prices=prices, linear=linear, columns=columns)
+        if scores:
+            (transform, normalization), best = min(scores.items(), key=lambda kv: kv[1])
+            table = ", ".join(f"{t}/{n} {v:.4g}" for (t, n), v in scores.items())
+            why = f"lowest inner-validation MAE of a ridge proxy ({table})"
+            if config.data.normalization == "auto":
+                choices["normalization"] = {"value": normalization, "why": why}
+            if config.data.transform == "auto" and not prices:
+                choices["transform"] = {"value": transform, "why": why}
+        else:  # too short for inner windows: the safe defaults
+            transform = "none" if transform == "auto" else transform
+            normalization = "window" if normalization == "auto" else normalization
+            choices["normalization"] = {"value": normalization, "why": "too few rows for inner validation"}
+    if transform == "auto" and prices:
+        transform = "auto"  # SeriesScaler logs the positive price columns
+    config = config.replace(transform=transform, normalization=normalization)
+    if config.train.ensemble is None:
+        n = len(split.train_origins)
+        size = 5 if n < 2000 else 3 if n < 20000 else 1
+        config = config.replace(ensemble=size)
+        choices["ensemble"] = {"value": size, "why": f"{n} training windows"}
+    return config, choices
+
+
+def _proxy_scores(config, train, transforms, norms, *, prices, linear, columns) -> dict[tuple[str, str], float]:
+    """Inner-validation MAE (original units) of a ridge regression for each (transform, normalization)."""
+    from sklearn.linear_model import Ridge
+
+    from forecaster.scaling import SeriesScaler
+
+    w = config.window
+    try:
+        inner = chronological_split(len(train), w.lookback, w.horizon, w.val_fraction)
+    except DataError:
+        return {}
+    if len(inner.train_origins) < 4:
+        return {}
+    rng = np.random.default_rng(config.train.seed)
+    fit_origins = np.asarray(inner.train_origins)
+    if len(fit_origins) > PROXY_WINDOWS:
+        fit_origins = np.sort(rng.choice(fit_origins, PROXY_WINDOWS, replace=False))
+    val_origins = np.asarray(inner.val_origins)
+    if len(val_origins) > PROXY_WINDOWS:
+        val_origins = np.sort(rng.choice(val_origins, PROXY_WINDOWS, replace=False))
+    season = config.window.season or 1
+    steps = base_steps(config.output.base, w.lookback, w.horizon, season)
+    actual = train[val_origins[:, None] + np.arange(w.horizon), 0]
+    scores = {}
+    for transform in transforms:
+        for norm in norms:
+            try:
+                scaler = SeriesScaler(transform, norm).fit(
+                    train[: inner.train_end], columns=columns, prices=prices, linear=linear
+                )
+            except DataError:
+                continue
+            z = scaler.transform_values(train)
+            view = WindowView(z, w.lookback, w.horizon, relative=norm == "window", base_steps=steps)
+            x = view.inputs(fit_origins).reshape(len(fit_origins), -1)
+            model = Ridge(alpha=1.0).fit(x, view.targets(fit_origins))
+            pred = model.predict(view.inputs(val_origins).reshape(len(val_origins), -1)) + view.reference(val_origins)
+            forecast = scaler.inverse_target(pred)
+            err = np.abs(forecast - actual)
+            if np.isfinite(err).all():
+                scores[(transform, norm)] = float(err.mean())
+    return scores
