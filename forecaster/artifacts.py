@@ -45,6 +45,7 @@ _MANIFEST_V2_TYPES: dict[str, tuple[type, ...]] = {
     "series_id": (str,),
     "calendar": (list,),
     "choices": (dict,),
+    "fallback": (dict, type(None)),
 }
 _DATA_KEYS = {"source", "fingerprint", "rows", "start", "end", "train_start", "train_end", "val_start", "val_end"}
 

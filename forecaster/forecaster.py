@@ -174,6 +174,11 @@ class Forecaster:
         self._remember_series(series, split.train_end, user_future)
         # Validation score in original units, beside the baselines on the same origins.
         score = self._validation_errors(view, values, split)
+        # Opt-in: serve the best baseline when the model loses to it on the validation windows (recorded).
+        self.fallback_ = (
+            score["best_baseline"] if cfg.output.fallback == "baseline" and not score["beats_best_baseline"] else None
+        )
+        self.first_value_ = float(values[0, 0])
         val_losses = self.history_.get("val_loss", [float("nan")])
         self.metrics_ = {
             "val_loss": float(min(val_losses)),
@@ -358,12 +363,27 @@ class Forecaster:
             if self.future_features_:
                 known.insert(0, self._future_values(future, index))
             rows[lookback:, tail.shape[1] - self.io_.n_future :] = np.hstack(known)
+        if self.fallback_ is not None:
+            n_rows = self.data_["rows"] if data is None else len(series)
+            forecast = self._baseline_forecast(tail[:, 0], n_rows)
+            return pd.DataFrame({self.target_: forecast}, index=index)
         z = self.scaler_.transform_values(rows)
         z[lookback:, : tail.shape[1] - self.io_.n_future] = 0.0  # unknown future values are never read
         forecast = self._predict_view(self._view(z, self.io_, self.config), np.array([lookback]))[0]
         if not np.isfinite(forecast).all():
             raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
         return pd.DataFrame({self.target_: forecast}, index=index)
+
+    def _baseline_forecast(self, tail: np.ndarray, n_rows: int) -> np.ndarray:
+        """The fallback baseline's forecast from the last observed values (``--fallback baseline``)."""
+        h, season = self.config.window.horizon, self.config.window.season or 1
+        steps = np.arange(h)
+        if self.fallback_ == "seasonal_naive" and season <= len(tail):
+            return tail[len(tail) - season + steps % season].astype(np.float64)
+        if self.fallback_ == "drift" and n_rows > 1:
+            slope = (tail[-1] - self.first_value_) / (n_rows - 1)
+            return tail[-1] + slope * (steps + 1)
+        return np.full(h, tail[-1], dtype=np.float64)
 
     def _future_values(self, future: pd.DataFrame | None, index: pd.DatetimeIndex) -> np.ndarray:
         cols = self.future_features_
@@ -410,6 +430,7 @@ class Forecaster:
             "future_features": list(self.future_features_),
             "calendar": list(self.calendar_),
             "choices": self.choices_,
+            "fallback": None if self.fallback_ is None else {"baseline": self.fallback_, "first_value": self.first_value_},
             "series_id": self.series_id_,
             "frequency": self.freq_,
             "kind": self.kind_,
@@ -465,6 +486,11 @@ class Forecaster:
         fc.future_features_ = future
         fc.calendar_ = calendar
         fc.choices_ = dict(manifest.get("choices", {}))
+        fallback = manifest.get("fallback") or {}
+        fc.fallback_ = fallback.get("baseline")
+        fc.first_value_ = float(fallback.get("first_value", np.nan))
+        if fc.fallback_ not in (None, *VALIDATION_BASELINES):
+            raise ArtifactError(f"{run / MANIFEST_FILE}: `fallback` names an unknown baseline {fc.fallback_!r}.")
         fc.columns_ = [fc.target_, *fc.features_, *future, *calendar]
         fc.freq_ = manifest["frequency"]
         fc.kind_ = manifest["kind"]

@@ -43,7 +43,8 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
     click.echo(cudnn_status(config, on_gpu=on_gpu(), backend=backend_name()), err=True)
     click.echo(
         f"Model: {config.model.layers} x {'bidirectional ' if config.model.bidirectional else ''}{config.model.cell} "
-        f"({config.model.units} units), lookback {config.window.lookback} -> horizon {config.window.horizon}", err=True,
+        f"({config.model.units} units), lookback {config.window.lookback or 'auto'} -> horizon {config.window.horizon}",
+        err=True,
     )
     verbose = 1 if sys.stdout.isatty() else 2
     with runs.checkpoint(config, series.fingerprint, name=name, resume=resume) as ckpt:
@@ -54,11 +55,22 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
             raise
         run = fc.save(runs.path(name or runs.new_name(data, config.model.cell)))
     runs.set_latest(run)
-    m = fc.metrics_
-    ratio = m["val_mae"] / m["naive_val_mae"] if m["naive_val_mae"] else float("nan")
+    from forecaster.evaluation.report import choice_lines, validation_lines
+
+    c = fc.config
     click.echo(f"Saved {run}")
     click.echo(
-        f"Validation ({m['val_windows']} windows, {series.target}): MAE {m['val_mae']:.4g} vs naive {m['naive_val_mae']:.4g} "
-        f"(ratio {ratio:.3f}; < 1 beats naive), RMSE {m['val_rmse']:.4g} vs {m['naive_val_rmse']:.4g}; "
-        f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s"
+        f"Model: {c.model.layers} x {'bidirectional ' if c.model.bidirectional else ''}{c.model.cell} ({c.model.units} units)"
+        + (f" x {c.train.ensemble} members" if (c.train.ensemble or 1) > 1 else "")
+        + f", lookback {c.window.lookback} -> horizon {c.window.horizon}, base {c.output.base}, "
+        f"normalization {c.data.normalization}"
+        + (f", calendar features {', '.join(fc.calendar_)}" if fc.calendar_ else "")
     )
+    if fc.choices_:
+        click.echo("Automatic choices (from the training rows):")
+        for line in choice_lines(fc.choices_):
+            click.echo(line)
+    for line in validation_lines(fc.metrics_, series.target, fc.fallback_):
+        click.echo(line)
+    m = fc.metrics_
+    click.echo(f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s")

@@ -30,6 +30,14 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
     atomic_csv(forecast.rename_axis("time"), out)
     click.echo(f"Forecast of {fc.target_!r} from {run.name} ({fc.config.window.horizon} steps after {series.index[-1]}):")
     click.echo(forecast.to_string())
+    m = fc.metrics_
+    if "best_baseline" in m and not m["beats_best_baseline"]:
+        best = m["best_baseline"].replace("_", " ")
+        served = f"; these are the {best} forecasts (--fallback baseline)" if fc.fallback_ else ""
+        click.echo(
+            f"Note: this model did not beat the {best} baseline on its validation windows "
+            f"(MAE {m['val_mae']:.4g} vs {m[m['best_baseline'] + '_val_mae']:.4g}){served}.", err=True,
+        )
     click.echo(f"Wrote {out}")
 
 
@@ -49,6 +57,7 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
         click.echo(json.dumps(man, indent=2))
         return
     from forecaster.config import ForecastConfig
+    from forecaster.evaluation.report import choice_lines, validation_lines
 
     cfg = ForecastConfig.from_dict(man["config"]).to_flat()
     d, m, v = man["data"], man["metrics"], man["versions"]
@@ -64,8 +73,9 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
         f"normalization {cfg['normalization']}",
         f"Training:   {cfg['epochs']} max epochs, batch {cfg['batch_size']}, lr {cfg['learning_rate']}, "
         f"clipnorm {cfg['clipnorm']}, seed {man['seed']}",
-        f"Metrics:    val MAE {m.get('val_mae', float('nan')):.4g} vs naive {m.get('naive_val_mae', float('nan')):.4g}; "
-        f"{m.get('epochs_run')} epochs (best {m.get('best_epoch')}), {m.get('fit_seconds')}s",
+        *[f"Metrics:    {line}" for line in validation_lines(m, man["target"], man.get("fallback"))],
+        f"            {m.get('epochs_run')} epochs (best {m.get('best_epoch')}), {m.get('fit_seconds')}s",
+        *(["Choices:", *choice_lines(man["choices"])] if man.get("choices") else []),
         "Versions:   " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"Fingerprint: sha256 {d['fingerprint'][:16]}...",
     ]

@@ -405,3 +405,48 @@ class BacktestResult:
     def load(cls, path: str | os.PathLike[str]) -> BacktestResult:
         """Read a directory written by :meth:`save` (for ``forecast plot --backtest``)."""
         return cls(**read_backtest(path))
+
+
+# ----------------------------------------------------------------------------
+# The fit report (validation windows of one fit)
+# ----------------------------------------------------------------------------
+_VALIDATION_LABELS = {"naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift"}
+
+
+def validation_lines(metrics: dict[str, Any], target: str, fallback: str | None = None) -> list[str]:
+    """What ``forecast fit``, ``predict`` and ``info`` say about a fit's validation windows.
+
+    One line of MAE/MASE for the model beside naive, seasonal naive and
+    drift, and one plain verdict against the best of them. Runs saved before
+    these metrics existed get the old naive comparison.
+
+    >>> m = {"val_mae": 1.0, "val_mase": 0.5, "val_windows": 3, "best_baseline": "naive", "beats_best_baseline": True,
+    ...      "naive_val_mae": 2.0, "naive_val_mase": 1.0, "seasonal_naive_val_mae": 3.0, "seasonal_naive_val_mase": 1.5,
+    ...      "drift_val_mae": 2.5, "drift_val_mase": 1.25}
+    >>> validation_lines(m, "y")[1]
+    'The model beats the best baseline (naive) on the validation windows: MAE 1 vs 2 (ratio 0.500).'
+    """
+    if "best_baseline" not in metrics:  # runs of schema version 1
+        return [f"Validation ({metrics.get('val_windows')} windows, {target}): MAE {metrics.get('val_mae', float('nan')):.4g} "
+                f"vs naive {metrics.get('naive_val_mae', float('nan')):.4g}"]
+    parts = [f"model {metrics['val_mae']:.4g} (MASE {metrics['val_mase']:.3f})"]
+    for name, label in _VALIDATION_LABELS.items():
+        parts.append(f"{label} {metrics[f'{name}_val_mae']:.4g} ({metrics[f'{name}_val_mase']:.3f})")
+    best = metrics["best_baseline"]
+    best_mae = metrics[f"{best}_val_mae"]
+    ratio = metrics["val_mae"] / best_mae if best_mae else float("nan")
+    label = _VALIDATION_LABELS.get(best, best)
+    if metrics["beats_best_baseline"]:
+        verdict = (f"The model beats the best baseline ({label}) on the validation windows: "
+                   f"MAE {metrics['val_mae']:.4g} vs {best_mae:.4g} (ratio {ratio:.3f}).")
+    else:
+        verdict = (f"The model does NOT beat the best baseline ({label}) on the validation windows: "
+                   f"MAE {metrics['val_mae']:.4g} vs {best_mae:.4g} (ratio {ratio:.3f}).")
+        verdict += (f" Forecasts are served by the {label} baseline (--fallback baseline)." if fallback
+                    else " Consider its forecast, or --fallback baseline.")
+    return [f"Validation ({metrics['val_windows']} windows, {target}), MAE (MASE): " + ", ".join(parts), verdict]
+
+
+def choice_lines(choices: dict[str, Any]) -> list[str]:
+    """One line per automatic choice of a fit (see :mod:`forecaster.choices`)."""
+    return [f"  {name}: {c['value']} ({c['why']})" for name, c in choices.items()]
