@@ -45,6 +45,10 @@ _LAZY = {
     "historical_forecasts": "forecaster.evaluation",
     "BacktestResult": "forecaster.evaluation",
     "RunStore": "forecaster.store",
+    "plot_forecast": "forecaster.plot",
+    "plot_history": "forecaster.plot",
+    "plot_backtest": "forecaster.plot",
+    "plot_error_by_step": "forecaster.plot",
 }
 
 __all__ = [
@@ -77,4 +81,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only  # noqa:
     from forecaster.data import Series, TimeSeries, from_dataframe, read_csv
     from forecaster.evaluation import BacktestResult, backtest, historical_forecasts
     from forecaster.forecaster import Forecaster, load
+    from forecaster.plot import plot_backtest, plot_error_by_step, plot_forecast, plot_history
     from forecaster.store import RunStore
