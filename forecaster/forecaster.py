@@ -211,17 +211,19 @@ class Forecaster:
         from forecaster.evaluation.metrics import seasonal_naive_scale
 
         season = self.config.window.season or 1
-        names = ["model", *VALIDATION_BASELINES]
+        origins = split.val_origins
+        # The seasonal naive forecast needs a whole season before the first validation origin.
+        baselines = [b for b in VALIDATION_BASELINES if b != "seasonal_naive" or origins[0] >= season]
+        names = ["model", *baselines]
         abs_sum, sq_sum = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
         steps = np.arange(self.config.window.horizon)
-        origins = split.val_origins
         target = values[:, 0]
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])
             actual = target[chunk[:, None] + steps]
             forecasts = {"model": self._predict_view(view, chunk)}
-            base = all_baselines(target, chunk, len(steps), season)
-            forecasts.update({name: base[name] for name in VALIDATION_BASELINES})
+            base = all_baselines(target, chunk, len(steps), season if "seasonal_naive" in baselines else 1)
+            forecasts.update({name: base[name] for name in baselines})
             for name, forecast in forecasts.items():
                 err = forecast - actual
                 abs_sum[name] += float(np.abs(err).sum())
@@ -234,7 +236,7 @@ class Forecaster:
             out[f"{prefix}_mae"] = abs_sum[name] / count
             out[f"{prefix}_rmse"] = float(np.sqrt(sq_sum[name] / count))
             out[f"{prefix}_mase"] = abs_sum[name] / count / scale if scale > 0 else float("nan")
-        best = min(VALIDATION_BASELINES, key=lambda n: out[f"{n}_val_mae"])
+        best = min(baselines, key=lambda n: out[f"{n}_val_mae"])
         out["best_baseline"] = best
         out["beats_best_baseline"] = bool(out["val_mae"] < out[f"{best}_val_mae"])
         return out

@@ -35,9 +35,17 @@ def _frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
     )
 
 
-def check_forecaster(model_type: str, tmp_path, monkeypatch) -> None:
+#: Variants every family runs through: fixed settings, and every automatic choice switched on.
+VARIANTS = {
+    "fixed": {},
+    "auto": {"lookback": None, "calendar": True, "ensemble": 2, "base": "auto", "normalization": "auto",
+             "min_steps_per_epoch": 3, "lr_patience": 1},
+}
+
+
+def check_forecaster(model_type: str, tmp_path, monkeypatch, variant: dict | None = None) -> None:
     frame = _frame()
-    params = dict(TINY, model=model_type)
+    params = dict(TINY, model=model_type, **(variant or {}))
 
     # 1. Not fitted: a clear error, not an AttributeError.
     with pytest.raises(NotFittedError, match="not fitted yet"):
@@ -63,7 +71,8 @@ def check_forecaster(model_type: str, tmp_path, monkeypatch) -> None:
     model = fc.Forecaster(**params).fit(frame, target="temp", features=["load"], future_features=["hour_sin"])
     monkeypatch.undo()
     train_end = frame.index.get_loc(pd.Timestamp(model.data_["train_end"])) + 1
-    assert seen_scaler_rows == [train_end]
+    # Automatic choices fit scalers on inner splits of the training rows first; the model's scaler last.
+    assert seen_scaler_rows[-1] == train_end and max(seen_scaler_rows) == train_end
     (origins,) = seen_train_origins
     assert max(origins) + TINY["horizon"] <= train_end  # no training target at or after the split
 
@@ -73,7 +82,8 @@ def check_forecaster(model_type: str, tmp_path, monkeypatch) -> None:
     assert list(out.columns) == ["temp"] and len(out) == 4
     assert out.index[0] == frame.index[-1] + pd.Timedelta(hours=1) and out.index.freqstr == "h"
     assert np.isfinite(out.to_numpy()).all() and 5 < out["temp"].mean() < 35
-    many = model.predict_origins(model._as_series(frame), np.array([16, 100, 196]))
+    lookback = model.config.window.lookback
+    many = model.predict_origins(model._as_series(frame), np.array([lookback, 100, 196]))
     assert many.shape == (3, 4)
 
     # 4. Save -> load (safe_mode) -> identical forecasts, with and without data.
@@ -89,11 +99,19 @@ def check_forecaster(model_type: str, tmp_path, monkeypatch) -> None:
     with pytest.raises(DataError, match="Feature column .load. not found"):
         model.predict(frame.drop(columns=["load"]), future=future)
     with pytest.raises(DataError, match="needs at least"):
-        fc.Forecaster(**params).fit(frame.iloc[:20], target="temp")
+        fc.Forecaster(**params).fit(frame.iloc[:8], target="temp")
     with pytest.raises(ConfigError, match="`units` must be a positive integer"):
         fc.Forecaster(**{**params, "units": 0})
+    return model
 
 
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("model_type", sorted(MODEL_BUILDERS))
-def test_every_model_family_meets_the_contract(model_type, tmp_path, monkeypatch):
-    check_forecaster(model_type, tmp_path, monkeypatch)
+def test_every_model_family_meets_the_contract(model_type, variant, tmp_path, monkeypatch):
+    model = check_forecaster(model_type, tmp_path, monkeypatch, VARIANTS[variant])
+    if variant == "auto":
+        # Every automatic setting was resolved to a concrete value and reported.
+        assert set(model.choices_) >= {"season", "lookback", "base", "normalization", "transform"}
+        assert model.config.window.lookback == model.choices_["lookback"]["value"]
+        assert model.calendar_ == ["cal_hour_sin", "cal_hour_cos", "cal_weekday_sin", "cal_weekday_cos"]
+        assert model.io_.members == 2 and model.model_.output_shape == (None, 2, 4)

@@ -99,11 +99,15 @@ def test_scaler_sees_training_rows_only(sensor, monkeypatch):
         return original(self, train, **kw)
 
     monkeypatch.setattr(SeriesScaler, "fit", spy)
-    fc = Forecaster(ForecastConfig(**TINY)).fit(sensor)
-    assert len(seen) == 1
-    n_train = len(seen[0])
-    np.testing.assert_array_equal(seen[0], sensor.values[:n_train])
+    fc = Forecaster(ForecastConfig(**TINY, normalization="auto")).fit(sensor)
+    # The automatic choices fit scalers on inner splits of the training rows, then the model's
+    # scaler is fitted on the training rows: every fit sees a prefix of them, none sees more.
+    assert len(seen) >= 2 and set(fc.choices_) >= {"normalization", "transform"}
+    n_train = len(seen[-1])
     assert sensor.index[n_train - 1] == pd.Timestamp(fc.data_["train_end"])
+    for rows in seen:
+        assert len(rows) <= n_train
+        np.testing.assert_array_equal(rows, sensor.values[: len(rows)])
     assert n_train < len(sensor)
     # No validation target can sit inside the rows the scaler saw.
     assert pd.Timestamp(fc.data_["val_start"]) > pd.Timestamp(fc.data_["train_end"])

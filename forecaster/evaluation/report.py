@@ -431,6 +431,8 @@ def validation_lines(metrics: dict[str, Any], target: str, fallback: str | None 
                 f"vs naive {metrics.get('naive_val_mae', float('nan')):.4g}"]
     parts = [f"model {metrics['val_mae']:.4g} (MASE {metrics['val_mase']:.3f})"]
     for name, label in _VALIDATION_LABELS.items():
+        if f"{name}_val_mae" not in metrics:  # seasonal naive on a series shorter than a season
+            continue
         parts.append(f"{label} {metrics[f'{name}_val_mae']:.4g} ({metrics[f'{name}_val_mase']:.3f})")
     best = metrics["best_baseline"]
     best_mae = metrics[f"{best}_val_mae"]
