@@ -157,16 +157,7 @@ def load(
     >>> s.target, s.freq  # doctest: +SKIP
     ('Adj Close', 'B')
     """
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"File not found: {p}. Check the path.")
-    if p.is_dir():
-        raise DataError(f"{p} is a directory, not a CSV file. Pass the path of a CSV file.")
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise DataError(f"Cannot read {p}: {exc.strerror or exc}.") from None
-    frame, sep, decimal = _parse_csv_bytes(raw, str(p), na_values=tuple(na_values))
+    p, raw, frame, sep, decimal = _read_file(path, na_values)
     return _finish(
         frame,
         name=str(p),
@@ -576,6 +567,21 @@ def _split_panel(
     return TimeSeries(tuple(members), id_col=col)
 
 
+def _read_file(path: str | os.PathLike[str], na_values) -> tuple[Path, bytes, pd.DataFrame, str, str]:
+    """The file's path, bytes and raw parsed frame with its delimiter and decimal mark."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"File not found: {p}. Check the path.")
+    if p.is_dir():
+        raise DataError(f"{p} is a directory, not a CSV file. Pass the path of a CSV file.")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise DataError(f"Cannot read {p}: {exc.strerror or exc}.") from None
+    frame, sep, decimal = _parse_csv_bytes(raw, str(p), na_values=tuple(na_values))
+    return p, raw, frame, sep, decimal
+
+
 def read_csv(
     path: str | os.PathLike[str],
     *,
@@ -601,16 +607,7 @@ def read_csv(
     >>> len(ts), ts.target              # doctest: +SKIP
     (1, 'co2')
     """
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"File not found: {p}. Check the path.")
-    if p.is_dir():
-        raise DataError(f"{p} is a directory, not a CSV file. Pass the path of a CSV file.")
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise DataError(f"Cannot read {p}: {exc.strerror or exc}.") from None
-    frame, sep, decimal = _parse_csv_bytes(raw, str(p), na_values=tuple(na_values))
+    p, raw, frame, sep, decimal = _read_file(path, na_values)
     source = str(p.resolve())
 
     def build(df: pd.DataFrame, name: str, fingerprint: str) -> Series:
