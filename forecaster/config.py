@@ -183,12 +183,12 @@ class DataConfig(_Section):
         "positive series whose seasonal swing grows with the level). none, log: forced.", choices=TRANSFORMS,
     )
     normalization: str = _opt(
-        "window", "window: relative to each window's last value (trending series); global: z-score; "
+        "auto", "window: relative to each window's last value (trending series); global: z-score; "
         "auto: chosen per series on inner validation windows of the training rows.",
         choices=NORMALIZATIONS,
     )
     calendar: bool = _opt(
-        False, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
+        True, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
         "as known-future inputs.",
     )
 
@@ -224,7 +224,7 @@ class WindowConfig(_Section):
     SECTION: ClassVar[str] = "window"
     _INTS: ClassVar[tuple[str, ...]] = ("lookback", "horizon", "window_stride", "season")
 
-    lookback: int | None = _opt(60, "Input steps per window (unset: from the season and the series length).", min=1)
+    lookback: int | None = _opt(None, "Input steps per window (unset: from the season and the series length).", min=1)
     horizon: int = _opt(5, "Steps forecast at once.", min=1)
     window_stride: int = _opt(1, "Step between training windows.", flag="--stride", min=1)
     val_fraction: float = _opt(0.15, "Last part of the series used for validation and early stopping.",
@@ -309,23 +309,23 @@ class TrainConfig(_Section):
         "lr_patience",
     )
 
-    epochs: int = _opt(30, "Most passes over the training windows (early stopping may end sooner).", min=1)
+    epochs: int = _opt(100, "Most passes over the training windows (early stopping may end sooner).", min=1)
     batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy).", min=1)
     learning_rate: float = _opt(1e-3, "Adam learning rate.", min=0.0, min_open=True)
     clipnorm: float = _opt(1.0, "Gradient clipping norm (Adam clipnorm); 0 disables.", min=0.0)
-    patience: int = _opt(5, "Early-stopping patience in epochs (best weights are restored).", min=1)
+    patience: int = _opt(10, "Early-stopping patience in epochs (best weights are restored).", min=1)
     seed: int = _opt(42, "Seeds Python, NumPy and the backend; CPU runs repeat exactly.", min=0, max=2**32, max_open=True)
     steps_per_epoch: int | None = _opt(None, "Cap batches per epoch (huge series; fresh random batches each epoch).", min=1)
     min_steps_per_epoch: int = _opt(
-        1, "At least this many optimiser steps per epoch: short series draw further shuffled passes, so the "
+        32, "At least this many optimiser steps per epoch: short series draw further shuffled passes, so the "
         "budget does not shrink with the series.", min=1,
     )
     lr_patience: int | None = _opt(
-        None, "Halve the learning rate after this many epochs without a better validation loss (unset: constant).",
+        4, "Halve the learning rate after this many epochs without a better validation loss (unset: constant).",
         min=1,
     )
     ensemble: int | None = _opt(
-        1, "Members (different seeds) trained together and combined by their median (unset: from the data size).",
+        None, "Members (different seeds) trained together and combined by their median (unset: from the data size).",
         min=1,
     )
 

@@ -21,8 +21,8 @@ from forecaster.models import IOSpec, cudnn_status
 from forecaster.training import new_model
 from forecaster.runtime import set_seed
 
-TINY = dict(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, patience=1)
-TINY_CLI = ["--units", "4", "--epochs", "1", "--lookback", "16", "--horizon", "4", "--batch-size", "32"]
+TINY = dict(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, patience=1, ensemble=1, min_steps_per_epoch=1)
+TINY_CLI = ["--units", "4", "--epochs", "1", "--lookback", "16", "--horizon", "4", "--batch-size", "32", "--ensemble", "1", "--min-steps-per-epoch", "1"]
 
 
 @pytest.fixture(scope="module")

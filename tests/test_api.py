@@ -12,7 +12,7 @@ import pytest
 import forecaster as fc
 from forecaster.exceptions import ConfigError, DataError
 
-TINY = dict(units=4, epochs=1, lookback=24, horizon=6, batch_size=32)
+TINY = dict(units=4, epochs=1, lookback=24, horizon=6, batch_size=32, ensemble=1, min_steps_per_epoch=1)
 
 
 def _frame(n: int = 240) -> pd.DataFrame:

@@ -95,7 +95,7 @@ def test_corpus_file_fails_cleanly(runner, name):
     payload, args, needle = CORPUS[name]
     with runner.isolated_filesystem():
         Path("bad.csv").write_bytes(payload)
-        _assert_clean_failure(runner.invoke(cli, ["fit", "bad.csv", "--epochs", "1", *args]), needle)
+        _assert_clean_failure(runner.invoke(cli, ["fit", "bad.csv", "--epochs", "1", "--ensemble", "1", "--min-steps-per-epoch", "1", *args]), needle)
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_bom_is_accepted(tmp_path):
 def test_predict_with_mismatched_csv(runner):
     with runner.isolated_filesystem():
         Path("ok.csv").write_text(_daily(GOOD))
-        tiny = ["--units", "2", "--epochs", "1", "--lookback", "10", "--horizon", "2"]
+        tiny = ["--units", "2", "--epochs", "1", "--lookback", "10", "--horizon", "2", "--ensemble", "1", "--min-steps-per-epoch", "1"]
         assert runner.invoke(cli, ["fit", "ok.csv", *tiny]).exit_code == 0
         Path("other_cols.csv").write_text(_daily(GOOD, col="reading"))
         _assert_predict = lambda args, needle: _check_predict(runner, args, needle)  # noqa: E731

@@ -17,7 +17,7 @@ from forecaster.cli import cli, with_flags
 from forecaster.config import ForecastConfig, cli_fields
 from forecaster.exceptions import ConfigError
 
-TINY = ["--units", "4", "--epochs", "1", "--lookback", "16", "--horizon", "4", "--batch-size", "32"]
+TINY = ["--units", "4", "--epochs", "1", "--lookback", "16", "--horizon", "4", "--batch-size", "32", "--ensemble", "1", "--min-steps-per-epoch", "1"]
 
 
 @pytest.fixture
@@ -230,7 +230,7 @@ def test_fit_reads_config_file_and_records_it(runner):
         write_sensor_csv(Path("s.csv"), n=200)
         Path("cfg.toml").write_text(
             '[data]\ntarget = "temp"\n[model]\nunits = 3\n[window]\nlookback = 16\nhorizon = 4\n'
-            '[train]\nepochs = 1\nbatch_size = 32\n[backtest]\nfolds = 2\n'
+            '[train]\nepochs = 1\nbatch_size = 32\nensemble = 1\nmin_steps_per_epoch = 1\n[backtest]\nfolds = 2\n'
         )
         res = runner.invoke(cli, ["fit", "s.csv", "--config", "cfg.toml", "--set", "window.horizon=3", "--name", "r"])
         assert res.exit_code == 0, res.output

@@ -20,7 +20,7 @@ from forecaster.models import MODEL_BUILDERS
 from forecaster.scaling import SeriesScaler
 from forecaster.training import pipeline
 
-TINY = dict(units=4, epochs=1, lookback=16, horizon=4, batch_size=32)
+TINY = dict(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, ensemble=1, min_steps_per_epoch=1)
 
 
 def _frame(n: int = 200, seed: int = 0) -> pd.DataFrame:

@@ -29,9 +29,9 @@ from forecaster.exceptions import ArtifactError, ConfigError, DataError
 from forecaster.scaling import SeriesScaler
 from forecaster.windowing import chronological_split
 
-TINY = ForecastConfig(units=4, epochs=1, lookback=16, horizon=4, batch_size=32)
+TINY = ForecastConfig(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, ensemble=1, min_steps_per_epoch=1)
 LOOKBACK, HORIZON, VAL_FRACTION, BATCH = 16, 4, TINY.window.val_fraction, 32
-TINY_ARGS = ["--units", "4", "--epochs", "1", "--lookback", "16", "--horizon", "4", "--batch-size", "32"]
+TINY_ARGS = ["--units", "4", "--epochs", "1", "--lookback", "16", "--horizon", "4", "--batch-size", "32", "--ensemble", "1", "--min-steps-per-epoch", "1"]
 
 
 def _series(n: int = 300) -> data.Series:

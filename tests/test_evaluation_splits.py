@@ -22,7 +22,7 @@ from forecaster.evaluation.splits import (
 from forecaster.exceptions import ConfigError, DataError, ForecasterError
 from forecaster.windowing import chronological_split
 
-TINY = ForecastConfig(units=4, epochs=1, lookback=16, horizon=4, batch_size=32)
+TINY = ForecastConfig(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, ensemble=1, min_steps_per_epoch=1)
 
 
 def _series(n: int = 300) -> data.Series:

@@ -19,7 +19,7 @@ from forecaster.exceptions import ArtifactError, DataError, NotFittedError, Trai
 from forecaster.forecaster import Forecaster
 from forecaster.scaling import SeriesScaler
 
-TINY = dict(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, patience=1)
+TINY = dict(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, patience=1, ensemble=1, min_steps_per_epoch=1)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +159,7 @@ _REPEAT = textwrap.dedent(
     from forecaster.config import ForecastConfig
     from forecaster.forecaster import Forecaster
     s = data.load(sys.argv[1], target="temp", features=["load"])
-    fc = Forecaster(ForecastConfig(units=4, epochs=2, lookback=16, horizon=4, seed=7)).fit(s)
+    fc = Forecaster(ForecastConfig(units=4, epochs=2, lookback=16, horizon=4, seed=7, ensemble=1, min_steps_per_epoch=1)).fit(s)
     np.save(sys.argv[2], fc.predict_origins(s, np.arange(16, 236, 5)))
     """
 )

@@ -23,7 +23,7 @@ def series(tmp_path_factory):
 
 @pytest.mark.parametrize("cell,layers,bidirectional", list(itertools.product(CELLS, [1, 2], [False, True])))
 def test_build_and_train_one_epoch(series, cell, layers, bidirectional):
-    cfg = ForecastConfig(cell=cell, layers=layers, bidirectional=bidirectional, units=3, epochs=1,
+    cfg = ForecastConfig(cell=cell, layers=layers, bidirectional=bidirectional, units=3, epochs=1, ensemble=1, min_steps_per_epoch=1,
                          lookback=12, horizon=3, batch_size=32)
     io = IOSpec(lookback=12, horizon=3, n_past=2)
     assert build_model(cfg, io).compiled is False  # builders return uncompiled models

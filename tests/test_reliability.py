@@ -16,7 +16,7 @@ from helpers import write_sensor_csv
 from forecaster.store import is_complete_run
 
 FIT = ["fit", "s.csv", "--target", "temp", "--units", "8", "--lookback", "24", "--horizon", "4",
-       "--batch-size", "16", "--epochs", "6", "--patience", "6"]
+       "--batch-size", "16", "--epochs", "6", "--patience", "6", "--ensemble", "1", "--min-steps-per-epoch", "1"]
 
 
 def _forecast(args, cwd, **kw):
@@ -82,7 +82,7 @@ def test_sigterm_interrupts_cleanly(tmp_path):
 def test_two_fits_at_once_never_share_a_directory(tmp_path):
     write_sensor_csv(tmp_path / "s.csv", n=200)
     args = ["fit", "s.csv", "--target", "temp", "--units", "2", "--lookback", "8", "--horizon", "2",
-            "--epochs", "1", "--name", "same"]
+            "--epochs", "1", "--ensemble", "1", "--min-steps-per-epoch", "1", "--name", "same"]
     procs = [_forecast(args, tmp_path) for _ in range(2)]
     for p in procs:
         out, err = p.communicate(timeout=300)

@@ -26,7 +26,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "forecaster"
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("safety")
     series = data.load(write_sensor_csv(tmp / "s.csv", n=160), target="temp")
-    fc = Forecaster(ForecastConfig(units=3, epochs=1, lookback=12, horizon=3)).fit(series)
+    fc = Forecaster(ForecastConfig(units=3, epochs=1, lookback=12, horizon=3, ensemble=1, min_steps_per_epoch=1)).fit(series)
     return fc.save(tmp / "runs" / "good")
 
 

@@ -31,7 +31,7 @@ from forecaster.exceptions import ConfigError
 from forecaster.forecaster import Forecaster
 
 TIMEOUT = 180
-FIT = ["--target", "temp", "--features", "load", "--units", "4", "--epochs", "2", "--lookback", "16",
+FIT = ["--target", "temp", "--features", "load", "--units", "4", "--epochs", "2", "--ensemble", "1", "--min-steps-per-epoch", "1", "--lookback", "16",
        "--horizon", "4", "--batch-size", "8", "--patience", "5"]
 
 #: Runs the CLI after splitting the CPU into two logical devices (before TensorFlow initialises them).
@@ -140,7 +140,7 @@ def test_default_strategy_is_none():
 
 def test_mirrored_in_process_single_device(tmp_path, sensor_csv):
     series = data.load(sensor_csv, target="temp", features=["load"])
-    cfg = ForecastConfig(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, strategy="mirrored")
+    cfg = ForecastConfig(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, strategy="mirrored", ensemble=1, min_steps_per_epoch=1)
     fc = Forecaster(cfg).fit(series)
     assert fc.metrics_["replicas"] == 1 and fc.metrics_["global_batch_size"] == 32
     loaded = Forecaster.load(fc.save(tmp_path / "m1"))
