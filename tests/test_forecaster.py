@@ -134,6 +134,7 @@ def test_incompatible_data_is_refused(tmp_path, fitted):
         fitted.predict(daily)
 
 
+@pytest.mark.slow  # a fit of its own; the cuDNN eligibility rules are checked without fitting in test_models
 def test_recurrent_dropout_warns_about_cudnn(sensor, caplog):
     with caplog.at_level(logging.WARNING, logger="forecaster"):
         Forecaster(ForecastConfig(**{**TINY, "recurrent_dropout": 0.1})).fit(sensor)
