@@ -166,6 +166,7 @@ def test_cudnn_status(cfg, on_gpu, backend, expected):
 # ------------------------------------------------------------------------ CLI
 
 
+@pytest.mark.slow  # two CLI fits; the bfloat16 fit, save and load and the cuDNN report text are checked by default
 def test_cli_fit_records_accelerator_options_and_reports_cudnn():
     runner = CliRunner()
     with runner.isolated_filesystem():

@@ -29,27 +29,8 @@ def sensor(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def spied_fit(sensor):
-    """The module's one tiny fit, with a spy keeping a copy of every block of rows the scaler is fitted on.
-
-    Shared by the tests below (a fit costs seconds of graph tracing); none of them refits it.
-    """
-    seen = []
-    original = SeriesScaler.fit
-
-    def spy(self, train, **kw):
-        seen.append(np.array(train, copy=True))
-        return original(self, train, **kw)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(SeriesScaler, "fit", spy)
-        fc = Forecaster(ForecastConfig(**TINY)).fit(sensor)
-    return fc, seen
-
-
-@pytest.fixture(scope="module")
-def fitted(spied_fit):
-    return spied_fit[0]
+def fitted(sensor):
+    return Forecaster(ForecastConfig(**TINY)).fit(sensor)
 
 
 def test_predict_continues_calendar_in_original_units(sensor, fitted):
@@ -109,8 +90,16 @@ def test_interrupted_save_leaves_nothing(tmp_path, fitted, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_scaler_sees_training_rows_only(sensor, spied_fit):
-    fc, seen = spied_fit
+def test_scaler_sees_training_rows_only(sensor, monkeypatch):
+    seen = []
+    original = SeriesScaler.fit
+
+    def spy(self, train, **kw):
+        seen.append(np.array(train, copy=True))
+        return original(self, train, **kw)
+
+    monkeypatch.setattr(SeriesScaler, "fit", spy)
+    fc = Forecaster(ForecastConfig(**TINY)).fit(sensor)
     assert len(seen) == 1
     n_train = len(seen[0])
     np.testing.assert_array_equal(seen[0], sensor.values[:n_train])
