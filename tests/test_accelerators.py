@@ -110,6 +110,7 @@ def test_bfloat16_fit_save_load_predict(tmp_path, sensor):
     np.testing.assert_array_equal(loaded.predict(sensor).to_numpy(), before.to_numpy())
 
 
+@pytest.mark.slow  # a second mixed-precision fit; the float16 build (loss scaling) and the bfloat16 fit run by default
 def test_float16_fit_runs_on_cpu(sensor):
     fc = Forecaster(ForecastConfig(mixed_precision="float16", **TINY)).fit(sensor)
     assert np.isfinite(fc.predict(sensor).to_numpy()).all()
@@ -122,6 +123,7 @@ def test_jit_compile_auto_is_off_on_a_cpu_only_machine():
     assert new_model(ForecastConfig(units=4), IOSpec(8, 3, 1)).jit_compile is False
 
 
+@pytest.mark.slow  # XLA-compiles a fit; the jit_compile settings of the build are checked by default
 def test_jit_compile_true_compiles_a_model_xla_supports(sensor):
     # TensorFlow's LSTM/GRU layers are marked not XLA-compatible (cuDNN), so use SimpleRNN;
     # Keras also refuses XLA while op determinism is on, which an explicit --jit-compile turns off.
@@ -165,6 +167,7 @@ def test_cudnn_status(cfg, on_gpu, backend, expected):
 # ------------------------------------------------------------------------ CLI
 
 
+@pytest.mark.slow  # two CLI fits; the bfloat16 fit, save and load and the cuDNN report text are checked by default
 def test_cli_fit_records_accelerator_options_and_reports_cudnn():
     runner = CliRunner()
     with runner.isolated_filesystem():

@@ -9,8 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks" / "bench.py"
+
+# Runs every benchmark table in a fresh process (minutes on 2 cores): CI's slow tier.
+pytestmark = pytest.mark.slow
 
 
 def test_benchmark_quick_mode_prints_every_table(tmp_path: Path) -> None:

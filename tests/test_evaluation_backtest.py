@@ -206,6 +206,7 @@ def test_refit_never_is_one_fit_and_one_batched_predict(monkeypatch):
     assert {(f.train_start, f.train_end) for f in result.folds} == {(0, 240)}
 
 
+@pytest.mark.slow  # two fits; refit-every-N planning is property-tested above, refit always/never run by default
 def test_refit_every_n_folds(monkeypatch):
     series = _series(300)
     sizes = []
@@ -217,6 +218,7 @@ def test_refit_every_n_folds(monkeypatch):
     assert result.fold_table["fit"].tolist() == ["fit", "fold 1", "fit", "fold 3"]
 
 
+@pytest.mark.slow  # two backtests (four fits); the scaler and fit spies above check the same cutoffs by default
 def test_future_rows_cannot_change_past_forecasts():
     """End-to-end leakage check: rewriting the rows after the last cutoff leaves every earlier forecast unchanged."""
     frame = seasonal_frame(300)[["time", "temp"]]
@@ -233,6 +235,7 @@ def test_future_rows_cannot_change_past_forecasts():
     assert not np.allclose(a.forecasts.loc[~issued_before, MODEL], b.forecasts.loc[~issued_before, MODEL])
 
 
+@pytest.mark.slow  # a fit on a real data set (17,420 rows)
 def test_real_sensor_data(shared_data):
     series = data.load(shared_data / "ETTh1.csv", target="OT")
     cfg = TINY.replace(horizon=24, lookback=24, steps_per_epoch=10)

@@ -127,6 +127,7 @@ def test_incompatible_data_is_refused(tmp_path, fitted):
         fitted.predict(daily)
 
 
+@pytest.mark.slow  # a fit of its own; the cuDNN eligibility rules are checked without fitting in test_models
 def test_recurrent_dropout_warns_about_cudnn(sensor, caplog):
     with caplog.at_level(logging.WARNING, logger="forecaster"):
         Forecaster(ForecastConfig(**{**TINY, "recurrent_dropout": 0.1})).fit(sensor)
@@ -165,6 +166,7 @@ _REPEAT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # two fresh processes, each importing TensorFlow and training
 def test_same_seed_same_predictions_in_two_processes(tmp_path):
     csv = write_sensor_csv(tmp_path / "s.csv", n=240)
     outs = []

@@ -71,6 +71,7 @@ def test_notebook_stored_without_outputs(path: Path):
     )
 
 
+@pytest.mark.slow  # a fresh kernel imports TensorFlow and trains; the stored-without-outputs check stays fast
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_executes(path: Path, tmp_path: Path):
     nb = nbformat.read(path, as_version=4)

@@ -15,6 +15,9 @@ from helpers import write_sensor_csv
 
 from forecaster.store import is_complete_run
 
+# Every test starts real CLI processes (each imports TensorFlow) and some kill them: CI's slow tier.
+pytestmark = pytest.mark.slow
+
 FIT = ["fit", "s.csv", "--target", "temp", "--units", "8", "--lookback", "24", "--horizon", "4",
        "--batch-size", "16", "--epochs", "6", "--patience", "6", "--ensemble", "1", "--min-steps-per-epoch", "1"]
 

@@ -65,6 +65,7 @@ def sensor_csv(tmp_path_factory) -> Path:
     return write_sensor_csv(tmp_path_factory.mktemp("d") / "sensor.csv", n=240)
 
 
+@pytest.mark.slow  # a fresh TensorFlow process with two logical CPUs
 def test_mirrored_on_two_logical_cpus_scales_the_global_batch(tmp_path, sensor_csv):
     proc = subprocess.run(
         [sys.executable, "-c", TWO_CPUS, "--runs-dir", str(tmp_path / "runs"), "fit", str(sensor_csv), *FIT,
@@ -97,6 +98,7 @@ def _free_loopback_ports(n: int) -> list[int]:
             s.close()
 
 
+@pytest.mark.slow  # two worker processes training together over loopback
 def test_multiworker_with_two_local_workers(tmp_path, sensor_csv):
     ports = _free_loopback_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
@@ -138,6 +140,7 @@ def test_default_strategy_is_none():
     assert describe("default", None, 64) == "default: 1 device, batch 64"
 
 
+@pytest.mark.slow  # a full fit under MirroredStrategy; the strategy errors and the default path stay fast
 def test_mirrored_in_process_single_device(tmp_path, sensor_csv):
     series = data.load(sensor_csv, target="temp", features=["load"])
     cfg = ForecastConfig(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, strategy="mirrored", ensemble=1, min_steps_per_epoch=1)
