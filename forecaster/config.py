@@ -224,7 +224,7 @@ class WindowConfig(_Section):
     SECTION: ClassVar[str] = "window"
     _INTS: ClassVar[tuple[str, ...]] = ("lookback", "horizon", "window_stride", "season")
 
-    lookback: int | None = _opt(None, "Input steps per window (unset: from the season and the series length).", min=1)
+    lookback: int | None = _opt(None, "Input steps per window (default: three seasons, capped by the series length).", min=1)
     horizon: int = _opt(5, "Steps forecast at once.", min=1)
     window_stride: int = _opt(1, "Step between training windows.", flag="--stride", min=1)
     val_fraction: float = _opt(0.15, "Last part of the series used for validation and early stopping.",

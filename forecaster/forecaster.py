@@ -300,15 +300,15 @@ class Forecaster:
     def check_compatible(self, series: Series) -> None:
         """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
         self._check_fitted()
-        if series.columns != self.columns_:
-            raise DataError(
-                f"The data's columns ({', '.join(series.columns)}) differ from the model's "
-                f"({', '.join(self.columns_)}). Use a CSV with the same columns, or pass the same --target/--features."
-            )
         if series.freq != self.freq_:
             raise DataError(
                 f"The data's frequency is {series.freq!r} but the model was fitted on {self.freq_!r} data. "
                 "Use data sampled like the training data."
+            )
+        if series.columns != self.columns_:
+            raise DataError(
+                f"The data's columns ({', '.join(series.columns)}) differ from the model's "
+                f"({', '.join(self.columns_)}). Use a CSV with the same columns, or pass the same --target/--features."
             )
         if len(series) < self.config.window.lookback:
             raise DataError(
@@ -320,7 +320,10 @@ class Forecaster:
 
         With known-future covariates every origin needs ``horizon`` rows after it.
         """
-        series = series if isinstance(series, Series) else self._as_series(series)
+        if not isinstance(series, Series):
+            series = self._as_series(series)
+        elif self.calendar_ and not set(self.calendar_) <= set(series.columns):
+            series = _with_calendar(series)[0]
         self.check_compatible(series)
         origins = np.asarray(origins, dtype=np.int64)
         last = len(series) - (self.io_.horizon if self.io_.n_future else 0)

@@ -111,7 +111,8 @@ def test_known_future_inputs_need_their_future_values():
     df = _frame()
     df["hour_sin"] = np.sin(2 * np.pi * df["time"].dt.hour / 24)
     m = fc.Forecaster(**TINY).fit(df, target="temp", future_features=["hour_sin"])
-    assert m.io_.n_future == 1 and m.columns_ == ["temp", "hour_sin"]
+    # The user's known-future column, then the calendar's (hour and weekday, sin and cos).
+    assert m.io_.n_future == 5 and m.columns_[:2] == ["temp", "hour_sin"] and len(m.calendar_) == 4
     with pytest.raises(DataError, match="pass `future`"):
         m.predict()
     future = pd.DataFrame({"hour_sin": np.sin(2 * np.pi * np.arange(6) / 24)})

@@ -62,7 +62,7 @@ CORPUS: dict[str, tuple[bytes, list[str], str]] = {
     "target_constant": (_daily([5.0] * 120).encode(), [], "is constant"),
     "target_inf": (_daily(GOOD[:10] + ["inf"] + GOOD[11:]).encode(), [], "contains inf"),
     "near_float_overflow": (_daily([1e308] * 60 + [-1e308] * 60).encode(), [], "too large to train in float32"),
-    "too_few_rows": (_daily(GOOD[:20]).encode(), [], "Series has 20 rows; lookback=60 + horizon=5 needs at least 71"),
+    "too_few_rows": (_daily(GOOD[:20]).encode(), ["--lookback", "60"], "Series has 20 rows; lookback=60 + horizon=5 needs at least 71"),
     "feature_missing": (_daily(GOOD).encode(), ["--features", "volume"], "Feature column 'volume' not found"),
     "log_of_negative": (_daily([-1.0 - v for v in GOOD]).encode(), ["--transform", "log"], "cannot be log-transformed"),
     "log_of_zero": (_daily([0.0] + GOOD[1:]).encode(), ["--transform", "log"], "cannot be log-transformed"),

@@ -19,10 +19,11 @@ SECTION_NAMES = [f.name for f in dataclasses.fields(ForecastConfig)]
 def test_defaults_are_valid_and_documented_values() -> None:
     cfg = ForecastConfig()
     assert cfg.model.cell == "gru" and cfg.model.type == "rnn" and cfg.output.type == "point"
-    assert (cfg.window.lookback, cfg.window.horizon, cfg.window.window_stride) == (60, 5, 1)
+    assert (cfg.window.lookback, cfg.window.horizon, cfg.window.window_stride) == (None, 5, 1)  # lookback: automatic
+    assert (cfg.output.base, cfg.data.normalization, cfg.data.calendar, cfg.train.ensemble) == ("auto", "auto", True, None)
     assert cfg.data.missing == "ffill"
     assert cfg.data.transform == "auto"
-    assert cfg.data.normalization == "window"
+    assert cfg.data.normalization == "auto"
     assert cfg.data.features == ()
     assert cfg.data.target is None
     assert list(cfg.to_dict()) == SECTION_NAMES == ["data", "window", "model", "output", "train", "runtime"]

@@ -96,12 +96,18 @@ def test_every_refit_builds_a_fresh_model_and_optimizer(spied):
 def test_every_scaler_only_saw_rows_before_its_cutoff(spied):
     values = spied["series"].values
     folds = spied["result"].folds
-    assert len(spied["scaler_rows"]) == len(folds)
-    for fold, block in zip(folds, spied["scaler_rows"]):
-        first, stop = _global_rows(values, block)
-        assert first >= fold.train_start
+    # Per fold: the automatic choices' scalers on inner splits, then the model's; in fold order.
+    k, seen_folds = 0, set()
+    for block in spied["scaler_rows"]:
+        # The series' own columns (calendar features are appended after them).
+        first, stop = _global_rows(values, block[:, : values.shape[1]])
+        while not (first >= folds[k].train_start and stop <= folds[k].train_end):
+            k += 1  # an IndexError here means a scaler saw rows of no fold's training window
+        fold = folds[k]
         assert stop <= fold.train_end <= fold.cutoff - 2  # gap 2
         assert stop < fold.origins.min()
+        seen_folds.add(k)
+    assert seen_folds == set(range(len(folds)))
     assert spied["fits"] == [f.n_train for f in folds]
 
 

@@ -107,7 +107,8 @@ def test_scaler_sees_training_rows_only(sensor, monkeypatch):
     assert sensor.index[n_train - 1] == pd.Timestamp(fc.data_["train_end"])
     for rows in seen:
         assert len(rows) <= n_train
-        np.testing.assert_array_equal(rows, sensor.values[: len(rows)])
+        # The series' own columns, then the calendar features computed from its timestamps.
+        np.testing.assert_array_equal(rows[:, : sensor.values.shape[1]], sensor.values[: len(rows)])
     assert n_train < len(sensor)
     # No validation target can sit inside the rows the scaler saw.
     assert pd.Timestamp(fc.data_["val_start"]) > pd.Timestamp(fc.data_["train_end"])
@@ -143,7 +144,16 @@ def test_diverging_loss_raises_training_error(sensor):
 def test_too_short_series(tmp_path):
     short = data.load(write_sensor_csv(tmp_path / "s.csv", n=40), target="temp")
     with pytest.raises(DataError, match=r"Series has 40 rows; lookback=60 \+ horizon=5 needs at least 71"):
-        Forecaster(ForecastConfig()).fit(short)
+        Forecaster(ForecastConfig(lookback=60)).fit(short)
+
+
+def test_automatic_lookback_adapts_to_a_short_series_and_refuses_a_tiny_one(tmp_path):
+    short = data.load(write_sensor_csv(tmp_path / "s.csv", n=40), target="temp")
+    fc = Forecaster(ForecastConfig(units=2, epochs=1, ensemble=1, min_steps_per_epoch=1)).fit(short)
+    assert fc.choices_["lookback"]["value"] == fc.config.window.lookback < 40 - 2 * 5
+    tiny = data.load(write_sensor_csv(tmp_path / "t.csv", n=9), target="temp")
+    with pytest.raises(DataError, match=r"Series has 9 rows; lookback=1 \+ horizon=5 needs at least 12"):
+        Forecaster(ForecastConfig(units=2, epochs=1)).fit(tiny)
 
 
 def test_load_rejects_missing_model_file(tmp_path, fitted):

@@ -100,7 +100,7 @@ def test_model_not_matching_manifest_is_refused(run, tmp_path):
         (lambda m: m["config"]["model"].update(evil="x"), "Unknown key(s) in config section [model]: evil"),
         (lambda m: m["config"]["window"].update(lookback=-1), "`lookback` must be a positive integer"),
         (lambda m: m["last_window"].update(values=[[1.0]]), "`last_window` must hold"),
-        (lambda m: m["scaler"].update(scale=[-1.0]), "`scale` must hold finite numbers > 0"),
+        (lambda m: m["scaler"].update(scale=[-1.0] * len(m["scaler"]["scale"])), "`scale` must hold finite numbers > 0"),
         (lambda m: m["data"].pop("fingerprint"), "`data` must have exactly the keys"),
         (lambda m: m.update(features=["ghost"]), "scaler columns do not match"),
     ],
