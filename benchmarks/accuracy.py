@@ -82,6 +82,8 @@ HORIZONS = {
 
 #: Above this season AutoARIMA searches no seasonal AR/MA terms (AutoETS drops its season itself).
 LONG_SEASON = 24
+#: Above this season AutoARIMA is non-seasonal.
+VERY_LONG_SEASON = 60
 
 #: The competition series carry no dates: each frequency group gets a calendar frequency.
 COMPETITION_FREQ = {"yearly": "YS", "quarterly": "QS", "monthly": "MS", "other": "W-SUN"}
@@ -304,9 +306,13 @@ def stats_model(name: str, season: int):
 
     return {
         "AutoETS": lambda: AutoETS(season_length=season),
-        # Seasonal AR/MA terms with a long season (weekly 52, 5-min 288) make the exact likelihood's
-        # state space (about season x P) too large to fit in minutes: keep seasonal differencing only.
-        "AutoARIMA": lambda: AutoARIMA(season_length=season, **({"max_P": 0, "max_Q": 0} if season > LONG_SEASON else {})),
+        # Seasonal AR/MA terms with a long season (weekly 52) make the exact likelihood's state space
+        # (about season x P) too large to fit in minutes: keep seasonal differencing only. Above
+        # VERY_LONG_SEASON (5-min 288) even the differencing makes each Kalman pass too slow: non-seasonal.
+        "AutoARIMA": lambda: (
+            AutoARIMA(season_length=1) if season > VERY_LONG_SEASON
+            else AutoARIMA(season_length=season, **({"max_P": 0, "max_Q": 0} if season > LONG_SEASON else {}))
+        ),
         "AutoTheta": lambda: AutoTheta(season_length=season),
         "SeasonalNaive": lambda: SeasonalNaive(season_length=season),
         "Naive": lambda: Naive(),
@@ -585,8 +591,8 @@ def main(argv=None) -> int:
     if fit_rows:
         print(f"AutoETS, AutoARIMA, AutoTheta fitted on at most the last {fit_rows} rows before the first origin "
               "(then run forward over the whole history before each origin); fc fits on all of them")
-    print(f"season > {LONG_SEASON}: AutoARIMA without seasonal AR/MA terms (seasonal differencing only), "
-          "AutoETS non-seasonal (its own rule)")
+    print(f"season > {LONG_SEASON}: AutoARIMA without seasonal AR/MA terms (seasonal differencing only; "
+          f"non-seasonal above {VERY_LONG_SEASON}), AutoETS non-seasonal (its own rule)")
     capped = [t.name for t in tasks if t.capped]
     if capped:
         print(f"origins capped at {max_origins}: {', '.join(capped)}")
@@ -599,6 +605,9 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         row = evaluate(task, params, seeds, fit_rows)
         rows.append(row)
+        if args.json:  # rows so far, so an interrupted run keeps what it measured
+            Path(args.json).write_text(json.dumps({"partial": True, "rows": [row_dict(r) for r in rows]},
+                                                  indent=2, default=_json_default))
         print(f"[{i}/{len(tasks)}] {task.set} {task.name}: fc {row.mase['fc']:.3f}, "
               f"best stats {min(row.mase[m] for m in BEST_OF):.3f}, snaive {row.mase['SeasonalNaive']:.3f} "
               f"({time.perf_counter() - t0:.1f} s){'  [' + row.note + ']' if row.note else ''}", file=sys.stderr, flush=True)
