@@ -585,14 +585,15 @@ def main(argv=None) -> int:
     print(f"forecaster params: defaults{' + ' + json.dumps(changed) if changed else ''} "
           f"(lookback {changed.get('lookback', defaults['lookback'])}, epochs {changed.get('epochs', defaults['epochs'])}); "
           f"seeds: {', '.join('default' if s is None else str(s) for s in seeds)}")
-    print("rolling-origin horizons: " + ", ".join(f"{k} {v}" for k, v in HORIZONS.items())
-          + f"; test region = last 20 % of rows, origins every h rows, refit never"
-          + (f", at most {max_origins} origins per series (evenly spaced)" if max_origins else ""))
-    if fit_rows:
-        print(f"AutoETS, AutoARIMA, AutoTheta fitted on at most the last {fit_rows} rows before the first origin "
-              "(then run forward over the whole history before each origin); fc fits on all of them")
-    print(f"season > {LONG_SEASON}: AutoARIMA without seasonal AR/MA terms (seasonal differencing only; "
-          f"non-seasonal above {VERY_LONG_SEASON}), AutoETS non-seasonal (its own rule)")
+    if any(t.set in ("bundled", "shared") for t in tasks):
+        print("rolling-origin horizons: " + ", ".join(f"{k} {v}" for k, v in HORIZONS.items())
+              + f"; test region = last 20 % of rows, origins every h rows, refit never"
+              + (f", at most {max_origins} origins per series (evenly spaced)" if max_origins else ""))
+        if fit_rows:
+            print(f"AutoETS, AutoARIMA, AutoTheta fitted on at most the last {fit_rows} rows before the first origin "
+                  "(then run forward over the whole history before each origin); fc fits on all of them")
+        print(f"season > {LONG_SEASON}: AutoARIMA without seasonal AR/MA terms (seasonal differencing only; "
+              f"non-seasonal above {VERY_LONG_SEASON}), AutoETS non-seasonal (its own rule)")
     capped = [t.name for t in tasks if t.capped]
     if capped:
         print(f"origins capped at {max_origins}: {', '.join(capped)}")
