@@ -5,6 +5,8 @@ No timing is asserted anywhere: machines are shared and noisy.
 
 from __future__ import annotations
 
+import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +37,30 @@ def test_benchmark_quick_mode_prints_every_table(tmp_path: Path) -> None:
         assert row in text
     assert "tensorflow imported: False" in text
     assert (tmp_path / "b.json").exists()
+
+
+ACCURACY = ROOT / "benchmarks" / "accuracy.py"
+
+
+@pytest.mark.slow
+def test_accuracy_quick_mode_prints_a_finite_table(tmp_path: Path) -> None:
+    pytest.importorskip("statsforecast")
+    series = "co2,airline passengers" if (ROOT.parent / "shared" / "data" / "airline-passengers.csv").exists() else "co2"
+    out = subprocess.run(
+        [sys.executable, str(ACCURACY), "--quick", "--sets", "bundled,shared", "--series", series,
+         "--json", str(tmp_path / "a.json")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=900,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    text = out.stdout
+    header = next(line for line in text.splitlines() if line.lstrip().startswith("set "))
+    for column in ("name", "freq", "n", "h", "season", "mase_fc", "mase_ets", "mase_arima", "mase_theta",
+                   "mase_snaive", "mase_naive", "ratio_fc_best", "fc_beats_snaive", "sec_fc", "sec_ets"):
+        assert column in header.split(), column
+    assert "## Summary" in text and "overall:" in text
+    rows = json.loads((tmp_path / "a.json").read_text())["rows"]
+    assert len(rows) == len(series.split(","))
+    for row in rows:
+        for key in ("mase_fc", "mase_ets", "mase_arima", "mase_theta", "mase_snaive", "mase_naive",
+                    "ratio_fc_best", "smape_fc", "sec_fc"):
+            assert math.isfinite(row[key]), (row["name"], key, row[key])
