@@ -60,7 +60,8 @@ def test_invalid_values_are_rejected(field, value, message):
 def test_round_trip_through_json(precision, jit):
     cfg = ForecastConfig(mixed_precision=precision, jit_compile=jit, strategy="mirrored")
     again = ForecastConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
-    assert again == cfg and again.runtime.jit_compile is cfg.runtime.jit_compile
+    assert again == cfg and again.runtime.jit_compile == cfg.runtime.jit_compile
+    assert type(again.runtime.jit_compile) is type(cfg.runtime.jit_compile)  # True stays a bool, not 1
 
 
 # ------------------------------------------------------------------- precision
