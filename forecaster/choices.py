@@ -15,7 +15,10 @@ influence a choice. The resolved values are written into the fitted config
     training rows left after one horizon, so short series keep enough windows;
     never shorter than one season when a season fits.
 ``base``
-    ``seasonal_naive`` when a whole season fits in the lookback, else ``naive``.
+    per horizon step, the naive or the seasonal naive forecast, whichever
+    had the lower MAE over the training windows (the seasonal one only when
+    a whole season fits in the lookback): the last value usually wins the
+    first steps of a smooth series, the value one season back the later ones.
 ``normalization`` / ``transform``
     each candidate (``window`` / ``global``; ``log`` / ``none`` for a
     positive target) is scored on *inner* validation windows: the last part
@@ -73,14 +76,22 @@ def auto_lookback(n_rows: int, season: int, horizon: int, val_fraction: float) -
     return max(1, min(lookback, n_train - horizon))
 
 
-def base_steps(base: str, lookback: int, horizon: int, season: int) -> np.ndarray | None:
+def base_steps(base: str, lookback: int, horizon: int, season: int, step_bases: tuple[str, ...] = ()) -> np.ndarray | None:
     """Input rows holding each horizon step's baseline forecast (see :class:`~forecaster.windowing.WindowView`).
 
     >>> base_steps("seasonal_naive", 6, 5, 4).tolist(), base_steps("naive", 6, 2, 4).tolist()
     ([2, 3, 4, 5, 2], [5, 5])
+    >>> base_steps("auto", 6, 3, 4, ("naive", "seasonal_naive", "seasonal_naive")).tolist()
+    [5, 3, 4]
     """
     if base == "none":
         return None
+    if base == "auto":
+        if not step_bases:
+            raise ConfigError("`base` auto is resolved by fit; pass base naive or seasonal_naive to build windows directly.")
+        naive = np.full(horizon, lookback - 1)
+        seasonal = lookback - season + np.arange(horizon) % season if 1 < season <= lookback else naive
+        return np.where(np.array(step_bases) == "seasonal_naive", seasonal, naive)
     if base == "naive" or season <= 1:
         return np.full(horizon, lookback - 1)
     if season > lookback:
@@ -115,13 +126,12 @@ def resolve(config: ForecastConfig, values: np.ndarray, freq: str, *, prices: bo
     if lookback is None:
         lookback = auto_lookback(len(values), season, w.horizon, w.val_fraction)
         choices["lookback"] = {"value": lookback, "why": f"3 seasons (>= 2 x horizon), capped by length and at {MAX_AUTO_LOOKBACK}"}
-    base = config.output.base
-    if base == "auto":
-        base = "seasonal_naive" if 1 < season <= lookback else "naive"
-        choices["base"] = {"value": base, "why": "a whole season fits in the lookback" if base == "seasonal_naive"
-                           else "no season within the lookback"}
-    config = config.replace(lookback=lookback, season=season, base=base)
+    config = config.replace(lookback=lookback, season=season)
     split = chronological_split(len(values), lookback, w.horizon, w.val_fraction, stride=w.window_stride)
+    if config.output.base == "auto":
+        step_bases, why = _step_bases(values[:, 0], split.train_origins, w.horizon, season, lookback)
+        config = config.replace(step_bases=step_bases)
+        choices["base"] = {"value": _describe_steps(step_bases), "why": why}
     train = values[: split.train_end]
     transform, normalization = config.data.transform, config.data.normalization
     if normalization == "auto" or (transform == "auto" and not prices):
@@ -172,7 +182,7 @@ def _proxy_scores(config, train, transforms, norms, *, prices, linear, columns) 
     if len(val_origins) > PROXY_WINDOWS:
         val_origins = np.sort(rng.choice(val_origins, PROXY_WINDOWS, replace=False))
     season = config.window.season or 1
-    steps = base_steps(config.output.base, w.lookback, w.horizon, season)
+    steps = base_steps(config.output.base, w.lookback, w.horizon, season, config.output.step_bases)
     actual = train[val_origins[:, None] + np.arange(w.horizon), 0]
     scores = {}
     for transform in transforms:
@@ -193,3 +203,28 @@ def _proxy_scores(config, train, transforms, norms, *, prices, linear, columns) 
             if np.isfinite(err).all():
                 scores[(transform, norm)] = float(err.mean())
     return scores
+
+
+def _step_bases(target: np.ndarray, origins: range, horizon: int, season: int, lookback: int) -> tuple[tuple[str, ...], str]:
+    """Per step, the baseline (naive or seasonal naive) with the lower MAE over the training windows."""
+    if not 1 < season <= lookback:
+        return ("naive",) * horizon, "no whole season in the lookback: naive at every step"
+    o = np.asarray(origins)
+    if len(o) > PROXY_WINDOWS:
+        o = o[np.linspace(0, len(o) - 1, PROXY_WINDOWS).astype(int)]
+    k = np.arange(horizon)
+    actual = target[o[:, None] + k]
+    naive = np.abs(actual - target[o - 1][:, None]).mean(axis=0)
+    seasonal = np.abs(actual - target[o[:, None] - season + k % season]).mean(axis=0)
+    bases = tuple("seasonal_naive" if s < n else "naive" for s, n in zip(seasonal, naive))
+    return bases, f"lower training-window MAE per step (naive {naive.mean():.4g}, seasonal naive {seasonal.mean():.4g} on average)"
+
+
+def _describe_steps(bases: tuple[str, ...]) -> str:
+    """``naive for steps 1-3, seasonal_naive for steps 4-24``."""
+    runs, start = [], 0
+    for i in range(1, len(bases) + 1):
+        if i == len(bases) or bases[i] != bases[start]:
+            runs.append(f"{bases[start]} for step{'s' if i - start > 1 else ''} {start + 1}" + (f"-{i}" if i - start > 1 else ""))
+            start = i
+    return ", ".join(runs)

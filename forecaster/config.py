@@ -280,13 +280,17 @@ class OutputConfig(_Section):
     """What the network emits per horizon step, and the loss it is trained with."""
 
     SECTION: ClassVar[str] = "output"
+    _TUPLES: ClassVar[tuple[str, ...]] = ("step_bases",)
 
     type: str = _opt("point", "Output head: point (one value per step, mean squared error).",
                      choices=OUTPUT_TYPES, flag="--output-type")
     base: str = _opt(
         "auto", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
-        "last value), none (the level itself); auto: seasonal_naive when a season fits in the lookback, else naive. "
-        "An untrained network then equals that baseline.", choices=BASES,
+        "last value), none (the level itself); auto: per horizon step, whichever of the two was more accurate on "
+        "the training rows. An untrained network then equals that baseline.", choices=BASES,
+    )
+    step_bases: tuple[str, ...] = _opt(
+        (), "With base auto: the baseline chosen for each horizon step (set by fit).", cli=False,
     )
     fallback: str = _opt(
         "none", "baseline: when the model loses to the best baseline on the validation windows, serve that "
@@ -296,6 +300,11 @@ class OutputConfig(_Section):
     def __post_init__(self) -> None:
         _choice("type", self.type, OUTPUT_TYPES)
         _choice("base", self.base, BASES)
+        object.__setattr__(self, "step_bases", tuple(self.step_bases))
+        for b in self.step_bases:
+            _choice("step_bases", b, ("naive", "seasonal_naive"))
+        if self.step_bases and self.base != "auto":
+            raise ConfigError(f"`step_bases` goes with base='auto'. Received: base={self.base!r}")
         _choice("fallback", self.fallback, FALLBACKS)
 
 

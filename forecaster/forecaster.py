@@ -198,7 +198,7 @@ class Forecaster:
         w = cfg.window
         return WindowView(
             z, io.lookback, io.horizon, relative=cfg.data.normalization == "window", n_future=io.n_future,
-            base_steps=base_steps(cfg.output.base, io.lookback, io.horizon, w.season or 1),
+            base_steps=base_steps(cfg.output.base, io.lookback, io.horizon, w.season or 1, cfg.output.step_bases),
         )
 
     def _validation_errors(self, view: WindowView, values: np.ndarray, split) -> dict[str, Any]:
