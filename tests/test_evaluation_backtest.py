@@ -22,6 +22,7 @@ from forecaster.evaluation import (
     BacktestConfig,
     BacktestResult,
     backtest,
+    plan_backtest,
     historical_forecasts,
     run_backtest,
 )
@@ -424,3 +425,16 @@ def test_cli_plot_backtest_errors():
         assert "does not exist" in assert_one_line_error(runner.invoke(cli, ["plot", "--backtest", "nope"]))
         line = assert_one_line_error(runner.invoke(cli, ["plot", "--backtest", ".", "--model", "x"]), code=2)
         assert "--backtest cannot be combined" in line
+
+
+def test_automatic_lookback_is_fixed_once_from_the_rows_before_the_first_cutoff():
+    series = _series(300)
+    cfg = ForecastConfig(units=2, epochs=1, horizon=4, ensemble=1, min_steps_per_epoch=1)  # lookback: automatic
+    plan = plan_backtest(series, cfg, BacktestConfig(folds=2, refit="never"))
+    from forecaster.choices import auto_lookback
+
+    first_cutoff = plan.folds[0].cutoff
+    assert plan.fc_config.window.lookback == auto_lookback(first_cutoff, 24, 4, cfg.window.val_fraction)
+    result = backtest(cfg, series, folds=2, refit="never")
+    assert result.fc_config.window.lookback == plan.fc_config.window.lookback
+    assert set(result.metrics.index) >= {"model", "seasonal_naive"}

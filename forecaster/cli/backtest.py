@@ -98,6 +98,8 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
         f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.origin_stride}), "
         f"{plan.n_fits} fit(s) (refit {bt_config.describe_refit()}, {bt_config.window} window, gap {bt_config.gap}); "
         f"season {plan.season}" + (f" (from frequency {series.freq!r}; --season overrides)" if plan.season_inferred else "")
+        + (f"; lookback {plan.fc_config.window.lookback} (automatic, from the rows before the first cutoff)"
+           if config.window.lookback is None else "")
     )
     click.echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
 

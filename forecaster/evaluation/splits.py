@@ -394,6 +394,19 @@ def plan_backtest(series: Any, fc_config: ForecastConfig, config: BacktestConfig
     if fc_config.data.target is not None and fc_config.data.target != series.target:
         raise DataError(f"The config's target is {fc_config.data.target!r} but the series' target is {series.target!r}.")
     fc_config = fc_config.replace(target=series.target, features=tuple(series.features))
+    if fc_config.window.lookback is None:
+        # An automatic lookback is fixed once for every fold, from the number of rows before the first
+        # cutoff (a count, no values): every refit then trains the same architecture.
+        from forecaster.choices import auto_lookback
+
+        n = len(series)
+        start = config.start
+        first = (n - int(round(DEFAULT_TEST_FRACTION * n)) if start is None
+                 else int(round(start * n)) if isinstance(start, float) else int(start))
+        rows = config.train_size if config.window == "fixed" and config.train_size else first - config.gap
+        model_season = fc_config.window.season or season
+        lookback = auto_lookback(max(rows, 1), model_season, fc_config.window.horizon, fc_config.window.val_fraction)
+        fc_config = fc_config.replace(lookback=lookback)
     folds = plan_folds(len(series), config, fc_config, season=season)
     return BacktestPlan(folds, season, season_inferred, config, fc_config)
 
