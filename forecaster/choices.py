@@ -23,8 +23,10 @@ influence a choice. The resolved values are written into the fitted config
     each candidate (``window`` / ``global``; ``log`` / ``none`` for a
     positive target) is scored on *inner* validation windows: the last part
     of the training rows, predicted by a ridge regression on the same
-    windows (a cheap, deterministic stand-in for the network). The lowest
-    inner MAE in original units wins. Price files keep their log transform.
+    windows (a cheap, deterministic stand-in for the network). Window-relative
+    scaling without log stays unless another candidate's inner MAE (original
+    units) is at least :data:`PROXY_MARGIN` lower. Price files keep their log
+    transform.
 ``ensemble``
     3 members below 2,000 training windows, else 1: small data gains most
     from averaging the members' noise and costs least to train three times.
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 MAX_AUTO_LOOKBACK = 168
 #: Windows the ridge proxy is fitted and scored on (a seeded sample beyond that).
 PROXY_WINDOWS = 4000
+#: How much lower (relative) a candidate's proxy MAE must be to replace window-relative scaling without log.
+PROXY_MARGIN = 0.05
 
 
 def season_of(config: ForecastConfig, freq: str) -> int:
@@ -139,9 +143,14 @@ def resolve(config: ForecastConfig, values: np.ndarray, freq: str, *, prices: bo
         norms = [normalization] if normalization != "auto" else ["window", "global"]
         scores = _proxy_scores(config, train, transforms, norms, prices=prices, linear=linear, columns=columns)
         if scores:
+            # The safe default (window-relative, no log) stays unless another candidate is clearly better:
+            # the proxy is a linear model, and differences within a few percent are noise for the network.
+            default = (transforms[0], norms[0])
             (transform, normalization), best = min(scores.items(), key=lambda kv: kv[1])
+            if default in scores and best > (1 - PROXY_MARGIN) * scores[default]:
+                (transform, normalization), best = default, scores[default]
             table = ", ".join(f"{t}/{n} {v:.4g}" for (t, n), v in scores.items())
-            why = f"lowest inner-validation MAE of a ridge proxy ({table})"
+            why = f"ridge proxy on inner validation windows, MAE {table}; the first wins unless beaten by {PROXY_MARGIN:.0%}"
             if config.data.normalization == "auto":
                 choices["normalization"] = {"value": normalization, "why": why}
             if config.data.transform == "auto" and not prices:
