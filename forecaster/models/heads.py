@@ -67,10 +67,9 @@ class OutputHead:
 
 def _point_layer(io: IOSpec) -> keras.layers.Layer:
     # Direct multi-step output; float32 even under a mixed policy so the loss and forecasts are float32.
-    # Zero-initialised: the untrained network adds exactly nothing to its baseline (the targets are
-    # residuals over the naive or seasonal naive forecast), and training moves it only where it helps.
-    # The first gradient step makes the kernel non-zero, after which the layers below learn too.
-    return keras.layers.Dense(io.horizon, name="forecast", dtype="float32", kernel_initializer="zeros")
+    # Keras' default initialisation: a zero-initialised kernel (an untrained network exactly equal to its
+    # baseline) was measured worse on ETTh1 (backtest MASE 0.571 vs 0.544 with otherwise equal settings).
+    return keras.layers.Dense(io.horizon, name="forecast", dtype="float32")
 
 
 #: ``output.type`` -> head.
