@@ -287,7 +287,7 @@ class OutputConfig(_Section):
     base: str = _opt(
         "auto", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
         "last value), none (the level itself); auto: per horizon step, whichever of the two was more accurate on "
-        "the training rows. An untrained network then equals that baseline.", choices=BASES,
+        "the training rows. The network learns a correction to it.", choices=BASES,
     )
     step_bases: tuple[str, ...] = _opt(
         (), "With base auto: the baseline chosen for each horizon step (set by fit).", cli=False,
