@@ -138,7 +138,7 @@ def resolve(config: ForecastConfig, values: np.ndarray, freq: str, *, prices: bo
         choices["base"] = {"value": _describe_steps(step_bases), "why": why}
     train = values[: split.train_end]
     transform, normalization = config.data.transform, config.data.normalization
-    if normalization == "auto" or (transform == "auto" and not prices):
+    if normalization == "auto":
         transforms = [transform] if transform != "auto" or prices else (["none", "log"] if (train[:, 0] > 0).all() else ["none"])
         norms = [normalization] if normalization != "auto" else ["window", "global"]
         scores = _proxy_scores(config, train, transforms, norms, prices=prices, linear=linear, columns=columns)
@@ -156,11 +156,11 @@ def resolve(config: ForecastConfig, values: np.ndarray, freq: str, *, prices: bo
             if config.data.transform == "auto" and not prices:
                 choices["transform"] = {"value": transform, "why": why}
         else:  # too short for inner windows: the safe defaults
-            transform = "none" if transform == "auto" else transform
+            transform = "none" if transform == "auto" and not prices else transform
             normalization = "window" if normalization == "auto" else normalization
             choices["normalization"] = {"value": normalization, "why": "too few rows for inner validation"}
-    if transform == "auto" and prices:
-        transform = "auto"  # SeriesScaler logs the positive price columns
+    # A transform left at "auto" here (a fixed normalization, or a price file) is SeriesScaler's rule:
+    # log for the positive columns of a price file, none otherwise.
     config = config.replace(transform=transform, normalization=normalization)
     if config.train.ensemble is None:
         n = len(split.train_origins)

@@ -179,16 +179,16 @@ class DataConfig(_Section):
         (), "Extra cell values meaning 'missing' (e.g. the sentinel -200), comma-separated.", multiple=True
     )
     transform: str = _opt(
-        "auto", "auto: log for positive price columns; otherwise chosen on inner validation windows (log for "
-        "positive series whose seasonal swing grows with the level). none, log: forced.", choices=TRANSFORMS,
+        "auto", "auto: log for positive price columns, none otherwise (with --normalization auto: chosen on inner "
+        "validation windows). none, log: forced.", choices=TRANSFORMS,
     )
     normalization: str = _opt(
-        "auto", "window: relative to each window's last value (trending series); global: z-score; "
+        "window", "window: relative to each window's last value (trending series); global: z-score; "
         "auto: chosen per series on inner validation windows of the training rows.",
         choices=NORMALIZATIONS,
     )
     calendar: bool = _opt(
-        True, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
+        False, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
         "as known-future inputs.",
     )
 
@@ -224,7 +224,9 @@ class WindowConfig(_Section):
     SECTION: ClassVar[str] = "window"
     _INTS: ClassVar[tuple[str, ...]] = ("lookback", "horizon", "window_stride", "season")
 
-    lookback: int | None = _opt(None, "Input steps per window (default: three seasons, capped by the series length).", min=1)
+    lookback: int | None = _opt(
+        60, "Input steps per window; 0: automatic (three seasons, capped by the series length).", min=0,
+    )
     horizon: int = _opt(5, "Steps forecast at once.", min=1)
     window_stride: int = _opt(1, "Step between training windows.", flag="--stride", min=1)
     val_fraction: float = _opt(0.15, "Last part of the series used for validation and early stopping.",
@@ -235,6 +237,8 @@ class WindowConfig(_Section):
     )
 
     def __post_init__(self) -> None:
+        if self.lookback == 0 and not isinstance(self.lookback, bool):
+            object.__setattr__(self, "lookback", None)  # 0 spells "automatic" where None cannot (CLI, TOML)
         if self.lookback is not None:
             _positive_int("lookback", self.lookback)
         if self.season is not None:
@@ -285,7 +289,7 @@ class OutputConfig(_Section):
     type: str = _opt("point", "Output head: point (one value per step, mean squared error).",
                      choices=OUTPUT_TYPES, flag="--output-type")
     base: str = _opt(
-        "auto", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
+        "naive", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
         "last value), none (the level itself); auto: per horizon step, whichever of the two was more accurate on "
         "the training rows. The network learns a correction to it.", choices=BASES,
     )
@@ -318,27 +322,29 @@ class TrainConfig(_Section):
         "lr_patience",
     )
 
-    epochs: int = _opt(100, "Most passes over the training windows (early stopping may end sooner).", min=1)
+    epochs: int = _opt(30, "Most passes over the training windows (early stopping may end sooner).", min=1)
     batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy).", min=1)
     learning_rate: float = _opt(1e-3, "Adam learning rate.", min=0.0, min_open=True)
     clipnorm: float = _opt(1.0, "Gradient clipping norm (Adam clipnorm); 0 disables.", min=0.0)
-    patience: int = _opt(10, "Early-stopping patience in epochs (best weights are restored).", min=1)
+    patience: int = _opt(5, "Early-stopping patience in epochs (best weights are restored).", min=1)
     seed: int = _opt(42, "Seeds Python, NumPy and the backend; CPU runs repeat exactly.", min=0, max=2**32, max_open=True)
     steps_per_epoch: int | None = _opt(None, "Cap batches per epoch (huge series; fresh random batches each epoch).", min=1)
     min_steps_per_epoch: int = _opt(
-        32, "At least this many optimiser steps per epoch: short series draw further shuffled passes, so the "
+        1, "At least this many optimiser steps per epoch: short series draw further shuffled passes, so the "
         "budget does not shrink with the series.", min=1,
     )
     lr_patience: int | None = _opt(
-        4, "Halve the learning rate after this many epochs without a better validation loss (unset: constant).",
+        None, "Halve the learning rate after this many epochs without a better validation loss (unset: constant).",
         min=1,
     )
     ensemble: int | None = _opt(
-        None, "Members (different seeds) trained together and combined by their median (unset: from the data size).",
-        min=1,
+        1, "Members (different initialisations) trained together and combined by their median; 0: from the data "
+        "size (3 below 2,000 training windows, else 1).", min=0,
     )
 
     def __post_init__(self) -> None:
+        if self.ensemble == 0 and not isinstance(self.ensemble, bool):
+            object.__setattr__(self, "ensemble", None)  # 0 spells "from the data size" (CLI, TOML)
         _positive_int("epochs", self.epochs)
         _positive_int("batch_size", self.batch_size)
         _positive_int("patience", self.patience)
@@ -548,7 +554,9 @@ class ForecastConfig:
             for f in fields(cls):
                 value = getattr(section, f.name)
                 help_text = f.metadata.get("help", "")
-                if value is None:
+                if value is None and f.default is not None:
+                    lines.append(f"{f.name} = 0   # automatic")  # see lookback / ensemble: 0 means automatic
+                elif value is None:
                     lines.append(f"# {f.name} =   # {help_text}")
                 else:
                     lines.append(f"{f.name} = {_toml_value(value)}")

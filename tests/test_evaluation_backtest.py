@@ -429,7 +429,7 @@ def test_cli_plot_backtest_errors():
 
 def test_automatic_lookback_is_fixed_once_from_the_rows_before_the_first_cutoff():
     series = _series(300)
-    cfg = ForecastConfig(units=2, epochs=1, horizon=4, ensemble=1, min_steps_per_epoch=1)  # lookback: automatic
+    cfg = ForecastConfig(units=2, epochs=1, horizon=4, lookback=0, ensemble=1, min_steps_per_epoch=1)  # 0: automatic
     plan = plan_backtest(series, cfg, BacktestConfig(folds=2, refit="never"))
     from forecaster.choices import auto_lookback
 

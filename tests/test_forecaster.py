@@ -149,11 +149,11 @@ def test_too_short_series(tmp_path):
 
 def test_automatic_lookback_adapts_to_a_short_series_and_refuses_a_tiny_one(tmp_path):
     short = data.load(write_sensor_csv(tmp_path / "s.csv", n=40), target="temp")
-    fc = Forecaster(ForecastConfig(units=2, epochs=1, ensemble=1, min_steps_per_epoch=1)).fit(short)
+    fc = Forecaster(ForecastConfig(units=2, epochs=1, lookback=0, ensemble=1, min_steps_per_epoch=1)).fit(short)
     assert fc.choices_["lookback"]["value"] == fc.config.window.lookback < 40 - 2 * 5
     tiny = data.load(write_sensor_csv(tmp_path / "t.csv", n=9), target="temp")
     with pytest.raises(DataError, match=r"Series has 9 rows; lookback=1 \+ horizon=5 needs at least 12"):
-        Forecaster(ForecastConfig(units=2, epochs=1)).fit(tiny)
+        Forecaster(ForecastConfig(units=2, epochs=1, lookback=0)).fit(tiny)
 
 
 def test_load_rejects_missing_model_file(tmp_path, fitted):
