@@ -110,7 +110,7 @@ def test_static_columns_must_be_constant_per_series():
 def test_known_future_inputs_need_their_future_values():
     df = _frame()
     df["hour_sin"] = np.sin(2 * np.pi * df["time"].dt.hour / 24)
-    m = fc.Forecaster(**TINY).fit(df, target="temp", future_features=["hour_sin"])
+    m = fc.Forecaster(**TINY, calendar=True).fit(df, target="temp", future_features=["hour_sin"])
     # The user's known-future column, then the calendar's (hour and weekday, sin and cos).
     assert m.io_.n_future == 5 and m.columns_[:2] == ["temp", "hour_sin"] and len(m.calendar_) == 4
     with pytest.raises(DataError, match="pass `future`"):
