@@ -16,7 +16,7 @@ from helpers import write_sensor_csv
 from forecaster import data
 from forecaster.artifacts import read_manifest
 from forecaster.config import ForecastConfig
-from forecaster.exceptions import ArtifactError
+from forecaster.exceptions import ArtifactError, DataError
 from forecaster.forecaster import Forecaster
 
 PACKAGE = Path(__file__).resolve().parents[1] / "forecaster"
@@ -145,3 +145,26 @@ def test_keras_requirement_has_cve_fixes():
     text = (PACKAGE.parent / "pyproject.toml").read_text()
     assert re.search(r'"keras>=3\.13\.2"', text)
     assert tuple(int(p) for p in keras.__version__.split(".")[:3]) >= (3, 13, 2)
+
+
+def test_a_run_of_schema_version_1_still_loads_and_predicts_from_data(run, tmp_path):
+    """The previous version's manifest: a flat config, no io / last window / choices."""
+    old = _copy(run, tmp_path)
+    man = json.loads((old / "forecaster.json").read_text())
+    flat = ForecastConfig.from_dict(man["config"]).to_flat()
+    legacy = {k: v for k, v in flat.items() if k in (
+        "target", "features", "time_col", "missing", "na_values", "transform", "normalization", "lookback", "horizon",
+        "val_fraction", "cell", "layers", "units", "bidirectional", "dropout", "recurrent_dropout", "epochs",
+        "batch_size", "learning_rate", "clipnorm", "patience", "seed", "steps_per_epoch", "mixed_precision",
+        "jit_compile", "strategy")}
+    legacy["stride"] = flat["window_stride"]
+    legacy["features"], legacy["na_values"] = list(legacy["features"]), list(legacy["na_values"])
+    for key in ("io", "future_features", "last_window", "series_id", "calendar", "choices", "fallback"):
+        man.pop(key)
+    man.update(schema_version=1, config=legacy)
+    (old / "forecaster.json").write_text(json.dumps(man))
+    loaded = Forecaster.load(old)
+    series = data.load(Path(man["data"]["source"]), target="temp")
+    np.testing.assert_array_equal(loaded.predict(series).to_numpy(), Forecaster.load(run).predict(series).to_numpy())
+    with pytest.raises(DataError, match="schema version 1"):
+        loaded.predict()
