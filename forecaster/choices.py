@@ -140,7 +140,7 @@ def resolve(config: ForecastConfig, values: np.ndarray, freq: str, *, prices: bo
     transform, normalization = config.data.transform, config.data.normalization
     if normalization == "auto":
         transforms = [transform] if transform != "auto" or prices else (["none", "log"] if (train[:, 0] > 0).all() else ["none"])
-        norms = [normalization] if normalization != "auto" else ["window", "global"]
+        norms = ["window", "global"]
         scores = _proxy_scores(config, train, transforms, norms, prices=prices, linear=linear, columns=columns)
         if scores:
             # The safe default (window-relative, no log) stays unless another candidate is clearly better:
@@ -151,13 +151,12 @@ def resolve(config: ForecastConfig, values: np.ndarray, freq: str, *, prices: bo
                 (transform, normalization), best = default, scores[default]
             table = ", ".join(f"{t}/{n} {v:.4g}" for (t, n), v in scores.items())
             why = f"ridge proxy on inner validation windows, MAE {table}; the first wins unless beaten by {PROXY_MARGIN:.0%}"
-            if config.data.normalization == "auto":
-                choices["normalization"] = {"value": normalization, "why": why}
+            choices["normalization"] = {"value": normalization, "why": why}
             if config.data.transform == "auto" and not prices:
                 choices["transform"] = {"value": transform, "why": why}
         else:  # too short for inner windows: the safe defaults
             transform = "none" if transform == "auto" and not prices else transform
-            normalization = "window" if normalization == "auto" else normalization
+            normalization = "window"
             choices["normalization"] = {"value": normalization, "why": "too few rows for inner validation"}
     # A transform left at "auto" here (a fixed normalization, or a price file) is SeriesScaler's rule:
     # log for the positive columns of a price file, none otherwise.
