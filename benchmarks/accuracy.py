@@ -350,6 +350,7 @@ class Row:
     smape: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     fc_by_seed: list[dict] = field(default_factory=list)
+    variant_seeds: dict[str, list[dict]] = field(default_factory=dict)
     note: str = ""
 
     def ratio(self, fc_mase: float | None = None) -> float:
@@ -366,33 +367,53 @@ def score(task: Task, forecast: np.ndarray, scale: float) -> tuple[float, float]
     return float(np.mean(np.abs(forecast - actual)) / scale), smape(actual, forecast)
 
 
-def evaluate(task: Task, params: dict, seeds: list[int | None], fit_rows: int | None) -> Row:
+def evaluate(task: Task, params: dict, seeds: list[int | None], fit_rows: int | None,
+             variants: dict[str, dict] | None = None, cache: dict | None = None) -> Row:
+    """Score the statistical models, ``fc`` (``params``) and every variant (``params`` + its overrides) on ``task``."""
     row = Row(task)
     scale = mase_scale(task.y[: task.origins[0]], task.season)
     notes = [task.note] if task.note else []
     for name in STATS:
+        key = stats_key(task, name, fit_rows if name in BEST_OF else None)
         try:
-            forecast, seconds = run_stats(name, task, fit_rows if name in BEST_OF else None)
+            if cache is not None and key in cache:
+                forecast, seconds = np.asarray(cache[key]["forecast"], dtype=np.float64), cache[key]["seconds"]
+            else:
+                forecast, seconds = run_stats(name, task, fit_rows if name in BEST_OF else None)
+                if cache is not None:
+                    cache[key] = {"forecast": forecast.tolist(), "seconds": seconds}
             row.mase[name], row.smape[name] = score(task, forecast, scale)
             row.seconds[name] = seconds
         except Exception as exc:  # a statistical model failing on one series must not end the run
             row.mase[name] = row.smape[name] = row.seconds[name] = float("nan")
             notes.append(f"{name} failed: {type(exc).__name__}: {exc}"[:120])
-    for seed in seeds:
-        try:
-            forecast, seconds, note = run_forecaster(task, params, seed)
-            m, s = score(task, forecast, scale)
-            row.fc_by_seed.append({"seed": seed, "mase": m, "smape": s, "seconds": seconds})
-            if note and note not in notes:
-                notes.append(note)
-        except Exception as exc:
-            row.fc_by_seed.append({"seed": seed, "mase": float("nan"), "smape": float("nan"), "seconds": float("nan")})
-            notes.append(f"fc failed: {type(exc).__name__}: {exc}"[:160])
-    row.mase["fc"] = _median([r["mase"] for r in row.fc_by_seed])
-    row.smape["fc"] = _median([r["smape"] for r in row.fc_by_seed])
-    row.seconds["fc"] = _median([r["seconds"] for r in row.fc_by_seed])
+    for vname, vparams in {"fc": params, **(variants or {})}.items():
+        by_seed = []
+        for seed in seeds:
+            try:
+                forecast, seconds, note = run_forecaster(task, vparams, seed)
+                m, s = score(task, forecast, scale)
+                by_seed.append({"seed": seed, "mase": m, "smape": s, "seconds": seconds})
+                if note and note not in notes:
+                    notes.append(note)
+            except Exception as exc:
+                by_seed.append({"seed": seed, "mase": float("nan"), "smape": float("nan"), "seconds": float("nan")})
+                notes.append(f"{vname} failed: {type(exc).__name__}: {exc}"[:160])
+        row.variant_seeds[vname] = by_seed
+        row.mase[vname] = _median([r["mase"] for r in by_seed])
+        row.smape[vname] = _median([r["smape"] for r in by_seed])
+        row.seconds[vname] = _median([r["seconds"] for r in by_seed])
+    row.fc_by_seed = row.variant_seeds["fc"]
     row.note = "; ".join(notes)
     return row
+
+
+def stats_key(task: Task, name: str, fit_rows: int | None) -> str:
+    """Cache key of a statistical model's forecasts: the method, the series, its origins and the fit window."""
+    import hashlib
+
+    digest = hashlib.sha1(np.ascontiguousarray(task.y).tobytes() + np.asarray(task.origins, np.int64).tobytes())
+    return f"{name}|{task.set}|{task.name}|h={task.h}|m={task.season}|rows={fit_rows}|{digest.hexdigest()[:16]}"
 
 
 def _median(values: list[float]) -> float:
@@ -405,9 +426,9 @@ def geomean(values) -> float:
     return float(np.exp(np.mean(np.log(v)))) if len(v) else float("nan")
 
 
-def summarise(rows: list[Row], fc_pick=None) -> dict:
+def summarise(rows: list[Row], fc_pick=None, variant: str = "fc") -> dict:
     """Summary metrics over ``rows``; ``fc_pick(row)`` -> (mase, smape) of one seed (default: the median)."""
-    fc_vals = [fc_pick(r) if fc_pick else (r.mase["fc"], r.smape["fc"]) for r in rows]
+    fc_vals = [fc_pick(r) if fc_pick else (r.mase[variant], r.smape[variant]) for r in rows]
     ratios = [r.ratio(m) for r, (m, _) in zip(rows, fc_vals)]
     # A failed fc forecast counts as not beating seasonal naive.
     beats = [math.isfinite(m) and m < r.mase["SeasonalNaive"] for r, (m, _) in zip(rows, fc_vals)
@@ -446,6 +467,12 @@ def row_dict(row: Row) -> dict:
     out.update({f"smape_{SHORT[m]}": row.smape.get(m, float("nan")) for m in METHODS})
     out.update({f"sec_{SHORT[m]}": row.seconds.get(m, float("nan")) for m in METHODS})
     out["fc_seeds"] = row.fc_by_seed
+    for vname in row.variant_seeds:
+        if vname != "fc":
+            out[f"mase_{vname}"] = row.mase[vname]
+            out[f"smape_{vname}"] = row.smape[vname]
+            out[f"sec_{vname}"] = row.seconds[vname]
+            out[f"seeds_{vname}"] = row.variant_seeds[vname]
     out["note"] = row.note
     return out
 
@@ -458,8 +485,12 @@ TABLE_COLUMNS = (
 )
 
 
-def format_table(rows: list[dict]) -> str:
-    frame = pd.DataFrame([{k: r[k] for k in TABLE_COLUMNS} for r in rows], columns=TABLE_COLUMNS)
+def format_table(rows: list[dict], variants: tuple[str, ...] = ()) -> str:
+    columns = list(TABLE_COLUMNS)
+    at = columns.index("ratio_fc_best")
+    columns[at:at] = [f"mase_{v}" for v in variants]
+    columns += [f"sec_{v}" for v in variants]
+    frame = pd.DataFrame([{k: r[k] for k in columns} for r in rows], columns=columns)
     frame["name"] = frame["name"].str.slice(0, 24)
     frame["fc_beats_snaive"] = frame["fc_beats_snaive"].map({True: "yes", False: "no"}).fillna("-")
     fmt = {c: (lambda v: f"{v:.3f}") for c in frame.columns if c.startswith(("mase_", "ratio"))}
@@ -504,11 +535,11 @@ def seed_spread(rows: list[Row], n_seeds: int) -> dict | None:
 
 # ----------------------------------------------------------------------------- CLI
 def parse_value(text: str):
-    """'3' -> 3, '0.5' -> 0.5, 'true' -> True, 'none' -> None, else the string."""
+    """'3' -> 3, '0.5' -> 0.5, 'true' -> True, 'null' -> None, else the string ('none' stays a choice name)."""
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
-    if low in ("none", "null"):
+    if low == "null":
         return None
     for cast in (int, float):
         try:
@@ -523,6 +554,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, from {', '.join(SETS)} (default: all)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a Forecaster keyword (repeatable), e.g. --param units=64 --param cell=lstm")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE[,KEY=VALUE...]",
+                   help="another forecaster configuration scored beside fc in the same run (repeatable): fc's "
+                        "params plus these overrides, e.g. --variant no-calendar:calendar=false")
+    p.add_argument("--stats-cache", default=None, metavar="FILE",
+                   help="JSON file keeping the statistical models' forecasts between runs (keyed by method, series, "
+                        "origins and fit rows), so a rerun scores only forecaster")
     p.add_argument("--seeds", default=None, help="comma-separated seeds for the forecaster (default: its default seed)")
     p.add_argument("--sample", default="100",
                    help="M3+Tourism series in total, stratified by set and frequency (default 100), or 'all'")
@@ -556,6 +593,28 @@ def main(argv=None) -> int:
     import forecaster as fc
 
     fc.Forecaster(**params)  # a bad keyword fails here, before any work
+    variant_overrides: dict[str, dict] = {}
+    for item in args.variant:
+        vname, sep, body = item.partition(":")
+        vname = vname.strip()
+        if not sep or not vname or vname in ("fc", *STATS, *variant_overrides) or not vname.replace("-", "_").isidentifier():
+            print(f"error: --variant needs a new NAME:KEY=VALUE[,KEY=VALUE...]. Received: {item!r}", file=sys.stderr)
+            return 2
+        over = {}
+        for kv in filter(None, (x.strip() for x in body.split(","))):
+            key, sep, value = kv.partition("=")
+            if not sep:
+                print(f"error: --variant {vname}: {kv!r} is not KEY=VALUE", file=sys.stderr)
+                return 2
+            over[key.strip()] = parse_value(value.strip())
+        variant_overrides[vname] = over
+    variants = {v: {**params, **o} for v, o in variant_overrides.items()}
+    for vparams in variants.values():
+        fc.Forecaster(**vparams)
+    cache = None
+    if args.stats_cache:
+        cache_path = Path(args.stats_cache)
+        cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     seeds: list[int | None] = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
     sample = None if args.sample == "all" else int(args.sample)
     max_origins = args.max_origins or None
@@ -604,18 +663,21 @@ def main(argv=None) -> int:
     rows: list[Row] = []
     for i, task in enumerate(tasks, 1):
         t0 = time.perf_counter()
-        row = evaluate(task, params, seeds, fit_rows)
+        row = evaluate(task, params, seeds, fit_rows, variants, cache)
         rows.append(row)
+        if cache is not None:
+            cache_path.write_text(json.dumps(cache))
         if args.json:  # rows so far, so an interrupted run keeps what it measured
             Path(args.json).write_text(json.dumps({"partial": True, "rows": [row_dict(r) for r in rows]},
                                                   indent=2, default=_json_default))
-        print(f"[{i}/{len(tasks)}] {task.set} {task.name}: fc {row.mase['fc']:.3f}, "
+        extra = "".join(f", {v} {row.mase[v]:.3f}" for v in variants)
+        print(f"[{i}/{len(tasks)}] {task.set} {task.name}: fc {row.mase['fc']:.3f}{extra}, "
               f"best stats {min(row.mase[m] for m in BEST_OF):.3f}, snaive {row.mase['SeasonalNaive']:.3f} "
               f"({time.perf_counter() - t0:.1f} s){'  [' + row.note + ']' if row.note else ''}", file=sys.stderr, flush=True)
 
     dicts = [row_dict(r) for r in rows]
     print("## Per series")
-    print(format_table(dicts))
+    print(format_table(dicts, tuple(variants)))
     notes_rows = [f"  {d['set']} {d['name']}: {d['note']}" for d in dicts if d["note"]]
     if notes_rows:
         print("notes:")
@@ -632,11 +694,30 @@ def main(argv=None) -> int:
         if spread:
             summary[name]["seed_spread"] = spread
         print("\n".join(format_summary(name, summary[name], spread)))
+    if variants:
+        print()
+        print("## Variants side by side (each = fc's params + its overrides; same series, origins and seeds)")
+        print("  " + "; ".join(f"{v}: {json.dumps(o)}" for v, o in variant_overrides.items()))
+        table = []
+        for name, group in groups:
+            if not group:
+                continue
+            for vname in ("fc", *variants):
+                sv = summarise(group, variant=vname)
+                summary.setdefault("variants", {}).setdefault(name, {})[vname] = sv
+                table.append({
+                    "group": name, "variant": vname, "series": sv["series"], "failed": sv["fc_failed"],
+                    "geomean_ratio": sv["geomean_ratio_fc_to_best_stats"],
+                    "beats_snaive_%": 100 * sv["share_fc_beats_snaive"],
+                    "mean_mase": sv["mean_mase"]["fc"], "mean_smape": sv["mean_smape"]["fc"],
+                    "median_sec": _median([r.seconds[vname] for r in group]),
+                })
+        print(pd.DataFrame(table).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     elapsed = time.perf_counter() - t_start
     print(f"\ntotal wall time {elapsed:.0f} s")
     if args.json:
         payload = {
-            "params": params, "seeds": seeds, "sets": sets, "horizons": HORIZONS, "max_origins": max_origins,
+            "params": params, "variants": variant_overrides, "seeds": seeds, "sets": sets, "horizons": HORIZONS, "max_origins": max_origins,
             "sample": args.sample, "stats_fit_rows": fit_rows, "sample_seed": args.sample_seed, "notes": notes,
             "versions": {"forecaster": fc.__version__, "keras": keras.__version__, "statsforecast": statsforecast.__version__},
             "rows": dicts, "summary": summary, "seconds": elapsed,

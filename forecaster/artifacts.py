@@ -148,7 +148,7 @@ def read_manifest(run: Path) -> dict[str, Any]:
     from forecaster.exceptions import ConfigError
 
     try:
-        ForecastConfig.from_dict(manifest["config"])
+        ForecastConfig.from_dict(manifest["config"], stored=True)
     except ConfigError as exc:
         raise ArtifactError(f"{path}: invalid config: {exc}") from None
     return manifest

@@ -66,6 +66,8 @@ FALLBACKS = ("none", "baseline")
 MISSING_POLICIES = ("ffill", "interpolate", "error")
 #: Model families (keys of :data:`forecaster.models.MODEL_BUILDERS`).
 MODEL_TYPES = ("rnn",)
+#: ``model.skip``: none, or a linear map of the input window added to the network's output.
+SKIPS = ("none", "linear")
 #: Output heads (keys of :data:`forecaster.models.OUTPUT_HEADS`).
 OUTPUT_TYPES = ("point",)
 #: ``--mixed-precision`` choices; :data:`forecaster.models.PRECISION_POLICIES` maps them to Keras policies.
@@ -183,12 +185,12 @@ class DataConfig(_Section):
         "validation windows). none, log: forced.", choices=TRANSFORMS,
     )
     normalization: str = _opt(
-        "window", "window: relative to each window's last value (trending series); global: z-score; "
+        "auto", "window: relative to each window's last value (trending series); global: z-score; "
         "auto: chosen per series on inner validation windows of the training rows.",
         choices=NORMALIZATIONS,
     )
     calendar: bool = _opt(
-        False, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
+        True, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
         "as known-future inputs.",
     )
 
@@ -225,7 +227,7 @@ class WindowConfig(_Section):
     _INTS: ClassVar[tuple[str, ...]] = ("lookback", "horizon", "window_stride", "season")
 
     lookback: int | None = _opt(
-        60, "Input steps per window; 0: automatic (three seasons, capped by the series length).", min=0,
+        None, "Input steps per window; 0: automatic (three seasons, capped by the series length).", min=0,
     )
     horizon: int = _opt(5, "Steps forecast at once.", min=1)
     window_stride: int = _opt(1, "Step between training windows.", flag="--stride", min=1)
@@ -268,6 +270,10 @@ class ModelConfig(_Section):
                            min=0.0, max=1.0, max_open=True)
     recurrent_dropout: float = _opt(0.0, "Dropout on the recurrent state; leaves the fused cuDNN path on GPUs.",
                                      min=0.0, max=1.0, max_open=True)
+    skip: str = _opt(
+        "linear", "linear: add a linear map of the whole input window to the network's output (an autoregressive "
+        "highway beside the recurrent layers); none: the recurrent layers alone.", choices=SKIPS,
+    )
 
     def __post_init__(self) -> None:
         _choice("type", self.type, MODEL_TYPES)
@@ -277,6 +283,7 @@ class ModelConfig(_Section):
         _bool("bidirectional", self.bidirectional)
         _fraction("dropout", self.dropout)
         _fraction("recurrent_dropout", self.recurrent_dropout)
+        _choice("skip", self.skip, SKIPS)
 
 
 @dataclass(frozen=True)
@@ -289,7 +296,7 @@ class OutputConfig(_Section):
     type: str = _opt("point", "Output head: point (one value per step, mean squared error).",
                      choices=OUTPUT_TYPES, flag="--output-type")
     base: str = _opt(
-        "naive", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
+        "auto", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
         "last value), none (the level itself); auto: per horizon step, whichever of the two was more accurate on "
         "the training rows. The network learns a correction to it.", choices=BASES,
     )
@@ -322,29 +329,35 @@ class TrainConfig(_Section):
         "lr_patience",
     )
 
-    epochs: int = _opt(30, "Most passes over the training windows (early stopping may end sooner).", min=1)
+    epochs: int = _opt(60, "Most passes over the training windows (early stopping may end sooner).", min=1)
     batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy).", min=1)
     learning_rate: float = _opt(1e-3, "Adam learning rate.", min=0.0, min_open=True)
     clipnorm: float = _opt(1.0, "Gradient clipping norm (Adam clipnorm); 0 disables.", min=0.0)
-    patience: int = _opt(5, "Early-stopping patience in epochs (best weights are restored).", min=1)
+    patience: int = _opt(10, "Early-stopping patience in epochs (best weights are restored).", min=1)
     seed: int = _opt(42, "Seeds Python, NumPy and the backend; CPU runs repeat exactly.", min=0, max=2**32, max_open=True)
-    steps_per_epoch: int | None = _opt(None, "Cap batches per epoch (huge series; fresh random batches each epoch).", min=1)
+    steps_per_epoch: int | None = _opt(
+        30, "Most batches per epoch (a long series continues with fresh random batches in the next epoch; "
+        "0: one whole pass).", min=0,
+    )
     min_steps_per_epoch: int = _opt(
-        1, "At least this many optimiser steps per epoch: short series draw further shuffled passes, so the "
+        30, "At least this many optimiser steps per epoch: short series draw further shuffled passes, so the "
         "budget does not shrink with the series.", min=1,
     )
     lr_patience: int | None = _opt(
-        None, "Halve the learning rate after this many epochs without a better validation loss (unset: constant).",
-        min=1,
+        4, "Halve the learning rate after this many epochs without a better validation loss (0: constant).",
+        min=0,
     )
     ensemble: int | None = _opt(
-        1, "Members (different initialisations) trained together and combined by their median; 0: from the data "
+        None, "Members (different initialisations) trained together and combined by their median; 0: from the data "
         "size (3 below 2,000 training windows, else 1).", min=0,
     )
 
     def __post_init__(self) -> None:
         if self.ensemble == 0 and not isinstance(self.ensemble, bool):
             object.__setattr__(self, "ensemble", None)  # 0 spells "from the data size" (CLI, TOML)
+        for name in ("steps_per_epoch", "lr_patience"):
+            if getattr(self, name) == 0 and not isinstance(getattr(self, name), bool):
+                object.__setattr__(self, name, None)  # 0 spells "unset" (a whole pass; a constant rate)
         _positive_int("epochs", self.epochs)
         _positive_int("batch_size", self.batch_size)
         _positive_int("patience", self.patience)
@@ -420,6 +433,16 @@ def _flat_names() -> dict[str, tuple[str, str]]:
 
 
 FLAT_NAMES: dict[str, tuple[str, str]] = _flat_names()
+#: Fields that runs saved before they existed do not store, and the value those runs were built with
+#: (today's defaults differ: a run loaded with them would rebuild another network or other inputs).
+ABSENT_IN_OLDER_RUNS: dict[tuple[str, str], Any] = {
+    ("data", "calendar"): False,
+    ("output", "base"): "naive",
+    ("train", "ensemble"): 1,
+    ("model", "skip"): "none",
+    ("train", "min_steps_per_epoch"): 1,
+    ("train", "lr_patience"): None,
+}
 #: Keys of version-1 manifests (one flat config) that were renamed.
 _LEGACY_NAMES = {"stride": "window_stride"}
 
@@ -503,15 +526,23 @@ class ForecastConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any) -> "ForecastConfig":
+    def from_dict(cls, data: Any, *, stored: bool = False) -> "ForecastConfig":
         """Rebuild a config from its nested dict; unknown sections or keys are an error.
 
-        A flat dict (the manifests of version 1) is read too.
+        A flat dict (the manifests of version 1) is read too. ``stored=True``
+        reads a saved run's config: a field the run's manifest does not have
+        (it was written before the field existed) takes the value that run
+        was built with (:data:`ABSENT_IN_OLDER_RUNS`), not today's default.
         """
         if not isinstance(data, dict):
             raise ConfigError(f"A config must be a JSON object. Received: {type(data).__name__}")
         if data and all(key not in SECTIONS and not isinstance(v, dict) for key, v in data.items()):
-            return cls._from_legacy(data)
+            return cls._from_legacy(data, stored=stored)
+        if stored:
+            data = {name: dict(value) if isinstance(value, dict) else value for name, value in data.items()}
+            for (section, name), value in ABSENT_IN_OLDER_RUNS.items():
+                if isinstance(data.get(section, {}), dict) and name not in data.get(section, {}):
+                    data.setdefault(section, {})[name] = value
         unknown = sorted(set(data) - set(SECTIONS))
         if unknown:
             raise ConfigError(
@@ -520,7 +551,7 @@ class ForecastConfig:
         return cls(**{name: SECTIONS[name].from_dict(data.get(name, {})) for name in SECTIONS})
 
     @classmethod
-    def _from_legacy(cls, data: dict[str, Any]) -> "ForecastConfig":
+    def _from_legacy(cls, data: dict[str, Any], *, stored: bool = False) -> "ForecastConfig":
         nested: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
         unknown = []
         for key, value in data.items():
@@ -534,7 +565,7 @@ class ForecastConfig:
             raise ConfigError(
                 f"Unknown config key(s): {', '.join(sorted(unknown))}. Known keys: {', '.join(sorted(FLAT_NAMES))}"
             )
-        return cls.from_dict(nested)
+        return cls.from_dict(nested, stored=stored)
 
     # ------------------------------------------------------------------ files
     @classmethod
@@ -555,7 +586,7 @@ class ForecastConfig:
                 value = getattr(section, f.name)
                 help_text = f.metadata.get("help", "")
                 if value is None and f.default is not None:
-                    lines.append(f"{f.name} = 0   # automatic")  # see lookback / ensemble: 0 means automatic
+                    lines.append(f"{f.name} = 0   # {help_text}")  # unset where the default is set: 0 spells it
                 elif value is None:
                     lines.append(f"# {f.name} =   # {help_text}")
                 else:

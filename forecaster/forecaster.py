@@ -468,7 +468,7 @@ class Forecaster:
         """Load a run directory saved by :meth:`save` (``safe_mode=True``: no code runs)."""
         run = Path(path)
         manifest = read_manifest(run)
-        fc = cls(ForecastConfig.from_dict(manifest["config"]))
+        fc = cls(ForecastConfig.from_dict(manifest["config"], stored=True))
         future = list(manifest.get("future_features", []))
         calendar = list(manifest.get("calendar", []))
         n_cols = 1 + len(manifest["features"]) + len(future) + len(calendar)

@@ -151,7 +151,7 @@ def test_help_shows_config_defaults_and_ranges(runner):
     res = runner.invoke(cli, ["fit", "--help"])
     assert res.exit_code == 0
     text = " ".join(res.output.split())
-    assert "--lookback INTEGER RANGE Input steps per window; 0: automatic (three seasons, capped by the series length). [default: 60; x>=0]" in text
+    assert "--lookback INTEGER RANGE Input steps per window; 0: automatic (three seasons, capped by the series length). [default: (automatic); x>=0]" in text
     assert "--horizon INTEGER RANGE Steps forecast at once. [default: 5; x>=1]" in text
     assert "--bidirectional / --no-bidirectional" in text and "--jit-compile / --no-jit-compile" in text
     assert "--config FILE" in text and "--set SECTION.KEY=VALUE" in text

@@ -19,12 +19,15 @@ SECTION_NAMES = [f.name for f in dataclasses.fields(ForecastConfig)]
 def test_defaults_are_valid_and_documented_values() -> None:
     cfg = ForecastConfig()
     assert cfg.model.cell == "gru" and cfg.model.type == "rnn" and cfg.output.type == "point"
-    assert (cfg.window.lookback, cfg.window.horizon, cfg.window.window_stride) == (60, 5, 1)
-    # The automatic choices are opt-in (they did not measure better on the README's backtests).
-    assert (cfg.output.base, cfg.data.normalization, cfg.data.calendar, cfg.train.ensemble) == ("naive", "window", False, 1)
+    # Lookback and ensemble size are automatic (None) by default, like base, normalization and transform.
+    assert (cfg.window.lookback, cfg.window.horizon, cfg.window.window_stride) == (None, 5, 1)
+    assert (cfg.output.base, cfg.data.normalization, cfg.data.calendar, cfg.train.ensemble) == ("auto", "auto", True, None)
+    assert cfg.model.skip == "linear"
+    # The training budget does not depend on the series' length: 30 steps an epoch, at most 60 epochs.
+    assert (cfg.train.steps_per_epoch, cfg.train.min_steps_per_epoch, cfg.train.epochs) == (30, 30, 60)
+    assert (cfg.train.patience, cfg.train.lr_patience) == (10, 4)
     assert cfg.data.missing == "ffill"
     assert cfg.data.transform == "auto"
-    assert cfg.data.normalization == "window"
     assert cfg.data.features == ()
     assert cfg.data.target is None
     assert list(cfg.to_dict()) == SECTION_NAMES == ["data", "window", "model", "output", "train", "runtime"]
@@ -82,7 +85,7 @@ def test_unknown_cell_is_rejected_with_choices() -> None:
         ("epochs", 0, "`epochs` must be a positive integer. Received: epochs=0"),
         ("batch_size", 0, "`batch_size` must be a positive integer. Received: batch_size=0"),
         ("patience", 0, "`patience` must be a positive integer. Received: patience=0"),
-        ("steps_per_epoch", 0, "`steps_per_epoch` must be a positive integer. Received: steps_per_epoch=0"),
+        ("steps_per_epoch", -1, "`steps_per_epoch` must be a positive integer. Received: steps_per_epoch=-1"),
         ("seed", -1, "`seed` must be an integer in [0, 2**32). Received: seed=-1"),
         ("seed", True, "`seed` must be an integer in [0, 2**32). Received: seed=True"),
         ("seed", 2**32, "`seed` must be an integer in [0, 2**32). Received: seed=4294967296"),
@@ -306,3 +309,12 @@ def test_zero_spells_automatic_for_lookback_and_ensemble(tmp_path) -> None:
     path = tmp_path / "auto.toml"
     path.write_text(cfg.to_toml())
     assert ForecastConfig.from_file(path) == cfg  # None written as 0, read back as None
+
+
+def test_zero_unsets_the_epoch_cap_and_the_learning_rate_schedule(tmp_path) -> None:
+    cfg = ForecastConfig(steps_per_epoch=0, lr_patience=0, lookback=24)
+    assert cfg.train.steps_per_epoch is None and cfg.train.lr_patience is None
+    path = tmp_path / "unset.toml"
+    path.write_text(cfg.to_toml())
+    assert ForecastConfig.from_file(path) == cfg  # None written as 0 where the default is set
+    assert ForecastConfig.from_file(path).window.lookback == 24

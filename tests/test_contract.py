@@ -39,7 +39,7 @@ def _frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
 VARIANTS = {
     "fixed": {},
     "auto": {"lookback": None, "calendar": True, "ensemble": 2, "base": "auto", "normalization": "auto",
-             "min_steps_per_epoch": 3, "lr_patience": 1},
+             "min_steps_per_epoch": 3, "lr_patience": 1, "skip": "linear"},
 }
 
 
@@ -115,3 +115,13 @@ def test_every_model_family_meets_the_contract(model_type, variant, tmp_path, mo
         assert model.config.window.lookback == model.choices_["lookback"]["value"]
         assert model.calendar_ == ["cal_hour_sin", "cal_hour_cos", "cal_weekday_sin", "cal_weekday_cos"]
         assert model.io_.members == 2 and model.model_.output_shape == (None, 2, 4)
+        # No leakage into the choices: rewriting every row after the training rows (validation rows and
+        # beyond) changes none of them.
+        frame = _frame()
+        train_end = frame.index.get_loc(pd.Timestamp(model.data_["train_end"])) + 1
+        changed = frame.copy()
+        changed.iloc[train_end:] = changed.iloc[train_end:] * 7.0 + 300.0
+        other = fc.Forecaster(**dict(TINY, model=model_type, **VARIANTS[variant])).fit(
+            changed, target="temp", features=["load"], future_features=["hour_sin"]
+        )
+        assert other.choices_ == model.choices_ and other.config == model.config

@@ -147,8 +147,35 @@ def test_keras_requirement_has_cve_fixes():
     assert tuple(int(p) for p in keras.__version__.split(".")[:3]) >= (3, 13, 2)
 
 
-def test_a_run_of_schema_version_1_still_loads_and_predicts_from_data(run, tmp_path):
+@pytest.fixture(scope="module")
+def v1_like_run(tmp_path_factory):
+    """A run with only what version-1 runs could have: no calendar, base or skip, one member, a fixed lookback."""
+    tmp = tmp_path_factory.mktemp("v1")
+    series = data.load(write_sensor_csv(tmp / "s.csv", n=160), target="temp")
+    fc = Forecaster(ForecastConfig(
+        units=3, epochs=1, lookback=12, horizon=3, ensemble=1, min_steps_per_epoch=1, calendar=False, base="naive",
+        skip="none", normalization="window", lr_patience=0,
+    )).fit(series)
+    return fc.save(tmp / "runs" / "v1")
+
+
+def test_a_run_saved_before_a_field_existed_loads_with_the_value_it_was_built_with(v1_like_run, tmp_path):
+    """A manifest without `skip` (or calendar, base, ensemble) is a run built without them, whatever today's default."""
+    old = _copy(v1_like_run, tmp_path)
+    man = json.loads((old / "forecaster.json").read_text())
+    for section, name in (("model", "skip"), ("data", "calendar"), ("output", "base"), ("train", "ensemble")):
+        man["config"][section].pop(name)
+    (old / "forecaster.json").write_text(json.dumps(man))
+    loaded = Forecaster.load(old)
+    cfg = loaded.config
+    assert (cfg.model.skip, cfg.data.calendar, cfg.output.base, cfg.train.ensemble) == ("none", False, "naive", 1)
+    assert ForecastConfig().model.skip == "linear"  # not today's default
+    np.testing.assert_array_equal(loaded.predict().to_numpy(), Forecaster.load(v1_like_run).predict().to_numpy())
+
+
+def test_a_run_of_schema_version_1_still_loads_and_predicts_from_data(v1_like_run, tmp_path):
     """The previous version's manifest: a flat config, no io / last window / choices."""
+    run = v1_like_run
     old = _copy(run, tmp_path)
     man = json.loads((old / "forecaster.json").read_text())
     flat = ForecastConfig.from_dict(man["config"]).to_flat()

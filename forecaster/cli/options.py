@@ -90,6 +90,8 @@ def field_option(key: str, f: dataclasses.Field, flag: str) -> click.Option:
         decls = [flag, key]
         kwargs["default"] = default
         kwargs["show_default"] = default not in (None, (), "")
+        if default is None and kind == "int" and meta.get("min") == 0:
+            kwargs["show_default"] = "automatic"  # lookback, ensemble: 0 on the command line
         if kind == "choice":
             kwargs["type"] = click.Choice([*meta["choices"], *(meta.get("aliases") or ())], case_sensitive=False)
         elif kind == "multiple":

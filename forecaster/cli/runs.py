@@ -59,7 +59,7 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
     from forecaster.config import ForecastConfig
     from forecaster.evaluation.report import choice_lines, validation_lines
 
-    cfg = ForecastConfig.from_dict(man["config"]).to_flat()
+    cfg = ForecastConfig.from_dict(man["config"], stored=True).to_flat()
     d, m, v = man["data"], man["metrics"], man["versions"]
     lines = [
         f"Run:        {run}",

@@ -106,7 +106,7 @@ def read_backtest(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     scores = read_json_object(run / METRICS_FILE)
     try:
-        fc_config = ForecastConfig.from_dict(man["config"])
+        fc_config = ForecastConfig.from_dict(man["config"], stored=True)
         config = BacktestConfig.from_dict(man["backtest"])
         season = int(man["season"])
         data = dict(man["data"])

@@ -8,6 +8,7 @@ on every Keras 3 backend (TensorFlow, JAX, PyTorch)::
       -> Dropout (if dropout > 0)
       [-> Concatenate(Flatten(future))]      known-future inputs over the horizon, if any
     -> output head (Dense(horizon))        direct multi-step output
+    [+ Dense(horizon)(Flatten(window))]     skip = linear: an autoregressive highway
 
 Defaults keep LSTM and GRU layers eligible for the fused cuDNN kernels on a GPU
 (tanh / sigmoid activations, no recurrent dropout, ``unroll=False``,
@@ -118,4 +119,10 @@ def build_rnn(config: ForecastConfig, io: IOSpec) -> keras.Model:
     if spec.dropout > 0:
         x = keras.layers.Dropout(spec.dropout, name="dropout")(x)
     outputs = output_head(io).layer(io)(x)
+    if spec.skip == "linear":
+        # An autoregressive highway (as in LSTNet): a linear map of the whole (scaled) input window,
+        # added to the recurrent part, so the network only has to learn what a linear model misses.
+        flat = keras.layers.Flatten(name="window_flat")(inputs[0])
+        linear = keras.layers.Dense(io.horizon, name="linear_skip", dtype="float32")(flat)
+        outputs = keras.layers.Add(name="forecast_sum", dtype="float32")([outputs, linear])
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=f"forecaster_{spec.cell}")
