@@ -347,6 +347,11 @@ class TrainConfig(_Section):
         4, "Halve the learning rate after this many epochs without a better validation loss (0: constant).",
         min=0,
     )
+    val_smoothing: float = _opt(
+        0.0, "Early stopping and the learning-rate schedule watch an exponential moving average of the validation "
+        "loss with this weight on the past (0: the raw loss): damps the noise of a few validation windows.",
+        min=0.0, max=1.0, max_open=True,
+    )
     ensemble: int | None = _opt(
         None, "Members (different initialisations) trained together and combined by their median; 0: from the data "
         "size (3 below 2,000 training windows, else 1).", min=0,
@@ -365,6 +370,7 @@ class TrainConfig(_Section):
             if getattr(self, name) is not None:
                 _positive_int(name, getattr(self, name))
         _positive_int("min_steps_per_epoch", self.min_steps_per_epoch)
+        _fraction("val_smoothing", self.val_smoothing)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise ConfigError(f"`seed` must be an integer in [0, 2**32). Received: seed={self.seed!r}")
         if not _real(self.learning_rate) or not self.learning_rate > 0:

@@ -180,13 +180,16 @@ class Forecaster:
         )
         self.first_value_ = float(values[0, 0])
         val_losses = self.history_.get("val_loss", [float("nan")])
+        # The restored weights are those of the best epoch of the monitored loss (smoothed or raw).
+        monitored = self.history_.get("val_loss_smoothed", val_losses)
+        best = int(np.nanargmin(monitored)) if np.isfinite(monitored).any() else None
         self.metrics_ = {
-            "val_loss": float(min(val_losses)),
+            "val_loss": float(val_losses[best]) if best is not None else float("nan"),
             **score,
             "val_windows": int(len(split.val_origins)),
             "train_windows": int(len(split.train_origins)),
             "epochs_run": len(self.history_.get("loss", [])),
-            "best_epoch": int(np.argmin(self.history_["val_loss"])) + 1 if "val_loss" in self.history_ else None,
+            "best_epoch": best + 1 if best is not None and "val_loss" in self.history_ else None,
             "fit_seconds": round(result.seconds, 3),
             "replicas": result.replicas,
             "global_batch_size": result.global_batch_size,

@@ -185,3 +185,24 @@ def test_same_seed_same_predictions_in_two_processes(tmp_path):
         subprocess.run([sys.executable, "-c", _REPEAT, str(csv), str(out)], check=True, capture_output=True, timeout=300)
         outs.append(np.load(out))
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_val_smoothing_monitors_a_moving_average_of_the_validation_loss(tmp_path):
+    """Early stopping watches the smoothed loss; the reported best epoch is the restored one."""
+    import numpy as np
+    import pandas as pd
+
+    import forecaster as fc
+
+    rng = np.random.default_rng(3)
+    idx = pd.date_range("2024-01-01", periods=160, freq="h")
+    frame = pd.DataFrame({"y": np.sin(np.arange(160) / 4) + rng.normal(0, 0.2, 160)}, index=idx)
+    m = fc.Forecaster(units=3, epochs=4, lookback=12, horizon=3, ensemble=1, min_steps_per_epoch=1,
+                      val_smoothing=0.5, patience=10).fit(frame, target="y")
+    raw, smooth = m.history_["val_loss"], m.history_["val_loss_smoothed"]
+    expected = [raw[0]]
+    for v in raw[1:]:
+        expected.append(0.5 * expected[-1] + 0.5 * v)
+    np.testing.assert_allclose(smooth, expected, rtol=1e-6)
+    assert m.metrics_["best_epoch"] == int(np.argmin(smooth)) + 1
+    assert m.metrics_["val_loss"] == raw[m.metrics_["best_epoch"] - 1]

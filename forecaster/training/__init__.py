@@ -50,6 +50,30 @@ class StopOnNonFinite(keras.callbacks.TerminateOnNaN):
             self.bad_epoch = self._epoch + 1
 
 
+class SmoothedValLoss(keras.callbacks.Callback):
+    """Adds ``val_loss_smoothed``: an exponential moving average of ``val_loss`` (weight ``past`` on the past).
+
+    Placed before the callbacks that monitor it (they see the same ``logs``).
+    A handful of validation windows gives a jumpy loss; its average stops
+    early stopping from keeping the weights of a lucky epoch.
+    """
+
+    def __init__(self, past: float) -> None:
+        super().__init__()
+        self.past = past
+        self._value: float | None = None
+
+    def on_train_begin(self, logs=None):
+        self._value = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or "val_loss" not in logs:
+            return
+        v = float(logs["val_loss"])
+        self._value = v if self._value is None else self.past * self._value + (1 - self.past) * v
+        logs["val_loss_smoothed"] = self._value
+
+
 def compile_model(model: keras.Model, config: ForecastConfig, io: IOSpec, *, steps_per_execution: int = 1) -> keras.Model:
     """Compile ``model`` with a fresh Adam optimizer, the head's loss and the runtime options.
 
@@ -125,15 +149,17 @@ def train(
         model = new_model(config, io, steps_per_execution=per_call)
     log.debug("jit_compile=%s, dtype policy %s", model.jit_compile, model.dtype_policy.name)
     nonfinite = StopOnNonFinite()
-    callbacks: list[keras.callbacks.Callback] = [
-        nonfinite,
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=config.train.patience, restore_best_weights=True, verbose=0
-        ),
-    ]
+    monitor = "val_loss"
+    callbacks: list[keras.callbacks.Callback] = [nonfinite]
+    if config.train.val_smoothing > 0:
+        callbacks.append(SmoothedValLoss(config.train.val_smoothing))
+        monitor = "val_loss_smoothed"
+    callbacks.append(keras.callbacks.EarlyStopping(
+        monitor=monitor, mode="min", patience=config.train.patience, restore_best_weights=True, verbose=0
+    ))
     if config.train.lr_patience:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=0.5, patience=config.train.lr_patience,
+            monitor=monitor, mode="min", factor=0.5, patience=config.train.lr_patience,
             min_lr=config.train.learning_rate / 32, verbose=0,
         ))
     history_csv = None
