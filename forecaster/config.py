@@ -303,6 +303,10 @@ class OutputConfig(_Section):
     step_bases: tuple[str, ...] = _opt(
         (), "With base auto: the baseline chosen for each horizon step (set by fit).", cli=False,
     )
+    zero_init: bool = _opt(
+        False, "Start the output layer (and the linear skip) at zero, so the untrained network forecasts exactly "
+        "its base (e.g. the seasonal naive forecast) and training moves away from it only as far as the data support.",
+    )
     fallback: str = _opt(
         "none", "baseline: when the model loses to the best baseline on the validation windows, serve that "
         "baseline's forecasts instead (recorded in the run).", choices=FALLBACKS,
@@ -317,6 +321,7 @@ class OutputConfig(_Section):
         if self.step_bases and self.base != "auto":
             raise ConfigError(f"`step_bases` goes with base='auto'. Received: base={self.base!r}")
         _choice("fallback", self.fallback, FALLBACKS)
+        _bool("zero_init", self.zero_init)
 
 
 @dataclass(frozen=True)

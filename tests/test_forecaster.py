@@ -206,3 +206,24 @@ def test_val_smoothing_monitors_a_moving_average_of_the_validation_loss(tmp_path
     np.testing.assert_allclose(smooth, expected, rtol=1e-6)
     assert m.metrics_["best_epoch"] == int(np.argmin(smooth)) + 1
     assert m.metrics_["val_loss"] == raw[m.metrics_["best_epoch"] - 1]
+
+
+def test_zero_init_starts_the_network_at_its_base_forecast():
+    """With zero_init and (almost) no training, the forecast is exactly the seasonal naive one."""
+    import numpy as np
+    import pandas as pd
+
+    import forecaster as fc
+
+    rng = np.random.default_rng(5)
+    idx = pd.date_range("2024-01-01", periods=200, freq="h")
+    y = 10 + 3 * np.sin(2 * np.pi * np.arange(200) / 24) + rng.normal(0, 0.2, 200)
+    frame = pd.DataFrame({"y": y}, index=idx)
+    m = fc.Forecaster(units=3, epochs=1, lookback=24, horizon=6, ensemble=1, min_steps_per_epoch=1, season=24,
+                      base="seasonal_naive", zero_init=True, learning_rate=1e-12, calendar=False,
+                      normalization="window").fit(frame, target="y")
+    out = m.predict()["y"].to_numpy()
+    np.testing.assert_allclose(out, y[-24:-18], rtol=1e-5)
+    # Without it, the same untrained network does not reproduce the base.
+    other = fc.Forecaster(**{**m.get_params(), "zero_init": False}).fit(frame, target="y")
+    assert not np.allclose(other.predict()["y"].to_numpy(), y[-24:-18], rtol=1e-5)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import keras
 
 from forecaster.config import ForecastConfig
+from forecaster.exceptions import ConfigError
 from forecaster.models.heads import IOSpec, output_head
 
 #: Registry of recurrent cells. Keys are the canonical ``--cell`` names.
@@ -118,11 +119,18 @@ def build_rnn(config: ForecastConfig, io: IOSpec) -> keras.Model:
         x = keras.layers.Concatenate(name="with_future")([x, future])
     if spec.dropout > 0:
         x = keras.layers.Dropout(spec.dropout, name="dropout")(x)
-    outputs = output_head(io).layer(io)(x)
+    zeros = {"kernel_initializer": "zeros"} if config.output.zero_init else {}
+    head = output_head(io).layer(io)
+    if zeros:
+        if io.output != "point":
+            raise ConfigError(f"`zero_init` is for the point output. Received: output type {io.output!r}")
+        # The untrained network then forecasts exactly its base (the output is a correction to it).
+        head = keras.layers.Dense(io.horizon, name=head.name, dtype="float32", **zeros)
+    outputs = head(x)
     if spec.skip == "linear":
         # An autoregressive highway (as in LSTNet): a linear map of the whole (scaled) input window,
         # added to the recurrent part, so the network only has to learn what a linear model misses.
         flat = keras.layers.Flatten(name="window_flat")(inputs[0])
-        linear = keras.layers.Dense(io.horizon, name="linear_skip", dtype="float32")(flat)
+        linear = keras.layers.Dense(io.horizon, name="linear_skip", dtype="float32", **zeros)(flat)
         outputs = keras.layers.Add(name="forecast_sum", dtype="float32")([outputs, linear])
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=f"forecaster_{spec.cell}")
