@@ -578,6 +578,53 @@ class Forecaster:
             lo += n
         return result
 
+    def _save_panel(self, path: Path) -> None:
+        """Per-series state of a panel model as plain arrays (``numpy.savez``, loaded with ``allow_pickle=False``)."""
+        sc = self.panel_scalers_
+        with open(path, "wb") as fh:
+            np.savez(
+                fh, ids=np.asarray(self.ids_, dtype=str), log=sc.log, center=sc.center, scale=sc.scale,
+                last_windows=self.last_windows_,
+                last_times=np.asarray([t.value for t in self.last_times_], dtype=np.int64),
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+    def _load_panel(self, manifest: dict[str, Any], run: Path) -> None:
+        """Read ``panel.npz`` strictly: shapes, finiteness and ids must match the manifest."""
+        from forecaster.panel import PanelScalers
+
+        info = manifest["panel"]
+        path = run / PANEL_FILE
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in ("ids", "log", "center", "scale", "last_windows", "last_times")}
+        except FileNotFoundError:
+            raise ArtifactError(f"{path} is missing; {run} is not a complete panel run.") from None
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtifactError(f"Cannot read {path}: {exc}") from None
+        n, cols, lookback = len(arrays["ids"]), len(self.columns_), self.config.window.lookback
+        shapes = {"log": (n, cols), "center": (n, cols), "scale": (n, cols), "last_windows": (n, lookback, cols),
+                  "last_times": (n,)}
+        bad = [k for k, shape in shapes.items() if arrays[k].shape != shape]
+        if bad or n != info.get("series") or arrays["ids"].dtype.kind != "U":
+            raise ArtifactError(f"{path} does not match its manifest ({', '.join(bad) or 'ids'}).")
+        if not (np.isfinite(arrays["center"]).all() and np.isfinite(arrays["scale"]).all() and (arrays["scale"] > 0).all()
+                and np.isfinite(arrays["last_windows"]).all()):
+            raise ArtifactError(f"{path}: scaler parameters and last windows must be finite (scales > 0).")
+        cfg = self.config.data
+        self.panel_scalers_ = PanelScalers(
+            transform=cfg.transform, normalization=cfg.normalization, columns=list(self.columns_),
+            log=arrays["log"].astype(bool), center=arrays["center"].astype(np.float64), scale=arrays["scale"].astype(np.float64),
+        )
+        self.ids_ = [str(i) for i in arrays["ids"]]
+        self.skipped_ = {str(k): str(v) for k, v in dict(info.get("skipped", {})).items()}
+        self.id_col_ = str(info.get("id_col", "id"))
+        self.last_windows_ = arrays["last_windows"].astype(np.float64)
+        self.last_times_ = [pd.Timestamp(int(t)) for t in arrays["last_times"]]
+        self.last_window_, self.last_time_ = None, max(self.last_times_)
+
     # -------------------------------------------------------------- predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -842,58 +889,6 @@ class Forecaster:
         fc.history_ = pd.read_csv(history, index_col=0).to_dict(orient="list") if history.exists() else {}
         fc.run_dir_ = run
         return fc
-
-
-def _save_panel(self, path: Path) -> None:
-    """Per-series state of a panel model as plain arrays (``numpy.savez``, loaded with ``allow_pickle=False``)."""
-    sc = self.panel_scalers_
-    with open(path, "wb") as fh:
-        np.savez(
-            fh, ids=np.asarray(self.ids_, dtype=str), log=sc.log, center=sc.center, scale=sc.scale,
-            last_windows=self.last_windows_,
-            last_times=np.asarray([t.value for t in self.last_times_], dtype=np.int64),
-        )
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _load_panel(self, manifest: dict[str, Any], run: Path) -> None:
-    """Read ``panel.npz`` strictly: shapes, finiteness and ids must match the manifest."""
-    from forecaster.panel import PanelScalers
-
-    info = manifest["panel"]
-    path = run / PANEL_FILE
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in ("ids", "log", "center", "scale", "last_windows", "last_times")}
-    except FileNotFoundError:
-        raise ArtifactError(f"{path} is missing; {run} is not a complete panel run.") from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise ArtifactError(f"Cannot read {path}: {exc}") from None
-    n, cols, lookback = len(arrays["ids"]), len(self.columns_), self.config.window.lookback
-    shapes = {"log": (n, cols), "center": (n, cols), "scale": (n, cols), "last_windows": (n, lookback, cols),
-              "last_times": (n,)}
-    bad = [k for k, shape in shapes.items() if arrays[k].shape != shape]
-    if bad or n != info.get("series") or arrays["ids"].dtype.kind != "U":
-        raise ArtifactError(f"{path} does not match its manifest ({', '.join(bad) or 'ids'}).")
-    if not (np.isfinite(arrays["center"]).all() and np.isfinite(arrays["scale"]).all() and (arrays["scale"] > 0).all()
-            and np.isfinite(arrays["last_windows"]).all()):
-        raise ArtifactError(f"{path}: scaler parameters and last windows must be finite (scales > 0).")
-    cfg = self.config.data
-    self.panel_scalers_ = PanelScalers(
-        transform=cfg.transform, normalization=cfg.normalization, columns=list(self.columns_),
-        log=arrays["log"].astype(bool), center=arrays["center"].astype(np.float64), scale=arrays["scale"].astype(np.float64),
-    )
-    self.ids_ = [str(i) for i in arrays["ids"]]
-    self.skipped_ = {str(k): str(v) for k, v in dict(info.get("skipped", {})).items()}
-    self.id_col_ = str(info.get("id_col", "id"))
-    self.last_windows_ = arrays["last_windows"].astype(np.float64)
-    self.last_times_ = [pd.Timestamp(int(t)) for t in arrays["last_times"]]
-    self.last_window_, self.last_time_ = None, max(self.last_times_)
-
-
-Forecaster._save_panel = _save_panel
-Forecaster._load_panel = _load_panel
 
 
 def load(path: str | os.PathLike[str]) -> Forecaster:
