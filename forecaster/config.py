@@ -264,7 +264,7 @@ class ModelConfig(_Section):
     """The network family and its layers (``type`` selects the builder)."""
 
     SECTION: ClassVar[str] = "model"
-    _INTS: ClassVar[tuple[str, ...]] = ("layers", "units")
+    _INTS: ClassVar[tuple[str, ...]] = ("layers", "units", "series_embedding")
 
     type: str = _opt("rnn", "Model family.", choices=MODEL_TYPES, flag="--model-type")
     cell: str = _opt("gru", "Recurrent cell (alias: rnn = simple_rnn).", choices=CELLS,
@@ -276,6 +276,10 @@ class ModelConfig(_Section):
                            min=0.0, max=1.0, max_open=True)
     recurrent_dropout: float = _opt(0.0, "Dropout on the recurrent state; leaves the fused cuDNN path on GPUs.",
                                      min=0.0, max=1.0, max_open=True)
+    series_embedding: int = _opt(
+        0, "Panels: learn a vector of this many numbers per series id, joined to the last recurrent state "
+        "(0: off; the model then treats every series alike).", min=0,
+    )
 
     def __post_init__(self) -> None:
         _choice("type", self.type, MODEL_TYPES)
@@ -285,6 +289,10 @@ class ModelConfig(_Section):
         _bool("bidirectional", self.bidirectional)
         _fraction("dropout", self.dropout)
         _fraction("recurrent_dropout", self.recurrent_dropout)
+        if isinstance(self.series_embedding, bool) or not isinstance(self.series_embedding, int) or self.series_embedding < 0:
+            raise ConfigError(
+                f"`series_embedding` must be a non-negative integer. Received: series_embedding={self.series_embedding!r}"
+            )
 
 
 @dataclass(frozen=True)

@@ -200,11 +200,12 @@ class Forecaster:
         return self
 
     @staticmethod
-    def _view(z: np.ndarray, io: IOSpec, cfg: ForecastConfig) -> WindowView:
+    def _view(z: np.ndarray, io: IOSpec, cfg: ForecastConfig, series_index: np.ndarray | None = None) -> WindowView:
         w = cfg.window
         return WindowView(
             z, io.lookback, io.horizon, relative=cfg.data.normalization == "window", n_future=io.n_future,
             base_steps=base_steps(cfg.output.base, io.lookback, io.horizon, w.season or 1, cfg.output.step_bases),
+            series_index=series_index if io.embedding else None,
         )
 
     def _validation_errors(self, view: WindowView, values: np.ndarray, split) -> dict[str, Any]:
@@ -328,8 +329,10 @@ class Forecaster:
         io = IOSpec(
             lookback=w.lookback, horizon=w.horizon, n_past=len(used[0].columns), n_future=len(calendar),
             output=cfg.output.type, members=cfg.train.ensemble or 1,
+            n_series=len(used) if cfg.model.series_embedding else 0, embedding=cfg.model.series_embedding,
         )
-        view = self._view(panel_buffer([m.values for m in used], scalers, layout.pad), io, cfg)
+        rows_of = np.repeat(np.arange(len(used), dtype=np.int32), layout.lengths + layout.pad)
+        view = self._view(panel_buffer([m.values for m in used], scalers, layout.pad), io, cfg, rows_of)
         weights = None
         if cfg.train.series_weights == "series":
             # Each series weighs the same in the loss: its windows share 1 / count, rescaled to a mean of 1.
@@ -465,7 +468,7 @@ class Forecaster:
             z[lookback:, : n_cols - self.io_.n_future] = 0.0  # unknown future values are never read
             buf[j * seg : (j + 1) * seg] = z
         origins = np.arange(len(index), dtype=np.int64) * seg + lookback
-        return buf, origins, futures
+        return buf, origins, futures, np.repeat(np.asarray(index, dtype=np.int32), seg)
 
     def _panel_members(self, data, series: list[str] | None = None) -> list[Series]:
         """The members of new panel data, validated with the fitted roles, each one a fitted series."""
@@ -523,8 +526,8 @@ class Forecaster:
                     )
             windows = np.stack([_pad_rows(members[s].values, lookback) for s in wanted])
             times = [members[s].index[-1] for s in wanted]
-        buf, origins, futures = self._panel_rows(windows, times, index)
-        forecast = self._panel_predict(self._view(buf, self.io_, self.config), origins, np.asarray(index))
+        buf, origins, futures, rows_of = self._panel_rows(windows, times, index)
+        forecast = self._panel_predict(self._view(buf, self.io_, self.config, rows_of), origins, np.asarray(index))
         if not np.isfinite(forecast).all():
             raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
         h = self.config.window.horizon
@@ -570,7 +573,8 @@ class Forecaster:
             flat.append(starts[j] + o)
             which.append(np.full(len(o), index[j], dtype=np.int64))
         flat_o, flat_s = np.concatenate(flat), np.concatenate(which)
-        out = self._panel_predict(self._view(buf, self.io_, self.config), flat_o, flat_s)
+        rows_of = np.repeat(np.asarray(index, dtype=np.int32), [len(v) + pad for v in values])
+        out = self._panel_predict(self._view(buf, self.io_, self.config, rows_of), flat_o, flat_s)
         result, lo = {}, 0
         for s in ids:
             n = len(origins[s])
@@ -849,10 +853,12 @@ class Forecaster:
         future = list(manifest.get("future_features", []))
         calendar = list(manifest.get("calendar", []))
         n_cols = 1 + len(manifest["features"]) + len(future) + len(calendar)
+        embedding = fc.config.model.series_embedding if "panel" in manifest else 0
         fc.io_ = IOSpec(
             lookback=fc.config.window.lookback, horizon=fc.config.window.horizon, n_past=n_cols,
             n_future=len(future) + len(calendar), output=fc.config.output.type,
             members=fc.config.train.ensemble or 1,
+            n_series=int(manifest["panel"].get("series", 0)) if embedding else 0, embedding=embedding,
         )
         if "io" in manifest and manifest["io"] != fc.io_.to_dict():
             raise ArtifactError(f"{run / MANIFEST_FILE}: `io` {manifest['io']} does not match its config and columns.")
@@ -948,6 +954,7 @@ def _check_model_shapes(model: keras.Model, io: IOSpec, path: Path) -> None:
     """A model file of other shapes than its manifest describes is refused."""
     shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
     expected = [(None, io.lookback, io.n_past)] + ([(None, io.horizon, io.n_future)] if io.n_future else [])
+    expected += [(None, 1)] if io.embedding else []
     got = [tuple(s) for s in shapes]
     output = (None, io.horizon) if io.members == 1 else (None, io.members, io.horizon)
     if got != expected or tuple(model.output_shape) != output:

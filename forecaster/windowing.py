@@ -159,6 +159,7 @@ class WindowView:
         relative: bool = False,
         n_future: int = 0,
         base_steps: np.ndarray | None = None,
+        series_index: np.ndarray | None = None,
     ) -> None:
         if values.ndim != 2:
             raise ConfigError(f"`values` must be 2-D (rows, columns). Received shape {values.shape}")
@@ -183,6 +184,8 @@ class WindowView:
             if base_steps.shape != (horizon,) or base_steps.min() < 0 or base_steps.max() >= lookback:
                 raise ConfigError(f"`base_steps` must be {horizon} input rows in [0, {lookback}). Received: {base_steps}")
         self.base_steps = base_steps
+        #: Panels with a series embedding: the series index of every buffer row (int32), fed as a third input.
+        self.series_index = None if series_index is None else np.asarray(series_index, dtype=np.int32)
         # (n - L + 1, C, L) -> (n - L + 1, L, C): still a view, no copy.
         self._inputs = sliding_window_view(values, lookback, axis=0).transpose(0, 2, 1)
         self._targets = sliding_window_view(values[:, 0], horizon) if len(values) >= horizon else None
@@ -204,9 +207,14 @@ class WindowView:
         return self.values[rows, self.values.shape[1] - self.n_future :]
 
     def model_inputs(self, origins: np.ndarray):
-        """What the model is called on: the lookback window, plus the known-future block if any."""
+        """What the model is called on: the lookback window, plus the known-future block and the series index if any."""
         x = self.inputs(origins)
-        return (x, self.future(origins)) if self.n_future else x
+        parts = [x]
+        if self.n_future:
+            parts.append(self.future(origins))
+        if self.series_index is not None:
+            parts.append(self.series_index[np.asarray(origins)][:, None])
+        return tuple(parts) if len(parts) > 1 else x
 
     def targets(self, origins: np.ndarray) -> np.ndarray:
         """``(len(origins), horizon)`` targets, relative to the reference when ``relative``."""

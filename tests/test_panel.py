@@ -51,11 +51,11 @@ def wide_frame(n: int = 80, seed: int = 1) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
-    """One tiny panel model fitted from a real CSV, saved and loaded back."""
+    """One tiny panel model fitted from a real CSV (series embedding, per-series weights), saved and loaded back."""
     path = tmp_path_factory.mktemp("panel") / "panel.csv"
     panel_frame().to_csv(path, index=False)
     ts = fc.read_csv(path)
-    model = fc.Forecaster(**TINY).fit(ts)
+    model = fc.Forecaster(**TINY, series_embedding=2, series_weights="series").fit(ts)
     run = model.save(path.parent / "run")
     return ts, model, run
 
@@ -65,6 +65,7 @@ def test_fit_predict_save_load(fitted):
     assert model.is_panel and model.ids_ == ["north", "south", "east"]
     assert [s["id"] for s in model.metrics_["skipped_series"]] == ["tiny"]
     assert model.metrics_["series"] == 3 and model.metrics_["train_windows"] > 0
+    assert model.model_.get_layer("series_embedding").input_dim == 3  # one learned vector per fitted series
     out = model.predict()
     assert list(out.columns) == ["id", "timestamp", "value"] and len(out) == 3 * 4
     for sid in model.ids_:

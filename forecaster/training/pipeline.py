@@ -317,6 +317,7 @@ def window_dataset(
     n = len(origins)
     n_batches = math.ceil(n / batch_size)
     buffer = _as_tensor(view.values)
+    series_rows = None if view.series_index is None else tf.constant(view.series_index)
     segmented = isinstance(origins, SegmentedOrigins)
     rng = None if segmented else _as_range(origins)
     weights_t = None
@@ -363,9 +364,13 @@ def window_dataset(
             y = y - tf.gather(x[:, :, 0], base_steps, axis=1)
         if relative:
             x = x - x[:, -1:, :]  # inputs relative to the last observed row
+        parts = [x]
         if n_future:
             # Known-future covariates over the horizon, as scaled (see WindowView.future).
-            x = (x, ahead[:, :, -n_future:])
+            parts.append(ahead[:, :, -n_future:])
+        if series_rows is not None:
+            parts.append(tf.gather(series_rows, batch)[:, None])  # the series index (embedding input)
+        x = tuple(parts) if len(parts) > 1 else x
         return (x, y) if w is None else (x, y, w)
 
     # Batch origins are computed ORIGIN_BLOCK batches at a time: the permutation is a few dozen
