@@ -332,7 +332,7 @@ class Forecaster:
             n_series=len(used) if cfg.model.series_embedding else 0, embedding=cfg.model.series_embedding,
         )
         rows_of = np.repeat(np.arange(len(used), dtype=np.int32), layout.lengths + layout.pad)
-        view = self._view(panel_buffer([m.values for m in used], scalers, layout.pad), io, cfg, rows_of)
+        view = self._view(panel_buffer(used, scalers, layout.pad), io, cfg, rows_of)
         weights = None
         if cfg.train.series_weights == "series":
             # Each series weighs the same in the loss: its windows share 1 / count, rescaled to a mean of 1.
@@ -414,38 +414,50 @@ class Forecaster:
         return out
 
     def _panel_validation(self, view: WindowView, layout, used: list, val_o) -> dict[str, Any]:
-        """Mean over series of sMAPE and MASE on the validation windows: the model beside naive and seasonal naive."""
+        """Mean over series of sMAPE and MASE on the validation windows: the model beside naive and seasonal naive.
+
+        Scored a chunk of windows at a time into per-series sums, so memory does not grow with windows x horizon.
+        """
         from forecaster.evaluation.metrics import seasonal_naive_scale
 
         h, season = self.config.window.horizon, self.config.window.season or 1
-        pos = np.arange(len(val_o), dtype=np.int64)
-        series, origins = val_o.series_of(pos), val_o.take(pos)
-        forecast = {"model": self._panel_predict(view, origins, series)}
+        n_series = len(used)
         # Original-units target in the buffer's layout (padding: the first value), for actuals and baselines.
         raw = np.concatenate([np.concatenate([np.repeat(m.values[:1, 0], layout.pad), m.values[:, 0]]) for m in used])
         k = np.arange(h)
-        actual = raw[origins[:, None] + k]
-        forecast["naive"] = np.repeat(raw[origins - 1][:, None], h, axis=1)
-        if 1 < season <= self.config.window.lookback:
-            forecast["seasonal_naive"] = raw[origins[:, None] - season + k % season]
+        names = ["model", "naive"] + (["seasonal_naive"] if 1 < season <= self.config.window.lookback else [])
+        abs_sum = {n: np.zeros(n_series) for n in names}
+        smape_sum = {n: np.zeros(n_series) for n in names}
+        for lo in range(0, len(val_o), 16 * PREDICT_CHUNK):
+            pos = np.arange(lo, min(lo + 16 * PREDICT_CHUNK, len(val_o)), dtype=np.int64)
+            series, origins = val_o.series_of(pos), val_o.take(pos)
+            actual = raw[origins[:, None] + k]
+            for name in names:
+                if name == "model":
+                    f = self._panel_predict(view, origins, series)
+                elif name == "naive":
+                    f = raw[origins - 1][:, None]
+                else:
+                    f = raw[origins[:, None] - season + k % season]
+                err = np.abs(f - actual)
+                denom = np.abs(f) + np.abs(actual)
+                sm = np.divide(2 * err, denom, out=np.zeros_like(err), where=denom > 0)
+                abs_sum[name] += np.bincount(series, weights=err.sum(axis=1), minlength=n_series)
+                smape_sum[name] += np.bincount(series, weights=sm.sum(axis=1), minlength=n_series)
         scales = np.array([
             seasonal_naive_scale(m.values[: int(e), 0], season if season < int(e) else 1) for m, e in zip(used, layout.train_ends)
         ])
         scales = np.where(scales > 0, scales, np.nan)
-        out: dict[str, Any] = {}
-        n_series = len(used)
-        counts = np.bincount(series, minlength=n_series) * h
+        counts = val_o.counts * h
         seen = counts > 0
-        for name, f in forecast.items():
-            err = np.abs(f - actual)
-            denom = np.abs(f) + np.abs(actual)
-            sm = np.divide(2 * err, denom, out=np.zeros_like(err), where=denom > 0)
-            mae = np.bincount(series, weights=err.sum(axis=1), minlength=n_series)[seen] / counts[seen]
-            smape = 100 * np.bincount(series, weights=sm.sum(axis=1), minlength=n_series)[seen] / counts[seen]
+        out: dict[str, Any] = {}
+        for name in names:
+            mae = abs_sum[name][seen] / counts[seen]
             prefix = "val" if name == "model" else f"{name}_val"
-            out[f"{prefix}_smape"] = float(np.mean(smape))
-            out[f"{prefix}_mase"] = float(np.nanmean(mae / scales[seen])) if np.isfinite(mae / scales[seen]).any() else float("nan")
-        baselines = [n for n in forecast if n != "model"]
+            out[f"{prefix}_smape"] = float(np.mean(100 * smape_sum[name][seen] / counts[seen]))
+            mase = mae / scales[seen]
+            out[f"{prefix}_mase"] = float(np.nanmean(mase)) if np.isfinite(mase).any() else float("nan")
+        baselines = names[1:]
         best = min(baselines, key=lambda n: out[f"{n}_val_mase"] if np.isfinite(out[f"{n}_val_mase"]) else np.inf)
         out["best_baseline"] = best
         out["beats_best_baseline"] = bool(out["val_mase"] < out[f"{best}_val_mase"])

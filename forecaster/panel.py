@@ -280,13 +280,20 @@ class PanelScalers:
         return np.where(self.log[series, 0][:, None], np.exp(np.where(self.log[series, 0][:, None], g, 0.0)), g)
 
 
-def panel_buffer(values: list[np.ndarray], scalers: PanelScalers, pad: int, index: list[int] | None = None) -> np.ndarray:
-    """The float32 panel buffer: each series scaled by its own scaler, preceded by ``pad`` copies of its first row."""
-    index = list(range(len(values))) if index is None else index
-    n_cols = values[0].shape[1]
-    out = np.empty((sum(len(v) + pad for v in values), n_cols), dtype=np.float32)
+def panel_buffer(members: list, scalers: PanelScalers, pad: int, index: list[int] | None = None) -> np.ndarray:
+    """The float32 panel buffer: each series scaled by its own scaler, preceded by ``pad`` copies of its first row.
+
+    ``members`` are series (their ``values`` are read one at a time, so no second full copy of the panel exists)
+    or arrays. The buffer is 64-byte aligned: TensorFlow then reads it in place (no copy).
+    """
+    from forecaster.training.pipeline import aligned_empty
+
+    index = list(range(len(members))) if index is None else index
+    n_cols = len(scalers.columns)
+    out = aligned_empty((sum(len(v) + pad for v in members), n_cols), np.float32)
     row = 0
-    for i, v in zip(index, values):
+    for i, m in zip(index, members):
+        v = m if isinstance(m, np.ndarray) else m.values
         z = scalers.transform_values(i, v)
         out[row : row + pad] = z[:1]
         out[row + pad : row + pad + len(v)] = z
