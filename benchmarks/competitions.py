@@ -239,6 +239,7 @@ def _fmt(v: float) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows per group when the output is a file
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     groups = None if args.groups is None else {g.strip() for g in args.groups.split(",") if g.strip()}
     stats = () if args.stats == "none" else tuple(s.strip() for s in args.stats.split(",") if s.strip())

@@ -570,7 +570,7 @@ class Forecaster:
         missing = [s for s in ids if s not in members]
         if missing:
             raise DataError(f"The data holds no series {', '.join(map(repr, missing))}.")
-        from forecaster.panel import PanelScalers, panel_buffer
+        from forecaster.panel import panel_buffer
 
         values = [members[s].values for s in ids]
         index = [pos[s] for s in ids]

@@ -124,7 +124,7 @@ def test_future_rows_do_not_change_scalers_or_choices():
     for sid, end in zip(layout.ids, layout.train_ends):
         rows = changed.index[changed["unique_id"] == sid][int(end):]
         changed.loc[rows, "value"] = changed.loc[rows, "value"] * 3 + 100  # every row after the cutoff
-    _, cfg2, choices2, layout2, scalers2 = _prepare(changed, config)
+    _, cfg2, choices2, _, scalers2 = _prepare(changed, config)
     assert cfg2 == cfg and choices2 == choices
     for a, b in zip(scalers, scalers2):
         assert a.to_dict() == b.to_dict()
