@@ -40,7 +40,7 @@ def run_backtest(
         verbose: passed to ``keras.Model.fit``.
     """
     members = getattr(series, "members", None)
-    if members is not None and len(members) > 1:
+    if members is not None and (len(members) > 1 or _series.model_config(model).data.targets):
         return _panel(model, series, config or BacktestConfig(), verbose)
     started = time.perf_counter()
     series = _series.one_series(series)
