@@ -68,7 +68,7 @@ def build(n_series: int, points: int, direct: bool):
     return fc.from_dataframe(frame)
 
 
-def measure(n_series: int, points: int, direct: bool, steps: int, lookback: int, horizon: int) -> dict:
+def measure(n_series: int, points: int, direct: bool, steps: int, lookback: int, horizon: int, val_fraction: float) -> dict:
     import forecaster as fc
 
     base = _rss_mb()
@@ -77,7 +77,7 @@ def measure(n_series: int, points: int, direct: bool, steps: int, lookback: int,
     build_seconds = time.perf_counter() - t0
     data_rss = _rss_mb()
     model = fc.Forecaster(lookback=lookback, horizon=horizon, units=16, epochs=1, steps_per_epoch=steps,
-                          ensemble=1, base="naive", normalization="window")
+                          ensemble=1, base="naive", normalization="window", val_fraction=val_fraction)
     t0 = time.perf_counter()
     model.fit(ts)
     fit_seconds = time.perf_counter() - t0
@@ -99,18 +99,22 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=50, help="optimiser steps of the fit (default 50)")
     p.add_argument("--lookback", type=int, default=48)
     p.add_argument("--horizon", type=int, default=12)
+    p.add_argument("--val-fraction", type=float, default=0.15,
+                   help="validation share of each series (default 0.15; smaller keeps the validation passes of huge panels short)")
     p.add_argument("--json", default=None, help="write the rows to this JSON file")
     p.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)  # internal: measure one size here
     args = p.parse_args(argv)
     if args.one is not None:
-        print(json.dumps(measure(args.one, args.points, args.direct, args.steps, args.lookback, args.horizon)))
+        print(json.dumps(measure(args.one, args.points, args.direct, args.steps, args.lookback, args.horizon,
+                                 args.val_fraction)))
         return 0
     rows = []
     print(f"{'series':>8} {'points':>11} {'windows':>11} {'windows as tensors MB':>21} {'RSS data MB':>12} "
           f"{'peak RSS MB':>12} {'build s':>8} {'fit s':>7}")
     for n in [int(x) for x in args.series.split(",")]:
         cmd = [sys.executable, __file__, "--one", str(n), "--points", str(args.points), "--steps", str(args.steps),
-               "--lookback", str(args.lookback), "--horizon", str(args.horizon)] + (["--direct"] if args.direct else [])
+               "--lookback", str(args.lookback), "--horizon", str(args.horizon), "--val-fraction", str(args.val_fraction)]
+        cmd += ["--direct"] if args.direct else []
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr[-2000:], file=sys.stderr)
