@@ -271,6 +271,8 @@ def main(argv=None) -> int:
             continue
         items = load_group(set_name, group, args.limit, args.seed)
         fcast, fc_seconds, info = run_forecaster(items, h, season, freq, params)
+        print(f"{set_name} {group}: forecaster fit+predict of {len(items)} series took {fc_seconds:.1f}s; "
+              f"{'statsforecast next' if stats else 'scoring'}")
         forecasts = {"forecaster": {}}
         fallback = 0
         for it in items:
