@@ -222,3 +222,18 @@ def test_cli_bad_targets_leave_no_run(runner):
         err = assert_one_line_error(runner.invoke(cli, ["fit", "wide.csv", "--targets", "a,missing", *TINY_FLAGS]))
         assert "'missing'" in err and "--targets" in err
         assert not Path("runs").exists() or not any(Path("runs").iterdir())
+
+
+def test_panel_backtest_refuses_several_folds():
+    with pytest.raises(fc.ConfigError, match="`folds` must be 1"):
+        fc.backtest(fc.Forecaster(**TINY), panel_frame(), folds=3)
+
+
+def test_long_csv_of_one_series_stays_a_single_series_run(tmp_path):
+    """A CSV without an id column is one series, read exactly as before (no panel)."""
+    from forecaster.cli.common import load_series
+
+    path = tmp_path / "one.csv"
+    panel_frame({"x": (40, "2001-01-01")}).drop(columns="unique_id").to_csv(path, index=False)
+    config, series = load_series(str(path), ForecastConfig())
+    assert not hasattr(series, "members") and series.id is None and config.data.target == "value"
