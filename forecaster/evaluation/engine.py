@@ -82,8 +82,12 @@ def run_backtest(
 
 def _panel(model: Any, ts: Any, config: BacktestConfig, verbose: int | str):
     """A panel: one global model, every series' origins at once (see :mod:`forecaster.evaluation.panel`)."""
+    from forecaster.data import TimeSeries
     from forecaster.evaluation.panel import panel_backtest
     from forecaster.exceptions import ConfigError
+
+    if not isinstance(ts, TimeSeries):
+        ts = TimeSeries(tuple(ts.members))  # validated: unique ids, shared roles and frequency
 
     if config.train_size is not None:
         raise ConfigError("A panel backtest trains on every row before each series' first origin; `train_size` does not apply.")
