@@ -1,4 +1,4 @@
-"""The Forecaster: the estimator a notebook user holds, and the CLI drives.
+"""The Forecaster: the estimator a notebook user holds, and the CLI drives (one series, or a panel of many).
 
 scikit-learn style: ``__init__`` only stores the config (keyword parameters
 or a :class:`~forecaster.config.ForecastConfig`); ``fit`` learns the model,
@@ -14,6 +14,8 @@ A fitted Forecaster is saved as a directory, never a pickle::
                          frequency, ranges, the last observed window, data
                          fingerprint, versions, metrics
       history.csv        per-epoch losses
+      panel.npz          a model of many series: every series' id, scaler parameters and last window
+                         (plain arrays, loaded with allow_pickle=False)
 
 The directory is written under a temporary name and renamed into place, so a
 run interrupted at any moment leaves no directory that looks complete.
@@ -58,7 +60,13 @@ PANEL_FILE = "panel.npz"
 
 
 class Forecaster:
-    """A neural forecaster of one series (optionally with past and known-future covariates).
+    """A neural forecaster of one series (optionally with past and known-future covariates), or of many.
+
+    Fitted on several series (a DataFrame with a series id column, a
+    :class:`TimeSeries` of many, or ``targets``), it trains one global model
+    on the windows of all of them, each series scaled on its own training
+    rows (see :mod:`forecaster.panel`); ``predict()`` then returns a long
+    DataFrame ``id, timestamp, value``.
 
     Args:
         config: a full :class:`ForecastConfig` (default: the defaults).
