@@ -128,6 +128,8 @@ def read_manifest(run: Path) -> dict[str, Any]:
             "Refit the model with this version."
         )
     types = _MANIFEST_TYPES if version == 1 else _MANIFEST_V2_TYPES
+    if version != 1 and "panel" in manifest:
+        types = {**types, "panel": (dict,)}  # a panel model: per-series state in its panel file
     missing = sorted(set(types) - set(manifest))
     unknown = sorted(set(manifest) - set(types))
     if missing or unknown:

@@ -154,7 +154,7 @@ class DataConfig(_Section):
     """Which columns play which role, and how the values are prepared."""
 
     SECTION: ClassVar[str] = "data"
-    _TUPLES: ClassVar[tuple[str, ...]] = ("features", "future_features", "static_features", "na_values")
+    _TUPLES: ClassVar[tuple[str, ...]] = ("features", "future_features", "static_features", "na_values", "targets")
 
     target: str | None = _opt(
         None, "Column to forecast (default: the only numeric column; Adj Close/Close/Price for prices)."
@@ -193,6 +193,10 @@ class DataConfig(_Section):
         True, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
         "as known-future inputs.",
     )
+    targets: tuple[str, ...] = _opt(
+        (), "Several target columns of one wide CSV, each forecast as its own series of a panel "
+        "(comma-separated; the series ids are the column names).", multiple=True,
+    )
 
     def __post_init__(self) -> None:
         for name in self._TUPLES:
@@ -206,7 +210,11 @@ class DataConfig(_Section):
         if self.target is not None:
             # The target is always input 0; listing it again as a covariate would feed it twice.
             object.__setattr__(self, "features", tuple(f for f in self.features if f != self.target))
-        for name in ("features", "future_features", "static_features"):
+        if self.targets and self.target is not None:
+            raise ConfigError(
+                f"`target` and `targets` exclude each other. Received: target={self.target!r}, targets={list(self.targets)!r}"
+            )
+        for name in ("features", "future_features", "static_features", "targets"):
             cols = getattr(self, name)
             if len(set(cols)) != len(cols):
                 raise ConfigError(f"`{name}` lists a column twice. Received: {name}={list(cols)!r}")
@@ -258,7 +266,7 @@ class ModelConfig(_Section):
     """The network family and its layers (``type`` selects the builder)."""
 
     SECTION: ClassVar[str] = "model"
-    _INTS: ClassVar[tuple[str, ...]] = ("layers", "units")
+    _INTS: ClassVar[tuple[str, ...]] = ("layers", "units", "series_embedding")
 
     type: str = _opt("rnn", "Model family.", choices=MODEL_TYPES, flag="--model-type")
     cell: str = _opt("gru", "Recurrent cell (alias: rnn = simple_rnn).", choices=CELLS,
@@ -274,6 +282,10 @@ class ModelConfig(_Section):
         "linear", "linear: add a linear map of the whole input window to the network's output (an autoregressive "
         "highway beside the recurrent layers); none: the recurrent layers alone.", choices=SKIPS,
     )
+    series_embedding: int = _opt(
+        0, "Panels: learn a vector of this many numbers per series id, joined to the last recurrent state "
+        "(0: off; the model then treats every series alike).", min=0,
+    )
 
     def __post_init__(self) -> None:
         _choice("type", self.type, MODEL_TYPES)
@@ -284,6 +296,10 @@ class ModelConfig(_Section):
         _fraction("dropout", self.dropout)
         _fraction("recurrent_dropout", self.recurrent_dropout)
         _choice("skip", self.skip, SKIPS)
+        if isinstance(self.series_embedding, bool) or not isinstance(self.series_embedding, int) or self.series_embedding < 0:
+            raise ConfigError(
+                f"`series_embedding` must be a non-negative integer. Received: series_embedding={self.series_embedding!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -362,6 +378,12 @@ class TrainConfig(_Section):
         "size (3 below 2,000 training windows, else 1).", min=0,
     )
 
+    series_weights: str = _opt(
+        "windows", "Panels: how the series' windows weigh in the loss. windows: every window alike (long series "
+        "dominate); series: each series alike (its windows share a weight of 1 / its window count, rescaled to "
+        "a mean of 1), so short series are not drowned.", choices=("windows", "series"),
+    )
+
     def __post_init__(self) -> None:
         if self.ensemble == 0 and not isinstance(self.ensemble, bool):
             object.__setattr__(self, "ensemble", None)  # 0 spells "from the data size" (CLI, TOML)
@@ -376,6 +398,7 @@ class TrainConfig(_Section):
                 _positive_int(name, getattr(self, name))
         _positive_int("min_steps_per_epoch", self.min_steps_per_epoch)
         _fraction("val_smoothing", self.val_smoothing)
+        _choice("series_weights", self.series_weights, ("windows", "series"))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise ConfigError(f"`seed` must be an integer in [0, 2**32). Received: seed={self.seed!r}")
         if not _real(self.learning_rate) or not self.learning_rate > 0:

@@ -1,4 +1,4 @@
-"""The Forecaster: the estimator a notebook user holds, and the CLI drives.
+"""The Forecaster: the estimator a notebook user holds, and the CLI drives (one series, or a panel of many).
 
 scikit-learn style: ``__init__`` only stores the config (keyword parameters
 or a :class:`~forecaster.config.ForecastConfig`); ``fit`` learns the model,
@@ -14,6 +14,8 @@ A fitted Forecaster is saved as a directory, never a pickle::
                          frequency, ranges, the last observed window, data
                          fingerprint, versions, metrics
       history.csv        per-epoch losses
+      panel.npz          a model of many series: every series' id, scaler parameters and last window
+                         (plain arrays, loaded with allow_pickle=False)
 
 The directory is written under a temporary name and renamed into place, so a
 run interrupted at any moment leaves no directory that looks complete.
@@ -53,10 +55,18 @@ log = logging.getLogger(__name__)
 PREDICT_CHUNK = 4096
 #: Baselines the fit report compares the model with on the validation windows.
 VALIDATION_BASELINES = ("naive", "seasonal_naive", "drift")
+#: Per-series state of a panel model in its run directory (plain arrays, no pickle).
+PANEL_FILE = "panel.npz"
 
 
 class Forecaster:
-    """A neural forecaster of one series (optionally with past and known-future covariates).
+    """A neural forecaster of one series (optionally with past and known-future covariates), or of many.
+
+    Fitted on several series (a DataFrame with a series id column, a
+    :class:`TimeSeries` of many, or ``targets``), it trains one global model
+    on the windows of all of them, each series scaled on its own training
+    rows (see :mod:`forecaster.panel`); ``predict()`` then returns a long
+    DataFrame ``id, timestamp, value``.
 
     Args:
         config: a full :class:`ForecastConfig` (default: the defaults).
@@ -96,7 +106,7 @@ class Forecaster:
         d = self.config.data
         roles = {
             "target": d.target, "features": d.features, "future_features": d.future_features,
-            "time_col": d.time_col, "missing": d.missing,
+            "time_col": d.time_col, "missing": d.missing, "id_col": d.id_col, "targets": d.targets,
         }
         roles.update({k: v for k, v in given.items() if v is not None})
         return roles
@@ -133,7 +143,11 @@ class Forecaster:
             TrainingError: the loss became NaN/inf (nothing is kept).
         """
         roles = self._roles(target=target, features=features, future_features=future_features, time_col=time_col)
-        series = _one_series(as_timeseries(data, **roles), "fit")
+        ts = as_timeseries(data, **roles)
+        if len(ts) > 1 or roles["targets"]:
+            return self._fit_panel(ts, verbose=verbose, checkpoint_dir=checkpoint_dir)
+        self.ids_ = None
+        series = _one_series(ts, "fit")
         cfg = self.config
         if roles["target"] is not None and roles["target"] != series.target:
             raise DataError(f"The config's target is {roles['target']!r} but the series' target is {series.target!r}.")
@@ -197,11 +211,12 @@ class Forecaster:
         return self
 
     @staticmethod
-    def _view(z: np.ndarray, io: IOSpec, cfg: ForecastConfig) -> WindowView:
+    def _view(z: np.ndarray, io: IOSpec, cfg: ForecastConfig, series_index: np.ndarray | None = None) -> WindowView:
         w = cfg.window
         return WindowView(
             z, io.lookback, io.horizon, relative=cfg.data.normalization == "window", n_future=io.n_future,
             base_steps=base_steps(cfg.output.base, io.lookback, io.horizon, w.season or 1, cfg.output.step_bases),
+            series_index=series_index if io.embedding else None,
         )
 
     def _validation_errors(self, view: WindowView, values: np.ndarray, split) -> dict[str, Any]:
@@ -269,6 +284,374 @@ class Forecaster:
             "val_end": idx[-1].isoformat(),
         }
 
+
+    # ---------------------------------------------------------------- panel
+    @property
+    def is_panel(self) -> bool:
+        """Whether this forecaster was fitted on many series (one global model)."""
+        return getattr(self, "ids_", None) is not None
+
+    def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir) -> "Forecaster":
+        """Global training on every series of ``ts`` (see :mod:`forecaster.panel`)."""
+        from forecaster.panel import PanelScalers, fit_scalers, panel_buffer, plan_layout, resolve_panel
+
+        cfg = self.config
+        if ts.future_features:
+            raise ConfigError(
+                "Known-future columns are not supported for panels yet; use --calendar for calendar features, "
+                "or fit one series at a time."
+            )
+        if ts.static_features:
+            log.warning("Static columns (%s) are read but not used as model inputs.", ", ".join(ts.static_features))
+        if cfg.output.fallback != "none":
+            raise ConfigError("`fallback` applies to one series; a panel model serves its own forecasts. Use fallback none.")
+        cfg = cfg.replace(target=ts.target if not cfg.data.targets else None, features=ts.features, future_features=())
+        members = list(ts.members)
+        calendar: tuple[str, ...] = ()
+        if cfg.data.calendar:
+            pairs = [_with_calendar(m) for m in members]
+            members, calendar = [p[0] for p in pairs], pairs[0][1]
+        prices = all(m.kind == "prices" for m in members)
+        cfg, self.choices_ = resolve_panel(cfg, members, ts.freq, prices=prices)
+        set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
+        for issue in cudnn_issues(cfg):
+            log.warning("%s", issue)
+        w = cfg.window
+        layout = plan_layout([m.id for m in members], [len(m) for m in members], w.lookback, w.horizon, w.val_fraction)
+        # Each series' scaler sees that series' training rows only.
+        layout, scaler_list = fit_scalers(members, layout, cfg, prices=prices, linear=calendar)
+        for sid, why in layout.skipped.items():
+            log.warning("Series %r skipped: %s.", sid, why)
+        if not layout.ids:
+            raise DataError(
+                f"No series of the panel is long enough: {len(layout.skipped)} skipped (e.g. "
+                f"{next(iter(layout.skipped.items()))[0]!r}: {next(iter(layout.skipped.values()))}). "
+                "Reduce --horizon or supply longer series."
+            )
+        by_id = {m.id: m for m in members}
+        used = [by_id[i] for i in layout.ids]
+        scalers = PanelScalers.from_scalers(scaler_list)
+        train_o, val_o = layout.origins("train", w.window_stride), layout.origins("val", w.window_stride)
+        if len(train_o) == 0 or len(val_o) == 0:
+            raise DataError(
+                f"The panel has {len(train_o)} training and {len(val_o)} validation windows; both are needed. "
+                "Reduce --lookback or --horizon, or supply longer series."
+            )
+        io = IOSpec(
+            lookback=w.lookback, horizon=w.horizon, n_past=len(used[0].columns), n_future=len(calendar),
+            output=cfg.output.type, members=cfg.train.ensemble or 1,
+            n_series=len(used) if cfg.model.series_embedding else 0, embedding=cfg.model.series_embedding,
+        )
+        rows_of = np.repeat(np.arange(len(used), dtype=np.int32), layout.lengths + layout.pad)
+        view = self._view(panel_buffer(used, scalers, layout.pad), io, cfg, rows_of)
+        weights = None
+        if cfg.train.series_weights == "series":
+            # Each series weighs the same in the loss: its windows share 1 / count, rescaled to a mean of 1.
+            counts = train_o.counts.astype(np.float64)
+            weights = np.where(counts > 0, len(train_o) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
+        split = _PanelSplit(train_origins=train_o, val_origins=val_o)
+        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, weights=weights)
+
+        self.config = cfg
+        self.io_ = io
+        self.model_ = result.model
+        self.panel_scalers_ = scalers
+        self.scaler_ = scalers.scaler(0)
+        self.history_ = result.history
+        self.calendar_ = list(calendar)
+        self.fallback_ = None
+        self.first_value_ = float("nan")
+        self.ids_ = list(layout.ids)
+        self.skipped_ = dict(layout.skipped)
+        self.id_col_ = ts.id_col or "id"
+        self.target_ = ts.target
+        self.features_ = list(ts.features)
+        self.future_features_ = []
+        self.columns_ = used[0].columns
+        self.freq_ = ts.freq
+        self.kind_ = used[0].kind
+        self.time_col_ = used[0].time_col
+        self.series_id_ = "panel"
+        self.last_windows_ = np.stack([_pad_rows(m.values, w.lookback) for m in used])
+        self.last_times_ = [m.index[-1] for m in used]
+        self.last_window_, self.last_time_ = None, max(self.last_times_)
+        starts = [m.index[0] for m in used]
+        train_last = [m.index[int(e) - 1] for m, e in zip(used, layout.train_ends)]
+        val_first = [m.index[int(e)] for m, e in zip(used, layout.train_ends)]
+        self.data_ = {
+            "source": used[0].source,
+            "fingerprint": _panel_fingerprint([m.fingerprint for m in used]),
+            "rows": int(layout.lengths.sum()),
+            "start": min(starts).isoformat(),
+            "end": self.last_time_.isoformat(),
+            "train_start": min(starts).isoformat(),
+            "train_end": max(train_last).isoformat(),
+            "val_start": min(val_first).isoformat(),
+            "val_end": self.last_time_.isoformat(),
+        }
+        score = self._panel_validation(view, layout, used, val_o)
+        val_losses = self.history_.get("val_loss", [float("nan")])
+        self.metrics_ = {
+            "val_loss": float(min(val_losses)),
+            **score,
+            "series": len(self.ids_),
+            "skipped_series": [{"id": k, "why": v} for k, v in self.skipped_.items()],
+            "val_windows": int(len(val_o)),
+            "train_windows": int(len(train_o)),
+            "series_weights": cfg.train.series_weights,
+            "epochs_run": len(self.history_.get("loss", [])),
+            "best_epoch": int(np.argmin(self.history_["val_loss"])) + 1 if "val_loss" in self.history_ else None,
+            "fit_seconds": round(result.seconds, 3),
+            "replicas": result.replicas,
+            "global_batch_size": result.global_batch_size,
+        }
+        return self
+
+    def _panel_predict(self, view: WindowView, origins: np.ndarray, series: np.ndarray) -> np.ndarray:
+        """Forecasts in original units at buffer-row ``origins`` of the series ``series`` (indices into ``ids_``)."""
+        horizon = self.config.window.horizon
+        out = np.empty((len(origins), horizon), dtype=np.float64)
+        for lo in range(0, len(origins), PREDICT_CHUNK):
+            chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])
+            inputs = view.model_inputs(chunk)
+            size = max(32, 1 << (len(chunk) - 1).bit_length())  # one traced shape per power of two
+            if size != len(chunk):
+                inputs = _pad(inputs, size)
+            rel = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)[: len(chunk)]
+            if rel.ndim == 3:
+                rel = np.median(rel, axis=1)
+            z = rel + view.reference(chunk)
+            out[lo : lo + len(chunk)] = self.panel_scalers_.inverse_target(np.asarray(series[lo : lo + len(chunk)]), z)
+        return out
+
+    def _panel_validation(self, view: WindowView, layout, used: list, val_o) -> dict[str, Any]:
+        """Mean over series of sMAPE and MASE on the validation windows: the model beside naive and seasonal naive.
+
+        Scored a chunk of windows at a time into per-series sums, so memory does not grow with windows x horizon.
+        """
+        from forecaster.evaluation.metrics import seasonal_naive_scale
+
+        h, season = self.config.window.horizon, self.config.window.season or 1
+        n_series = len(used)
+        # Original-units target in the buffer's layout (padding: the first value), for actuals and baselines.
+        raw = np.concatenate([np.concatenate([np.repeat(m.values[:1, 0], layout.pad), m.values[:, 0]]) for m in used])
+        k = np.arange(h)
+        names = ["model", "naive"] + (["seasonal_naive"] if 1 < season <= self.config.window.lookback else [])
+        abs_sum = {n: np.zeros(n_series) for n in names}
+        smape_sum = {n: np.zeros(n_series) for n in names}
+        for lo in range(0, len(val_o), 16 * PREDICT_CHUNK):
+            pos = np.arange(lo, min(lo + 16 * PREDICT_CHUNK, len(val_o)), dtype=np.int64)
+            series, origins = val_o.series_of(pos), val_o.take(pos)
+            actual = raw[origins[:, None] + k]
+            for name in names:
+                if name == "model":
+                    f = self._panel_predict(view, origins, series)
+                elif name == "naive":
+                    f = raw[origins - 1][:, None]
+                else:
+                    f = raw[origins[:, None] - season + k % season]
+                err = np.abs(f - actual)
+                denom = np.abs(f) + np.abs(actual)
+                sm = np.divide(2 * err, denom, out=np.zeros_like(err), where=denom > 0)
+                abs_sum[name] += np.bincount(series, weights=err.sum(axis=1), minlength=n_series)
+                smape_sum[name] += np.bincount(series, weights=sm.sum(axis=1), minlength=n_series)
+        scales = np.array([
+            seasonal_naive_scale(m.values[: int(e), 0], season if season < int(e) else 1) for m, e in zip(used, layout.train_ends)
+        ])
+        scales = np.where(scales > 0, scales, np.nan)
+        counts = val_o.counts * h
+        seen = counts > 0
+        out: dict[str, Any] = {}
+        for name in names:
+            mae = abs_sum[name][seen] / counts[seen]
+            prefix = "val" if name == "model" else f"{name}_val"
+            out[f"{prefix}_smape"] = float(np.mean(100 * smape_sum[name][seen] / counts[seen]))
+            mase = mae / scales[seen]
+            out[f"{prefix}_mase"] = float(np.nanmean(mase)) if np.isfinite(mase).any() else float("nan")
+        baselines = names[1:]
+        best = min(baselines, key=lambda n: out[f"{n}_val_mase"] if np.isfinite(out[f"{n}_val_mase"]) else np.inf)
+        out["best_baseline"] = best
+        out["beats_best_baseline"] = bool(out["val_mase"] < out[f"{best}_val_mase"])
+        return out
+
+    def _panel_rows(self, windows: np.ndarray, last_times: list, index: list[int]) -> tuple[np.ndarray, np.ndarray, list]:
+        """The scaled buffer of each series' last window plus ``horizon`` future rows, its origins and future indexes."""
+        lookback, horizon = self.config.window.lookback, self.config.window.horizon
+        n_cols = windows.shape[2]
+        seg = lookback + horizon
+        buf = np.empty((len(index) * seg, n_cols), dtype=np.float32)
+        futures = []
+        for j, (i, tail, t) in enumerate(zip(index, windows, last_times)):
+            fidx = future_index(t, horizon, self.freq_)
+            futures.append(fidx)
+            rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
+            if self.io_.n_future:
+                rows[lookback:, n_cols - self.io_.n_future :] = calendar_features(fidx, self.freq_).to_numpy()
+            z = self.panel_scalers_.transform_values(i, rows)
+            z[lookback:, : n_cols - self.io_.n_future] = 0.0  # unknown future values are never read
+            buf[j * seg : (j + 1) * seg] = z
+        origins = np.arange(len(index), dtype=np.int64) * seg + lookback
+        return buf, origins, futures, np.repeat(np.asarray(index, dtype=np.int32), seg)
+
+    def _panel_members(self, data, series: list[str] | None = None) -> list[Series]:
+        """The members of new panel data, validated with the fitted roles, each one a fitted series."""
+        d = self.config.data
+        ts = as_timeseries(
+            data, target=None if d.targets else self.target_, features=self.features_, time_col=d.time_col,
+            missing=d.missing, id_col=d.id_col, targets=d.targets,
+        )
+        members = list(ts.members)
+        unknown = [m.id for m in members if m.id not in self.ids_]
+        if unknown and series is None:
+            members = [m for m in members if m.id in self.ids_]
+            log.warning("Series not in the model (skipped at fit or new) are not forecast: %s", ", ".join(unknown[:10]))
+        if self.calendar_:
+            members = [_with_calendar(m)[0] for m in members]
+        return members
+
+    def select_series(self, series: str | list[str] | tuple[str, ...] | None) -> list[str]:
+        """The ids asked for (all when None); an unknown id is a DataError naming the known ones."""
+        self._check_fitted()
+        if series is None:
+            return list(self.ids_)
+        wanted = [series] if isinstance(series, str) else list(series)
+        known = set(self.ids_)
+        bad = [s for s in wanted if s not in known]
+        if bad:
+            skipped = [s for s in bad if s in getattr(self, "skipped_", {})]
+            why = f" ({skipped[0]!r} was skipped at fit: {self.skipped_[skipped[0]]})" if skipped else ""
+            raise DataError(
+                f"Unknown series {', '.join(map(repr, bad))}{why}. Series of this model: "
+                f"{', '.join(self.ids_[:10])}{' ...' if len(self.ids_) > 10 else ''}"
+            )
+        return wanted
+
+    def _predict_panel(self, data=None, series=None) -> pd.DataFrame:
+        lookback = self.config.window.lookback
+        wanted = self.select_series(series)
+        pos = {sid: i for i, sid in enumerate(self.ids_)}
+        if data is None:
+            index = [pos[s] for s in wanted]
+            windows = self.last_windows_[index]
+            times = [self.last_times_[i] for i in index]
+        else:
+            members = {m.id: m for m in self._panel_members(data, series)}
+            missing = [s for s in wanted if s not in members] if series is not None else []
+            if missing:
+                raise DataError(f"The data holds no series {', '.join(map(repr, missing))}.")
+            wanted = [s for s in wanted if s in members]
+            index = [pos[s] for s in wanted]
+            for s in wanted:
+                if members[s].columns != self.columns_:
+                    raise DataError(
+                        f"Series {s!r} has columns ({', '.join(members[s].columns)}); the model's are "
+                        f"({', '.join(self.columns_)})."
+                    )
+            windows = np.stack([_pad_rows(members[s].values, lookback) for s in wanted])
+            times = [members[s].index[-1] for s in wanted]
+        buf, origins, futures, rows_of = self._panel_rows(windows, times, index)
+        forecast = self._panel_predict(self._view(buf, self.io_, self.config, rows_of), origins, np.asarray(index))
+        if not np.isfinite(forecast).all():
+            raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
+        h = self.config.window.horizon
+        return pd.DataFrame({
+            "id": np.repeat(np.asarray(wanted, dtype=object), h),
+            "timestamp": np.concatenate([f.to_numpy() for f in futures]),
+            "value": forecast.reshape(-1),
+        })
+
+    def predict_panel_origins(self, data, origins: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Forecasts at many origins (rows of each series) of many series in one batched pass.
+
+        Args:
+            data: the panel (DataFrame with an id column, or what :func:`forecaster.read_csv` returns).
+            origins: series id -> origins (row numbers, each ``>= 1`` and at most ``len - horizon``
+                with known-future columns, else ``len``): inputs are the rows before each origin,
+                edge-padded when fewer than ``lookback``.
+
+        Returns:
+            series id -> ``(len(origins), horizon)`` forecasts in original units.
+        """
+        self._check_fitted()
+        self.select_series(list(origins))
+        members = {m.id: m for m in self._panel_members(data, list(origins))}
+        pos = {sid: i for i, sid in enumerate(self.ids_)}
+        pad = self.config.window.lookback - 1
+        ids = list(origins)
+        missing = [s for s in ids if s not in members]
+        if missing:
+            raise DataError(f"The data holds no series {', '.join(map(repr, missing))}.")
+        from forecaster.panel import panel_buffer
+
+        values = [members[s].values for s in ids]
+        index = [pos[s] for s in ids]
+        buf = panel_buffer(values, self.panel_scalers_, pad, index)
+        starts = np.concatenate([[0], np.cumsum([len(v) + pad for v in values])[:-1]]).astype(np.int64) + pad
+        flat, which = [], []
+        last_ok = self.config.window.horizon if self.io_.n_future else 0
+        for j, s in enumerate(ids):
+            o = np.asarray(origins[s], dtype=np.int64)
+            if len(o) and (o.min() < 1 or o.max() > len(values[j]) - last_ok):
+                raise DataError(f"Origins of series {s!r} must lie in [1, {len(values[j]) - last_ok}].")
+            flat.append(starts[j] + o)
+            which.append(np.full(len(o), index[j], dtype=np.int64))
+        flat_o, flat_s = np.concatenate(flat), np.concatenate(which)
+        rows_of = np.repeat(np.asarray(index, dtype=np.int32), [len(v) + pad for v in values])
+        out = self._panel_predict(self._view(buf, self.io_, self.config, rows_of), flat_o, flat_s)
+        result, lo = {}, 0
+        for s in ids:
+            n = len(origins[s])
+            result[s] = out[lo : lo + n]
+            lo += n
+        return result
+
+    def _save_panel(self, path: Path) -> None:
+        """Per-series state of a panel model as plain arrays (``numpy.savez``, loaded with ``allow_pickle=False``)."""
+        sc = self.panel_scalers_
+        with open(path, "wb") as fh:
+            np.savez(
+                fh, ids=np.asarray(self.ids_, dtype=str), log=sc.log, center=sc.center, scale=sc.scale,
+                last_windows=self.last_windows_,
+                last_times=np.asarray([t.value for t in self.last_times_], dtype=np.int64),
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+    def _load_panel(self, manifest: dict[str, Any], run: Path) -> None:
+        """Read ``panel.npz`` strictly: shapes, finiteness and ids must match the manifest."""
+        from forecaster.panel import PanelScalers
+
+        info = manifest["panel"]
+        path = run / PANEL_FILE
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in ("ids", "log", "center", "scale", "last_windows", "last_times")}
+        except FileNotFoundError:
+            raise ArtifactError(f"{path} is missing; {run} is not a complete panel run.") from None
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtifactError(f"Cannot read {path}: {exc}") from None
+        n, cols, lookback = len(arrays["ids"]), len(self.columns_), self.config.window.lookback
+        shapes = {"log": (n, cols), "center": (n, cols), "scale": (n, cols), "last_windows": (n, lookback, cols),
+                  "last_times": (n,)}
+        bad = [k for k, shape in shapes.items() if arrays[k].shape != shape]
+        if bad or n != info.get("series") or arrays["ids"].dtype.kind != "U":
+            raise ArtifactError(f"{path} does not match its manifest ({', '.join(bad) or 'ids'}).")
+        if not (np.isfinite(arrays["center"]).all() and np.isfinite(arrays["scale"]).all() and (arrays["scale"] > 0).all()
+                and np.isfinite(arrays["last_windows"]).all()):
+            raise ArtifactError(f"{path}: scaler parameters and last windows must be finite (scales > 0).")
+        cfg = self.config.data
+        self.panel_scalers_ = PanelScalers(
+            transform=cfg.transform, normalization=cfg.normalization, columns=list(self.columns_),
+            log=arrays["log"].astype(bool), center=arrays["center"].astype(np.float64), scale=arrays["scale"].astype(np.float64),
+        )
+        self.ids_ = [str(i) for i in arrays["ids"]]
+        self.skipped_ = {str(k): str(v) for k, v in dict(info.get("skipped", {})).items()}
+        self.id_col_ = str(info.get("id_col", "id"))
+        self.last_windows_ = arrays["last_windows"].astype(np.float64)
+        self.last_times_ = [pd.Timestamp(int(t)) for t in arrays["last_times"]]
+        self.last_window_, self.last_time_ = None, max(self.last_times_)
+
     # -------------------------------------------------------------- predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -335,7 +718,7 @@ class Forecaster:
         view = self._view(self.scaler_.transform_values(series.values), self.io_, self.config)
         return self._predict_view(view, origins)
 
-    def predict(self, data=None, *, future: pd.DataFrame | None = None) -> pd.DataFrame:
+    def predict(self, data=None, *, future: pd.DataFrame | None = None, series=None) -> pd.DataFrame:
         """Forecast the ``horizon`` steps after the end of the data.
 
         Args:
@@ -346,12 +729,22 @@ class Forecaster:
                 steps (a DataFrame with those columns, one row per step),
                 needed only when the model has ``future_features``.
 
+            series: a panel model only: the ids to forecast (default: all).
+
         Returns:
             DataFrame indexed by the future timestamps (continuing the
             series' frequency; business days for trading-day data) with one
-            column, the target, in original units.
+            column, the target, in original units. For a panel model, a long
+            DataFrame with the columns ``id``, ``timestamp`` and ``value``:
+            every series' next horizon, from one batched pass.
         """
         self._check_fitted()
+        if self.is_panel:
+            if future is not None:
+                raise DataError("A panel model has no known-future columns; `future` does not apply.")
+            return self._predict_panel(data, series)
+        if series is not None:
+            raise DataError("`series` selects series of a panel model; this model forecasts one series.")
         lookback, horizon = self.config.window.lookback, self.config.window.horizon
         if data is None:
             if self.last_window_ is None:
@@ -444,10 +837,16 @@ class Forecaster:
             "kind": self.kind_,
             "time_col": self.time_col_,
             "data": dict(self.data_),
-            "last_window": {"end": self.last_time_.isoformat(), "values": self.last_window_.tolist()},
+            "last_window": {
+                "end": self.last_time_.isoformat(),
+                "values": self.last_window_.tolist() if self.last_window_ is not None else [],
+            },
             "metrics": dict(self.metrics_),
             "versions": versions,
             "seed": self.config.train.seed,
+            **({"panel": {
+                "file": PANEL_FILE, "series": len(self.ids_), "id_col": self.id_col_, "skipped": dict(self.skipped_),
+            }} if self.is_panel else {}),
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -461,6 +860,8 @@ class Forecaster:
 
         def write(tmp: Path) -> None:
             self.model_.save(tmp / MODEL_FILE)
+            if self.is_panel:
+                self._save_panel(tmp / PANEL_FILE)
             pd.DataFrame(self.history_).rename_axis("epoch").rename(lambda i: i + 1).to_csv(tmp / HISTORY_FILE)
             write_json(tmp / MANIFEST_FILE, self.manifest())
 
@@ -475,10 +876,12 @@ class Forecaster:
         future = list(manifest.get("future_features", []))
         calendar = list(manifest.get("calendar", []))
         n_cols = 1 + len(manifest["features"]) + len(future) + len(calendar)
+        embedding = fc.config.model.series_embedding if "panel" in manifest else 0
         fc.io_ = IOSpec(
             lookback=fc.config.window.lookback, horizon=fc.config.window.horizon, n_past=n_cols,
             n_future=len(future) + len(calendar), output=fc.config.output.type,
             members=fc.config.train.ensemble or 1,
+            n_series=int(manifest["panel"].get("series", 0)) if embedding else 0, embedding=embedding,
         )
         if "io" in manifest and manifest["io"] != fc.io_.to_dict():
             raise ArtifactError(f"{run / MANIFEST_FILE}: `io` {manifest['io']} does not match its config and columns.")
@@ -489,6 +892,7 @@ class Forecaster:
             raise ArtifactError(f"Cannot load {run / MODEL_FILE} safely: {first}") from None
         _check_model_shapes(fc.model_, fc.io_, run / MODEL_FILE)
         fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
+        fc.ids_ = None
         fc.target_ = manifest["target"]
         fc.features_ = list(manifest["features"])
         fc.future_features_ = future
@@ -506,7 +910,10 @@ class Forecaster:
         fc.series_id_ = manifest.get("series_id", "series")
         fc.data_ = dict(manifest["data"])
         fc.metrics_ = dict(manifest["metrics"])
-        _load_last_window(fc, manifest, run)
+        if "panel" in manifest:
+            fc._load_panel(manifest, run)
+        else:
+            _load_last_window(fc, manifest, run)
         history = run / HISTORY_FILE
         fc.history_ = pd.read_csv(history, index_col=0).to_dict(orient="list") if history.exists() else {}
         fc.run_dir_ = run
@@ -526,6 +933,25 @@ def _one_series(ts: TimeSeries, what: str) -> Series:
             f"`{what}` trains and forecasts one series per model. Select one with ts[id]."
         )
     return ts.members[0]
+
+
+class _PanelSplit:
+    """The training and validation origins of a panel, as :func:`forecaster.training.train` reads a split."""
+
+    def __init__(self, train_origins, val_origins) -> None:
+        self.train_origins, self.val_origins = train_origins, val_origins
+
+
+def _pad_rows(values: np.ndarray, rows: int) -> np.ndarray:
+    from forecaster.panel import pad_rows
+
+    return pad_rows(values, rows).copy()
+
+
+def _panel_fingerprint(parts: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def _with_calendar(series: Series) -> tuple[Series, tuple[str, ...]]:
@@ -551,6 +977,7 @@ def _check_model_shapes(model: keras.Model, io: IOSpec, path: Path) -> None:
     """A model file of other shapes than its manifest describes is refused."""
     shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
     expected = [(None, io.lookback, io.n_past)] + ([(None, io.horizon, io.n_future)] if io.n_future else [])
+    expected += [(None, 1)] if io.embedding else []
     got = [tuple(s) for s in shapes]
     output = (None, io.horizon) if io.members == 1 else (None, io.members, io.horizon)
     if got != expected or tuple(model.output_shape) != output:

@@ -80,6 +80,38 @@ def plot_forecast(
     return fig
 
 
+def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """History and forecast of several series of a panel, one axis per series (stacked).
+
+    Args:
+        history: series id -> observed values (DatetimeIndex).
+        forecast: the long table of a panel model's ``predict()`` (``id``, ``timestamp``, ``value``).
+        title: figure title.
+
+    >>> import numpy as np
+    >>> idx = pd.date_range("2024-01-01", periods=10, freq="D")
+    >>> f = pd.DataFrame({"id": ["a", "a"], "timestamp": pd.date_range("2024-01-11", periods=2), "value": [1.0, 2.0]})
+    >>> len(plot_panel_forecasts({"a": pd.Series(np.arange(10.0), index=idx)}, f).axes)
+    1
+    """
+    fig = Figure(figsize=(10.0, 2.6 * len(history) + 0.6), layout="constrained")
+    axes = fig.subplots(len(history), 1, squeeze=False)[:, 0]
+    for ax, (sid, hist) in zip(axes, history.items()):
+        part = forecast[forecast["id"] == sid]
+        fc_values = pd.Series(part["value"].to_numpy(), index=pd.DatetimeIndex(part["timestamp"]))
+        ax.plot(hist.index, hist.to_numpy(), color="0.25", lw=1.2, label="history")
+        joined = pd.concat([hist.iloc[-1:], fc_values])
+        ax.plot(joined.index, joined.to_numpy(), color="tab:orange", lw=2.0, marker="o", ms=3,
+                markevery=list(range(1, len(joined))), label="forecast")
+        ax.axvline(hist.index[-1], color="0.6", lw=0.8, ls=":")
+        ax.set_ylabel(str(sid))
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="best")
+    if title:
+        axes[0].set_title(title)
+    return fig
+
+
 def plot_history(history: dict[str, list[float]], *, title: str | None = None) -> Figure:
     """Training and validation loss per epoch."""
     fig, ax = _new_figure(7.0, 4.0)

@@ -159,6 +159,7 @@ class WindowView:
         relative: bool = False,
         n_future: int = 0,
         base_steps: np.ndarray | None = None,
+        series_index: np.ndarray | None = None,
     ) -> None:
         if values.ndim != 2:
             raise ConfigError(f"`values` must be 2-D (rows, columns). Received shape {values.shape}")
@@ -183,6 +184,8 @@ class WindowView:
             if base_steps.shape != (horizon,) or base_steps.min() < 0 or base_steps.max() >= lookback:
                 raise ConfigError(f"`base_steps` must be {horizon} input rows in [0, {lookback}). Received: {base_steps}")
         self.base_steps = base_steps
+        #: Panels with a series embedding: the series index of every buffer row (int32), fed as a third input.
+        self.series_index = None if series_index is None else np.asarray(series_index, dtype=np.int32)
         # (n - L + 1, C, L) -> (n - L + 1, L, C): still a view, no copy.
         self._inputs = sliding_window_view(values, lookback, axis=0).transpose(0, 2, 1)
         self._targets = sliding_window_view(values[:, 0], horizon) if len(values) >= horizon else None
@@ -204,9 +207,14 @@ class WindowView:
         return self.values[rows, self.values.shape[1] - self.n_future :]
 
     def model_inputs(self, origins: np.ndarray):
-        """What the model is called on: the lookback window, plus the known-future block if any."""
+        """What the model is called on: the lookback window, plus the known-future block and the series index if any."""
         x = self.inputs(origins)
-        return (x, self.future(origins)) if self.n_future else x
+        parts = [x]
+        if self.n_future:
+            parts.append(self.future(origins))
+        if self.series_index is not None:
+            parts.append(self.series_index[np.asarray(origins)][:, None])
+        return tuple(parts) if len(parts) > 1 else x
 
     def targets(self, origins: np.ndarray) -> np.ndarray:
         """``(len(origins), horizon)`` targets, relative to the reference when ``relative``."""
@@ -232,3 +240,54 @@ class WindowView:
         if self.base_steps is None:
             return np.zeros((len(origins), self.horizon), dtype=self.values.dtype)
         return self.values[origins[:, None] - self.lookback + self.base_steps, 0]
+
+
+class SegmentedOrigins:
+    """The origins of many series in one buffer: one arithmetic run per series, nothing stored per window.
+
+    Series ``i`` contributes ``counts[i]`` origins ``firsts[i], firsts[i] + stride, ...``
+    (buffer rows). Position ``p`` (``0 <= p < len``) maps to its series by a
+    binary search of the cumulative counts, then to its origin by arithmetic::
+
+        counts = [3, 2], firsts = [4, 20], stride = 1
+        positions 0 1 2 | 3  4
+        origins   4 5 6 | 20 21        (series 0 | series 1)
+
+    So a panel of 100,000 series costs three integers per series, whatever
+    the number of windows; ``np.asarray`` expands them only where asked.
+
+    >>> o = SegmentedOrigins([4, 20], [3, 2])
+    >>> len(o), o.take(np.array([0, 2, 3, 4])).tolist(), o.series_of(np.array([2, 3])).tolist()
+    (5, [4, 6, 20, 21], [0, 1])
+    """
+
+    def __init__(self, firsts, counts, stride: int = 1) -> None:
+        self.firsts = np.asarray(firsts, dtype=np.int64)
+        self.counts = np.asarray(counts, dtype=np.int64)
+        if self.firsts.shape != self.counts.shape or (self.counts < 0).any():
+            raise ConfigError("`firsts` and `counts` must be equally long, counts non-negative.")
+        self.stride = int(stride)
+        #: ``ends[i]``: one past the last position of series ``i``.
+        self.ends = np.cumsum(self.counts)
+
+    def __len__(self) -> int:
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def series_of(self, positions: np.ndarray) -> np.ndarray:
+        """The series index of each position."""
+        return np.searchsorted(self.ends, np.asarray(positions, dtype=np.int64), side="right")
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        """The origins (buffer rows) at ``positions``."""
+        positions = np.asarray(positions, dtype=np.int64)
+        i = self.series_of(positions)
+        return self.firsts[i] + (positions - (self.ends[i] - self.counts[i])) * self.stride
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return self.take(np.arange(*key.indices(len(self)), dtype=np.int64))
+        return self.take(np.asarray(key))
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.take(np.arange(len(self), dtype=np.int64))
+        return out if dtype is None else out.astype(dtype)

@@ -90,8 +90,8 @@ def test_long_csv_holds_many_series_each_validated(tmp_path):
     assert ts.ids == ["a", "b"] and ts.id_col == "unique_id"
     assert [len(s) for s in ts] == [120, 90]  # the gap in b was completed by its own missing-value policy
     assert ts["b"].report.gap_rows_inserted == 2
-    with pytest.raises(DataError, match="holds 2 series"):
-        fc.Forecaster(**TINY).fit(ts)
+    panel = fc.Forecaster(**TINY).fit(ts)  # many series: one global model (tests/test_panel.py)
+    assert panel.is_panel and panel.ids_ == ["a", "b"] and len(panel.predict()) == 2 * 6
     one = fc.Forecaster(**TINY).fit(ts["a"])
     assert len(one.predict()) == 6
     frame = ts.to_frame()

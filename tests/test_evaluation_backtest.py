@@ -312,7 +312,8 @@ def test_a_collection_of_one_series_is_that_series():
     series = _series(120)
     assert adapter.one_series(SimpleNamespace(members=(series,))) is series
     assert adapter.one_series(series) is series
-    with pytest.raises(DataError, match="A backtest evaluates one series at a time. Received: 2 series"):
+    # Several series are a panel (one global model, tests/test_panel.py): they need unique ids.
+    with pytest.raises(DataError, match="Series ids must be present and unique"):
         backtest(TINY, SimpleNamespace(members=(series, series)))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from forecaster.cli.common import ForecastCommand, import_backend, load_series, store
+from forecaster.cli.common import ForecastCommand, import_backend, is_panel, load_series, store
 from forecaster.cli.options import build_config, config_options, typed
 
 #: Backtest option parameter -> BacktestConfig field (the [backtest] table and --set backtest.KEY use the field).
@@ -93,6 +93,9 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
     if name is not None:
         runs.path(name)  # a bad --name fails before the data is read
     config, series = load_series(data, config)
+    if is_panel(series):
+        _backtest_panel(ctx, data, name, config, series, bt_config)
+        return
     plan = plan_backtest(series, config, bt_config)
     click.echo(
         f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.origin_stride}), "
@@ -127,6 +130,27 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
         f"batched predict {t['predict_seconds']:.2f}s, baselines {t['baseline_seconds']:.3f}s, scoring {t['score_seconds']:.2f}s"
     )
     click.echo(f"Saved {out}")
+
+
+def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts, bt_config) -> None:
+    """A panel: one global model fitted before each series' first origin, every origin forecast in one pass."""
+    import_backend(ctx)
+    from forecaster.evaluation import run_backtest
+    from forecaster.runtime import device_summary
+
+    click.echo(f"Device: {device_summary()}", err=True)
+    result = run_backtest(config, ts, bt_config, verbose=2 if ctx.obj["verbose"] else 0)
+    click.echo(result.describe())
+    if result.skipped:
+        shown = "; ".join(f"{k} ({v})" for k, v in list(result.skipped.items())[:5])
+        click.echo(f"Skipped {len(result.skipped)} series: {shown}{' ...' if len(result.skipped) > 5 else ''}", err=True)
+    click.echo("Mean over series (OWA relative to the seasonal naive forecast; lower is better):")
+    click.echo(result.format_table())
+    click.echo(result.verdict())
+    out = result.save(store(ctx).path(name or store(ctx).new_name(data, config.model.cell, prefix="backtest-")))
+    t = result.timings
+    click.echo(f"Time: {t['total_seconds']:.1f}s in all; one fit {t['fit_seconds']:.1f}s, batched predict {t['predict_seconds']:.2f}s")
+    click.echo(f"Saved {out} (per_series.csv: every series' scores)")
 
 
 def plot_backtest_dir(run: Path) -> None:

@@ -65,9 +65,9 @@ def describe_series(series) -> None:
     )
 
 
-#: Data-section fields handed to ``forecaster.data.load`` when it takes them (by the same name).
+#: Data-section fields handed to ``forecaster.data.read_csv`` when it takes them (by the same name).
 _LOADER_FIELDS = ("target", "features", "future_features", "static_features", "time_col", "id_col", "missing",
-                  "na_values")
+                  "na_values", "targets")
 
 
 def loader_kwargs(config, **overrides: Any) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def loader_kwargs(config, **overrides: Any) -> dict[str, Any]:
     from forecaster import data as data_mod
     from forecaster.config import DataConfig
 
-    accepted = inspect.signature(data_mod.load).parameters
+    accepted = inspect.signature(data_mod.read_csv).parameters
     defaults = DataConfig()
     out: dict[str, Any] = {}
     for name in _LOADER_FIELDS:
@@ -90,13 +90,48 @@ def loader_kwargs(config, **overrides: Any) -> dict[str, Any]:
     return out
 
 
+def describe_panel(ts, path: str) -> None:
+    lengths = [len(m) for m in ts]
+    how = f"columns {', '.join(ts.ids[:5])}{' ...' if len(ts) > 5 else ''}" if ts.id_col is None else f"id column {ts.id_col!r}"
+    click.echo(
+        f"Data: {path} - {len(ts)} series ({how}), target {ts.target!r}, {sum(lengths)} rows "
+        f"({min(lengths)} .. {max(lengths)} per series), frequency {ts.freq}", err=True,
+    )
+
+
+def is_panel(data) -> bool:
+    """Whether ``data`` (what :func:`load_series` returns) holds many series."""
+    return hasattr(data, "members")
+
+
+def fingerprint_of(data) -> str:
+    """The data fingerprint of one series, or of a panel (its members' fingerprints together)."""
+    if not is_panel(data):
+        return data.fingerprint
+    import hashlib
+
+    return hashlib.sha256("|".join(m.fingerprint for m in data).encode()).hexdigest()
+
+
 def load_series(data: str, config):
-    """Load DATA with the config's data options; return the config with the resolved target, and the series."""
+    """Load DATA with the config's data options; return the config with the resolved target, and the data.
+
+    The data is one :class:`~forecaster.data.Series` (a CSV of one series, as always), or a
+    :class:`~forecaster.data.TimeSeries` panel: a long CSV with an id column, or ``--targets``.
+    """
     from forecaster import data as data_mod
 
-    series = data_mod.load(data, **loader_kwargs(config))
-    describe_series(series)
-    return config.replace(target=series.target), series
+    ts = data_mod.read_csv(data, **loader_kwargs(config))
+    if len(ts) == 1 and not config.data.targets:
+        series = ts.only()
+        if ts.id_col is None:  # a plain CSV of one series: exactly what the single-series loader returns
+            import dataclasses
+
+            series = dataclasses.replace(series, id=None)
+        describe_series(series)
+        return config.replace(target=series.target), series
+    describe_panel(ts, data)
+    return (config if config.data.targets else config.replace(target=ts.target)), ts
 
 
 def load_for_run(fc, data: str | None):
@@ -108,7 +143,11 @@ def load_for_run(fc, data: str | None):
         raise ForecasterError(
             f"The training data {path} is no longer there. Pass --data with a CSV of the same columns."
         )
-    series = data_mod.load(path, **loader_kwargs(fc.config, target=fc.target_, features=fc.features_))
+    if getattr(fc, "is_panel", False):
+        return data_mod.read_csv(path, **loader_kwargs(
+            fc.config, target=None if fc.config.data.targets else fc.target_, features=fc.features_))
+    series = data_mod.load(path, **{k: v for k, v in loader_kwargs(fc.config, target=fc.target_, features=fc.features_).items()
+                                    if k not in ("static_features", "id_col", "targets")})
     if data is None and series.fingerprint != fc.data_["fingerprint"]:
         log.info("note: %s changed since the model was fitted; forecasting from its current end", path)
     return series

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from forecaster.cli.common import ForecastCommand, import_backend, load_series, store
+from forecaster.cli.common import ForecastCommand, fingerprint_of, import_backend, load_series, store
 from forecaster.cli.options import build_config, config_options
 
 log = logging.getLogger("forecaster")
@@ -23,6 +23,11 @@ log = logging.getLogger("forecaster")
 def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params) -> None:
     """Train a model on DATA (a CSV with a time column) and save it under runs/.
 
+    \b
+    DATA holds one series, or many: a long CSV with a series id column
+    (unique_id / series_id / id / series, or --id-col), or several target
+    columns of a wide CSV (--targets a,b,c). Many series train one global
+    model, each series scaled on its own training rows.
     Settings come from the defaults, then --config FILE, then --set, then the flags typed.
     """
     config, _ = build_config(ctx, params)
@@ -47,7 +52,7 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
         err=True,
     )
     verbose = 1 if sys.stdout.isatty() else 2
-    with runs.checkpoint(config, series.fingerprint, name=name, resume=resume) as ckpt:
+    with runs.checkpoint(config, fingerprint_of(series), name=name, resume=resume) as ckpt:
         try:
             fc = Forecaster(config).fit(series, verbose=verbose, checkpoint_dir=ckpt)
         except KeyboardInterrupt:

@@ -7,23 +7,37 @@ from pathlib import Path
 import click
 
 from forecaster.cli.common import ForecastCommand, atomic_csv, import_backend, load_for_run, store
+from forecaster.cli.options import split_commas
 
 _MODEL_HELP = "Run directory (default: runs/latest)."
 _DATA_HELP = "A newer CSV with the same columns (default: the training data)."
+_SERIES_HELP = "A model of many series: the series ids to forecast, comma-separated (default: all)."
+
+
+def _series_option(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str] | None:
+    ids = split_commas(value)
+    return list(ids) if ids else None
 
 
 @click.command(cls=ForecastCommand)
 @click.option("--model", "model", type=click.Path(), help=_MODEL_HELP)
 @click.option("--data", type=click.Path(), help=_DATA_HELP)
 @click.option("--output", type=click.Path(dir_okay=False), help="CSV to write (default: <run>/forecast.csv).")
+@click.option("--series", "series_ids", multiple=True, callback=_series_option, metavar="ID[,ID...]", help=_SERIES_HELP)
 @click.pass_context
-def predict(ctx: click.Context, model: str | None, data: str | None, output: str | None) -> None:
-    """Forecast the next horizon after the end of the data."""
+def predict(ctx: click.Context, model: str | None, data: str | None, output: str | None,
+            series_ids: list[str] | None = None) -> None:
+    """Forecast the next horizon after the end of the data (every series' of a panel model, in one batched pass)."""
     run = store(ctx).resolve(model)
     import_backend(ctx)
     from forecaster.forecaster import Forecaster
 
     fc = Forecaster.load(run)
+    if fc.is_panel:
+        _predict_panel(fc, run, data, output, series_ids)
+        return
+    if series_ids:
+        raise click.UsageError("--series selects series of a model of many series; this model forecasts one.")
     series = load_for_run(fc, data)
     forecast = fc.predict(series)
     out = Path(output) if output else run / "forecast.csv"
@@ -38,6 +52,21 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
             f"Note: this model did not beat the {best} baseline on its validation windows "
             f"(MAE {m['val_mae']:.4g} vs {m[m['best_baseline'] + '_val_mae']:.4g}){served}.", err=True,
         )
+    click.echo(f"Wrote {out}")
+
+
+def _predict_panel(fc, run: Path, data: str | None, output: str | None, series_ids: list[str] | None) -> None:
+    """``forecast predict`` of a panel model: a long CSV ``id, timestamp, value``."""
+    fc.select_series(series_ids)  # an unknown id fails before any data is read
+    # Without --data the stored last windows serve; the training CSV is not read again.
+    forecast = fc.predict(load_for_run(fc, data) if data else None, series=series_ids)
+    out = Path(output) if output else run / "forecast.csv"
+    atomic_csv(forecast.set_index("id"), out)
+    n = forecast["id"].nunique()
+    click.echo(f"Forecast of {n} series from {run.name} ({fc.config.window.horizon} steps each):")
+    click.echo(forecast.head(3 * fc.config.window.horizon).to_string(index=False))
+    if len(forecast) > 3 * fc.config.window.horizon:
+        click.echo(f"... {len(forecast)} rows in all")
     click.echo(f"Wrote {out}")
 
 
@@ -90,9 +119,11 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
               help="History points shown (default: 4 x lookback, at least 120).")
 @click.option("--backtest", "backtest_dir", type=click.Path(), default=None,
               help="Redraw a backtest's overlay and error-by-step PNGs into its directory (made by 'forecast backtest').")
+@click.option("--series", "series_ids", multiple=True, callback=_series_option, metavar="ID[,ID...]",
+              help="A model of many series: the series to draw, one panel each (default: the first 4).")
 @click.pass_context
 def plot(ctx: click.Context, model: str | None, data: str | None, output: str | None, n_history: int | None,
-         backtest_dir: str | None = None) -> None:
+         backtest_dir: str | None = None, series_ids: list[str] | None = None) -> None:
     """Plot recent history and the forecast after it as a PNG (or a backtest's figures with --backtest)."""
     if backtest_dir is not None:
         if model is not None or data is not None or output is not None or n_history is not None:
@@ -107,6 +138,11 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
     from forecaster.plot import plot_forecast, save_figure
 
     fc = Forecaster.load(run)
+    if fc.is_panel:
+        _plot_panel(fc, run, data, output, n_history, series_ids)
+        return
+    if series_ids:
+        raise click.UsageError("--series selects series of a model of many series; this model forecasts one.")
     series = load_for_run(fc, data)
     forecast = fc.predict(series)
     n = n_history or max(4 * fc.config.window.lookback, 120)
@@ -117,5 +153,24 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
         f"{cfg.model.cell}, horizon {cfg.window.horizon} ({fc.freq_})"
     )
     fig = plot_forecast(hist, forecast, title=title, ylabel=fc.target_)
+    out = save_figure(fig, Path(output) if output else run / "forecast.png")
+    click.echo(f"Wrote {out}")
+
+
+def _plot_panel(fc, run: Path, data: str | None, output: str | None, n_history: int | None,
+                series_ids: list[str] | None) -> None:
+    """``forecast plot`` of a panel model: history and forecast of each chosen series, one axis each."""
+    from forecaster.plot import plot_panel_forecasts, save_figure
+
+    ids = fc.select_series(series_ids) if series_ids else fc.ids_[:4]
+    ts = load_for_run(fc, data)
+    members = {m.id: m for m in ts}
+    missing = [i for i in ids if i not in members]
+    if missing:
+        raise click.ClickException(f"The data holds no series {', '.join(map(repr, missing))}.")
+    forecast = fc.predict(ts, series=ids)
+    n = n_history or max(4 * fc.config.window.lookback, 120)
+    history = {i: members[i].frame[members[i].target].iloc[-n:] for i in ids}
+    fig = plot_panel_forecasts(history, forecast, title=f"{run.name}: horizon {fc.config.window.horizon} ({fc.freq_})")
     out = save_figure(fig, Path(output) if output else run / "forecast.png")
     click.echo(f"Wrote {out}")

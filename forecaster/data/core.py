@@ -567,6 +567,36 @@ def _split_panel(
     return TimeSeries(tuple(members), id_col=col)
 
 
+#: The target column name of a panel built from several target columns of one wide frame.
+WIDE_TARGET = "value"
+
+
+def _wide_panel(df: pd.DataFrame, targets: tuple[str, ...], *, name: str, fingerprint: str, build) -> TimeSeries:
+    """One series per column of ``targets`` (its id), each with the shared time and covariate columns.
+
+    Each column is renamed to :data:`WIDE_TARGET` so the members share one target name,
+    as a :class:`TimeSeries` requires; ``build(frame, label, fingerprint, target)`` validates each.
+    """
+    missing = [t for t in targets if t not in df.columns]
+    if missing:
+        raise DataError(
+            f"Target column(s) {', '.join(map(repr, missing))} named in `targets` not found in {name}. "
+            f"Columns: {_short_list(list(df.columns))}."
+        )
+    if len(set(targets)) != len(targets):
+        raise DataError(f"`targets` names a column twice: {list(targets)}.")
+    if WIDE_TARGET in df.columns and WIDE_TARGET not in targets:
+        raise DataError(f"{name} has a column {WIDE_TARGET!r}; with `targets` that name is the series' value. Rename it.")
+    members = []
+    for t in targets:
+        others = [c for c in targets if c != t]
+        part = df.drop(columns=others).rename(columns={t: WIDE_TARGET})
+        part_fp = hashlib.sha256(f"{fingerprint}:{t}".encode()).hexdigest()
+        member = build(part, f"{name} (column {t})", part_fp, WIDE_TARGET)
+        members.append(dataclasses.replace(member, id=str(t)))
+    return TimeSeries(tuple(members))
+
+
 def _read_file(path: str | os.PathLike[str], na_values) -> tuple[Path, bytes, pd.DataFrame, str, str]:
     """The file's path, bytes and raw parsed frame with its delimiter and decimal mark."""
     p = Path(path)
@@ -593,6 +623,7 @@ def read_csv(
     id_col: str | None = None,
     missing: str = "ffill",
     na_values: tuple[str, ...] | list[str] = (),
+    targets: tuple[str, ...] | list[str] = (),
 ) -> TimeSeries:
     """Read and validate a CSV of one series, or a long CSV of many (an id column), as a :class:`TimeSeries`.
 
@@ -601,7 +632,9 @@ def read_csv(
     (one value per series) and ``id_col`` (default: a column named
     ``unique_id``, ``series_id``, ``id`` or ``series``, if any). Each series
     is validated on its own (its gaps, missing values and frequency), so
-    series may differ in length and start.
+    series may differ in length and start. ``targets`` reads a wide CSV
+    instead: each named column is its own series (id: the column name,
+    target renamed to ``value``), sharing the time and covariate columns.
 
     >>> ts = read_csv("data/co2.csv")   # doctest: +SKIP
     >>> len(ts), ts.target              # doctest: +SKIP
@@ -610,12 +643,15 @@ def read_csv(
     p, raw, frame, sep, decimal = _read_file(path, na_values)
     source = str(p.resolve())
 
-    def build(df: pd.DataFrame, name: str, fingerprint: str) -> Series:
+    def build(df: pd.DataFrame, name: str, fingerprint: str, target: str | None = target) -> Series:
         return _finish(
             df, name=name, source=source, fingerprint=fingerprint, target=target, features=tuple(features),
             time_col=time_col, missing=missing, sep=sep, decimal=decimal, future_features=tuple(future_features),
         )
 
+    if targets:
+        _check_wide(target, id_col, static_features)
+        return _wide_panel(frame, tuple(targets), name=str(p), fingerprint=hashlib.sha256(raw).hexdigest(), build=build)
     return _split_panel(
         frame, name=str(p), fingerprint=hashlib.sha256(raw).hexdigest(), id_col=id_col,
         static_features=tuple(static_features), source=source, build=build,
@@ -633,6 +669,7 @@ def from_dataframe(
     id_col: str | None = None,
     missing: str = "ffill",
     name: str = "<DataFrame>",
+    targets: tuple[str, ...] | list[str] = (),
 ) -> TimeSeries:
     """Validate an in-memory DataFrame (time column or ``DatetimeIndex``; optional id column) as :func:`read_csv` does."""
     if not isinstance(df, pd.DataFrame):
@@ -642,16 +679,24 @@ def from_dataframe(
         df = df.reset_index(names=time_col)
     payload = pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
 
-    def build(part: pd.DataFrame, label: str, fingerprint: str) -> Series:
+    def build(part: pd.DataFrame, label: str, fingerprint: str, target: str | None = target) -> Series:
         return from_frame(
             part, target=target, features=features, future_features=future_features, time_col=time_col,
             missing=missing, name=label,
         )
 
+    if targets:
+        _check_wide(target, id_col, static_features)
+        return _wide_panel(df, tuple(targets), name=name, fingerprint=hashlib.sha256(payload).hexdigest(), build=build)
     return _split_panel(
         df, name=name, fingerprint=hashlib.sha256(payload).hexdigest(), id_col=id_col,
         static_features=tuple(static_features), source=None, build=build,
     )
+
+
+def _check_wide(target, id_col, static_features) -> None:
+    if target is not None or id_col is not None or static_features:
+        raise DataError("`targets` (several target columns of a wide CSV) excludes `target`, `id_col` and `static_features`.")
 
 
 def as_timeseries(data, **roles) -> TimeSeries:

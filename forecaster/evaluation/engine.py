@@ -39,6 +39,9 @@ def run_backtest(
         progress: called with a :class:`Progress` before and after each fit.
         verbose: passed to ``keras.Model.fit``.
     """
+    members = getattr(series, "members", None)
+    if members is not None and (len(members) > 1 or _series.model_config(model).data.targets):
+        return _panel(model, series, config or BacktestConfig(), verbose)
     started = time.perf_counter()
     series = _series.one_series(series)
     hf = historical_forecasts(model, series, config, progress=progress, verbose=verbose)
@@ -77,6 +80,23 @@ def run_backtest(
     )
 
 
+def _panel(model: Any, ts: Any, config: BacktestConfig, verbose: int | str):
+    """A panel: one global model, every series' origins at once (see :mod:`forecaster.evaluation.panel`)."""
+    from forecaster.data import TimeSeries
+    from forecaster.evaluation.panel import panel_backtest
+    from forecaster.exceptions import ConfigError
+
+    if not isinstance(ts, TimeSeries):
+        ts = TimeSeries(tuple(ts.members))  # validated: unique ids, shared roles and frequency
+
+    if config.train_size is not None:
+        raise ConfigError("A panel backtest trains on every row before each series' first origin; `train_size` does not apply.")
+    return panel_backtest(
+        model, ts, start=config.start, origin_stride=config.origin_stride, gap=config.gap, folds=config.folds,
+        window=config.window, season=config.season, verbose=verbose,
+    )
+
+
 def backtest(
     model: Any,
     data: Any,
@@ -102,8 +122,12 @@ def backtest(
     Args:
         model: a ``Forecaster`` (fitted or not: only its ``config`` is used,
             every fold gets a fresh one) or a ``ForecastConfig``.
-        data: the series, as :func:`forecaster.data.load` returns it (or a
-            collection of series, ``members``, holding exactly one).
+        data: the series, as :func:`forecaster.data.load` returns it, or a
+            panel (a :class:`~forecaster.data.TimeSeries` of several series, or
+            a DataFrame with a series id column): one global model is then fitted
+            before each series' first origin and every origin forecast at once
+            (:func:`forecaster.evaluation.panel.panel_backtest`; a
+            :class:`~forecaster.evaluation.panel.PanelBacktestResult`).
         folds: number of consecutive folds (default 5 when ``start`` is not given).
         start: first cutoff: a row, a fraction of the rows or a date (default: the last 20 %).
         origin_stride: rows between forecast origins.
@@ -124,6 +148,12 @@ def backtest(
     >>> result = backtest(ForecastConfig(horizon=5), data.load("data/prices.csv"), folds=3)  # doctest: +SKIP
     >>> result.metrics.loc[["model", "naive"], "MASE"]  # doctest: +SKIP
     """
+    if hasattr(data, "columns") and hasattr(data, "iloc"):  # a DataFrame: one series or a panel with an id column
+        from forecaster.data import from_dataframe
+
+        cfg = _series.model_config(model).data
+        data = from_dataframe(data, target=cfg.target, features=cfg.features, time_col=cfg.time_col,
+                              id_col=cfg.id_col, missing=cfg.missing, targets=cfg.targets)
     config = BacktestConfig(
         folds=folds, start=start, origin_stride=origin_stride, refit=refit, window=window,
         train_size=train_size, gap=gap, season=season,

@@ -426,6 +426,8 @@ def validation_lines(metrics: dict[str, Any], target: str, fallback: str | None 
     >>> validation_lines(m, "y")[1]
     'The model beats the best baseline (naive) on the validation windows: MAE 1 vs 2 (ratio 0.500).'
     """
+    if "series" in metrics:
+        return panel_validation_lines(metrics)
     if "best_baseline" not in metrics:  # runs of schema version 1
         return [f"Validation ({metrics.get('val_windows')} windows, {target}): MAE {metrics.get('val_mae', float('nan')):.4g} "
                 f"vs naive {metrics.get('naive_val_mae', float('nan')):.4g}"]
@@ -447,6 +449,29 @@ def validation_lines(metrics: dict[str, Any], target: str, fallback: str | None 
         verdict += (f" Forecasts are served by the {label} baseline (--fallback baseline)." if fallback
                     else " Consider its forecast, or --fallback baseline.")
     return [f"Validation ({metrics['val_windows']} windows, {target}), MAE (MASE): " + ", ".join(parts), verdict]
+
+
+def panel_validation_lines(metrics: dict[str, Any]) -> list[str]:
+    """The fit report of a panel model: mean sMAPE and MASE over its series, the model beside the baselines."""
+    parts = [f"model {metrics['val_smape']:.3f} / {metrics['val_mase']:.3f}"]
+    for name, label in _VALIDATION_LABELS.items():
+        if f"{name}_val_smape" in metrics:
+            parts.append(f"{label} {metrics[f'{name}_val_smape']:.3f} / {metrics[f'{name}_val_mase']:.3f}")
+    best = metrics["best_baseline"]
+    label = _VALIDATION_LABELS.get(best, best)
+    verb = "beats" if metrics["beats_best_baseline"] else "does NOT beat"
+    lines = [
+        f"Panel: {metrics['series']} series, {metrics['train_windows']} training and {metrics['val_windows']} validation "
+        f"windows (sample weights: {metrics.get('series_weights', 'windows')})",
+        "Validation, mean over series of sMAPE / MASE: " + ", ".join(parts),
+        f"The model {verb} the best baseline ({label}) on mean MASE: {metrics['val_mase']:.3f} vs "
+        f"{metrics[f'{best}_val_mase']:.3f}.",
+    ]
+    skipped = metrics.get("skipped_series") or []
+    if skipped:
+        shown = "; ".join(f"{s['id']} ({s['why']})" for s in skipped[:5])
+        lines.append(f"Skipped {len(skipped)} series too short to use: {shown}{' ...' if len(skipped) > 5 else ''}")
+    return lines
 
 
 def choice_lines(choices: dict[str, Any]) -> list[str]:

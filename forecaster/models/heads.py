@@ -38,17 +38,25 @@ class IOSpec:
     output: str = "point"
     #: Ensemble members in the one model (outputs ``(batch, members, horizon)`` when > 1).
     members: int = 1
+    #: Panels with a series-id embedding: the number of series and the embedding width (0: no third input).
+    n_series: int = 0
+    embedding: int = 0
 
     def inputs(self) -> list[keras.KerasTensor]:
-        """The ``keras.Input`` tensors, named ``window`` (and ``future``)."""
+        """The ``keras.Input`` tensors, named ``window`` (and ``future``, and ``series``: the series index)."""
         out = [keras.Input(shape=(self.lookback, self.n_past), name="window")]
         if self.n_future:
             out.append(keras.Input(shape=(self.horizon, self.n_future), name="future"))
+        if self.embedding:
+            out.append(keras.Input(shape=(1,), dtype="int32", name="series"))
         return out
 
     def to_dict(self) -> dict[str, int | str]:
-        return {"lookback": self.lookback, "horizon": self.horizon, "n_past": self.n_past,
-                "n_future": self.n_future, "n_static": self.n_static, "output": self.output, "members": self.members}
+        out = {"lookback": self.lookback, "horizon": self.horizon, "n_past": self.n_past,
+               "n_future": self.n_future, "n_static": self.n_static, "output": self.output, "members": self.members}
+        if self.embedding:  # written only when used, so the manifests of earlier runs still match
+            out.update(n_series=self.n_series, embedding=self.embedding)
+        return out
 
     @property
     def loss(self):

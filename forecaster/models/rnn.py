@@ -7,6 +7,7 @@ on every Keras 3 backend (TensorFlow, JAX, PyTorch)::
       -> [Bidirectional] RNN cell x layers   (return_sequences on all but the last)
       -> Dropout (if dropout > 0)
       [-> Concatenate(Flatten(future))]      known-future inputs over the horizon, if any
+      [-> Concatenate(Embedding(series))]    a learned vector per series id (panels, --series-embedding)
     -> output head (Dense(horizon))        direct multi-step output
     [+ Dense(horizon)(Flatten(window))]     skip = linear: an autoregressive highway
 
@@ -117,6 +118,10 @@ def build_rnn(config: ForecastConfig, io: IOSpec) -> keras.Model:
     if io.n_future:
         future = keras.layers.Flatten(name="future_flat")(inputs[1])
         x = keras.layers.Concatenate(name="with_future")([x, future])
+    if io.embedding:
+        # A learned vector per series (panels): what sets this series apart, beside its recent window.
+        ids = keras.layers.Embedding(io.n_series, io.embedding, name="series_embedding")(inputs[-1])
+        x = keras.layers.Concatenate(name="with_series")([x, keras.layers.Flatten(name="series_flat")(ids)])
     if spec.dropout > 0:
         x = keras.layers.Dropout(spec.dropout, name="dropout")(x)
     zeros = {"kernel_initializer": "zeros"} if config.output.zero_init else {}

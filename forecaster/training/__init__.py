@@ -112,6 +112,7 @@ def train(
     *,
     verbose: int | str = 0,
     checkpoint_dir: str | Path | None = None,
+    weights=None,
 ) -> TrainResult:
     """Fit a brand-new model on the training origins of ``split``, early-stopped on its validation origins.
 
@@ -125,6 +126,8 @@ def train(
             backed up there after every epoch (``BackupAndRestore``) with the
             per-epoch history beside them; a later call with the same
             directory resumes after the last completed epoch.
+        weights: per-series loss weights of a panel (``split`` then holds
+            :class:`~forecaster.windowing.SegmentedOrigins`); None: every window weighs 1.
 
     Raises:
         TrainingError: the loss became NaN/inf.
@@ -138,6 +141,7 @@ def train(
     train_ds, val_ds, steps = training_data(
         view, split.train_origins, split.val_origins, batch_size, seed=config.train.seed,
         steps_per_epoch=config.train.steps_per_epoch, min_steps_per_epoch=config.train.min_steps_per_epoch,
+        weights=weights,
     )
     # Several batches per call of the compiled training step on TensorFlow. Not under a
     # tf.distribute strategy: Keras 3.15's multi-step function fails there ("You must feed a

@@ -33,7 +33,7 @@ import math
 import keras
 import numpy as np
 
-from forecaster.windowing import WindowView
+from forecaster.windowing import SegmentedOrigins, WindowView
 
 #: Rows scaled per step by :func:`scale_in_chunks`: bounds the float64
 #: temporaries of the scaler to a few MB whatever the series length.
@@ -177,13 +177,19 @@ class WindowBatches(keras.utils.PyDataset):
         seed: int = 0,
         with_targets: bool = True,
         min_batches: int = 1,
+        weights: np.ndarray | None = None,
     ) -> None:
         super().__init__()
+        #: Per-series loss weights (with :class:`SegmentedOrigins`): batches are then ``(x, y, w)``.
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float32)
         #: Batches per epoch: at least ``min_batches``, by drawing further shuffled passes (short series).
         self.min_batches = min_batches
         self.view = view
-        rng = _as_range(origins)
-        self.origins = rng if rng is not None else np.asarray(origins, dtype=np.int64)
+        rng = None if isinstance(origins, SegmentedOrigins) else _as_range(origins)
+        if rng is not None or isinstance(origins, SegmentedOrigins):
+            self.origins = rng if rng is not None else origins
+        else:
+            self.origins = np.asarray(origins, dtype=np.int64)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.with_targets = with_targets
@@ -196,23 +202,31 @@ class WindowBatches(keras.utils.PyDataset):
     def __len__(self) -> int:
         return max(self._per_pass(), self.min_batches)
 
-    def batch_origins(self, i: int) -> np.ndarray:
-        """Origins of batch ``i`` of the current epoch (an epoch may span several passes)."""
+    def batch_positions(self, i: int) -> np.ndarray:
+        """Positions (into ``origins``) of batch ``i`` of the current epoch (an epoch may span several passes)."""
         n, per_pass = len(self.origins), self._per_pass()
         passes_per_epoch = math.ceil(len(self) / per_pass)
         which, i = divmod(i, per_pass)
         pos = np.arange(i * self.batch_size, min((i + 1) * self.batch_size, n), dtype=np.int64)
         if self.shuffle:
             pos = permute(pos, n, shuffle_keys(self.seed, self.epoch * passes_per_epoch + which))
+        return pos
+
+    def batch_origins(self, i: int) -> np.ndarray:
+        """Origins of batch ``i`` of the current epoch."""
+        pos = self.batch_positions(i)
         if isinstance(self.origins, range):
             return self.origins.start + pos * self.origins.step
         return self.origins[pos]
 
     def __getitem__(self, i: int):
-        batch = self.batch_origins(i)
+        pos = self.batch_positions(i)
+        batch = self.origins.start + pos * self.origins.step if isinstance(self.origins, range) else self.origins[pos]
         x = self.view.model_inputs(batch)
         if not self.with_targets:
             return (x,)
+        if self.weights is not None:
+            return x, self.view.targets(batch), self.weights[self.origins.series_of(pos)]
         return x, self.view.targets(batch)
 
     def on_epoch_end(self) -> None:
@@ -272,6 +286,7 @@ def window_dataset(
     shuffle: bool = False,
     seed: int = 0,
     repeat: bool = False,
+    weights: np.ndarray | None = None,
 ):
     """A ``tf.data.Dataset`` of ``(x, y)`` batches over ``view`` (TensorFlow only).
 
@@ -287,6 +302,8 @@ def window_dataset(
         repeat: run pass after pass without end (give ``fit`` a
             ``steps_per_epoch``: one iterator then serves the whole fit);
             otherwise one pass.
+        weights: with :class:`~forecaster.windowing.SegmentedOrigins`, one loss
+            weight per series: batches are then ``(x, y, w)``.
 
     >>> buf = np.arange(20, dtype=np.float32).reshape(10, 2)
     >>> ds = window_dataset(WindowView(buf, 3, 2), range(3, 5), batch_size=2)  # doctest: +SKIP
@@ -300,8 +317,26 @@ def window_dataset(
     n = len(origins)
     n_batches = math.ceil(n / batch_size)
     buffer = _as_tensor(view.values)
-    rng = _as_range(origins)
-    if rng is not None:
+    series_rows = None if view.series_index is None else tf.constant(view.series_index)
+    segmented = isinstance(origins, SegmentedOrigins)
+    rng = None if segmented else _as_range(origins)
+    weights_t = None
+    if segmented:
+        # A panel: one arithmetic run per series (see SegmentedOrigins), found by a binary search.
+        ends_t = tf.constant(origins.ends, dtype=tf.int64)
+        starts_t = tf.constant(origins.ends - origins.counts, dtype=tf.int64)
+        firsts_t = tf.constant(origins.firsts, dtype=tf.int64)
+        seg_stride = origins.stride
+        if weights is not None:
+            weights_t = tf.constant(np.asarray(weights, dtype=np.float32))
+
+        def series_at(pos):
+            return tf.searchsorted(ends_t, pos, side="right", out_type=tf.int64)
+
+        def origin_at(pos):
+            i = series_at(pos)
+            return tf.gather(firsts_t, i) + (pos - tf.gather(starts_t, i)) * seg_stride
+    elif rng is not None:
         # Origins from a split are a range: origin = start + position * step, nothing stored per window.
         first, step = rng.start, rng.step
 
@@ -316,8 +351,10 @@ def window_dataset(
     target_offsets = tf.range(horizon, dtype=tf.int64)
     padded = n % batch_size != 0  # the last batch of a pass is padded with -1 (see `block`)
 
-    def gather(batch):
+    def gather(batch, w=None):
         if padded:
+            if w is not None:
+                w = tf.boolean_mask(w, batch >= 0)
             batch = tf.boolean_mask(batch, batch >= 0)
         x = tf.gather(buffer, batch[:, None] + input_offsets)  # (batch, lookback, columns)
         ahead = tf.gather(buffer, batch[:, None] + target_offsets)  # (batch, horizon, columns)
@@ -327,10 +364,14 @@ def window_dataset(
             y = y - tf.gather(x[:, :, 0], base_steps, axis=1)
         if relative:
             x = x - x[:, -1:, :]  # inputs relative to the last observed row
+        parts = [x]
         if n_future:
             # Known-future covariates over the horizon, as scaled (see WindowView.future).
-            return (x, ahead[:, :, -n_future:]), y
-        return x, y
+            parts.append(ahead[:, :, -n_future:])
+        if series_rows is not None:
+            parts.append(tf.gather(series_rows, batch)[:, None])  # the series index (embedding input)
+        x = tuple(parts) if len(parts) > 1 else x
+        return (x, y) if w is None else (x, y, w)
 
     # Batch origins are computed ORIGIN_BLOCK batches at a time: the permutation is a few dozen
     # small integer ops, and running them once per block instead of once per batch keeps the
@@ -350,7 +391,10 @@ def window_dataset(
         batch_origins = origin_at(pos)
         k = (hi - lo + batch_size - 1) // batch_size
         batch_origins = tf.pad(batch_origins, [[0, k * batch_size - (hi - lo)]], constant_values=-1)
-        return tf.reshape(batch_origins, [-1, batch_size])
+        if weights_t is None:
+            return tf.reshape(batch_origins, [-1, batch_size])
+        w = tf.pad(tf.gather(weights_t, series_at(pos)), [[0, k * batch_size - (hi - lo)]])
+        return tf.reshape(batch_origins, [-1, batch_size]), tf.reshape(w, [-1, batch_size])
 
     blocks = tf.data.Dataset.range(np.iinfo(np.int64).max if repeat else blocks_per_pass)
     ds = blocks.map(block).unbatch()
@@ -375,6 +419,7 @@ def training_data(
     seed: int,
     steps_per_epoch: int | None = None,
     min_steps_per_epoch: int = 1,
+    weights: np.ndarray | None = None,
 ):
     """``(train, validation, steps_per_epoch)`` arguments for ``keras.Model.fit``.
 
@@ -390,10 +435,10 @@ def training_data(
     # passes of its windows, so the training budget does not shrink with the series.
     steps = max(min(steps_per_epoch, n_batches) if steps_per_epoch else n_batches, min_steps_per_epoch)
     if use_tf_data():
-        train = window_dataset(view, train_origins, batch_size, shuffle=True, seed=seed, repeat=True)
+        train = window_dataset(view, train_origins, batch_size, shuffle=True, seed=seed, repeat=True, weights=weights)
         val = window_dataset(view, val_origins, batch_size)
         return train, val, steps
-    train = WindowBatches(view, train_origins, batch_size, shuffle=True, seed=seed, min_batches=steps)
+    train = WindowBatches(view, train_origins, batch_size, shuffle=True, seed=seed, min_batches=steps, weights=weights)
     val = WindowBatches(view, val_origins, batch_size)
     return train, val, steps if steps != n_batches else None
 

