@@ -549,6 +549,21 @@ def parse_value(text: str):
     return text
 
 
+def parse_params(items, what: str = "--param") -> dict:
+    """``["units=64", "cell=lstm"]`` -> ``{"units": 64, "cell": "lstm"}``; ValueError naming a bad item.
+
+    >>> parse_params(["units=64", "skip=none"])
+    {'units': 64, 'skip': 'none'}
+    """
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"{what} needs KEY=VALUE. Received: {item!r}")
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, from {', '.join(SETS)} (default: all)")
@@ -583,13 +598,11 @@ def main(argv=None) -> int:
     if unknown:
         print(f"error: unknown set(s) {', '.join(unknown)}; choose from {', '.join(SETS)}", file=sys.stderr)
         return 2
-    params = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            print(f"error: --param needs KEY=VALUE. Received: {item!r}", file=sys.stderr)
-            return 2
-        params[key.strip()] = parse_value(value.strip())
+    try:
+        params = parse_params(args.param)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     import forecaster as fc
 
     fc.Forecaster(**params)  # a bad keyword fails here, before any work
@@ -600,14 +613,12 @@ def main(argv=None) -> int:
         if not sep or not vname or vname in ("fc", *STATS, *variant_overrides) or not vname.replace("-", "_").isidentifier():
             print(f"error: --variant needs a new NAME:KEY=VALUE[,KEY=VALUE...]. Received: {item!r}", file=sys.stderr)
             return 2
-        over = {}
-        for kv in filter(None, (x.strip() for x in body.split(","))):
-            key, sep, value = kv.partition("=")
-            if not sep:
-                print(f"error: --variant {vname}: {kv!r} is not KEY=VALUE", file=sys.stderr)
-                return 2
-            over[key.strip()] = parse_value(value.strip())
-        variant_overrides[vname] = over
+        try:
+            variant_overrides[vname] = parse_params(filter(None, (x.strip() for x in body.split(","))),
+                                                    what=f"--variant {vname}")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     variants = {v: {**params, **o} for v, o in variant_overrides.items()}
     for vparams in variants.values():
         fc.Forecaster(**vparams)

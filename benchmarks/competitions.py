@@ -51,6 +51,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pandas as pd
 
+# The sibling script (this directory is on sys.path when a benchmark is run as a script): the same sMAPE and
+# the same --param parsing for both benchmarks.
+from accuracy import parse_params, smape
+
 SETS = ("m3", "tourism")
 #: (set, group) -> (horizon, season, calendar frequency)
 GROUPS: dict[tuple[str, str], tuple[int, int, str]] = {
@@ -96,12 +100,6 @@ def long_frame(items, freq: str) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- scores
-def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
-    denom = np.abs(actual) + np.abs(forecast)
-    ratio = np.divide(2 * np.abs(forecast - actual), denom, out=np.zeros_like(denom), where=denom > 0)
-    return float(100 * np.mean(ratio))
-
-
 def mase_scale(x: np.ndarray, season: int) -> float:
     m = season if len(x) > season else 1
     return float(np.mean(np.abs(x[m:] - x[:-m])))
@@ -204,20 +202,6 @@ def summarise(scores: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, 
     return means
 
 
-def parse_value(text: str):
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low in ("none", "null"):
-        return None
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sets", default="m3,tourism", help="comma-separated, from m3, tourism (default: both)")
@@ -248,13 +232,11 @@ def main(argv=None) -> int:
     if bad:
         print(f"error: unknown set, group or model: {', '.join(bad)}", file=sys.stderr)
         return 2
-    params = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            print(f"error: --param needs KEY=VALUE. Received: {item!r}", file=sys.stderr)
-            return 2
-        params[key.strip()] = parse_value(value.strip())
+    try:
+        params = parse_params(args.param)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     import keras
     import statsforecast
 

@@ -33,6 +33,7 @@ import pandas as pd
 
 from forecaster.config import ForecastConfig
 from forecaster.exceptions import ConfigError, DataError
+from forecaster.evaluation.metrics import smape
 
 #: Baselines scored beside the model; ``REFERENCE`` is OWA's reference.
 BASELINES = ("naive", "seasonal_naive", "drift")
@@ -86,12 +87,6 @@ def _scale(y: np.ndarray, season: int) -> float:
             if s > 0:
                 return s
     return float("nan")
-
-
-def _smape(actual: np.ndarray, forecast: np.ndarray) -> float:
-    denom = np.abs(actual) + np.abs(forecast)
-    ratio = np.divide(2 * np.abs(forecast - actual), denom, out=np.zeros_like(denom), where=denom > 0)
-    return float(100 * ratio.mean())
 
 
 @dataclasses.dataclass
@@ -206,7 +201,7 @@ def panel_backtest(
         for name, f in methods.items():
             err = np.abs(f - actual)
             per_series.append({"id": sid, "method": name, "origins": len(o), "MAE": float(err.mean()),
-                               "sMAPE": _smape(actual, f), "MASE": float(err.mean() / scale)})
+                               "sMAPE": float(smape(actual, f)), "MASE": float(err.mean() / scale)})
         stamps = m.index.to_numpy()[o[:, None] + k]
         frame = pd.DataFrame({
             "id": sid, "cutoff": np.repeat(m.index.to_numpy()[o - 1], horizon), "step": np.tile(k + 1, len(o)),
