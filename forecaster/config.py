@@ -91,6 +91,10 @@ def canonical_cell(name: str) -> str:
     return CELL_ALIASES[key]
 
 
+#: The largest --batch-size accepted: far above any series' window count, far below what exhausts memory.
+MAX_BATCH_SIZE = 1 << 20
+
+
 def _opt(default: Any, help: str, *, choices: tuple[str, ...] | None = None, flag: str | None = None,
          cli: bool = True, **extra: Any) -> Any:
     """A dataclass field whose metadata documents it for the CLI and ``config show``.
@@ -351,7 +355,8 @@ class TrainConfig(_Section):
     )
 
     epochs: int = _opt(60, "Most passes over the training windows (early stopping may end sooner).", min=1)
-    batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy).", min=1)
+    batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy); above the number of "
+                           "training windows it is lowered to that number.", min=1, max=MAX_BATCH_SIZE)
     learning_rate: float = _opt(1e-3, "Adam learning rate.", min=0.0, min_open=True)
     clipnorm: float = _opt(1.0, "Gradient clipping norm (Adam clipnorm); 0 disables.", min=0.0)
     patience: int = _opt(10, "Early-stopping patience in epochs (best weights are restored).", min=1)
@@ -392,6 +397,11 @@ class TrainConfig(_Section):
                 object.__setattr__(self, name, None)  # 0 spells "unset" (a whole pass; a constant rate)
         _positive_int("epochs", self.epochs)
         _positive_int("batch_size", self.batch_size)
+        if self.batch_size > MAX_BATCH_SIZE:
+            raise ConfigError(
+                f"`batch_size` must be at most {MAX_BATCH_SIZE} (a batch larger than the training windows gains "
+                f"nothing). Received: batch_size={self.batch_size}"
+            )
         _positive_int("patience", self.patience)
         for name in ("steps_per_epoch", "lr_patience", "ensemble"):
             if getattr(self, name) is not None:

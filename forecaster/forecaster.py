@@ -891,6 +891,7 @@ class Forecaster:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ArtifactError(f"Cannot load {run / MODEL_FILE} safely: {first}") from None
         _check_model_shapes(fc.model_, fc.io_, run / MODEL_FILE)
+        _check_model_architecture(fc.model_, fc.config, fc.io_, run / MODEL_FILE)
         fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
         fc.ids_ = None
         fc.target_ = manifest["target"]
@@ -914,8 +915,7 @@ class Forecaster:
             fc._load_panel(manifest, run)
         else:
             _load_last_window(fc, manifest, run)
-        history = run / HISTORY_FILE
-        fc.history_ = pd.read_csv(history, index_col=0).to_dict(orient="list") if history.exists() else {}
+        fc.history_ = _read_history(run / HISTORY_FILE)
         fc.run_dir_ = run
         return fc
 
@@ -985,6 +985,57 @@ def _check_model_shapes(model: keras.Model, io: IOSpec, path: Path) -> None:
             f"{path} does not match its manifest (model inputs {got}, output {model.output_shape}; "
             f"manifest expects {expected} -> (None, {io.horizon}))."
         )
+
+
+#: Layer settings compared between a loaded model and the one its config builds (names and initializers aside).
+_ARCH_KEYS = ("units", "activation", "recurrent_activation", "return_sequences", "go_backwards", "use_bias",
+              "merge_mode", "rate", "filters", "kernel_size", "num_heads", "key_dim", "axis", "dtype")
+
+
+def _architecture(model: keras.Model) -> list[tuple]:
+    """Each layer's class, weight shapes and the settings in :data:`_ARCH_KEYS` (also of wrapped layers)."""
+    out = []
+    for layer in model.layers:
+        cfg = layer.get_config()
+        inner = cfg.get("layer", {}).get("config", {}) if isinstance(cfg.get("layer"), dict) else {}
+        settings = tuple(sorted((k, repr(c[k])) for c in (cfg, inner) for k in _ARCH_KEYS if k in c))
+        out.append((type(layer).__name__, tuple(tuple(w.shape) for w in layer.weights), settings))
+    return out
+
+
+def _check_model_architecture(model: keras.Model, config: ForecastConfig, io: IOSpec, path: Path) -> None:
+    """A model file whose layers differ from what its manifest's config builds is refused (even with equal shapes)."""
+    from forecaster.models import build_model
+
+    expected = _architecture(build_model(config, io))
+    got = _architecture(model)
+    if got != expected:
+        where = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
+        have = got[where][0] if where < len(got) else "nothing"
+        want = expected[where][0] if where < len(expected) else "nothing"
+        raise ArtifactError(
+            f"{path} does not match its manifest: layer {where + 1} is {have} where the config "
+            f"({config.model.cell}, {config.model.layers} x {config.model.units} units) builds {want} "
+            "or other settings. The run directory was altered; refit or restore it."
+        )
+
+
+def _read_history(path: Path) -> dict[str, list[float]]:
+    """A run's per-epoch history (empty when absent); a damaged or oversized file is an ArtifactError."""
+    import io as _io
+
+    from forecaster.safeio import read_regular_file
+
+    if not path.exists() and not path.is_symlink():
+        return {}
+    raw = read_regular_file(path, limit="history_bytes", what="history file", error=ArtifactError)
+    try:
+        frame = pd.read_csv(_io.BytesIO(raw), index_col=0)
+        history = {str(k): [float(v) for v in frame[k]] for k in frame.columns}
+    except (ValueError, TypeError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__
+        raise ArtifactError(f"{path} is damaged ({first}). Delete it (the model still loads) or refit.") from None
+    return history
 
 
 def _load_last_window(fc: Forecaster, manifest: dict[str, Any], run: Path) -> None:

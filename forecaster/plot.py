@@ -15,14 +15,20 @@ from matplotlib.figure import Figure
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG atomically (temporary file, then rename): never a half-written image."""
+    from forecaster.exceptions import ArtifactError
+    from forecaster.safeio import describe_write_error
+
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.png")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(tmp, dpi=dpi)
         os.replace(tmp, out)
+    except OSError as exc:
+        raise ArtifactError(describe_write_error(exc, out, "the figure")) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp.exists():
+            tmp.unlink()
     return out
 
 

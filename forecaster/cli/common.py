@@ -134,15 +134,64 @@ def load_series(data: str, config):
     return (config if config.data.targets else config.replace(target=ts.target)), ts
 
 
+def preflight(config, data) -> None:
+    """The checks of a fit that need no model (:func:`forecaster.preflight.check_fit`), before TensorFlow loads."""
+    from forecaster.preflight import check_fit
+
+    if is_panel(data):
+        m = data.members[0]
+        check_fit(config, None, len(m.columns))
+    else:
+        check_fit(config, len(data), len(data.columns))
+
+
+def data_source_hint(fc) -> str:
+    """The training CSV a run records, checked as a hint: a regular CSV file the user can read.
+
+    A run directory may come from elsewhere; its manifest must not make ``predict``
+    open (and report on) an arbitrary file. Anything but an existing regular file
+    named ``*.csv``/``*.tsv``/``*.txt`` is refused with the remedy (--data).
+    """
+    import stat
+
+    path = fc.data_["source"]
+    if path is None:
+        raise ForecasterError("The run records no training data file. Pass --data with a CSV of the same columns.")
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        raise ForecasterError(
+            f"The training data {path} is no longer there. Pass --data with a CSV of the same columns."
+        ) from None
+    if not stat.S_ISREG(st.st_mode) or p.suffix.lower() not in (".csv", ".tsv", ".txt") or not os.access(p, os.R_OK):
+        raise ForecasterError(
+            f"The run's manifest names {path} as its training data, which is not a readable CSV file; "
+            "it is not opened. Pass --data with a CSV of the same columns."
+        )
+    return path
+
+
+def check_output(path: str | None) -> None:
+    """Check, before any work, that ``--output`` can be written (its folder exists or can be made, and is writable)."""
+    if path is None:
+        return
+    from forecaster.safeio import check_writable_dir
+
+    out = Path(path)
+    if out.is_dir():
+        raise ForecasterError(f"--output {out} is a directory. Pass a file path.")
+    check_writable_dir(out.parent, "output folder",
+                       remedy="Pass --output with a path in a writable folder.")
+
+
 def load_for_run(fc, data: str | None):
     """Load the CSV a run was fitted on (or a newer one) with the run's own options."""
     from forecaster import data as data_mod
 
-    path = data or fc.data_["source"]
-    if path is None or (data is None and not Path(path).exists()):
-        raise ForecasterError(
-            f"The training data {path} is no longer there. Pass --data with a CSV of the same columns."
-        )
+    path = data or data_source_hint(fc)
+    if data is None:
+        log.info("Data: %s (the training data recorded in the run)", path)
     if getattr(fc, "is_panel", False):
         return data_mod.read_csv(path, **loader_kwargs(
             fc.config, target=None if fc.config.data.targets else fc.target_, features=fc.features_))
@@ -155,11 +204,15 @@ def load_for_run(fc, data: str | None):
 
 def atomic_csv(frame, path: Path) -> None:
     """Write a CSV next to ``path`` and rename it into place (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from forecaster.safeio import describe_write_error
+
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise ForecasterError(describe_write_error(exc, path, "the forecast")) from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from forecaster.cli.common import ForecastCommand, fingerprint_of, import_backend, load_series, store
+from forecaster.cli.common import ForecastCommand, fingerprint_of, import_backend, load_series, preflight, store
 from forecaster.cli.options import build_config, config_options
 
 log = logging.getLogger("forecaster")
@@ -35,6 +35,8 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
     if name is not None:
         runs.path(name)  # a bad --name fails before the data is read
     config, series = load_series(data, config)
+    preflight(config, series)
+    runs.preflight()  # a runs location that cannot take the run fails now, not after training
 
     import_backend(ctx)
     from forecaster.training.distribute import get_strategy

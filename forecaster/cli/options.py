@@ -59,6 +59,20 @@ def _kind(f: dataclasses.Field) -> str:
     return "str"
 
 
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses ``nan`` and ``inf`` (a usage error) as well as values out of range."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        rv = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(rv, param, ctx)
+
+
 def _range(kind: str, meta: Any) -> click.ParamType:
     bounds = {k: meta[k] for k in ("min", "max", "min_open", "max_open") if k in meta}
     if kind == "int":
@@ -67,7 +81,7 @@ def _range(kind: str, meta: Any) -> click.ParamType:
         if bounds.get("max_open") and "max" in bounds:  # IntRange(max_open) exists, but an inclusive bound reads better
             bounds["max"], bounds["max_open"] = bounds["max"] - 1, False
         return click.IntRange(**bounds)
-    return click.FloatRange(**bounds) if bounds else click.FLOAT
+    return FiniteFloat(**bounds)
 
 
 def flag_of(key: str, f: dataclasses.Field, renames: dict[str, str] | None = None) -> str:

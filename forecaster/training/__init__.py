@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 #: no tf.distribute strategy; 1 elsewhere).
 STEPS_PER_EXECUTION = 16
 HISTORY_FILE = "history.csv"
+#: In a checkpoint directory: the weights of a fit whose training ended (kept until the run is saved).
+TRAINED_FILE = "trained.weights.h5"
 
 
 class StopOnNonFinite(keras.callbacks.TerminateOnNaN):
@@ -138,6 +140,12 @@ def train(
     replicas = distribute.num_replicas(strategy)
     # --batch-size is per replica; the data source yields global batches that the strategy splits.
     batch_size = config.train.batch_size * replicas
+    n_train = len(split.train_origins)
+    if n_train and batch_size > n_train:
+        # A batch beyond the window count only adds padding (memory grows with the batch size, not the data).
+        clamped = -(-n_train // replicas) * replicas
+        log.info("note: batch size %d is above the %d training windows; using %d", batch_size, n_train, clamped)
+        batch_size = clamped
     train_ds, val_ds, steps = training_data(
         view, split.train_origins, split.val_origins, batch_size, seed=config.train.seed,
         steps_per_epoch=config.train.steps_per_epoch, min_steps_per_epoch=config.train.min_steps_per_epoch,
@@ -166,11 +174,19 @@ def train(
             monitor=monitor, mode="min", factor=0.5, patience=config.train.lr_patience,
             min_lr=config.train.learning_rate / 32, verbose=0,
         ))
-    history_csv = None
+    history_csv = trained = None
     if checkpoint_dir is not None:
         ckpt = Path(checkpoint_dir)
         ckpt.mkdir(parents=True, exist_ok=True)
-        history_csv = ckpt / HISTORY_FILE
+        history_csv, trained = ckpt / HISTORY_FILE, ckpt / TRAINED_FILE
+        if trained.exists() and history_csv.exists():
+            # Training had ended (early stopping or the last epoch) but the run was not saved: no epoch reruns.
+            log.info("training of this fit had finished before the interruption; reusing its weights")
+            plain = build_model(config, io) if strategy is not None else model
+            plain.load_weights(trained)
+            return TrainResult(model=plain, history=_read_history(history_csv), seconds=0.0, replicas=replicas,
+                               global_batch_size=batch_size)
+        _align_history(history_csv, ckpt / "backup")
         callbacks += [
             keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
             keras.callbacks.CSVLogger(str(history_csv), append=True),
@@ -197,10 +213,40 @@ def train(
         plain = build_model(config, io)
         plain.set_weights(model.get_weights())
         model = plain
+    if trained is not None:
+        # Written before the run is saved: an interruption from here on resumes without training again.
+        partial = trained.with_name("trained-partial.weights.h5")
+        model.save_weights(partial)
+        partial.replace(trained)
     if history_csv is not None and history_csv.exists():
         # Includes the epochs run before an interruption, not just this call's.
-        logged = pd.read_csv(history_csv).drop(columns=["epoch"], errors="ignore")
-        history = {k: [float(v) for v in logged[k]] for k in logged.columns}
+        history = _read_history(history_csv)
     else:
         history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
     return TrainResult(model=model, history=history, seconds=elapsed, replicas=replicas, global_batch_size=batch_size)
+
+
+def _read_history(path: Path) -> dict[str, list[float]]:
+    logged = pd.read_csv(path).drop(columns=["epoch"], errors="ignore")
+    return {k: [float(v) for v in logged[k]] for k in logged.columns}
+
+
+def _align_history(history_csv: Path, backup: Path) -> None:
+    """Keep exactly the logged epochs the backup will resume after, so no epoch is listed twice.
+
+    Without a backup (a fresh fit, or one interrupted before its first epoch ended)
+    the log starts afresh; with one, rows past its epoch (logged after the backup
+    was written) are dropped.
+    """
+    import json
+
+    if not history_csv.exists():
+        return
+    meta = backup / "training_metadata.json"
+    if not meta.exists():
+        history_csv.unlink()
+        return
+    epochs = int(json.loads(meta.read_text(encoding="utf-8"))["epoch"])
+    lines = history_csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    if len(lines) - 1 > epochs:
+        history_csv.write_text("".join(lines[: epochs + 1]), encoding="utf-8")
