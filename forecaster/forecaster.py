@@ -168,6 +168,7 @@ class Forecaster:
         values = series.values
         w = cfg.window
         split = chronological_split(len(values), w.lookback, w.horizon, w.val_fraction, stride=w.window_stride)
+        _warn_degenerate(len(split.train_origins), len(split.val_origins), w.window_stride, w.val_fraction)
         # The scaler sees training rows only: nothing after train_end leaks into its parameters.
         scaler = SeriesScaler(cfg.data.transform, cfg.data.normalization).fit(
             values[: split.train_end], columns=series.columns, prices=series.kind == "prices", linear=calendar
@@ -1017,6 +1018,16 @@ def _check_model_architecture(model: keras.Model, config: ForecastConfig, io: IO
             f"{path} does not match its manifest: layer {where + 1} is {have} where the config "
             f"({config.model.cell}, {config.model.layers} x {config.model.units} units) builds {want} "
             "or other settings. The run directory was altered; refit or restore it."
+        )
+
+
+def _warn_degenerate(n_train: int, n_val: int, stride: int, val_fraction: float) -> None:
+    """Warn when a split leaves a single training or validation window: nothing to learn from or judge on."""
+    if n_train < 2 or n_val < 2:
+        log.warning(
+            "warning: only %d training window%s and %d validation window%s (stride %d, val_fraction %g); the model "
+            "is fitted or judged on almost nothing. Lower --stride or change --val-fraction.",
+            n_train, "" if n_train == 1 else "s", n_val, "" if n_val == 1 else "s", stride, val_fraction,
         )
 
 

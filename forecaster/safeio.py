@@ -46,11 +46,10 @@ class Limit:
 
     def describe(self) -> str:
         """``"1024 MB (raise it with FORECAST_MAX_CSV_MB)"``"""
-        scale = {"MB": 1 << 20, "KB": 1 << 10, "": 1}[self.unit]
-        shown = self.value / scale
-        shown_text = f"{shown:g}" if shown != int(shown) else str(int(shown))
+        self.value  # noqa: B018 - a malformed setting is reported first
+        raw = os.environ.get(self.env, "").strip()
         unit = f" {self.unit}" if self.unit else ""
-        return f"{shown_text}{unit} (raise it with the environment variable {self.env})"
+        return f"{raw or self.default}{unit} (raise it with the environment variable {self.env})"
 
 
 #: Every input limit, in one place. The defaults are far above what a forecasting CSV needs
