@@ -54,6 +54,58 @@ def check_fit(config: ForecastConfig, n_rows: int | None, n_columns: int) -> Non
         )
 
 
+def estimate_parameters(config: ForecastConfig, n_columns: int) -> int:
+    """A rough upper estimate of the network's parameter count (recurrent layers and output head).
+
+    >>> estimate_parameters(ForecastConfig(cell="gru", units=4, horizon=3, lookback=24), 1)
+    267
+    """
+    m, w = config.model, config.window
+    gates = _GATES.get(m.cell, 4)
+    dirs = 2 if m.bidirectional else 1
+    params, width = 0, max(n_columns, 1)
+    for _ in range(m.layers):
+        params += dirs * gates * m.units * (width + m.units + 1)
+        width = dirs * m.units
+    lookback = w.lookback or 512
+    return (config.train.ensemble or 1) * (params + width * w.horizon + lookback * w.horizon)
+
+
+def check_disk(config: ForecastConfig, n_columns: int, root) -> None:
+    """Refuse a fit whose checkpoints and saved run cannot be written under ``root``.
+
+    Free space (``statvfs``) and the process's file-size limit (``RLIMIT_FSIZE``) are
+    compared with a generous estimate of the files: a write that fails half-way
+    inside HDF5 can crash the process instead of raising, so this is checked first.
+    """
+    import shutil
+
+    from forecaster.exceptions import ArtifactError
+
+    per_file = estimate_parameters(config, n_columns) * 4 * 3 + (256 << 10)  # weights + optimizer slots + layout
+    total = 4 * per_file  # per-epoch backup and its previous copy, trained weights, the saved model
+    try:
+        free = shutil.disk_usage(root).free
+    except OSError:
+        free = None
+    if free is not None and free < total:
+        raise ArtifactError(
+            f"The runs directory {root} has {free / 2**20:.1f} MB free; this fit needs about {total / 2**20:.1f} MB "
+            "for its checkpoints and the saved run. Free disk space or pass --runs-dir with another location."
+        )
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, OSError, ValueError, AttributeError):  # pragma: no cover - not POSIX
+        return
+    if soft != resource.RLIM_INFINITY and soft < per_file:
+        raise ArtifactError(
+            f"The file-size limit of this process ({soft} bytes, ulimit -f) is below the about {per_file} bytes a "
+            f"checkpoint of this model needs in {root}. Raise the limit (ulimit -f unlimited)."
+        )
+
+
 def estimate_fit_bytes(config: ForecastConfig, n_rows: int, n_columns: int) -> int:
     """A rough upper estimate of the memory a fit needs: parameters with their gradients and Adam
     moments, plus one batch of activations kept for back-propagation.

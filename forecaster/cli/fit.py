@@ -7,7 +7,9 @@ import sys
 
 import click
 
-from forecaster.cli.common import ForecastCommand, fingerprint_of, import_backend, load_series, preflight, store
+from forecaster.cli.common import (ForecastCommand, fingerprint_of, import_backend, is_panel, load_series, preflight,
+                                   store)
+from forecaster.preflight import check_disk
 from forecaster.cli.options import build_config, config_options
 
 log = logging.getLogger("forecaster")
@@ -37,6 +39,7 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
     config, series = load_series(data, config)
     preflight(config, series)
     runs.preflight()  # a runs location that cannot take the run fails now, not after training
+    check_disk(config, len(series.members[0].columns) if is_panel(series) else len(series.columns), runs.root)
 
     import_backend(ctx)
     from forecaster.training.distribute import get_strategy

@@ -183,7 +183,11 @@ def train(
             # Training had ended (early stopping or the last epoch) but the run was not saved: no epoch reruns.
             log.info("training of this fit had finished before the interruption; reusing its weights")
             plain = build_model(config, io) if strategy is not None else model
-            plain.load_weights(trained)
+            import warnings
+
+            with warnings.catch_warnings():  # the finished fit's optimizer state is not needed, only its weights
+                warnings.simplefilter("ignore", UserWarning)
+                plain.load_weights(trained)
             return TrainResult(model=plain, history=_read_history(history_csv), seconds=0.0, replicas=replicas,
                                global_batch_size=batch_size)
         _align_history(history_csv, ckpt / "backup")
