@@ -187,7 +187,7 @@ def check_text_shape(raw: bytes, name: str) -> None:
     header answers at once instead of keeping the parser busy for minutes.
     """
     line_limit = LIMITS["line_bytes"]
-    longest, start, pos = 0, 0, 0
+    longest, pos = 0, 0
     # str.find in a loop is C-speed per line; numpy is not needed for a linear scan.
     max_line = line_limit.value
     n = len(raw)
@@ -195,7 +195,7 @@ def check_text_shape(raw: bytes, name: str) -> None:
         nl = raw.find(b"\n", pos)
         end = n if nl < 0 else nl
         if end - pos > longest:
-            longest, start = end - pos, pos
+            longest = end - pos
             if longest > max_line:
                 row = raw.count(b"\n", 0, pos) + 1
                 raise DataError(

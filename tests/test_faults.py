@@ -29,7 +29,12 @@ from forecaster import data
 from forecaster.artifacts import read_manifest, write_run_dir
 from forecaster.cli import cli
 from forecaster.exceptions import ArtifactError, DataError
-from forecaster.safeio import check_writable_dir, read_regular_file, safe_component
+from forecaster.safeio import (
+    check_writable_dir,
+    read_regular_file,
+    safe_component,
+    short_list,
+)
 from forecaster.store import RunStore, checkpoint_problem
 
 FIT = ["--target", "temp", "--units", "2", "--lookback", "12", "--horizon", "3", "--epochs", "1", "--ensemble", "1",
@@ -60,6 +65,13 @@ def test_a_run_name_is_one_safe_component(name, runner, tmp_path):
     res = _fit(runner, tmp_path, "--name", name)
     assert "must be a plain directory name" in assert_one_line_error(res)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"]  # nothing written anywhere
+
+
+def test_safe_component_accepts_plain_names_and_lists_stay_short(tmp_path):
+    assert safe_component("prices-gru-20240501") == "prices-gru-20240501"
+    assert short_list(range(12), 3) == "0, 1, 2 and 9 more"
+    (tmp_path / "a.csv").write_bytes(b"x,y\n1,2\n")
+    assert read_regular_file(tmp_path / "a.csv", limit="csv_bytes") == b"x,y\n1,2\n"
 
 
 def test_latest_pointing_outside_or_in_a_loop_is_a_clear_error(tmp_path):
@@ -403,7 +415,7 @@ def _forecast(args, cwd, *, fsize=None, timeout=300):
 
     env = dict(os.environ, FORECAST_RUNS_DIR=str(Path(cwd) / "runs"))
     return subprocess.run([sys.executable, "-c", "from forecaster.cli import main; main()", *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=limit)
+                          env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=limit, check=False)
 
 
 def _one_error(proc) -> str:
@@ -465,7 +477,7 @@ def test_checks_that_need_no_model_answer_before_tensorflow_loads(tmp_path):
     for args, code, needle in cases:
         started = time.monotonic()
         proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=120)
+                              timeout=120, check=False)
         assert proc.stdout.split() == ["noTF", code], (args, proc.stdout, proc.stderr)
         assert needle in proc.stderr and "Traceback" not in proc.stderr
         assert time.monotonic() - started < 15  # TensorFlow alone takes 5-13 s to import here

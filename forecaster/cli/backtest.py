@@ -93,6 +93,7 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
     if name is not None:
         runs.path(name)  # a bad --name fails before the data is read
     config, series = load_series(data, config)
+    runs.preflight()  # a runs location that cannot take the results fails before any fold is fitted
     if is_panel(series):
         _backtest_panel(ctx, data, name, config, series, bt_config)
         return

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from forecaster.artifacts import read_manifest
 from forecaster.cli.common import ForecastCommand, atomic_csv, check_output, import_backend, load_for_run, store
 from forecaster.cli.options import split_commas
 
@@ -30,6 +31,7 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
     """Forecast the next horizon after the end of the data (every series' of a panel model, in one batched pass)."""
     run = store(ctx).resolve(model)
     check_output(output)
+    read_manifest(run)  # a damaged or tampered manifest fails before TensorFlow loads
     import_backend(ctx)
     from forecaster.forecaster import Forecaster
 
@@ -135,6 +137,7 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
         return
     run = store(ctx).resolve(model)
     check_output(output)
+    read_manifest(run)  # a damaged or tampered manifest fails before TensorFlow loads
     import_backend(ctx)
     from forecaster.forecaster import Forecaster
     from forecaster.plot import plot_forecast, save_figure
