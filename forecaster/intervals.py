@@ -1,0 +1,305 @@
+"""Conformal prediction intervals and the scores that check them (pure NumPy, no Keras).
+
+Split conformal prediction per horizon step. On calibration windows the
+model never trained on, with forecast ``f`` and actual ``y`` of step ``k``,
+each method takes a non-conformity score ``s`` and its finite-sample
+quantile::
+
+    absolute  s = |g(y) - g(f)|                     interval g^-1(g(f) -/+ r_k)
+    scaled    s = |g(y) - g(f)| / d                 interval g^-1(g(f) -/+ r_k * d)
+    cqr       s = max(g(lo) - g(y), g(y) - g(hi))   interval g^-1(g(lo) - r_k), g^-1(g(hi) + r_k)
+
+    r_k = the ceil((n + 1) * level)-th smallest of the n scores of step k
+
+``g`` is the model's target transform (log for a log-transformed series,
+else the identity), so an interval of a log model is multiplicative and its
+bounds come back to original units exactly through ``exp``; window-relative
+normalisation only shifts forecast and actual alike and drops out of ``g(y) -
+g(f)``. ``d`` is the mean absolute one-step change of ``g(y)`` over the
+input window before the origin (known when the forecast is issued), so
+``scaled`` intervals widen when the series is volatile. ``cqr`` is
+conformalised quantile regression (Romano et al., 2019) on the quantile
+head's ``(1 -/+ level) / 2`` quantiles: ``r_k`` may be negative (the head's
+band was too wide) and narrows it.
+
+With ``n`` exchangeable calibration windows, ``ceil((n + 1) level) / n`` is
+the finite-sample correction that makes the coverage of a new window at
+least ``level``; when ``(n + 1) level > n`` no finite radius guarantees it
+and the largest score is used (``Calibration.short`` lists those levels).
+
+Which windows calibrate: ``fit`` uses its validation windows (the last
+``val_fraction`` of the rows: after every training window, used only to
+stop early); a backtest's folds each use their own model's validation
+windows, all before the fold's cutoff.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from forecaster.exceptions import ArtifactError, ConfigError
+
+__all__ = [
+    "Calibration",
+    "calibrate",
+    "conformal_radius",
+    "coverage_verdict",
+    "crps_from_quantiles",
+    "interval_columns",
+    "local_scale",
+    "pinball",
+    "quantile_column",
+    "winkler",
+]
+
+#: z of the two-sided 95 % normal interval, for the coverage tolerance.
+Z95 = 1.959964
+
+
+def quantile_column(q: float) -> str:
+    """Column name of a forecast quantile: ``0.1 -> 'q0.1'``."""
+    return f"q{q:g}"
+
+
+def interval_columns(level: int) -> tuple[str, str]:
+    """``80 -> ('lower_80', 'upper_80')``."""
+    return f"lower_{level}", f"upper_{level}"
+
+
+def conformal_radius(scores: np.ndarray, level: float) -> tuple[np.ndarray, bool]:
+    """Per column, the ``ceil((n + 1) level)``-th smallest of the ``n`` scores; and whether that rank exists.
+
+    >>> r, ok = conformal_radius(np.arange(1.0, 10.0)[:, None], 0.8)   # n = 9: rank ceil(10 * 0.8) = 8
+    >>> r.tolist(), ok
+    ([8.0], True)
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    n = len(scores)
+    if n == 0:
+        raise ConfigError("Conformal calibration needs at least one calibration window.")
+    rank = math.ceil((n + 1) * level - 1e-9)
+    ok = rank <= n
+    return np.sort(scores, axis=0)[min(rank, n) - 1], ok
+
+
+def local_scale(g_target: np.ndarray, origins: np.ndarray, lookback: int) -> np.ndarray:
+    """Mean absolute one-step change of ``g_target`` over the ``lookback`` rows before each origin.
+
+    Row ``o - 1`` is the last one read for origin ``o``: nothing at or after the origin.
+
+    >>> local_scale(np.array([0.0, 1.0, 3.0, 6.0, 10.0]), np.array([4]), 3).tolist()   # |3-1|, |6-3|
+    [2.5]
+    """
+    g_target = np.asarray(g_target, dtype=np.float64)
+    origins = np.asarray(origins, dtype=np.int64)
+    steps = np.abs(np.diff(g_target))  # steps[t - 1] = |g[t] - g[t - 1]|
+    csum = np.concatenate([[0.0], np.cumsum(steps)])
+    lo = np.maximum(origins - lookback, 0)  # first row of the window; its changes: rows lo+1 .. o-1
+    count = np.maximum(origins - 1 - lo, 1)
+    return (csum[origins - 1] - csum[lo]) / count
+
+
+@dataclass
+class Calibration:
+    """Per-step conformal radii of each interval level, and where they came from (stored in the run manifest).
+
+    Attributes:
+        method: ``absolute``, ``scaled`` or ``cqr``.
+        levels: nominal coverages in percent.
+        radius: level -> one radius per horizon step (``g`` units; ``scaled``: multiples of ``d``).
+        log: whether ``g`` is the log.
+        windows: how many calibration windows.
+        source: which windows, in words, with their time range.
+        short: levels whose finite-sample rank exceeded the windows (the largest score was used).
+        floor: the smallest ``d`` used (``scaled``), so a flat window still gets an interval.
+    """
+
+    method: str
+    levels: tuple[int, ...]
+    radius: dict[int, np.ndarray]
+    log: bool
+    windows: int
+    source: str
+    short: tuple[int, ...] = ()
+    floor: float = 0.0
+    quantiles: tuple[float, ...] = field(default=())
+
+    def g(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return np.log(np.maximum(x, 1e-300)) if self.log else x
+
+    def g_inv(self, z: np.ndarray) -> np.ndarray:
+        return np.exp(z) if self.log else z
+
+    def bounds(self, point: np.ndarray, *, scale: np.ndarray | None = None,
+               quantiles: np.ndarray | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """level -> ``(lower, upper)``, each ``(n_origins, horizon)`` in original units.
+
+        Args:
+            point: ``(n, horizon)`` point forecasts (original units).
+            scale: ``(n,)`` local scales ``d`` (method ``scaled``).
+            quantiles: ``(n, horizon, Q)`` quantile forecasts (method ``cqr``), of :attr:`quantiles`.
+        """
+        out = {}
+        for level in self.levels:
+            r = self.radius[level][None, :]
+            if self.method == "cqr":
+                lo_q, hi_q = _band(quantiles, self.quantiles, level)
+                lo, hi = self.g(lo_q) - r, self.g(hi_q) + r
+                # A negative radius narrows the band; it never turns it inside out.
+                mid = (self.g(lo_q) + self.g(hi_q)) / 2
+                lo, hi = np.minimum(lo, mid), np.maximum(hi, mid)
+            else:
+                width = r * (np.maximum(scale, self.floor)[:, None] if self.method == "scaled" else 1.0)
+                gp = self.g(point)
+                lo, hi = gp - width, gp + width
+            out[level] = (self.g_inv(lo), self.g_inv(hi))
+        return out
+
+    def describe(self) -> str:
+        """One line for ``fit`` and ``info``."""
+        widths = ", ".join(f"{lv} %: step 1 {self.radius[lv][0]:.4g} .. step {len(self.radius[lv])} "
+                           f"{self.radius[lv][-1]:.4g}" for lv in self.levels)
+        unit = {"absolute": "log units" if self.log else "units", "scaled": "x local scale",
+                "cqr": "widening of the quantile band" + (" (log units)" if self.log else "")}[self.method]
+        note = (f"; {', '.join(map(str, self.short))} % took the largest error ({self.windows} windows are too few for "
+                "the finite-sample guarantee)") if self.short else ""
+        return f"{self.method} conformal on {self.source}; radius ({unit}) {widths}{note}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method, "levels": list(self.levels), "log": bool(self.log), "windows": int(self.windows),
+            "source": self.source, "short": list(self.short), "floor": float(self.floor),
+            "quantiles": list(self.quantiles),
+            "radius": {str(k): [float(x) for x in v] for k, v in self.radius.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, horizon: int) -> "Calibration":
+        try:
+            levels = tuple(int(x) for x in data["levels"])
+            radius = {int(k): np.asarray(v, dtype=np.float64) for k, v in data["radius"].items()}
+            cal = cls(
+                method=str(data["method"]), levels=levels, radius=radius, log=bool(data["log"]),
+                windows=int(data["windows"]), source=str(data["source"]), short=tuple(int(x) for x in data["short"]),
+                floor=float(data["floor"]), quantiles=tuple(float(q) for q in data.get("quantiles", [])),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ArtifactError(f"The run's `intervals` entry is malformed: {exc!r}") from None
+        if (cal.method not in ("absolute", "scaled", "cqr") or set(radius) != set(levels)
+                or any(v.shape != (horizon,) or not np.isfinite(v).all() for v in radius.values())):
+            raise ArtifactError(f"The run's `intervals` entry does not hold {horizon} finite radii per level.")
+        return cal
+
+
+def _band(quantiles: np.ndarray, taus: tuple[float, ...], level: int) -> tuple[np.ndarray, np.ndarray]:
+    lo_t, hi_t = round((1 - level / 100) / 2, 6), round((1 + level / 100) / 2, 6)
+    try:
+        i, j = taus.index(lo_t), taus.index(hi_t)
+    except ValueError:
+        raise ConfigError(f"cqr at {level} % needs the quantiles {lo_t:g} and {hi_t:g} in the head.") from None
+    return quantiles[..., i], quantiles[..., j]
+
+
+def calibrate(
+    method: str,
+    levels: tuple[int, ...],
+    actual: np.ndarray,
+    point: np.ndarray,
+    *,
+    log: bool,
+    source: str,
+    scale: np.ndarray | None = None,
+    quantiles: np.ndarray | None = None,
+    taus: tuple[float, ...] = (),
+) -> Calibration:
+    """Per-step conformal radii from forecasts of calibration windows and their actual values.
+
+    Args:
+        method: ``absolute``, ``scaled`` or ``cqr`` (see the module docstring).
+        levels: nominal coverages in percent.
+        actual, point: ``(n, horizon)`` actual values and point forecasts, original units.
+        log: whether residuals are taken in log units.
+        source: which windows these are (recorded).
+        scale: ``(n,)`` local scales ``d`` of the windows (``scaled``).
+        quantiles: ``(n, horizon, Q)`` quantile forecasts at ``taus`` (``cqr``).
+    """
+    cal = Calibration(method, tuple(levels), {}, log, len(actual), source, quantiles=tuple(taus))
+    g_y = cal.g(actual)
+    if method == "cqr":
+        scores_of = {}
+        for level in levels:
+            lo, hi = _band(quantiles, cal.quantiles, level)
+            scores_of[level] = np.maximum(cal.g(lo) - g_y, g_y - cal.g(hi))
+    else:
+        resid = np.abs(g_y - cal.g(point))
+        if method == "scaled":
+            positive = scale[scale > 0]
+            cal.floor = float(1e-3 * positive.mean()) if len(positive) else 1e-12
+            resid = resid / np.maximum(scale, cal.floor)[:, None]
+        scores_of = dict.fromkeys(levels, resid)
+    short = []
+    for level in levels:
+        cal.radius[level], ok = conformal_radius(scores_of[level], level / 100)
+        if not ok:
+            short.append(level)
+    cal.short = tuple(short)
+    return cal
+
+
+# ----------------------------------------------------------------------------
+# Scores of intervals and quantiles
+# ----------------------------------------------------------------------------
+def winkler(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float) -> np.ndarray:
+    """Interval (Winkler) score of each point: width plus ``2 / alpha`` times the miss, ``alpha = 1 - level``.
+
+    >>> winkler(np.array([0.0, 5.0]), np.array([1.0, 1.0]), np.array([3.0, 3.0]), 0.8).tolist()   # misses by 1, 2
+    [12.0, 22.0]
+    """
+    alpha = 1.0 - level
+    below = np.maximum(lower - actual, 0.0)
+    above = np.maximum(actual - upper, 0.0)
+    return (upper - lower) + (2.0 / alpha) * (below + above)
+
+
+def pinball(actual: np.ndarray, quantiles: np.ndarray, taus) -> np.ndarray:
+    """Mean pinball loss of each quantile level: ``quantiles`` is ``(..., Q)`` at ``taus``; returns ``(Q,)``."""
+    taus = np.asarray(taus, dtype=np.float64)
+    e = np.asarray(actual, dtype=np.float64)[..., None] - quantiles
+    loss = np.maximum(taus * e, (taus - 1.0) * e)
+    return loss.reshape(-1, len(taus)).mean(axis=0)
+
+
+def crps_from_quantiles(actual: np.ndarray, quantiles: np.ndarray, taus) -> float:
+    """CRPS approximated from quantiles: twice the mean pinball loss over the levels.
+
+    Exact in the limit of many evenly spaced levels (CRPS = 2 * integral of the
+    pinball loss over tau in (0, 1)); with a few levels it is a coarse approximation,
+    comparable between forecasters only on the same levels.
+    """
+    return float(2.0 * pinball(actual, quantiles, taus).mean())
+
+
+def coverage_verdict(coverage: float, level: float, points: int, horizon: int) -> dict[str, Any]:
+    """Whether an empirical coverage is within sampling error of its nominal level.
+
+    The tolerance is ``1.96 * sqrt(level (1 - level) / n_eff)`` with
+    ``n_eff = points / horizon``: the errors of overlapping forecast windows are
+    correlated, so about one independent point per horizon-length stretch is
+    counted (a conservative choice; with ``n_eff`` the point count it would be
+    ``sqrt(horizon)`` times narrower).
+
+    >>> coverage_verdict(0.78, 0.8, 1000, 10)["verdict"]
+    'calibrated'
+    """
+    n_eff = max(points / max(horizon, 1), 1.0)
+    tol = Z95 * math.sqrt(level * (1 - level) / n_eff)
+    if abs(coverage - level) <= tol:
+        word = "calibrated"
+    else:
+        word = "under-covers" if coverage < level else "over-covers"
+    return {"verdict": word, "tolerance": tol, "n_eff": n_eff}
