@@ -272,6 +272,7 @@ class Forecaster:
         out = self.config.output
         origins = np.asarray(split.val_origins, dtype=np.int64)
         h = self.config.window.horizon
+        self.calibration_origins_ = origins  # rows of the fitted data (read by a backtest's baseline interval)
         actual = values[origins[:, None] + np.arange(h), 0]
         parts = self._interval_inputs(view, origins, values[:, 0])
         first = self.last_index_[origins[0]].isoformat()

@@ -303,3 +303,114 @@ def coverage_verdict(coverage: float, level: float, points: int, horizon: int) -
     else:
         word = "under-covers" if coverage < level else "over-covers"
     return {"verdict": word, "tolerance": tol, "n_eff": n_eff}
+
+
+# ----------------------------------------------------------------------------
+# The baseline interval: seasonal naive with conformal residuals
+# ----------------------------------------------------------------------------
+def seasonal_naive(y: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """``(n, horizon)`` seasonal naive forecasts: step ``k`` repeats row ``origin - season + (k - 1) % season``."""
+    origins = np.asarray(origins, dtype=np.int64)
+    return np.asarray(y, dtype=np.float64)[origins[:, None] - season + np.arange(horizon) % season]
+
+
+def baseline_intervals(
+    y: np.ndarray,
+    calibration_origins: np.ndarray,
+    origins: np.ndarray,
+    *,
+    horizon: int,
+    season: int,
+    lookback: int,
+    method: str,
+    levels: tuple[int, ...],
+    log: bool,
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Conformal intervals around the seasonal naive forecast, calibrated on the given windows.
+
+    The same calibration windows, method (``cqr`` falls back to ``absolute``: the
+    baseline has no quantiles) and units as the model's, so the two intervals differ
+    only in the forecasts they are built around. Calibration windows that start
+    before one whole season are left out.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    cal_o = np.asarray(calibration_origins, dtype=np.int64)
+    cal_o = cal_o[cal_o >= season]
+    method = "absolute" if method == "cqr" else method
+    g = np.log(np.maximum(y, 1e-300)) if log else y
+    actual = y[cal_o[:, None] + np.arange(horizon)]
+    cal = calibrate(
+        method, levels, actual, seasonal_naive(y, cal_o, horizon, season), log=log, source="seasonal naive",
+        scale=local_scale(g, cal_o, lookback),
+    )
+    return cal.bounds(seasonal_naive(y, origins, horizon, season), scale=local_scale(g, origins, lookback))
+
+
+# ----------------------------------------------------------------------------
+# Scoring a table of historical interval forecasts
+# ----------------------------------------------------------------------------
+def levels_in(columns) -> list[int]:
+    """The interval levels of a forecast table (its ``lower_<level>`` columns)."""
+    return sorted(int(c[len("lower_"):]) for c in columns if c.startswith("lower_") and c[len("lower_"):].isdigit())
+
+
+def score_intervals(
+    actual: np.ndarray,
+    point: dict[str, np.ndarray],
+    bounds: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]],
+    *,
+    quantiles: np.ndarray | None = None,
+    taus: tuple[float, ...] = (),
+) -> dict[str, Any]:
+    """Coverage (overall, per step), mean width, Winkler score, and pinball / CRPS of each forecaster's intervals.
+
+    Args:
+        actual: ``(n, horizon)`` actual values.
+        point: forecaster -> ``(n, horizon)`` point forecasts.
+        bounds: forecaster -> level -> ``(lower, upper)``.
+        quantiles, taus: the model's quantile head forecasts, if any (scored too).
+
+    The pinball loss and CRPS of each forecaster are computed on the same
+    quantile set for all: ``(1 -/+ level) / 2`` of every level (the interval
+    bounds) and 0.5 (the point forecast), so they compare like for like.
+    """
+    n, horizon = actual.shape
+    levels = sorted(next(iter(bounds.values())))
+    out: dict[str, Any] = {"points": int(actual.size), "levels": {}}
+    for level in levels:
+        row: dict[str, Any] = {}
+        for name, by_level in bounds.items():
+            lo, hi = by_level[level]
+            inside = (actual >= lo) & (actual <= hi)
+            cov = float(inside.mean())
+            row[name] = {
+                "coverage": cov,
+                "coverage_per_step": [float(v) for v in inside.mean(axis=0)],
+                "width": float((hi - lo).mean()),
+                "winkler": float(winkler(actual, lo, hi, level / 100).mean()),
+                "winkler_per_step": [float(v) for v in winkler(actual, lo, hi, level / 100).mean(axis=0)],
+                **coverage_verdict(cov, level / 100, actual.size, horizon),
+            }
+        names = list(bounds)
+        if len(names) > 1:
+            ref = row[names[1]]["winkler"]
+            row["winkler_ratio"] = row[names[0]]["winkler"] / ref if ref > 0 else float("nan")
+        out["levels"][str(level)] = row
+    taus_i = sorted({round((1 - lv / 100) / 2, 6) for lv in levels} | {0.5} | {round((1 + lv / 100) / 2, 6) for lv in levels})
+    out["interval_quantiles"] = taus_i
+    out["pinball"], out["crps"] = {}, {}
+    for name, by_level in bounds.items():
+        cols = {0.5: point[name]}
+        for lv in levels:
+            cols[round((1 - lv / 100) / 2, 6)], cols[round((1 + lv / 100) / 2, 6)] = by_level[lv]
+        stack = np.stack([cols[t] for t in taus_i], axis=-1)
+        out["pinball"][name] = float(pinball(actual, stack, taus_i).mean())
+        out["crps"][name] = crps_from_quantiles(actual, stack, taus_i)
+    if quantiles is not None:
+        out["head_quantiles"] = {
+            "taus": list(taus),
+            "pinball": [float(v) for v in pinball(actual, quantiles, taus)],
+            "crps": crps_from_quantiles(actual, quantiles, taus),
+            "coverage": [float(v) for v in (actual[..., None] <= quantiles).reshape(-1, len(taus)).mean(axis=0)],
+        }
+    return out

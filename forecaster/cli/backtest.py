@@ -122,6 +122,10 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
     click.echo("MASE per horizon step, model vs baselines on the same origins (lower is better):")
     for line in result.format_verdict():
         click.echo(line)
+    from forecaster.evaluation.report import interval_lines
+
+    for line in interval_lines(result.scores):
+        click.echo(line)
     figures = result.plot()
     out = result.save(runs.path(name or runs.new_name(data, config.model.cell, prefix="backtest-")), figures=figures)
     t = result.timings

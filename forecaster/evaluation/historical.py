@@ -21,6 +21,13 @@ The result is one long table, one row per (origin, step)::
 
 ``cutoff`` is the last observed timestamp (row ``origin - 1``) and
 ``timestamp`` the forecast row's (row ``origin + step - 1``).
+
+A model with a quantile head adds ``q0.1``, ``q0.5``, ... columns; with
+``--interval`` levels, ``lower_80, upper_80, ...`` (each fold's model's own
+conformal intervals, calibrated on its validation windows, all before the
+fold's cutoff) and ``seasonal_naive_lower_80, seasonal_naive_upper_80, ...``:
+the baseline interval, seasonal naive with conformal residuals on the same
+calibration windows (:func:`forecaster.intervals.baseline_intervals`).
 """
 
 from __future__ import annotations
@@ -140,6 +147,9 @@ def historical_forecasts(
     origins = np.concatenate([f.origins for f in folds])
     fold_of = np.concatenate([np.full(f.n_origins, f.fold, dtype=np.int64) for f in folds])
     preds = np.full((len(origins), horizon), np.nan)
+    extra: dict[str, np.ndarray] = {}  # quantile and interval columns, filled fold by fold
+    out_cfg = fc_config.output
+    probabilistic = bool(out_cfg.intervals) or out_cfg.type == "quantiles"
 
     started = time.perf_counter()
     fit_seconds = predict_seconds = 0.0
@@ -173,7 +183,15 @@ def historical_forecasts(
         t1 = time.perf_counter()
         mask = (fold_of >= served[0].fold) & (fold_of <= served[-1].fold)
         # One batched pass over every origin this model is responsible for.
-        pred = _series.predict(fc, data, origins[mask])
+        if probabilistic:
+            parts = _series.predict_intervals(fc, data, origins[mask])
+            pred = parts.pop("point")
+            if out_cfg.intervals:
+                parts.update(_baseline_bounds(fc, data, fold, origins[mask], plan.season))
+            for name, values in parts.items():
+                extra.setdefault(name, np.full((len(origins), horizon), np.nan))[mask] = values
+        else:
+            pred = _series.predict(fc, data, origins[mask])
         t2 = time.perf_counter()
         if not np.isfinite(pred).all():
             raise TrainingError(
@@ -213,7 +231,7 @@ def historical_forecasts(
     baseline_seconds = time.perf_counter() - t0
 
     actual = y[origins[:, None] + np.arange(horizon)]
-    frame = forecast_frame(index, origins, fold_of, actual, {MODEL: preds, **base})
+    frame = forecast_frame(index, origins, fold_of, actual, {MODEL: preds, **base, **extra})
     return HistoricalForecasts(
         plan=plan,
         forecasts=frame,
@@ -222,6 +240,25 @@ def historical_forecasts(
         timings={"fit_seconds": fit_seconds, "predict_seconds": predict_seconds, "baseline_seconds": baseline_seconds},
         forecaster=last_fc,
     )
+
+
+def _baseline_bounds(fc: Any, data: Any, fold: Any, origins: np.ndarray, season: int) -> dict[str, np.ndarray]:
+    """The seasonal-naive conformal interval columns, calibrated on the fold model's own calibration windows."""
+    from forecaster.intervals import baseline_intervals, interval_columns
+
+    cfg = fc.config
+    # The model's calibration origins are rows of its training slice; here they are rows of the whole series.
+    cal_origins = np.asarray(fc.calibration_origins_, dtype=np.int64) + fold.train_start
+    bounds = baseline_intervals(
+        _series.target(data), cal_origins, origins, horizon=cfg.window.horizon, season=season,
+        lookback=cfg.window.lookback, method=cfg.output.conformal, levels=cfg.output.intervals,
+        log=bool(fc.calibration_.log),
+    )
+    out = {}
+    for level, (lo, hi) in bounds.items():
+        lo_name, hi_name = interval_columns(level)
+        out[f"seasonal_naive_{lo_name}"], out[f"seasonal_naive_{hi_name}"] = lo, hi
+    return out
 
 
 def forecast_frame(
