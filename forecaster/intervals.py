@@ -127,6 +127,8 @@ class Calibration:
     short: tuple[int, ...] = ()
     floor: float = 0.0
     quantiles: tuple[float, ...] = field(default=())
+    #: level -> the ``(windows, horizon)`` calibration scores (in memory only: a rolling backtest extends them).
+    scores: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def g(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -136,17 +138,19 @@ class Calibration:
         return np.exp(z) if self.log else z
 
     def bounds(self, point: np.ndarray, *, scale: np.ndarray | None = None,
-               quantiles: np.ndarray | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+               quantiles: np.ndarray | None = None,
+               radius: dict[int, np.ndarray] | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """level -> ``(lower, upper)``, each ``(n_origins, horizon)`` in original units.
 
         Args:
             point: ``(n, horizon)`` point forecasts (original units).
             scale: ``(n,)`` local scales ``d`` (method ``scaled``).
             quantiles: ``(n, horizon, Q)`` quantile forecasts (method ``cqr``), of :attr:`quantiles`.
+            radius: level -> ``(n, horizon)`` radii of each origin (a rolling backtest), instead of :attr:`radius`.
         """
         out = {}
         for level in self.levels:
-            r = self.radius[level][None, :]
+            r = radius[level] if radius is not None else self.radius[level][None, :]
             if self.method == "cqr":
                 lo_q, hi_q = _band(quantiles, self.quantiles, level)
                 lo, hi = self.g(lo_q) - r, self.g(hi_q) + r
@@ -229,26 +233,72 @@ def calibrate(
         quantiles: ``(n, horizon, Q)`` quantile forecasts at ``taus`` (``cqr``).
     """
     cal = Calibration(method, tuple(levels), {}, log, len(actual), source, quantiles=tuple(taus))
-    g_y = cal.g(actual)
-    if method == "cqr":
-        scores_of = {}
-        for level in levels:
-            lo, hi = _band(quantiles, cal.quantiles, level)
-            scores_of[level] = np.maximum(cal.g(lo) - g_y, g_y - cal.g(hi))
-    else:
-        resid = np.abs(g_y - cal.g(point))
-        if method == "scaled":
-            positive = scale[scale > 0]
-            cal.floor = float(1e-3 * positive.mean()) if len(positive) else 1e-12
-            resid = resid / np.maximum(scale, cal.floor)[:, None]
-        scores_of = dict.fromkeys(levels, resid)
+    if method == "scaled":
+        positive = scale[scale > 0]
+        cal.floor = float(1e-3 * positive.mean()) if len(positive) else 1e-12
+    cal.scores = cal.score(actual, point, scale=scale, quantiles=quantiles)
     short = []
     for level in levels:
-        cal.radius[level], ok = conformal_radius(scores_of[level], level / 100)
+        cal.radius[level], ok = conformal_radius(cal.scores[level], level / 100)
         if not ok:
             short.append(level)
     cal.short = tuple(short)
     return cal
+
+
+def _score(self: Calibration, actual: np.ndarray, point: np.ndarray, *, scale: np.ndarray | None = None,
+           quantiles: np.ndarray | None = None) -> dict[int, np.ndarray]:
+    """level -> ``(n, horizon)`` non-conformity scores of these forecasts (the module docstring's ``s``)."""
+    g_y = self.g(actual)
+    if self.method == "cqr":
+        out = {}
+        for level in self.levels:
+            lo, hi = _band(quantiles, self.quantiles, level)
+            out[level] = np.maximum(self.g(lo) - g_y, g_y - self.g(hi))
+        return out
+    resid = np.abs(g_y - self.g(point))
+    if self.method == "scaled":
+        resid = resid / np.maximum(scale, self.floor)[:, None]
+    return dict.fromkeys(self.levels, resid)
+
+
+Calibration.score = _score  # defined after `_band`, which it uses
+
+
+def rolling_radius(
+    origins: np.ndarray,
+    scores: np.ndarray,
+    calibration_scores: list[np.ndarray],
+    model_of: np.ndarray,
+    level: int,
+) -> np.ndarray:
+    """Per origin and step, the conformal radius of a rolling backtest: the model's calibration windows plus
+    every earlier origin whose actual value of that step was observed before this origin.
+
+    Step ``k`` (0-based) of origin ``j`` is row ``o_j + k``; it joins the pool of
+    origin ``i`` when ``o_j + k < o_i`` (observed by the cutoff ``o_i - 1``).
+
+    Args:
+        origins: ``(N,)`` backtest origins, ascending.
+        scores: ``(N, horizon)`` the scores of the backtest forecasts.
+        calibration_scores: per model, its ``(n_m, horizon)`` calibration scores.
+        model_of: ``(N,)`` the index (into ``calibration_scores``) of the model that forecast each origin.
+        level: nominal coverage in percent.
+
+    >>> rolling_radius(np.array([10, 11, 12]), np.array([[5.0], [7.0], [9.0]]), [np.array([[1.0], [2.0], [3.0]])],
+    ...                np.zeros(3, dtype=int), 50).ravel().tolist()    # pools: 1,2,3 | 1,2,3,5 | 1,2,3,5,7
+    [2.0, 3.0, 3.0]
+    """
+    origins = np.asarray(origins, dtype=np.int64)
+    n, horizon = scores.shape
+    out = np.empty((n, horizon))
+    for k in range(horizon):
+        seen = np.searchsorted(origins + k, origins, side="left")  # origins j < seen[i] have o_j + k < o_i
+        for i in range(n):
+            pool = np.concatenate([calibration_scores[model_of[i]][:, k], scores[: seen[i], k]])
+            rank = min(math.ceil((len(pool) + 1) * level / 100 - 1e-9), len(pool))
+            out[i, k] = np.partition(pool, rank - 1)[rank - 1]
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -333,17 +383,25 @@ def baseline_intervals(
     only in the forecasts they are built around. Calibration windows that start
     before one whole season are left out.
     """
+    cal = baseline_calibration(y, calibration_origins, horizon=horizon, season=season, lookback=lookback,
+                               method=method, levels=levels, log=log)
+    g = cal.g(np.asarray(y, dtype=np.float64))
+    return cal.bounds(seasonal_naive(y, origins, horizon, season), scale=local_scale(g, origins, lookback))
+
+
+def baseline_calibration(
+    y: np.ndarray, calibration_origins: np.ndarray, *, horizon: int, season: int, lookback: int, method: str,
+    levels: tuple[int, ...], log: bool,
+) -> Calibration:
+    """The seasonal-naive calibration that :func:`baseline_intervals` applies (for a rolling backtest)."""
     y = np.asarray(y, dtype=np.float64)
     cal_o = np.asarray(calibration_origins, dtype=np.int64)
     cal_o = cal_o[cal_o >= season]
-    method = "absolute" if method == "cqr" else method
     g = np.log(np.maximum(y, 1e-300)) if log else y
-    actual = y[cal_o[:, None] + np.arange(horizon)]
-    cal = calibrate(
-        method, levels, actual, seasonal_naive(y, cal_o, horizon, season), log=log, source="seasonal naive",
-        scale=local_scale(g, cal_o, lookback),
+    return calibrate(
+        "absolute" if method == "cqr" else method, levels, y[cal_o[:, None] + np.arange(horizon)],
+        seasonal_naive(y, cal_o, horizon, season), log=log, source="seasonal naive", scale=local_scale(g, cal_o, lookback),
     )
-    return cal.bounds(seasonal_naive(y, origins, horizon, season), scale=local_scale(g, origins, lookback))
 
 
 # ----------------------------------------------------------------------------
