@@ -52,7 +52,10 @@ def plot_forecast(
         history: observed values (DatetimeIndex), typically the last few
             hundred points.
         forecast: forecast values indexed by future timestamps (first column
-            used if a DataFrame).
+            used if a DataFrame). A DataFrame's ``lower_<level>``/``upper_<level>``
+            columns (``predict()`` with ``--interval``) are drawn as a fan chart:
+            one shaded band per level, the widest the lightest; without them,
+            the outermost quantile columns (``q0.1`` ... ``q0.9``) form the band.
         actual: observed values over the forecast period, when known.
         title: figure title; name the data, target, cell and horizon.
         ylabel: y-axis label (target name and unit).
@@ -65,10 +68,14 @@ def plot_forecast(
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     ['history', 'forecast']
     """
+    bands = _bands(forecast) if isinstance(forecast, pd.DataFrame) else []
     if isinstance(forecast, pd.DataFrame):
         forecast = forecast.iloc[:, 0]
     fig, ax = _new_figure()
     ax.plot(history.index, history.to_numpy(), color="0.25", lw=1.2, label="history")
+    for i, (label, lo, hi) in enumerate(bands):  # widest first, so the narrower bands are drawn over it
+        ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color="tab:orange", lw=0,
+                        alpha=0.18 + 0.17 * i / max(len(bands) - 1, 1), label=label)
     # Join the forecast to the last observation so the line is continuous.
     joined = pd.concat([history.iloc[-1:], forecast])
     ax.plot(joined.index, joined.to_numpy(), color="tab:orange", lw=2.0, marker="o", ms=3,
@@ -84,6 +91,26 @@ def plot_forecast(
     ax.legend(loc="best")
     fig.autofmt_xdate()
     return fig
+
+
+def _bands(forecast: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series]]:
+    """``(label, lower, upper)`` of each interval of a forecast frame, widest first."""
+    from forecaster.intervals import interval_columns, levels_in
+
+    levels = levels_in(forecast.columns)
+    if levels:
+        out = []
+        for level in sorted(levels, reverse=True):
+            lo, hi = interval_columns(level)
+            out.append((f"{level} % interval", forecast[lo], forecast[hi]))
+        return out
+    qs = sorted(float(c[1:]) for c in forecast.columns if c.startswith("q") and c[1:].replace(".", "", 1).isdigit())
+    out = []
+    for i in range(len(qs) // 2):  # symmetric pairs of quantiles, outermost first
+        lo, hi = qs[i], qs[-1 - i]
+        if lo < 0.5 < hi:
+            out.append((f"q{lo:g} - q{hi:g}", forecast[f"q{lo:g}"], forecast[f"q{hi:g}"]))
+    return out
 
 
 def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, *, title: str | None = None) -> Figure:

@@ -11,7 +11,7 @@ from forecaster.cli.options import build_config, config_options, typed
 
 #: Backtest option parameter -> BacktestConfig field (the [backtest] table and --set backtest.KEY use the field).
 _BACKTEST_PARAMS = {"folds": "folds", "start": "start", "origin_stride": "origin_stride", "refit": "refit",
-                    "window": "window", "train_size": "train_size", "gap": "gap"}
+                    "window": "window", "train_size": "train_size", "gap": "gap", "calibration": "calibration"}
 
 
 class _RefitType(click.ParamType):
@@ -65,6 +65,9 @@ def _parse_start(ctx, param, text: str | None):
               help="Rows per training window with --window fixed (default: the first fold's).")
 @click.option("--gap", type=click.IntRange(min=0), default=0, show_default=True,
               help="Rows left out between the end of training and the cutoff.")
+@click.option("--calibration", type=click.Choice(["validation", "rolling"]), default="validation", show_default=True,
+              help="With --interval: calibrate on each fold model's validation windows, or on those plus the errors "
+              "of every earlier origin already observed at each cutoff (rolling).")
 @click.option("--name", help="Directory name under runs/ (default: backtest-<csv>-<cell>-<timestamp>).")
 @click.pass_context
 def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
@@ -122,6 +125,10 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
     click.echo("")
     click.echo("MASE per horizon step, model vs baselines on the same origins (lower is better):")
     for line in result.format_verdict():
+        click.echo(line)
+    from forecaster.evaluation.report import interval_lines
+
+    for line in interval_lines(result.scores):
         click.echo(line)
     figures = result.plot()
     out = result.save(runs.path(name or runs.new_name(data, config.model.cell, prefix="backtest-")), figures=figures)

@@ -108,10 +108,28 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
         *[f"Metrics:    {line}" for line in validation_lines(m, man["target"], man.get("fallback"))],
         f"            {m.get('epochs_run')} epochs (best {m.get('best_epoch')}), {m.get('fit_seconds')}s",
         *(["Choices:", *choice_lines(man["choices"])] if man.get("choices") else []),
+        *_interval_lines(cfg, man, run),
         "Versions:   " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"Fingerprint: sha256 {d['fingerprint'][:16]}...",
     ]
     click.echo("\n".join(lines))
+
+
+def _interval_lines(cfg: dict, man: dict, run: Path) -> list[str]:
+    """``info`` lines on the quantile head and the conformal intervals of a run."""
+    lines = []
+    if cfg.get("output") == "quantiles":
+        lines.append(f"Quantiles:  {', '.join(f'{q:g}' for q in man['io'].get('quantiles', []))} (pinball loss, monotone head)")
+    if "intervals" in man:
+        from forecaster.exceptions import ArtifactError
+        from forecaster.intervals import Calibration
+
+        try:
+            cal = Calibration.from_dict(man["intervals"], int(cfg["horizon"]))
+        except ArtifactError as exc:
+            raise ArtifactError(f"{run}: {exc}") from None
+        lines.append(f"Intervals:  {', '.join(f'{lv} %' for lv in cal.levels)}: {cal.describe()}")
+    return lines
 
 
 @click.command(cls=ForecastCommand)

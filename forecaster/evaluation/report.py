@@ -149,11 +149,84 @@ def score_forecasts(
         for name in ("seasonal_naive", "naive")
     }
     steps_verdict = verdict(scored["per_step"], p_values)
-    return {
+    out = {
         **scored,
         "per_fold": per_fold,
         "verdict": {"reference": "seasonal_naive", "per_step": steps_verdict, "summary": summary(scored, steps_verdict)},
     }
+    intervals = score_interval_table(forecasts, horizon)
+    if intervals is not None:
+        out["intervals"] = intervals
+    return out
+
+
+def score_interval_table(forecasts: pd.DataFrame, horizon: int) -> dict[str, Any] | None:
+    """Interval scores of a forecast table with ``lower_<level>`` columns (None without them).
+
+    The model's intervals beside the seasonal-naive conformal baseline's
+    (``seasonal_naive_lower_<level>``): coverage overall and per step with a
+    calibrated / under-covers / over-covers verdict, mean width, Winkler score,
+    and pinball loss / CRPS from the quantiles the intervals imply
+    (:func:`forecaster.intervals.score_intervals`).
+    """
+    from forecaster.intervals import interval_columns, levels_in, quantile_column, score_intervals
+
+    levels = levels_in(forecasts.columns)
+    if not levels:
+        return None
+    actual = _matrix(forecasts, "actual", horizon)
+    names = [MODEL] + (["seasonal_naive"] if f"seasonal_naive_{interval_columns(levels[0])[0]}" in forecasts else [])
+    bounds = {}
+    for name in names:
+        prefix = "" if name == MODEL else f"{name}_"
+        bounds[name] = {
+            lv: tuple(_matrix(forecasts, prefix + col, horizon) for col in interval_columns(lv)) for lv in levels
+        }
+    taus = tuple(sorted(float(c[1:]) for c in forecasts.columns if c.startswith("q") and _is_number(c[1:])))
+    quantiles = np.stack([_matrix(forecasts, quantile_column(t), horizon) for t in taus], axis=-1) if taus else None
+    return score_intervals(actual, {n: _matrix(forecasts, n, horizon) for n in names}, bounds,
+                           quantiles=quantiles, taus=taus)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def interval_lines(scores: dict[str, Any]) -> list[str]:
+    """What ``forecast backtest`` prints about the intervals: per level, the model beside the baseline."""
+    iv = scores.get("intervals")
+    if not iv:
+        return []
+    lines = [f"Prediction intervals ({iv['points']} points; tolerance 1.96 sd with one independent point per horizon):"]
+    for level, row in iv["levels"].items():
+        for name in (MODEL, "seasonal_naive"):
+            if name not in row:
+                continue
+            r = row[name]
+            label = "model" if name == MODEL else "seasonal naive conformal"
+            lines.append(
+                f"  {level} %: {label:<25} coverage {100 * r['coverage']:5.1f} % ({r['verdict']}, +/- "
+                f"{100 * r['tolerance']:.1f}), width {r['width']:.4g}, Winkler {r['winkler']:.4g}"
+            )
+        steps = " ".join(f"{100 * c:.0f}" for c in row[MODEL]["coverage_per_step"])
+        lines.append(f"        model coverage per step (%): {steps}")
+        if "winkler_ratio" in row:
+            lines.append(f"        Winkler ratio model / baseline: {row['winkler_ratio']:.3f} (below 1: the model's intervals are better)")
+    lines.append(
+        "  Pinball / CRPS from the interval quantiles: "
+        + "; ".join(f"{n} {iv['pinball'][n]:.4g} / {iv['crps'][n]:.4g}" for n in iv["pinball"])
+    )
+    if "head_quantiles" in iv:
+        hq = iv["head_quantiles"]
+        lines.append(
+            "  Quantile head: " + ", ".join(f"q{t:g} covers {100 * c:.1f} %" for t, c in zip(hq["taus"], hq["coverage"]))
+            + f"; CRPS {hq['crps']:.4g}"
+        )
+    return lines
 
 
 def score_backtest(hf: HistoricalForecasts, y: np.ndarray, target: str) -> dict[str, Any]:
