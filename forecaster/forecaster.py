@@ -121,6 +121,8 @@ class Forecaster:
         time_col: str | None = None,
         verbose: int | str = 0,
         checkpoint_dir: str | os.PathLike[str] | None = None,
+        tensorboard: str | os.PathLike[str] | None = None,
+        callbacks: list | None = None,
     ) -> "Forecaster":
         """Train on ``data``: chronological split, scaler on training rows, early stopping.
 
@@ -134,6 +136,10 @@ class Forecaster:
             checkpoint_dir: if given, the weights, optimizer state and epoch
                 are backed up there after every epoch; a later ``fit`` with
                 the same directory resumes after the last completed epoch.
+            tensorboard: a directory for Keras TensorBoard logs (losses,
+                learning rate and weight histograms per epoch;
+                ``tensorboard --logdir DIR`` shows them).
+            callbacks: more ``keras.callbacks.Callback`` objects for ``Model.fit``.
 
         Returns:
             ``self``.
@@ -145,7 +151,8 @@ class Forecaster:
         roles = self._roles(target=target, features=features, future_features=future_features, time_col=time_col)
         ts = as_timeseries(data, **roles)
         if len(ts) > 1 or roles["targets"]:
-            return self._fit_panel(ts, verbose=verbose, checkpoint_dir=checkpoint_dir)
+            return self._fit_panel(ts, verbose=verbose, checkpoint_dir=checkpoint_dir,
+                                   extra={"tensorboard": tensorboard, "callbacks": callbacks})
         self.ids_ = None
         series = _one_series(ts, "fit")
         cfg = self.config
@@ -177,7 +184,8 @@ class Forecaster:
             n_future=len(user_future) + len(calendar), output=cfg.output.type, members=cfg.train.ensemble or 1,
         )
         view = self._view(scale_in_chunks(scaler, values), io, cfg)
-        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir)
+        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, tensorboard=tensorboard,
+                       callbacks=callbacks)
 
         self.config = cfg
         self.io_ = io
@@ -291,7 +299,7 @@ class Forecaster:
         """Whether this forecaster was fitted on many series (one global model)."""
         return getattr(self, "ids_", None) is not None
 
-    def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir) -> "Forecaster":
+    def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir, extra: dict | None = None) -> "Forecaster":
         """Global training on every series of ``ts`` (see :mod:`forecaster.panel`)."""
         from forecaster.panel import PanelScalers, fit_scalers, panel_buffer, plan_layout, resolve_panel
 
@@ -350,7 +358,8 @@ class Forecaster:
             counts = train_o.counts.astype(np.float64)
             weights = np.where(counts > 0, len(train_o) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
         split = _PanelSplit(train_origins=train_o, val_origins=val_o)
-        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, weights=weights)
+        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, weights=weights,
+                       **(extra or {}))
 
         self.config = cfg
         self.io_ = io

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
@@ -57,11 +58,32 @@ def import_backend(ctx: click.Context) -> None:
     _import(quiet=not ctx.obj["verbose"])
 
 
+def format_time(t) -> str:
+    """A timestamp as people write it: ``2018-12-31`` for midnight, ``2018-12-31 13:00`` otherwise."""
+    import pandas as pd
+
+    t = pd.Timestamp(t)
+    if t == t.normalize():
+        return t.strftime("%Y-%m-%d")
+    return t.strftime("%Y-%m-%d %H:%M" if t.second == 0 and t.microsecond == 0 else "%Y-%m-%d %H:%M:%S")
+
+
+def describe_calendar(fc) -> str:
+    """How a fitted model continues its series: ``frequency B``, plus its trading calendar when it has one."""
+    text = f"frequency {fc.freq_}"
+    trading = getattr(fc.config.data, "trading_calendar", None)
+    if trading not in (None, "auto", "weekdays") and fc.freq_ in ("B", "C"):
+        text += f", {trading} sessions"
+    elif fc.freq_ in ("B", "C"):
+        text += ", weekdays"
+    return text
+
+
 def describe_series(series) -> None:
     feats = f" + features {', '.join(series.features)}" if series.features else ""
     click.echo(
         f"Data: {series.source} - target {series.target!r}{feats}, {len(series)} rows, "
-        f"{series.index[0]} .. {series.index[-1]}, frequency {series.freq}", err=True,
+        f"{format_time(series.index[0])} .. {format_time(series.index[-1])}, frequency {series.freq}", err=True,
     )
 
 
@@ -143,6 +165,27 @@ def load_for_run(fc, data: str | None):
         raise ForecasterError(
             f"The training data {path} is no longer there. Pass --data with a CSV of the same columns."
         )
+    # The loader's report (rows read, gaps filled) was printed when the model was fitted; say it again with -v.
+    with _quiet_loader() if data is None else contextlib.nullcontext():
+        return _load_for_run(fc, data, path, data_mod)
+
+
+@contextlib.contextmanager
+def _quiet_loader():
+    loggers = [logging.getLogger(n) for n in ("forecaster.data.core", "forecaster.data.io", "forecaster.data")]
+    levels = [lg.level for lg in loggers]
+    quiet = not log.isEnabledFor(logging.DEBUG)
+    try:
+        if quiet:
+            for lg in loggers:
+                lg.setLevel(logging.WARNING)
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _load_for_run(fc, data, path, data_mod):
     if getattr(fc, "is_panel", False):
         return data_mod.read_csv(path, **loader_kwargs(
             fc.config, target=None if fc.config.data.targets else fc.target_, features=fc.features_))

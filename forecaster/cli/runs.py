@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from forecaster.cli.common import ForecastCommand, atomic_csv, import_backend, load_for_run, store
+from forecaster.cli.common import ForecastCommand, describe_calendar, format_time, import_backend, load_for_run, store
 from forecaster.cli.options import split_commas
+from forecaster.output import FORMATS, STDOUT, flatten, format_of, render, rounded, write_text
 
 _MODEL_HELP = "Run directory (default: runs/latest)."
 _DATA_HELP = "A newer CSV with the same columns (default: the training data)."
@@ -19,31 +20,47 @@ def _series_option(ctx: click.Context, param: click.Parameter, value: tuple[str,
     return list(ids) if ids else None
 
 
+_FORMAT_HELP = "Output format: csv or json (default: from the --output name, else csv)."
+
+
 @click.command(cls=ForecastCommand)
 @click.option("--model", "model", type=click.Path(), help=_MODEL_HELP)
 @click.option("--data", type=click.Path(), help=_DATA_HELP)
-@click.option("--output", type=click.Path(dir_okay=False), help="CSV to write (default: <run>/forecast.csv).")
+@click.option("--output", type=click.Path(dir_okay=False, allow_dash=True),
+              help="File to write (default: <run>/forecast.csv); - writes to stdout (messages go to stderr).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, help=_FORMAT_HELP)
 @click.option("--series", "series_ids", multiple=True, callback=_series_option, metavar="ID[,ID...]", help=_SERIES_HELP)
 @click.pass_context
 def predict(ctx: click.Context, model: str | None, data: str | None, output: str | None,
-            series_ids: list[str] | None = None) -> None:
-    """Forecast the next horizon after the end of the data (every series' of a panel model, in one batched pass)."""
+            series_ids: list[str] | None = None, fmt: str | None = None) -> None:
+    """Forecast the next horizon after the end of the data (every series' of a panel model, in one batched pass).
+
+    \b
+    forecast predict                         table on screen, runs/<run>/forecast.csv
+    forecast predict --output - > f.csv      CSV on stdout only
+    forecast predict --format json --output -   JSON records on stdout
+    Values are rounded to 6 significant digits of the largest forecast.
+    """
     run = store(ctx).resolve(model)
     import_backend(ctx)
     from forecaster.forecaster import Forecaster
 
     fc = Forecaster.load(run)
+    fmt = format_of(output, fmt)
+    to_stdout = output == STDOUT
     if fc.is_panel:
-        _predict_panel(fc, run, data, output, series_ids)
+        _predict_panel(fc, run, data, output, series_ids, fmt)
         return
     if series_ids:
         raise click.UsageError("--series selects series of a model of many series; this model forecasts one.")
     series = load_for_run(fc, data)
-    forecast = fc.predict(series)
-    out = Path(output) if output else run / "forecast.csv"
-    atomic_csv(forecast.rename_axis("time"), out)
-    click.echo(f"Forecast of {fc.target_!r} from {run.name} ({fc.config.window.horizon} steps after {series.index[-1]}):")
-    click.echo(forecast.to_string())
+    forecast = rounded(fc.predict(series)).rename_axis("time")
+    out = output or run / f"forecast.{fmt}"
+    where = write_text(render(forecast, fmt), out)
+    click.echo(f"Forecast of {fc.target_!r} from {run.name} ({fc.config.window.horizon} steps after "
+               f"{format_time(series.index[-1])}, {describe_calendar(fc)}):", err=to_stdout)
+    if not to_stdout:
+        click.echo(forecast.to_string())
     m = fc.metrics_
     if "best_baseline" in m and not m["beats_best_baseline"]:
         best = m["best_baseline"].replace("_", " ")
@@ -52,29 +69,35 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
             f"Note: this model did not beat the {best} baseline on its validation windows "
             f"(MAE {m['val_mae']:.4g} vs {m[m['best_baseline'] + '_val_mae']:.4g}){served}.", err=True,
         )
-    click.echo(f"Wrote {out}")
+    click.echo(f"Wrote {where}", err=to_stdout)
 
 
-def _predict_panel(fc, run: Path, data: str | None, output: str | None, series_ids: list[str] | None) -> None:
-    """``forecast predict`` of a panel model: a long CSV ``id, timestamp, value``."""
+def _predict_panel(fc, run: Path, data: str | None, output: str | None, series_ids: list[str] | None,
+                   fmt: str = "csv") -> None:
+    """``forecast predict`` of a panel model: a long table ``id, timestamp, value``."""
     fc.select_series(series_ids)  # an unknown id fails before any data is read
     # Without --data the stored last windows serve; the training CSV is not read again.
-    forecast = fc.predict(load_for_run(fc, data) if data else None, series=series_ids)
-    out = Path(output) if output else run / "forecast.csv"
-    atomic_csv(forecast.set_index("id"), out)
+    forecast = rounded(fc.predict(load_for_run(fc, data) if data else None, series=series_ids))
+    to_stdout = output == STDOUT
+    out = output or run / f"forecast.{fmt}"
+    where = write_text(render(forecast.set_index("id"), fmt), out)
     n = forecast["id"].nunique()
-    click.echo(f"Forecast of {n} series from {run.name} ({fc.config.window.horizon} steps each):")
-    click.echo(forecast.head(3 * fc.config.window.horizon).to_string(index=False))
-    if len(forecast) > 3 * fc.config.window.horizon:
-        click.echo(f"... {len(forecast)} rows in all")
-    click.echo(f"Wrote {out}")
+    click.echo(f"Forecast of {n} series from {run.name} ({fc.config.window.horizon} steps each):", err=to_stdout)
+    if not to_stdout:
+        click.echo(forecast.head(3 * fc.config.window.horizon).to_string(index=False))
+        if len(forecast) > 3 * fc.config.window.horizon:
+            click.echo(f"... {len(forecast)} rows in all")
+    click.echo(f"Wrote {where}", err=to_stdout)
 
 
 @click.command(cls=ForecastCommand)
 @click.option("--model", "model", type=click.Path(), help=_MODEL_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print the raw manifest.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Machine-readable output: json (the manifest) or csv (one key,value row per manifest entry, "
+              "nested keys dotted). Default: the text for people.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.pass_context
-def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
+def info(ctx: click.Context, model: str | None, as_json: bool, fmt: str | None = None) -> None:
     """Describe a saved model: config, data range, metrics, versions."""
     import json
 
@@ -82,8 +105,16 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
 
     run = store(ctx).resolve(model)
     man = read_manifest(run)
-    if as_json:
+    if as_json or fmt == "json":
         click.echo(json.dumps(man, indent=2))
+        return
+    if fmt == "csv":
+        import pandas as pd
+
+        rows = flatten(man)
+        frame = pd.DataFrame({"key": list(rows), "value": [json.dumps(v) if isinstance(v, (list, dict)) else v
+                                                           for v in rows.values()]})
+        click.echo(frame.to_csv(index=False), nl=False)
         return
     from forecaster.config import ForecastConfig
     from forecaster.evaluation.report import choice_lines, validation_lines

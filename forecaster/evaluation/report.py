@@ -341,26 +341,52 @@ class BacktestResult:
         table = self.metrics.rename(columns={m.label: m.label + m.unit for m in M.METRICS.values()})
         return table.to_string(float_format=lambda v: f"{v:.4g}", na_rep="n/a")
 
-    def format_verdict(self) -> list[str]:
-        """One line per horizon step, then the summary."""
-        lines = []
-        width = len(str(len(self.verdict)))
+    def format_verdict(self, *, max_lines: int = 12) -> list[str]:
+        """The verdict per horizon step, then the summary.
+
+        Up to ``max_lines`` steps get one line each; a longer horizon is summarised
+        as runs of consecutive steps with the same verdict (``steps 1-12: model
+        0.61..0.95 vs seasonal naive 0.70..1.02 -> beats; ...``). Two MASEs that
+        print the same (3 decimals) are a tie, never "beats" or "loses to".
+        """
+        sn, nv = B.BASELINES["seasonal_naive"].label, B.BASELINES["naive"].label
+        steps = self.verdict
+
+        def word(s: dict[str, Any], name: str) -> str:
+            if f"{s['model_mase']:.3f}" == f"{s[f'{name}_mase']:.3f}":
+                return "ties with"
+            return "beats" if s[f"beats_{name}"] else "loses to"
 
         def judged(s: dict[str, Any], name: str) -> str:
-            word = "beats" if s[f"beats_{name}"] else "loses to"
+            w = word(s, name)
             p = s.get(f"p_{name}")
-            if p is None or not math.isfinite(p):
-                return word
-            return f"{word} (p={p:.3f}{'' if p < ALPHA else ', not significant'})"
+            if p is None or not math.isfinite(p) or w == "ties with":
+                return w
+            return f"{w} (p={p:.3f}{'' if p < ALPHA else ', not significant'})"
 
-        sn, nv = B.BASELINES["seasonal_naive"].label, B.BASELINES["naive"].label
-        for s in self.verdict:
-            lines.append(
-                f"step {s['step']:>{width}}: model {s['model_mase']:.3f} vs {sn} {s['seasonal_naive_mase']:.3f} "
-                f"-> {judged(s, 'seasonal_naive')}; vs {nv} {s['naive_mase']:.3f} -> {judged(s, 'naive')}"
-            )
+        lines = []
+        if len(steps) <= max_lines:
+            width = len(str(len(steps)))
+            for s in steps:
+                lines.append(
+                    f"step {s['step']:>{width}}: model {s['model_mase']:.3f} vs {sn} {s['seasonal_naive_mase']:.3f} "
+                    f"-> {judged(s, 'seasonal_naive')}; vs {nv} {s['naive_mase']:.3f} -> {judged(s, 'naive')}"
+                )
+        else:
+            lines.extend(_verdict_runs(steps, word, sn, nv))
         lines.append(self.summary)
         return lines
+
+    def mape_note(self) -> str | None:
+        """A warning when MAPE means little: the actual values cross (or touch) zero."""
+        actual = pd.to_numeric(self.forecasts["actual"], errors="coerce").to_numpy(dtype=float)
+        actual = actual[np.isfinite(actual)]
+        if actual.size and actual.min() <= 0 <= actual.max():
+            return (
+                f"Note: MAPE is not meaningful here: {self.data['target']!r} crosses zero (actual values from "
+                f"{actual.min():.4g} to {actual.max():.4g}), so |e|/|y| explodes near 0. Read MAE, sMAPE and MASE instead."
+            )
+        return None
 
     def title(self, what: str) -> str:
         """Figure title naming the data, target, cell and horizon."""
@@ -405,6 +431,34 @@ class BacktestResult:
     def load(cls, path: str | os.PathLike[str]) -> BacktestResult:
         """Read a directory written by :meth:`save` (for ``forecast plot --backtest``)."""
         return cls(**read_backtest(path))
+
+
+def _range(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.3f}" if f"{lo:.3f}" == f"{hi:.3f}" else f"{lo:.3f}..{hi:.3f}"
+
+
+def _verdict_runs(steps: list[dict[str, Any]], word, sn: str, nv: str) -> list[str]:
+    """Runs of consecutive steps with the same verdict, one line each (with the MASE ranges)."""
+    lines = []
+    start = 0
+
+    def key(s: dict[str, Any]) -> tuple[str, str]:
+        return word(s, "seasonal_naive"), word(s, "naive")
+
+    for k in range(1, len(steps) + 1):
+        if k < len(steps) and key(steps[k]) == key(steps[start]):
+            continue
+        run = steps[start:k]
+        label = f"step {run[0]['step']}" if len(run) == 1 else f"steps {run[0]['step']}-{run[-1]['step']}"
+        w_sn, w_nv = key(run[0])
+        lines.append(
+            f"{label}: model {_range([s['model_mase'] for s in run])} vs {sn} "
+            f"{_range([s['seasonal_naive_mase'] for s in run])} -> {w_sn}; vs {nv} "
+            f"{_range([s['naive_mase'] for s in run])} -> {w_nv}"
+        )
+        start = k
+    return lines
 
 
 # ----------------------------------------------------------------------------

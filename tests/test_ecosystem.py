@@ -1,0 +1,157 @@
+"""Fitting in: output for people and programs (stdout, JSON), help texts, ETA, TensorBoard, calendars, tune."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import assert_one_line_error, write_price_csv
+
+from forecaster import output
+from forecaster.cli import cli
+from forecaster.evaluation.report import _verdict_runs
+
+TINY = ["--units", "4", "--epochs", "2", "--lookback", "10", "--horizon", "3", "--batch-size", "32",
+        "--ensemble", "1", "--min-steps-per-epoch", "1", "--steps-per-epoch", "2"]
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """One tiny price model fitted through the CLI."""
+    root = tmp_path_factory.mktemp("eco")
+    csv = write_price_csv(root / "prices.csv", n=160)
+    args = ["--runs-dir", str(root / "runs"), "fit", str(csv), *TINY, "--name", "p"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    return root, res
+
+
+def _run(root, *args):
+    return CliRunner().invoke(cli, ["--runs-dir", str(root / "runs"), *args])
+
+
+def _all_commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            yield from _all_commands(cmd, (*prefix, name))
+        else:
+            yield (*prefix, name), cmd
+
+
+def test_every_option_of_every_command_has_help():
+    missing = [(" ".join(path), p.opts[0]) for path, cmd in _all_commands(cli) for p in cmd.params
+               if isinstance(p, click.Option) and not (p.help or "").strip()]
+    assert missing == []
+
+
+def test_fit_prints_eta_and_no_cudnn_note_on_cpu(fitted):
+    _, res = fitted
+    assert "ETA: at most" in res.stdout and "epoch left" in res.stdout
+    assert "cuDNN" not in res.output  # no GPU on the test machine
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="tensorboard not installed")
+def test_tensorboard_logs_are_written(tmp_path):
+    csv = write_price_csv(tmp_path / "prices.csv", n=160)
+    res = CliRunner().invoke(cli, ["--runs-dir", str(tmp_path / "runs"), "fit", str(csv), *TINY,
+                                   "--tensorboard", str(tmp_path / "tb")])
+    assert res.exit_code == 0, res.output
+    events = list((tmp_path / "tb").rglob("events.out.tfevents.*"))
+    assert {p.parent.name for p in events} >= {"train", "validation"}
+    assert "TensorBoard logs in" in res.stdout
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(tmp_path / "tb" / "train"), size_guidance={"tensors": 0}).Reload()
+    tags = set(acc.Tags()["tensors"])
+    assert {"epoch_loss", "epoch_learning_rate"} <= tags, tags
+
+
+def test_predict_to_stdout_csv_and_json(fitted):
+    root, _ = fitted
+    res = _run(root, "predict", "--model", str(root / "runs/p"), "--output", "-")
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(pd.io.common.StringIO(res.stdout), index_col=0, parse_dates=True)
+    assert list(frame.columns) == ["Adj Close"] and len(frame) == 3
+    assert "Wrote stdout" in res.stderr and not Path("-").exists()
+    # Loader report once: predicting from the training data does not repeat it.
+    assert "read 160 rows" not in res.stderr
+    res = _run(root, "predict", "--model", str(root / "runs/p"), "--output", "-", "--format", "json")
+    rows = json.loads(res.stdout)
+    assert [set(r) for r in rows] == [{"time", "Adj Close"}] * 3
+    assert rows[0]["time"] == frame.index[0].strftime("%Y-%m-%d")
+    assert rows[0]["Adj Close"] == pytest.approx(frame.iloc[0, 0])
+    # Rounded to 6 significant digits: a price near 100 keeps 4 decimals.
+    assert all(round(r["Adj Close"], 4) == r["Adj Close"] for r in rows)
+
+
+def test_predict_json_file_by_suffix(fitted):
+    root, _ = fitted
+    out = root / "f.json"
+    res = _run(root, "predict", "--model", str(root / "runs/p"), "--output", str(out))
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(out.read_text())) == 3
+
+
+def test_info_formats(fitted):
+    root, _ = fitted
+    doc = json.loads(_run(root, "info", "--model", str(root / "runs/p"), "--format", "json").stdout)
+    assert doc["target"] == "Adj Close"
+    table = pd.read_csv(pd.io.common.StringIO(_run(root, "info", "--model", str(root / "runs/p"), "--format", "csv").stdout))
+    assert list(table.columns) == ["key", "value"]
+    assert table.set_index("key").loc["config.model.units", "value"] == "4"
+
+
+def test_output_helpers_are_generic_over_columns():
+    idx = pd.date_range("2024-01-01", periods=2, freq="D", name="time")
+    frame = pd.DataFrame({"y": [1234.56789, 1.0], "y_lo": [0.001234567, np.nan], "n": [1, 2]}, index=idx)
+    r = output.rounded(frame)
+    assert r["y"].tolist() == [1234.57, 1.0] and r["n"].tolist() == [1, 2]
+    rows = json.loads(output.to_json(r))
+    assert rows[1] == {"time": "2024-01-02", "y": 1.0, "y_lo": None, "n": 2}
+    assert output.format_of("x.JSON", None) == "json" and output.format_of("-", None) == "csv"
+
+
+def _step(k, model, sn, nv):
+    return {"step": k, "model_mase": model, "seasonal_naive_mase": sn, "naive_mase": nv,
+            "beats_seasonal_naive": model < sn, "beats_naive": model < nv}
+
+
+def test_verdict_runs_summarise_long_horizons_and_call_equal_numbers_a_tie():
+    from forecaster.evaluation.report import BacktestResult
+
+    steps = [_step(k, 0.5 + k / 100, 0.9, 0.6) for k in range(1, 9)]
+    steps += [_step(k, 0.70, 0.9, 0.7 + 1e-5) for k in range(9, 11)]  # prints as 0.700 vs 0.700
+    steps += [_step(k, 0.95, 0.9, 0.7) for k in range(11, 49)]
+
+    def word(s, name):
+        if f"{s['model_mase']:.3f}" == f"{s[f'{name}_mase']:.3f}":
+            return "ties with"
+        return "beats" if s[f"beats_{name}"] else "loses to"
+
+    lines = _verdict_runs(steps, word, "seasonal naive", "naive")
+    assert lines == [
+        "steps 1-8: model 0.510..0.580 vs seasonal naive 0.900 -> beats; vs naive 0.600 -> beats",
+        "steps 9-10: model 0.700 vs seasonal naive 0.900 -> beats; vs naive 0.700 -> ties with",
+        "steps 11-48: model 0.950 vs seasonal naive 0.900 -> loses to; vs naive 0.700 -> loses to",
+    ]
+    assert BacktestResult.format_verdict.__defaults__ is None  # keyword-only max_lines
+
+
+def test_tensorboard_without_the_package_is_a_clear_error(monkeypatch, tmp_path):
+    import importlib.util as iu
+
+    real = iu.find_spec
+    monkeypatch.setattr(iu, "find_spec", lambda name, *a: None if name == "tensorboard" else real(name, *a))
+    from forecaster.exceptions import ConfigError
+    from forecaster.training import tensorboard_callback
+
+    with pytest.raises(ConfigError, match=r"forecaster\[tensorboard\]"):
+        tensorboard_callback(tmp_path / "tb")
+    assert not (tmp_path / "tb").exists()
