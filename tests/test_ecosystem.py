@@ -21,12 +21,16 @@ TINY = ["--units", "4", "--epochs", "2", "--lookback", "10", "--horizon", "3", "
         "--ensemble", "1", "--min-steps-per-epoch", "1", "--steps-per-epoch", "2"]
 
 
+BUNDLED_PRICES = Path(__file__).resolve().parents[1] / "data" / "prices.csv"
+
+
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
-    """One tiny price model fitted through the CLI."""
+    """One tiny model fitted through the CLI on the last 160 rows of the bundled S&P 500 file (ends 2018-12-31)."""
     root = tmp_path_factory.mktemp("eco")
-    csv = write_price_csv(root / "prices.csv", n=160)
-    args = ["--runs-dir", str(root / "runs"), "fit", str(csv), *TINY, "--name", "p"]
+    csv = root / "prices.csv"
+    pd.read_csv(BUNDLED_PRICES).tail(160).to_csv(csv, index=False)
+    args = ["--runs-dir", str(root / "runs"), "fit", str(csv), *TINY, "--name", "p", "--holidays", "US"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     return root, res
@@ -82,6 +86,9 @@ def test_predict_to_stdout_csv_and_json(fitted):
     assert "Wrote stdout" in res.stderr and not Path("-").exists()
     # Loader report once: predicting from the training data does not repeat it.
     assert "read 160 rows" not in res.stderr
+    # The exchange calendar chosen for a price file skips the 2019-01-01 market holiday.
+    assert frame.index[0] == pd.Timestamp("2019-01-02")
+    assert "XNYS sessions" in res.stderr
     res = _run(root, "predict", "--model", str(root / "runs/p"), "--output", "-", "--format", "json")
     rows = json.loads(res.stdout)
     assert [set(r) for r in rows] == [{"time", "Adj Close"}] * 3
@@ -155,3 +162,90 @@ def test_tensorboard_without_the_package_is_a_clear_error(monkeypatch, tmp_path)
     with pytest.raises(ConfigError, match=r"forecaster\[tensorboard\]"):
         tensorboard_callback(tmp_path / "tb")
     assert not (tmp_path / "tb").exists()
+
+
+# ---------------------------------------------------------------- calendars
+def test_fit_states_the_calendar_and_the_manifest_records_it(fitted):
+    root, res = fitted
+    assert "Calendar: frequency B, XNYS sessions; holidays of US as inputs" in res.stdout
+    assert "trading_calendar: XNYS" in res.stdout  # the automatic choice and why
+    manifest = json.loads((root / "runs/p/forecaster.json").read_text())
+    assert manifest["config"]["data"]["trading_calendar"] == "XNYS"
+    assert manifest["config"]["data"]["holidays"] == ["US"]
+    assert "hol_US" in manifest["calendar"]
+    info = _run(root, "info", "--model", str(root / "runs/p")).stdout
+    assert "XNYS sessions" in info and "00:00:00" not in info
+
+
+def test_api_predict_follows_the_exchange_and_weekdays_stay_available(fitted):
+    from forecaster import Forecaster
+
+    root, _ = fitted
+    fc = Forecaster.load(root / "runs/p")
+    assert fc.predict().index[0] == pd.Timestamp("2019-01-02")
+    weekdays = Forecaster.load(root / "runs/p")
+    weekdays.config = weekdays.config.replace(trading_calendar="weekdays")
+    assert weekdays.predict().index[0] == pd.Timestamp("2019-01-01")
+
+
+def test_auto_calendar_choice():
+    from forecaster.data.trading import choose
+
+    real = pd.DatetimeIndex(pd.read_csv(BUNDLED_PRICES, usecols=["Date"])["Date"])
+    assert choose(real, "B", "auto", prices=True)[0] == "XNYS"
+    assert choose(real, "B", "auto", prices=False)[0] == "weekdays"  # not a price file
+    every_weekday = pd.bdate_range("2016-01-04", "2018-12-31")
+    name, why = choose(every_weekday, "B", "auto", prices=True)
+    assert name == "weekdays" and "nearly every weekday" in why
+    assert choose(real, "B", "xlon", prices=True) == ("XLON", "given")
+
+
+def test_calendar_errors_are_clear():
+    from forecaster.data.trading import check_holidays, choose
+    from forecaster.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="exchange code"):
+        choose(pd.bdate_range("2024-01-01", periods=10), "B", "NOPE", prices=True)
+    with pytest.raises(ConfigError, match="business-day series"):
+        choose(pd.date_range("2024-01-01", periods=10, freq="h"), "h", "XNYS", prices=False)
+    with pytest.raises(ConfigError, match="ISO 3166"):
+        check_holidays(["ZZ"])
+    assert check_holidays(["us", "de-by"]) == ("US", "DE-BY")
+
+
+def test_missing_calendar_packages_degrade_with_a_clear_error(monkeypatch):
+    import sys
+
+    from forecaster.data.trading import choose, holiday_features
+    from forecaster.exceptions import ConfigError
+
+    monkeypatch.setitem(sys.modules, "exchange_calendars", None)
+    monkeypatch.setitem(sys.modules, "holidays", None)
+    real = pd.DatetimeIndex(pd.read_csv(BUNDLED_PRICES, usecols=["Date"])["Date"])
+    assert choose(real, "B", "auto", prices=True) == ("weekdays", "exchange_calendars is not installed")
+    with pytest.raises(ConfigError, match="pip install exchange_calendars"):
+        choose(real, "B", "XNYS", prices=True)
+    with pytest.raises(ConfigError, match="pip install holidays"):
+        holiday_features(real[:3], ["US"])
+
+
+def test_holiday_features_mark_public_holidays():
+    from forecaster.data.calendar import calendar_features
+
+    idx = pd.date_range("2024-12-24", periods=3, freq="D")
+    cal = calendar_features(idx, "D", holidays=("GB", "US"))
+    assert cal["hol_GB"].tolist() == [0.0, 1.0, 1.0]  # Christmas and Boxing Day
+    assert cal["hol_US"].tolist() == [0.0, 1.0, 0.0]
+    assert list(calendar_features(idx, "D", cycles=False, holidays=("US",)).columns) == ["hol_US"]
+
+
+def test_older_runs_keep_weekdays_and_the_old_flag_still_works():
+    from forecaster.config import ForecastConfig
+
+    stored = ForecastConfig().to_dict()
+    del stored["data"]["trading_calendar"]
+    assert ForecastConfig.from_dict(stored, stored=True).data.trading_calendar == "weekdays"
+    res = CliRunner().invoke(cli, ["config", "show", "--no-calendar", "--calendar", "XNYS", "--holidays", "us,gb"])
+    assert res.exit_code == 0, res.output
+    assert "calendar = false" in res.stdout and 'trading_calendar = "XNYS"' in res.stdout
+    assert 'holidays = ["US", "GB"]' in res.stdout

@@ -9,7 +9,7 @@ import click
 
 from forecaster.cli.common import ForecastCommand, import_backend, is_panel, load_series, store
 from forecaster.cli.options import build_config, config_options, typed
-from forecaster.output import FORMATS, records
+from forecaster.cli.runs import FORMATS
 
 #: Backtest option parameter -> BacktestConfig field (the [backtest] table and --set backtest.KEY use the field).
 _BACKTEST_PARAMS = {"folds": "folds", "start": "start", "origin_stride": "origin_stride", "refit": "refit",
@@ -171,6 +171,8 @@ def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts,
 def machine_output(result, fmt: str, saved: Path) -> str:
     """What ``backtest --format`` prints on stdout: the metric table as CSV, or the results as JSON."""
     import json
+
+    from forecaster.output import records
 
     table = result.metrics.rename_axis("forecaster")
     if fmt == "csv":

@@ -70,11 +70,16 @@ def format_time(t) -> str:
 
 def describe_calendar(fc) -> str:
     """How a fitted model continues its series: ``frequency B``, plus its trading calendar when it has one."""
-    text = f"frequency {fc.freq_}"
-    trading = getattr(fc.config.data, "trading_calendar", None)
-    if trading not in (None, "auto", "weekdays") and fc.freq_ in ("B", "C"):
+    return describe_trading(fc.freq_, getattr(fc.config.data, "trading_calendar", None))
+
+
+def describe_trading(freq: str, trading: str | None) -> str:
+    """``frequency B, XNYS sessions`` / ``frequency B, weekdays`` / ``frequency h``."""
+    text = f"frequency {freq}"
+    fc_freq = freq
+    if trading not in (None, "auto", "weekdays") and fc_freq in ("B", "C"):
         text += f", {trading} sessions"
-    elif fc.freq_ in ("B", "C"):
+    elif fc_freq in ("B", "C"):
         text += ", weekdays"
     return text
 

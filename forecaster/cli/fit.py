@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from forecaster.cli.common import ForecastCommand, fingerprint_of, import_backend, load_series, store
+from forecaster.cli.common import ForecastCommand, describe_calendar, fingerprint_of, import_backend, load_series, store
 from forecaster.cli.options import build_config, config_options
 
 log = logging.getLogger("forecaster")
@@ -76,6 +76,8 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboa
         f"normalization {c.data.normalization}"
         + (f", calendar features {', '.join(fc.calendar_)}" if fc.calendar_ else "")
     )
+    click.echo(f"Calendar: {describe_calendar(fc)}"
+               + (f"; holidays of {', '.join(c.data.holidays)} as inputs" if c.data.holidays else ""))
     if fc.choices_:
         click.echo("Automatic choices (from the training rows):")
         for line in choice_lines(fc.choices_):

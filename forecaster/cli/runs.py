@@ -6,9 +6,12 @@ from pathlib import Path
 
 import click
 
-from forecaster.cli.common import ForecastCommand, describe_calendar, format_time, import_backend, load_for_run, store
+from forecaster.cli.common import ForecastCommand, describe_calendar, describe_trading, format_time, import_backend, load_for_run, store
 from forecaster.cli.options import split_commas
-from forecaster.output import FORMATS, STDOUT, flatten, format_of, render, rounded, write_text
+
+#: Output formats (forecaster.output.FORMATS; pandas is imported by the commands, not by --help).
+FORMATS = ("csv", "json")
+STDOUT = "-"
 
 _MODEL_HELP = "Run directory (default: runs/latest)."
 _DATA_HELP = "A newer CSV with the same columns (default: the training data)."
@@ -45,6 +48,8 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
     import_backend(ctx)
     from forecaster.forecaster import Forecaster
 
+    from forecaster.output import format_of, render, rounded, write_text
+
     fc = Forecaster.load(run)
     fmt = format_of(output, fmt)
     to_stdout = output == STDOUT
@@ -75,6 +80,8 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
 def _predict_panel(fc, run: Path, data: str | None, output: str | None, series_ids: list[str] | None,
                    fmt: str = "csv") -> None:
     """``forecast predict`` of a panel model: a long table ``id, timestamp, value``."""
+    from forecaster.output import render, rounded, write_text
+
     fc.select_series(series_ids)  # an unknown id fails before any data is read
     # Without --data the stored last windows serve; the training CSV is not read again.
     forecast = rounded(fc.predict(load_for_run(fc, data) if data else None, series=series_ids))
@@ -111,6 +118,8 @@ def info(ctx: click.Context, model: str | None, as_json: bool, fmt: str | None =
     if fmt == "csv":
         import pandas as pd
 
+        from forecaster.output import flatten
+
         rows = flatten(man)
         frame = pd.DataFrame({"key": list(rows), "value": [json.dumps(v) if isinstance(v, (list, dict)) else v
                                                            for v in rows.values()]})
@@ -127,8 +136,11 @@ def info(ctx: click.Context, model: str | None, as_json: bool, fmt: str | None =
         f"Model:      {cfg['layers']} x {'bidirectional ' if cfg['bidirectional'] else ''}{cfg['cell']}, "
         f"{cfg['units']} units, dropout {cfg['dropout']}, lookback {cfg['lookback']} -> horizon {cfg['horizon']}",
         f"Target:     {man['target']}" + (f" (features: {', '.join(man['features'])})" if man["features"] else ""),
-        f"Data:       {d['source']} ({d['rows']} rows, {d['start']} .. {d['end']}, frequency {man['frequency']})",
-        f"Training:   {d['train_start']} .. {d['train_end']}; validation {d['val_start']} .. {d['val_end']}",
+        f"Data:       {d['source']} ({d['rows']} rows, {format_time(d['start'])} .. {format_time(d['end'])}, "
+        f"{describe_trading(man['frequency'], cfg.get('trading_calendar'))})"
+        + (f"; holidays of {', '.join(cfg['holidays'])} as inputs" if cfg.get("holidays") else ""),
+        f"Training:   {format_time(d['train_start'])} .. {format_time(d['train_end'])}; validation "
+        f"{format_time(d['val_start'])} .. {format_time(d['val_end'])}",
         f"Scaling:    transform {cfg['transform']} (log: {', '.join(c for c, l in zip(man['scaler']['columns'], man['scaler']['log']) if l) or 'none'}), "
         f"normalization {cfg['normalization']}",
         f"Training:   {cfg['epochs']} max epochs, batch {cfg['batch_size']}, lr {cfg['learning_rate']}, "
