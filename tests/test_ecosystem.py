@@ -249,3 +249,65 @@ def test_older_runs_keep_weekdays_and_the_old_flag_still_works():
     assert res.exit_code == 0, res.output
     assert "calendar = false" in res.stdout and 'trading_calendar = "XNYS"' in res.stdout
     assert 'holidays = ["US", "GB"]' in res.stdout
+
+
+# ---------------------------------------------------------------- plots
+def _inside(fig, artist) -> bool:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    box, page = artist.get_window_extent(), fig.bbox
+    return box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1 and box.y1 <= page.y1 + 1
+
+
+def test_long_titles_wrap_inside_the_figure_and_epoch_ticks_are_integers():
+    from forecaster.plot import plot_forecast, plot_history
+
+    idx = pd.date_range("2018-01-01", periods=300, freq="D")
+    hist = pd.Series(np.sin(np.arange(300) / 9.0), index=idx, name="y")
+    fc = pd.Series([0.1, 0.2, 0.3], index=pd.date_range("2018-10-28", periods=3, freq="D"))
+    title = "a_rather_long_data_file_name_for_a_report.csv: target - 2xbi-lstm (64 units), " * 2
+    fig = plot_forecast(hist, fc, title=title)
+    assert fig._suptitle.get_text().count("\n") >= 1 and _inside(fig, fig._suptitle)
+    fig = plot_history({"loss": [3.0, 2.0, 1.5], "val_loss": [3.1, 2.5, 2.0]}, title=title)
+    ax = fig.axes[0]
+    assert _inside(fig, ax.title)
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_short_forecast_gets_a_zoom_panel_and_axes_name_the_year():
+    from forecaster.plot import plot_forecast
+
+    idx = pd.bdate_range("2017-06-01", "2018-12-31")
+    hist = pd.Series(np.linspace(100, 120, len(idx)), index=idx, name="Close")
+    fc = pd.Series([121.0, 122.0], index=pd.DatetimeIndex(["2019-01-02", "2019-01-03"]))
+    fig = plot_forecast(hist, fc, ylabel="Close (USD)")
+    overview, zoom = fig.axes
+    assert "2017" in overview.get_xlabel() and "2019" in overview.get_xlabel()
+    assert "Dec 2018 - Jan 2019" in zoom.get_xlabel()
+    assert overview.get_ylabel() == "Close (USD)"
+    # A forecast as long as a fair share of the history needs no zoom.
+    assert len(plot_forecast(hist.iloc[-10:], fc).axes) == 1
+
+
+def test_horizon_in_time_units_and_titles_without_midnight():
+    from forecaster.plot import describe_horizon, time_label
+
+    assert describe_horizon(48, "h") == "48 hours"
+    assert describe_horizon(5, "B") == "5 business days"
+    assert describe_horizon(5, "B", "XNYS") == "5 XNYS sessions"
+    assert describe_horizon(12, "MS") == "12 months"
+    assert describe_horizon(4, "30min") == "4 steps of 30 minutes (2 hours)"
+    assert time_label(pd.Timestamp("2018-12-21")) == "2018-12-21"
+
+
+def test_plot_command_title_and_ylabel(fitted):
+    root, _ = fitted
+    out = root / "custom.png"
+    res = _run(root, "plot", "--model", str(root / "runs/p"), "--output", str(out), "--title", "My report figure",
+               "--ylabel", "Close (USD)")
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    res = _run(root, "plot", "--backtest", str(root), "--title", "x")
+    assert_one_line_error(res, 2)

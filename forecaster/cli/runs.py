@@ -164,13 +164,18 @@ def info(ctx: click.Context, model: str | None, as_json: bool, fmt: str | None =
               help="Redraw a backtest's overlay and error-by-step PNGs into its directory (made by 'forecast backtest').")
 @click.option("--series", "series_ids", multiple=True, callback=_series_option, metavar="ID[,ID...]",
               help="A model of many series: the series to draw, one panel each (default: the first 4).")
+@click.option("--title", default=None, help="Figure title (default: data, target, model and horizon in time units).")
+@click.option("--ylabel", default=None, help="Y-axis label, e.g. with units: 'Close (USD)' (default: the target).")
 @click.pass_context
 def plot(ctx: click.Context, model: str | None, data: str | None, output: str | None, n_history: int | None,
-         backtest_dir: str | None = None, series_ids: list[str] | None = None) -> None:
+         backtest_dir: str | None = None, series_ids: list[str] | None = None, title: str | None = None,
+         ylabel: str | None = None) -> None:
     """Plot recent history and the forecast after it as a PNG (or a backtest's figures with --backtest)."""
     if backtest_dir is not None:
-        if model is not None or data is not None or output is not None or n_history is not None:
-            raise click.UsageError("--backtest cannot be combined with --model, --data, --output or --history.")
+        if any(v is not None for v in (model, data, output, n_history, title, ylabel)):
+            raise click.UsageError(
+                "--backtest cannot be combined with --model, --data, --output, --history, --title or --ylabel."
+            )
         from forecaster.cli.backtest import plot_backtest_dir
 
         plot_backtest_dir(Path(backtest_dir))
@@ -178,11 +183,11 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
     run = store(ctx).resolve(model)
     import_backend(ctx)
     from forecaster.forecaster import Forecaster
-    from forecaster.plot import plot_forecast, save_figure
+    from forecaster.plot import describe_horizon, plot_forecast, save_figure
 
     fc = Forecaster.load(run)
     if fc.is_panel:
-        _plot_panel(fc, run, data, output, n_history, series_ids)
+        _plot_panel(fc, run, data, output, n_history, series_ids, title)
         return
     if series_ids:
         raise click.UsageError("--series selects series of a model of many series; this model forecasts one.")
@@ -191,17 +196,20 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
     n = n_history or max(4 * fc.config.window.lookback, 120)
     hist = series.frame[fc.target_].iloc[-n:]
     cfg = fc.config
-    title = (
-        f"{Path(series.source or 'data').name}: {fc.target_} - {cfg.model.layers}x{'bi-' if cfg.model.bidirectional else ''}"
-        f"{cfg.model.cell}, horizon {cfg.window.horizon} ({fc.freq_})"
-    )
-    fig = plot_forecast(hist, forecast, title=title, ylabel=fc.target_)
+    if title is None:
+        title = (
+            f"{Path(series.source or 'data').name}: {fc.target_} - {cfg.model.layers}x"
+            f"{'bi-' if cfg.model.bidirectional else ''}{cfg.model.cell}, forecast of the next "
+            f"{describe_horizon(cfg.window.horizon, fc.freq_, getattr(cfg.data, 'trading_calendar', None))} "
+            f"after {format_time(series.index[-1])}"
+        )
+    fig = plot_forecast(hist, forecast, title=title, ylabel=ylabel or fc.target_)
     out = save_figure(fig, Path(output) if output else run / "forecast.png")
     click.echo(f"Wrote {out}")
 
 
 def _plot_panel(fc, run: Path, data: str | None, output: str | None, n_history: int | None,
-                series_ids: list[str] | None) -> None:
+                series_ids: list[str] | None, title: str | None = None) -> None:
     """``forecast plot`` of a panel model: history and forecast of each chosen series, one axis each."""
     from forecaster.plot import plot_panel_forecasts, save_figure
 
@@ -214,6 +222,9 @@ def _plot_panel(fc, run: Path, data: str | None, output: str | None, n_history: 
     forecast = fc.predict(ts, series=ids)
     n = n_history or max(4 * fc.config.window.lookback, 120)
     history = {i: members[i].frame[members[i].target].iloc[-n:] for i in ids}
-    fig = plot_panel_forecasts(history, forecast, title=f"{run.name}: horizon {fc.config.window.horizon} ({fc.freq_})")
+    from forecaster.plot import describe_horizon
+
+    fig = plot_panel_forecasts(history, forecast, title=title or f"{run.name}: forecast of the next "
+                               f"{describe_horizon(fc.config.window.horizon, fc.freq_)}")
     out = save_figure(fig, Path(output) if output else run / "forecast.png")
     click.echo(f"Wrote {out}")

@@ -239,6 +239,8 @@ def backtest_figures(result: BacktestResult, series: Any = None) -> dict[str, An
         plot_error_by_step,
         plot_forecast,
         plot_history,
+        step_unit,
+        time_label,
     )
 
     target = result.data["target"]
@@ -246,7 +248,7 @@ def backtest_figures(result: BacktestResult, series: Any = None) -> dict[str, An
         BACKTEST_FIGURES["overlay"]: plot_backtest(result.forecasts, title=result.title("backtest overlay"), ylabel=target),
         BACKTEST_FIGURES["error"]: plot_error_by_step(
             result.scores["per_step"], metric="mae", title=result.title("error by horizon step"),
-            ylabel=f"MAE ({target})",
+            ylabel=f"MAE ({target})", step=_one_step(step_unit(result.data.get("frequency"))),
         ),
     }
     if result.histories:
@@ -262,9 +264,17 @@ def backtest_figures(result: BacktestResult, series: Any = None) -> dict[str, An
         forecast = last.set_index("timestamp")[MODEL].rename(target)
         actual = last.set_index("timestamp")["actual"]
         figures[BACKTEST_FIGURES["forecast"]] = plot_forecast(
-            hist, forecast, actual=actual, title=result.title(f"forecast from {last['cutoff'].iloc[0]}"), ylabel=target,
+            hist, forecast, actual=actual, title=result.title(f"forecast from {time_label(last['cutoff'].iloc[0])}"), ylabel=target,
         )
     return figures
+
+
+def _one_step(unit) -> str | None:
+    """``(15, 'minute', 'minutes')`` -> ``'15 minutes'``; ``(1, 'hour', 'hours')`` -> ``'1 hour'``."""
+    if unit is None:
+        return None
+    mult, one, many = unit
+    return f"{mult} {one if mult == 1 else many}"
 
 
 # ----------------------------------------------------------------------------
@@ -389,11 +399,13 @@ class BacktestResult:
         return None
 
     def title(self, what: str) -> str:
-        """Figure title naming the data, target, cell and horizon."""
+        """Figure title naming the data, target, cell and horizon (in time units where the frequency has them)."""
+        from forecaster.plot import describe_horizon
+
         m, w = self.fc_config.model, self.fc_config.window
         return (
             f"{self.data['name']}: {self.data['target']} - {m.layers}x{'bi-' if m.bidirectional else ''}{m.cell} "
-            f"({m.units} units), horizon {w.horizon} ({self.data['frequency']}) - {what}"
+            f"({m.units} units), horizon {describe_horizon(w.horizon, self.data['frequency'])} - {what}"
         )
 
     def describe(self) -> str:
