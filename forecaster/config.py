@@ -162,7 +162,8 @@ class DataConfig(_Section):
     """Which columns play which role, and how the values are prepared."""
 
     SECTION: ClassVar[str] = "data"
-    _TUPLES: ClassVar[tuple[str, ...]] = ("features", "future_features", "static_features", "na_values", "targets")
+    _TUPLES: ClassVar[tuple[str, ...]] = ("features", "future_features", "static_features", "na_values", "targets",
+                                          "holidays")
 
     target: str | None = _opt(
         None, "Column to forecast (default: the only numeric column; Adj Close/Close/Price for prices)."
@@ -199,7 +200,16 @@ class DataConfig(_Section):
     )
     calendar: bool = _opt(
         True, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
-        "as known-future inputs.",
+        "as known-future inputs (--no-calendar is accepted too).", flag="--calendar-features",
+    )
+    trading_calendar: str = _opt(
+        "auto", "Days that follow a business-day series: weekdays, or an exchange's sessions (XNYS, XLON, XTKS, ... "
+        "from exchange_calendars; skips market holidays). auto: the exchange whose sessions match a price file's "
+        "rows, else weekdays.", flag="--calendar", metavar="NAME",
+    )
+    holidays: tuple[str, ...] = _opt(
+        (), "Public holidays of these countries (US, GB, DE-BY, ...; holidays package) as known-future 0/1 inputs, "
+        "comma-separated.", multiple=True, metavar="CC[,CC...]",
     )
     targets: tuple[str, ...] = _opt(
         (), "Several target columns of one wide CSV, each forecast as its own series of a panel "
@@ -215,6 +225,12 @@ class DataConfig(_Section):
         _choice("missing", self.missing, MISSING_POLICIES)
         _choice("transform", self.transform, TRANSFORMS)
         _choice("normalization", self.normalization, NORMALIZATIONS)
+        if not isinstance(self.trading_calendar, str) or not self.trading_calendar.strip():
+            raise ConfigError(
+                "`trading_calendar` must be auto, weekdays or an exchange code such as XNYS. "
+                f"Received: trading_calendar={self.trading_calendar!r}"
+            )
+        object.__setattr__(self, "holidays", tuple(h.strip().upper() for h in self.holidays))
         if self.target is not None:
             # The target is always input 0; listing it again as a covariate would feed it twice.
             object.__setattr__(self, "features", tuple(f for f in self.features if f != self.target))
@@ -544,6 +560,7 @@ FLAT_NAMES: dict[str, tuple[str, str]] = _flat_names()
 #: (today's defaults differ: a run loaded with them would rebuild another network or other inputs).
 ABSENT_IN_OLDER_RUNS: dict[tuple[str, str], Any] = {
     ("data", "calendar"): False,
+    ("data", "trading_calendar"): "weekdays",
     ("output", "base"): "naive",
     ("train", "ensemble"): 1,
     ("model", "skip"): "none",
