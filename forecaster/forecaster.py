@@ -788,6 +788,8 @@ class Forecaster:
         return calendar_features(index, self.freq_, cycles=d.calendar, holidays=d.holidays)[self.calendar_].to_numpy()
 
     def _with_own_calendar(self, series: Series) -> Series:
+        # The fitted calendar columns exist only at the fitted frequency: check it first.
+        self._check_frequency(series)
         d = self.config.data
         return _with_calendar(series, cycles=d.calendar, holidays=d.holidays, names=self.calendar_)[0]
 
@@ -800,14 +802,17 @@ class Forecaster:
         series = _one_series(ts, "predict")
         return self._with_own_calendar(series) if self.calendar_ else series
 
-    def check_compatible(self, series: Series) -> None:
-        """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
-        self._check_fitted()
+    def _check_frequency(self, series: Series) -> None:
         if series.freq != self.freq_:
             raise DataError(
                 f"The data's frequency is {series.freq!r} but the model was fitted on {self.freq_!r} data. "
                 "Use data sampled like the training data."
             )
+
+    def check_compatible(self, series: Series) -> None:
+        """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
+        self._check_fitted()
+        self._check_frequency(series)
         if series.columns != self.columns_:
             raise DataError(
                 f"The data's columns ({', '.join(series.columns)}) differ from the model's "

@@ -103,11 +103,12 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
     if name is not None:
         runs.path(name)  # a bad --name fails before the data is read
     config, series = load_series(data, config)
-    runs.preflight()  # a runs location that cannot take the results fails before any fold is fitted
     if is_panel(series):
+        runs.preflight()  # a runs location that cannot take the results fails before any fold is fitted
         _backtest_panel(ctx, data, name, config, series, bt_config, fmt)
         return
     plan = plan_backtest(series, config, bt_config)
+    runs.preflight()  # after the plan's checks (which create nothing), before any fold is fitted
     echo(
         f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.origin_stride}), "
         f"{plan.n_fits} fit(s) (refit {bt_config.describe_refit()}, {bt_config.window} window, gap {bt_config.gap}); "
