@@ -28,9 +28,8 @@ import os
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -39,16 +38,25 @@ from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, SCHEMA_VERSION, read
 from forecaster.config import ForecastConfig
 from forecaster.data import Series, TimeSeries, as_timeseries, future_index
 from forecaster.exceptions import ArtifactError, ConfigError, DataError, NotFittedError, TrainingError
-from forecaster.models import IOSpec, cudnn_issues
+from forecaster import runtime
 from forecaster.runtime import backend_name, set_seed
 from forecaster.scaling import SeriesScaler
-from forecaster.training import HISTORY_FILE, train
-from forecaster.training.pipeline import scale_in_chunks
 from forecaster.choices import base_steps, resolve
 from forecaster.data.calendar import calendar_features
 from forecaster.windowing import WindowView, chronological_split
 
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from forecaster.models import IOSpec
+
+# Keras, forecaster.models and forecaster.training are imported where they are used, never here:
+# loading and predicting may run on Keras' NumPy backend (see forecaster.runtime.import_for_inference),
+# and a later fit in the same process switches backend and imports those modules afresh.
+
 log = logging.getLogger(__name__)
+#: Per-epoch losses of a run (the same name as forecaster.training.HISTORY_FILE).
+HISTORY_FILE = "history.csv"
 
 #: Origins predicted per model call: large enough to amortise call overhead,
 #: small enough that a gathered chunk of windows stays a few MB.
@@ -161,6 +169,7 @@ class Forecaster:
         cfg, self.choices_ = resolve(
             cfg, series.values, series.freq, prices=series.kind == "prices", linear=calendar, columns=series.columns
         )
+        IOSpec, cudnn_issues, train, scale_in_chunks = _training_api()
         # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
@@ -313,6 +322,7 @@ class Forecaster:
             members, calendar = [p[0] for p in pairs], pairs[0][1]
         prices = all(m.kind == "prices" for m in members)
         cfg, self.choices_ = resolve_panel(cfg, members, ts.freq, prices=prices)
+        IOSpec, cudnn_issues, train, scale_in_chunks = _training_api()
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
             log.warning("%s", issue)
@@ -417,7 +427,7 @@ class Forecaster:
             size = max(32, 1 << (len(chunk) - 1).bit_length())  # one traced shape per power of two
             if size != len(chunk):
                 inputs = _pad(inputs, size)
-            rel = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)[: len(chunk)]
+            rel = np.asarray(self._predict_batch(inputs), dtype=np.float64)[: len(chunk)]
             if rel.ndim == 3:
                 rel = np.median(rel, axis=1)
             z = rel + view.reference(chunk)
@@ -657,6 +667,14 @@ class Forecaster:
         if not hasattr(self, "model_"):
             raise NotFittedError("This Forecaster instance is not fitted yet. Call 'fit' with a series first.")
 
+    def _predict_batch(self, inputs):
+        """One model call. A model loaded on the NumPy inference backend before this process switched
+        backend (to train) is loaded again from its run directory first: its objects belong to the old Keras."""
+        if getattr(self, "model_backend_", None) not in (None, backend_name()) and getattr(self, "run_dir_", None):
+            self.model_ = _load_keras_model(Path(self.run_dir_) / MODEL_FILE)
+            self.model_backend_ = backend_name()
+        return self.model_.predict_on_batch(inputs)
+
     def _predict_view(self, view: WindowView, origins: np.ndarray | range) -> np.ndarray:
         """Forecast many origins at once, in original units: ``(len(origins), horizon)``."""
         out = np.empty((len(origins), self.config.window.horizon), dtype=np.float64)
@@ -668,7 +686,7 @@ class Forecaster:
             size = max(32, 1 << (len(chunk) - 1).bit_length())
             if size != len(chunk):
                 inputs = _pad(inputs, size)
-            rel = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)[: len(chunk)]
+            rel = np.asarray(self._predict_batch(inputs), dtype=np.float64)[: len(chunk)]
             if rel.ndim == 3:  # an ensemble: (batch, members, horizon) -> the members' median
                 rel = np.median(rel, axis=1)
             out[lo : lo + len(chunk)] = self.scaler_.inverse_target(rel + view.reference(chunk))
@@ -810,6 +828,8 @@ class Forecaster:
         self._check_fitted()
         import sys
 
+        import keras
+
         versions = {
             "forecaster": __version__,
             "keras": keras.__version__,
@@ -873,6 +893,9 @@ class Forecaster:
         run = Path(path)
         manifest = read_manifest(run)
         fc = cls(ForecastConfig.from_dict(manifest["config"], stored=True))
+        runtime.import_for_inference()
+        from forecaster.models.heads import IOSpec
+
         future = list(manifest.get("future_features", []))
         calendar = list(manifest.get("calendar", []))
         n_cols = 1 + len(manifest["features"]) + len(future) + len(calendar)
@@ -885,11 +908,8 @@ class Forecaster:
         )
         if "io" in manifest and manifest["io"] != fc.io_.to_dict():
             raise ArtifactError(f"{run / MANIFEST_FILE}: `io` {manifest['io']} does not match its config and columns.")
-        try:
-            fc.model_ = keras.saving.load_model(run / MODEL_FILE, compile=False, safe_mode=True)
-        except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ArtifactError(f"Cannot load {run / MODEL_FILE} safely: {first}") from None
+        fc.model_ = _load_inference_model(run / MODEL_FILE, fc.io_)
+        fc.model_backend_ = backend_name()
         _check_model_shapes(fc.model_, fc.io_, run / MODEL_FILE)
         fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
         fc.ids_ = None
@@ -973,7 +993,59 @@ def _pad(inputs, size: int):
     return np.concatenate([inputs, np.zeros((size - len(inputs), *inputs.shape[1:]), dtype=inputs.dtype)])
 
 
-def _check_model_shapes(model: keras.Model, io: IOSpec, path: Path) -> None:
+def _training_api():
+    """What fitting needs, imported on the backend that can train (leaving the NumPy inference backend)."""
+    runtime.leave_inference_backend()
+    from forecaster.models import IOSpec, cudnn_issues
+    from forecaster.training import train
+    from forecaster.training.pipeline import scale_in_chunks
+
+    return IOSpec, cudnn_issues, train, scale_in_chunks
+
+
+def _load_keras_model(path: Path) -> "keras.Model":
+    import keras
+
+    import forecaster.models  # noqa: F401  # registers the custom objects (losses, layers) on this backend
+
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ArtifactError(f"Cannot load {path} safely: {first}") from None
+
+
+def _load_inference_model(path: Path, io: "IOSpec") -> "keras.Model":
+    """Load ``path`` for prediction; on the NumPy backend, check that it runs there, else fall back.
+
+    A model whose layers the NumPy backend cannot load or run is loaded with
+    the default backend (TensorFlow) instead, with a note: the forecasts are
+    the same, only slower to start.
+    """
+    if not runtime.inference_only():
+        return _load_keras_model(path)
+    try:
+        model = _load_keras_model(path)
+        model.predict_on_batch(_zero_inputs(io))
+        return model
+    except Exception as exc:  # a layer or op without a NumPy implementation
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("Note: Keras' NumPy backend cannot run this model (%s); predicting with TensorFlow.", reason[:200])
+    runtime.leave_inference_backend()
+    return _load_keras_model(path)
+
+
+def _zero_inputs(io: "IOSpec"):
+    """One all-zero input row of each model input (the probe that the model runs on this backend)."""
+    x = [np.zeros((1, io.lookback, io.n_past), dtype=np.float32)]
+    if io.n_future:
+        x.append(np.zeros((1, io.horizon, io.n_future), dtype=np.float32))
+    if io.embedding:
+        x.append(np.zeros((1, 1), dtype=np.int32))
+    return tuple(x) if len(x) > 1 else x[0]
+
+
+def _check_model_shapes(model: "keras.Model", io: "IOSpec", path: Path) -> None:
     """A model file of other shapes than its manifest describes is refused."""
     shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
     expected = [(None, io.lookback, io.n_past)] + ([(None, io.horizon, io.n_future)] if io.n_future else [])
