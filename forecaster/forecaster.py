@@ -13,6 +13,8 @@ A fitted Forecaster is saved as a directory, never a pickle::
       forecaster.json    manifest: schema_version, config, scaler, columns,
                          frequency, ranges, the last observed window, data
                          fingerprint, versions, metrics
+      predict.npz        the model's weights by layer name, for prediction without Keras
+                         (forecaster.inference; runs saved without it load with Keras)
       history.csv        per-epoch losses
       panel.npz          a model of many series: every series' id, scaler parameters and last window
                          (plain arrays, loaded with allow_pickle=False)
@@ -41,14 +43,13 @@ from forecaster.exceptions import ArtifactError, ConfigError, DataError, NotFitt
 from forecaster import runtime
 from forecaster.runtime import backend_name, set_seed
 from forecaster.scaling import SeriesScaler
+from forecaster.shapes import IOSpec
 from forecaster.choices import base_steps, resolve
 from forecaster.data.calendar import calendar_features
 from forecaster.windowing import WindowView, chronological_split
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
-
-    from forecaster.models import IOSpec
 
 # Keras, forecaster.models and forecaster.training are imported where they are used, never here:
 # loading and predicting may run on Keras' NumPy backend (see forecaster.runtime.import_for_inference),
@@ -65,6 +66,8 @@ PREDICT_CHUNK = 4096
 VALIDATION_BASELINES = ("naive", "seasonal_naive", "drift")
 #: Per-series state of a panel model in its run directory (plain arrays, no pickle).
 PANEL_FILE = "panel.npz"
+#: ``model_backend_`` of a model evaluated by :class:`forecaster.inference.NumpyModel` (no Keras).
+NUMPY_GRAPH = "numpy-graph"
 
 
 class Forecaster:
@@ -670,7 +673,8 @@ class Forecaster:
     def _predict_batch(self, inputs):
         """One model call. A model loaded on the NumPy inference backend before this process switched
         backend (to train) is loaded again from its run directory first: its objects belong to the old Keras."""
-        if getattr(self, "model_backend_", None) not in (None, backend_name()) and getattr(self, "run_dir_", None):
+        loaded_on = getattr(self, "model_backend_", None)
+        if loaded_on not in (None, NUMPY_GRAPH) and loaded_on != backend_name() and getattr(self, "run_dir_", None):
             self.model_ = _load_keras_model(Path(self.run_dir_) / MODEL_FILE)
             self.model_backend_ = backend_name()
         return self.model_.predict_on_batch(inputs)
@@ -879,7 +883,16 @@ class Forecaster:
         self._check_fitted()
 
         def write(tmp: Path) -> None:
-            self.model_.save(tmp / MODEL_FILE)
+            from forecaster.inference import WEIGHTS_FILE, export_weights
+
+            if getattr(self, "model_backend_", None) == NUMPY_GRAPH:  # loaded without Keras: the same files again
+                import shutil
+
+                for name in (MODEL_FILE, WEIGHTS_FILE):
+                    shutil.copyfile(Path(self.run_dir_) / name, tmp / name)
+            else:
+                self.model_.save(tmp / MODEL_FILE)
+                export_weights(self.model_, tmp / WEIGHTS_FILE)
             if self.is_panel:
                 self._save_panel(tmp / PANEL_FILE)
             pd.DataFrame(self.history_).rename_axis("epoch").rename(lambda i: i + 1).to_csv(tmp / HISTORY_FILE)
@@ -893,8 +906,6 @@ class Forecaster:
         run = Path(path)
         manifest = read_manifest(run)
         fc = cls(ForecastConfig.from_dict(manifest["config"], stored=True))
-        runtime.import_for_inference()
-        from forecaster.models.heads import IOSpec
 
         future = list(manifest.get("future_features", []))
         calendar = list(manifest.get("calendar", []))
@@ -908,8 +919,7 @@ class Forecaster:
         )
         if "io" in manifest and manifest["io"] != fc.io_.to_dict():
             raise ArtifactError(f"{run / MANIFEST_FILE}: `io` {manifest['io']} does not match its config and columns.")
-        fc.model_ = _load_inference_model(run / MODEL_FILE, fc.io_)
-        fc.model_backend_ = backend_name()
+        fc.model_, fc.model_backend_ = _load_for_prediction(run)
         _check_model_shapes(fc.model_, fc.io_, run / MODEL_FILE)
         fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
         fc.ids_ = None
@@ -996,7 +1006,7 @@ def _pad(inputs, size: int):
 def _training_api():
     """What fitting needs, imported on the backend that can train (leaving the NumPy inference backend)."""
     runtime.leave_inference_backend()
-    from forecaster.models import IOSpec, cudnn_issues
+    from forecaster.models import cudnn_issues
     from forecaster.training import train
     from forecaster.training.pipeline import scale_in_chunks
 
@@ -1015,7 +1025,31 @@ def _load_keras_model(path: Path) -> "keras.Model":
         raise ArtifactError(f"Cannot load {path} safely: {first}") from None
 
 
-def _load_inference_model(path: Path, io: "IOSpec") -> "keras.Model":
+def _load_for_prediction(run: Path) -> tuple[Any, str]:
+    """The saved model of ``run``, loaded the cheapest way that computes it exactly, and what runs it.
+
+    In order (see :func:`forecaster.runtime.import_for_inference` for when each applies):
+    forecaster's NumPy graph (:mod:`forecaster.inference`: no Keras import at all), Keras on its
+    NumPy backend, Keras on the configured backend (TensorFlow).
+    """
+    import sys
+
+    from forecaster.inference import WEIGHTS_FILE, NumpyModel, UnsupportedModel
+
+    weights = run / WEIGHTS_FILE
+    if os.environ.get(runtime.INFERENCE_ENV, "auto") == "auto" and "keras" not in sys.modules:
+        if not weights.exists():
+            log.debug("%s has no %s (saved by an earlier version); loading with Keras", run, WEIGHTS_FILE)
+        else:
+            try:
+                return NumpyModel.from_run(run / MODEL_FILE, weights), NUMPY_GRAPH
+            except UnsupportedModel as exc:
+                log.info("Note: forecaster's NumPy inference does not compute this model (%s); loading it with Keras.", exc)
+    runtime.import_for_inference()
+    return _load_inference_model(run / MODEL_FILE), backend_name()
+
+
+def _load_inference_model(path: Path) -> "keras.Model":
     """Load ``path`` for prediction; on the NumPy backend, check that it runs there, else fall back.
 
     A model whose layers the NumPy backend cannot load or run is loaded with
@@ -1025,8 +1059,9 @@ def _load_inference_model(path: Path, io: "IOSpec") -> "keras.Model":
     if not runtime.inference_only():
         return _load_keras_model(path)
     try:
-        model = _load_keras_model(path)
-        model.predict_on_batch(_zero_inputs(io))
+        with runtime.keep_out("tensorflow"):
+            model = _load_keras_model(path)
+            model.predict_on_batch(_zero_inputs(model))
         return model
     except Exception as exc:  # a layer or op without a NumPy implementation
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -1035,17 +1070,13 @@ def _load_inference_model(path: Path, io: "IOSpec") -> "keras.Model":
     return _load_keras_model(path)
 
 
-def _zero_inputs(io: "IOSpec"):
-    """One all-zero input row of each model input (the probe that the model runs on this backend)."""
-    x = [np.zeros((1, io.lookback, io.n_past), dtype=np.float32)]
-    if io.n_future:
-        x.append(np.zeros((1, io.horizon, io.n_future), dtype=np.float32))
-    if io.embedding:
-        x.append(np.zeros((1, 1), dtype=np.int32))
+def _zero_inputs(model: "keras.Model"):
+    """One all-zero row of each model input (the probe that the model runs on this backend)."""
+    x = [np.zeros((1, *t.shape[1:]), dtype=t.dtype) for t in model.inputs]
     return tuple(x) if len(x) > 1 else x[0]
 
 
-def _check_model_shapes(model: "keras.Model", io: "IOSpec", path: Path) -> None:
+def _check_model_shapes(model: "keras.Model", io: IOSpec, path: Path) -> None:
     """A model file of other shapes than its manifest describes is refused."""
     shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
     expected = [(None, io.lookback, io.n_past)] + ([(None, io.horizon, io.n_future)] if io.n_future else [])

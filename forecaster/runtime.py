@@ -169,20 +169,32 @@ def import_for_inference(quiet: bool = True) -> str:
         import_backend(quiet)
         return backend_name()
     os.environ["KERAS_BACKEND"] = "numpy"
-    blocked = [name for name in _KERAS_OPTIONAL_IMPORTS if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # `import name` raises ImportError
     try:
-        with quiet_native_stderr(quiet):
+        with keep_out(*_KERAS_OPTIONAL_IMPORTS, "tensorflow"), quiet_native_stderr(quiet):
             import keras  # noqa: F401
     finally:
         # Child processes and a later switch see the user's environment again.
         del os.environ["KERAS_BACKEND"]
+    _inference_numpy = True
+    return backend_name()
+
+
+@contextlib.contextmanager
+def keep_out(*names: str):
+    """Make ``import name`` fail inside the block for packages not imported yet (restored afterwards).
+
+    Keras asks whether TensorFlow is importable while it deserialises some layers (``tf.available``
+    in its serialisation code) and imports it to find out; on the NumPy backend that answer is not needed.
+    """
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
         for name in blocked:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
-    _inference_numpy = True
-    return backend_name()
 
 
 def inference_only() -> bool:

@@ -57,13 +57,6 @@ def import_backend(ctx: click.Context) -> None:
     _import(quiet=not ctx.obj["verbose"])
 
 
-def import_for_inference(ctx: click.Context) -> None:
-    """Import Keras for loading and predicting only (NumPy backend when possible; see forecaster.runtime)."""
-    from forecaster.runtime import import_for_inference as _import
-
-    _import(quiet=not ctx.obj["verbose"])
-
-
 def describe_series(series) -> None:
     feats = f" + features {', '.join(series.features)}" if series.features else ""
     click.echo(

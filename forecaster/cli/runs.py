@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from forecaster.cli.common import ForecastCommand, atomic_csv, import_for_inference, load_for_run, store
+from forecaster.cli.common import ForecastCommand, atomic_csv, load_for_run, store
 from forecaster.cli.options import split_commas
 
 _MODEL_HELP = "Run directory (default: runs/latest)."
@@ -29,7 +29,8 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
             series_ids: list[str] | None = None) -> None:
     """Forecast the next horizon after the end of the data (every series' of a panel model, in one batched pass)."""
     run = store(ctx).resolve(model)
-    import_for_inference(ctx)
+    # Forecaster.load imports no Keras when the saved model runs on forecaster's NumPy graph, else Keras
+    # on its NumPy backend, else the configured backend (forecaster.forecaster._load_for_prediction).
     from forecaster.forecaster import Forecaster
 
     fc = Forecaster.load(run)
@@ -133,7 +134,6 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
         plot_backtest_dir(Path(backtest_dir))
         return
     run = store(ctx).resolve(model)
-    import_for_inference(ctx)
     from forecaster.forecaster import Forecaster
     from forecaster.plot import plot_forecast, save_figure
 
