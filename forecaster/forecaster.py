@@ -132,6 +132,7 @@ class Forecaster:
         time_col: str | None = None,
         verbose: int | str = 0,
         checkpoint_dir: str | os.PathLike[str] | None = None,
+        warm_start: "Forecaster | None" = None,
     ) -> "Forecaster":
         """Train on ``data``: chronological split, scaler on training rows, early stopping.
 
@@ -145,6 +146,10 @@ class Forecaster:
             checkpoint_dir: if given, the weights, optimizer state and epoch
                 are backed up there after every epoch; a later ``fit`` with
                 the same directory resumes after the last completed epoch.
+            warm_start: a fitted forecaster whose network weights this fit starts from
+                (with a fresh optimizer, and this data's own scaler) instead of a random
+                initialisation; ignored, with a log line, when its shapes or model differ
+                from this fit's. Backtests use it for ``--refit-warm``.
 
         Returns:
             ``self``.
@@ -189,7 +194,9 @@ class Forecaster:
             n_future=len(user_future) + len(calendar), output=cfg.output.type, members=cfg.train.ensemble or 1,
         )
         view = self._view(scale_in_chunks(scaler, values), io, cfg)
-        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir)
+        initial = _warm_weights(warm_start, cfg, io)
+        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, initial_weights=initial)
+        self.warm_started_ = initial is not None
 
         self.config = cfg
         self.io_ = io
@@ -1001,6 +1008,18 @@ def _pad(inputs, size: int):
     if isinstance(inputs, tuple):
         return tuple(_pad(x, size) for x in inputs)
     return np.concatenate([inputs, np.zeros((size - len(inputs), *inputs.shape[1:]), dtype=inputs.dtype)])
+
+
+def _warm_weights(warm_start: "Forecaster | None", cfg: ForecastConfig, io: IOSpec) -> list | None:
+    """The weights of ``warm_start`` if its network has this fit's architecture, else None (logged)."""
+    if warm_start is None:
+        return None
+    same = (getattr(warm_start, "io_", None) == io and warm_start.config.model == cfg.model
+            and hasattr(getattr(warm_start, "model_", None), "get_weights"))
+    if not same:
+        log.info("Warm start skipped: the previous model's shapes or settings differ; this fit starts cold.")
+        return None
+    return warm_start.model_.get_weights()
 
 
 def _training_api():

@@ -113,6 +113,7 @@ def train(
     verbose: int | str = 0,
     checkpoint_dir: str | Path | None = None,
     weights=None,
+    initial_weights: list | None = None,
 ) -> TrainResult:
     """Fit a brand-new model on the training origins of ``split``, early-stopped on its validation origins.
 
@@ -128,6 +129,9 @@ def train(
             directory resumes after the last completed epoch.
         weights: per-series loss weights of a panel (``split`` then holds
             :class:`~forecaster.windowing.SegmentedOrigins`); None: every window weighs 1.
+        initial_weights: start from these weights (``model.get_weights()`` of a model of the
+            same shapes) instead of a random initialisation: a warm start. The optimizer is
+            fresh either way.
 
     Raises:
         TrainingError: the loss became NaN/inf.
@@ -151,6 +155,8 @@ def train(
         per_call = steps_per_execution_for(steps, STEPS_PER_EXECUTION)
     with distribute.scope(strategy):
         model = new_model(config, io, steps_per_execution=per_call)
+        if initial_weights is not None:
+            model.set_weights(initial_weights)
     log.debug("jit_compile=%s, dtype policy %s", model.jit_compile, model.dtype_policy.name)
     nonfinite = StopOnNonFinite()
     monitor = "val_loss"
