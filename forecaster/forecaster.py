@@ -909,7 +909,17 @@ class Forecaster:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "Forecaster":
-        """Load a run directory saved by :meth:`save` (``safe_mode=True``: no code runs)."""
+        """Load a run directory saved by :meth:`save` (``safe_mode=True``: no code runs).
+
+        In a process that has not imported Keras yet, the network is read by
+        forecaster's NumPy graph (:mod:`forecaster.inference`; ``model_`` is
+        then a :class:`~forecaster.inference.NumpyModel`) and neither Keras nor
+        TensorFlow is imported; a model it does not compute loads with Keras'
+        NumPy backend, else TensorFlow (with a note). Where Keras is already
+        imported, or with ``FORECASTER_INFERENCE=default``, ``model_`` is the
+        ``keras.Model`` on the configured backend. A later ``fit`` in the same
+        process works either way (see :func:`forecaster.runtime.leave_inference_backend`).
+        """
         run = Path(path)
         manifest = read_manifest(run)
         fc = cls(ForecastConfig.from_dict(manifest["config"], stored=True))

@@ -11,8 +11,9 @@ import warnings
 
 log = logging.getLogger(__name__)
 
-#: ``FORECASTER_INFERENCE=default`` keeps loading and predicting on the configured Keras backend
-#: (TensorFlow unless ``KERAS_BACKEND`` says otherwise) instead of the NumPy backend.
+#: How a saved run is loaded for prediction: ``auto`` (default: forecaster's NumPy graph, else Keras'
+#: NumPy backend, else the configured backend), ``keras`` (skip the NumPy graph) or ``default``
+#: (Keras on the configured backend, TensorFlow unless ``KERAS_BACKEND`` says otherwise).
 INFERENCE_ENV = "FORECASTER_INFERENCE"
 #: Packages Keras imports (when installed) only for helpers inference never uses: its scikit-learn
 #: wrappers and its image-gallery plot. Kept out of the NumPy-backend import; imported normally later.
@@ -152,7 +153,8 @@ def import_for_inference(quiet: bool = True) -> str:
     * Keras already imported (a notebook that trained, a test session): it
       is used as it is.
     * ``KERAS_BACKEND`` set, or ``FORECASTER_INFERENCE=default``: the
-      configured backend (:func:`import_backend`).
+      configured backend (:func:`import_backend`); also when jax (which
+      Keras' NumPy backend imports) is not installed.
     * Otherwise Keras' NumPy backend: inference without importing
       TensorFlow. scikit-learn and matplotlib, which Keras imports only for
       its scikit-learn wrappers and image-gallery plot, are kept out of that
@@ -163,7 +165,7 @@ def import_for_inference(quiet: bool = True) -> str:
     if (
         "keras" in sys.modules
         or "KERAS_BACKEND" in os.environ
-        or os.environ.get(INFERENCE_ENV, "numpy") != "numpy"
+        or os.environ.get(INFERENCE_ENV, "auto") not in ("auto", "keras")
         or not numpy_inference_available()
     ):
         import_backend(quiet)
