@@ -13,7 +13,8 @@ from forecaster.cli.runs import FORMATS
 
 #: Backtest option parameter -> BacktestConfig field (the [backtest] table and --set backtest.KEY use the field).
 _BACKTEST_PARAMS = {"folds": "folds", "start": "start", "origin_stride": "origin_stride", "refit": "refit",
-                    "window": "window", "train_size": "train_size", "gap": "gap", "calibration": "calibration"}
+                    "window": "window", "train_size": "train_size", "gap": "gap", "calibration": "calibration",
+                    "refit_warm": "refit_warm"}
 
 
 class _RefitType(click.ParamType):
@@ -61,6 +62,9 @@ def _parse_start(ctx, param, text: str | None):
               help="Rows between forecast origins.")
 @click.option("--refit", type=_RefitType(), default="always", show_default=True,
               help="Refit at every fold, never (one fit, one batched predict), or every N folds.")
+@click.option("--refit-warm", "refit_warm", is_flag=True, default=False,
+              help="Start each refit from the previous fit's weights (fresh optimizer, own scaler) instead of "
+                   "a random initialisation: fewer epochs to early stopping. Default: cold refits.")
 @click.option("--window", type=click.Choice(["expanding", "fixed"]), default="expanding", show_default=True,
               help="Training window: every row before the cutoff, or the last --train-size rows.")
 @click.option("--train-size", type=click.IntRange(min=1), default=None,

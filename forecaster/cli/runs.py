@@ -8,7 +8,7 @@ import click
 
 from forecaster.artifacts import read_manifest
 from forecaster.cli.common import (ForecastCommand, check_output, describe_calendar, describe_trading,
-                                   format_time, import_backend, load_for_run, store)
+                                   format_time, load_for_run, store)
 from forecaster.cli.options import split_commas
 
 #: Output formats (forecaster.output.FORMATS; pandas is imported by the commands, not by --help).
@@ -48,8 +48,9 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
     """
     run = store(ctx).resolve(model)
     check_output(output)
-    read_manifest(run)  # a damaged or tampered manifest fails before TensorFlow loads
-    import_backend(ctx)
+    read_manifest(run)  # a damaged or tampered manifest fails before any model loads
+    # Forecaster.load imports no Keras when the saved model runs on forecaster's NumPy graph, else Keras
+    # on its NumPy backend, else the configured backend (forecaster.forecaster._load_for_prediction).
     from forecaster.forecaster import Forecaster
 
     from forecaster.output import format_of, render, rounded, write_text
@@ -204,8 +205,7 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
         return
     run = store(ctx).resolve(model)
     check_output(output)
-    read_manifest(run)  # a damaged or tampered manifest fails before TensorFlow loads
-    import_backend(ctx)
+    read_manifest(run)  # a damaged or tampered manifest fails before any model loads
     from forecaster.forecaster import Forecaster
     from forecaster.plot import describe_horizon, plot_forecast, save_figure
 

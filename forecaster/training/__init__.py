@@ -178,6 +178,7 @@ def train(
     weights=None,
     tensorboard: str | Path | None = None,
     callbacks: list | None = None,
+    initial_weights: list | None = None,
 ) -> TrainResult:
     """Fit a brand-new model on the training origins of ``split``, early-stopped on its validation origins.
 
@@ -196,6 +197,9 @@ def train(
         tensorboard: a directory for ``keras.callbacks.TensorBoard`` logs (losses, learning
             rate and weight histograms, once per epoch).
         callbacks: more Keras callbacks, run after the project's own.
+        initial_weights: start from these weights (``model.get_weights()`` of a model of the
+            same shapes) instead of a random initialisation: a warm start. The optimizer is
+            fresh either way.
 
     With ``verbose`` set, an overall estimate of the time left (:class:`EpochETA`) is
     printed after the first epochs.
@@ -228,6 +232,8 @@ def train(
         per_call = steps_per_execution_for(steps, STEPS_PER_EXECUTION)
     with distribute.scope(strategy):
         model = new_model(config, io, steps_per_execution=per_call)
+        if initial_weights is not None:
+            model.set_weights(initial_weights)
     log.debug("jit_compile=%s, dtype policy %s", model.jit_compile, model.dtype_policy.name)
     nonfinite = StopOnNonFinite()
     monitor = "val_loss"
