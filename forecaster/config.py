@@ -358,6 +358,23 @@ class ModelConfig(_Section):
             )
 
 
+def model_label(model: ModelConfig) -> str:
+    """A short description of the network, e.g. ``1xgru (32 units)`` or ``transformer (d_model 32, 2 heads, 2 blocks)``.
+
+    >>> model_label(ModelConfig()), model_label(ModelConfig(type="attention", attention="dot"))
+    ('1xgru (32 units)', 'attention dot: 1xgru encoder-decoder (32 units)')
+    """
+    if model.type == "transformer":
+        return (f"transformer (d_model {model.model_dim}, {model.attention_heads} heads, "
+                f"{model.transformer_blocks} blocks)")
+    cells = f"{model.layers}x{'bi-' if model.bidirectional else ''}{model.cell}"
+    if model.type == "seq2seq":
+        return f"seq2seq: {cells} encoder-decoder ({model.units} units)"
+    if model.type == "attention":
+        return f"attention {model.attention}: {cells} encoder-decoder ({model.units} units)"
+    return f"{cells} ({model.units} units)" + (", recursive" if model.multistep == "recursive" else "")
+
+
 @dataclass(frozen=True)
 class OutputConfig(_Section):
     """What the network emits per horizon step, and the loss it is trained with."""

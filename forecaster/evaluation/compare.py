@@ -82,9 +82,18 @@ class CompareResult:
         return shown.to_string()
 
     def describe(self) -> str:
+        from forecaster.config import model_label
+
         bt = next(iter(self.backtests.values()))
-        return (f"{bt.describe()}\nFamilies: {', '.join(self.families)}; the same folds and origins for each; "
-                f"best baseline by MASE: {self.best_baseline}")
+        w, b = bt.fc_config.window, bt.config
+        lines = [
+            f"{bt.data['name']} {bt.data['target']!r}: lookback {w.lookback} -> horizon {w.horizon}; "
+            f"{len(bt.folds)} folds, refit {b.describe_refit()}, {b.window} window, gap {b.gap}, stride "
+            f"{b.origin_stride}, {bt.scores['origins']} origins (the same for every family); season {bt.season}; "
+            f"best baseline by MASE: {self.best_baseline}",
+        ]
+        lines += [f"  {family}: {model_label(r.fc_config.model)}" for family, r in self.backtests.items()]
+        return "\n".join(lines)
 
     def figure(self):
         """MASE per horizon step of every family and baseline (one line each)."""
@@ -101,7 +110,6 @@ class CompareResult:
         ax.set_title("Error by horizon step (same origins for every model)")
         ax.legend(fontsize=8, ncol=2)
         ax.grid(alpha=0.3)
-        fig.tight_layout()
         return fig
 
     def save(self, path: str | os.PathLike[str]) -> Path:
