@@ -71,10 +71,10 @@ def run(family: str, settings: dict, *, batch: int, steps: int, lookback: int, h
             self.t1, self.b1 = now, batch_i
 
     t0 = time.perf_counter()
-    model.fit(train, epochs=1, steps_per_epoch=n_steps, verbose=0)  # warm-up: tracing and compilation
+    model.fit(train, epochs=1, steps_per_epoch=n_steps, verbose=0, shuffle=False)  # warm-up: tracing and compilation
     warm_s = time.perf_counter() - t0
     timer = Timer()
-    model.fit(train, epochs=1, steps_per_epoch=n_steps, verbose=0, callbacks=[timer])
+    model.fit(train, epochs=1, steps_per_epoch=n_steps, verbose=0, shuffle=False, callbacks=[timer])
     rate = (timer.b1 - timer.b0) * batch / (timer.t1 - timer.t0) if timer.b1 > timer.b0 else float("nan")
     return {"family": family, **settings, "backend": keras.backend.backend(), "batch": batch, "steps": n_steps,
             "params": int(model.count_params()), "build_s": round(build_s, 2), "warmup_s": round(warm_s, 2),

@@ -86,12 +86,12 @@ class CompareResult:
 
         bt = next(iter(self.backtests.values()))
         w, b = bt.fc_config.window, bt.config
-        lines = [
+        lines = [(
             f"{bt.data['name']} {bt.data['target']!r}: lookback {w.lookback} -> horizon {w.horizon}; "
             f"{len(bt.folds)} folds, refit {b.describe_refit()}, {b.window} window, gap {b.gap}, stride "
             f"{b.origin_stride}, {bt.scores['origins']} origins (the same for every family); season {bt.season}; "
-            f"best baseline by MASE: {self.best_baseline}",
-        ]
+            f"best baseline by MASE: {self.best_baseline}"
+        )]
         lines += [f"  {family}: {model_label(r.fc_config.model)}" for family, r in self.backtests.items()]
         return "\n".join(lines)
 

@@ -135,7 +135,7 @@ class RecursiveRow(keras.layers.Layer):
         return ops.expand_dims(ops.concatenate([value, window[:, -1, 1:]], axis=-1), 1)
 
     def compute_output_shape(self, input_shapes):
-        y_shape, window_shape = input_shapes
+        _, window_shape = input_shapes
         return (window_shape[0], 1, window_shape[2])
 
     def get_config(self):
