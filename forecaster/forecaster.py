@@ -907,6 +907,28 @@ class Forecaster:
             # Only the last `lookback` rows are used.
             tail, last_time = series.values[len(series) - lookback :], series.index[-1]
         index = self._future_index(last_time, horizon)
+        if self.fallback_ is not None:
+            if self.io_.n_future and self.future_features_:
+                self._future_values(future, index)  # still required, as for the model
+            n_rows = self.data_["rows"] if data is None else len(series)
+            forecast = self._baseline_forecast(tail[:, 0], n_rows)
+            return pd.DataFrame({self.target_: forecast}, index=index)
+        view = self._last_view(tail, index, future)
+        if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
+            # The observed window in original units (the repeated rows after it are not read).
+            observed = np.concatenate([tail[:, 0], np.repeat(tail[-1:, 0], horizon)])
+            parts = self._interval_inputs(view, np.array([lookback]), observed)
+            forecast = parts["point"][0]
+            extra = {k: v[0] for k, v in self._interval_frame(parts).items()}
+        else:
+            forecast, extra = self._predict_view(view, np.array([lookback]))[0], {}
+        if not np.isfinite(forecast).all() or not all(np.isfinite(v).all() for v in extra.values()):
+            raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
+        return pd.DataFrame({self.target_: forecast, **extra}, index=index)
+
+    def _last_view(self, tail: np.ndarray, index: pd.DatetimeIndex, future: pd.DataFrame | None) -> WindowView:
+        """The scaled window after ``tail`` (its one origin is row ``lookback``), with the known-future rows."""
+        lookback, horizon = self.config.window.lookback, self.config.window.horizon
         # Rows after the end hold only known-future values; the others repeat the last row so the
         # transform stays defined (a log of 0 would not be), and are zeroed after scaling: never read.
         rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
@@ -915,23 +937,37 @@ class Forecaster:
             if self.future_features_:
                 known.insert(0, self._future_values(future, index))
             rows[lookback:, tail.shape[1] - self.io_.n_future :] = np.hstack(known)
-        if self.fallback_ is not None:
-            n_rows = self.data_["rows"] if data is None else len(series)
-            forecast = self._baseline_forecast(tail[:, 0], n_rows)
-            return pd.DataFrame({self.target_: forecast}, index=index)
         z = self.scaler_.transform_values(rows)
         z[lookback:, : tail.shape[1] - self.io_.n_future] = 0.0  # unknown future values are never read
-        view = self._view(z, self.io_, self.config)
-        if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
-            # The target column of `rows` holds the observed window (the repeated rows after it are not read).
-            parts = self._interval_inputs(view, np.array([lookback]), rows[:, 0])
-            forecast = parts["point"][0]
-            extra = {k: v[0] for k, v in self._interval_frame(parts).items()}
+        return self._view(z, self.io_, self.config)
+
+    def attention(self, data=None, *, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The attention weights behind the next forecast (``model="attention"`` only).
+
+        Returns:
+            DataFrame ``(horizon, lookback)``: one row per forecast timestamp,
+            one column per lookback step (``-(lookback - 1) .. 0``, rows before
+            the last observed one, ``0``); each row sums to 1. Of an
+            ensemble, the first member's.
+        """
+        from forecaster.models import attention_weights
+
+        self._check_fitted()
+        if self.is_panel:
+            raise DataError("Attention weights are drawn for a model of one series.")
+        lookback, horizon = self.config.window.lookback, self.config.window.horizon
+        if data is None:
+            if self.last_window_ is None:
+                raise DataError("This run was saved without its last window (schema version 1); pass the data.")
+            tail, last_time = self.last_window_, self.last_time_
         else:
-            forecast, extra = self._predict_view(view, np.array([lookback]))[0], {}
-        if not np.isfinite(forecast).all() or not all(np.isfinite(v).all() for v in extra.values()):
-            raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
-        return pd.DataFrame({self.target_: forecast, **extra}, index=index)
+            series = self._as_series(data)
+            self.check_compatible(series)
+            tail, last_time = series.values[len(series) - lookback :], series.index[-1]
+        index = self._future_index(last_time, horizon)
+        view = self._last_view(tail, index, future)
+        weights = attention_weights(self.model_, self.config, self.io_, view.model_inputs(np.array([lookback])))[0]
+        return pd.DataFrame(weights, index=index, columns=pd.RangeIndex(-(lookback - 1), 1, name="lookback step"))
 
     def _baseline_forecast(self, tail: np.ndarray, n_rows: int) -> np.ndarray:
         """The fallback baseline's forecast from the last observed values (``--fallback baseline``)."""

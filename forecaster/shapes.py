@@ -48,8 +48,13 @@ class IOSpec:
         """One model's output per window: ``(horizon,)`` or ``(horizon, quantiles)``."""
         return (self.horizon, len(self.quantiles)) if self.output == "quantiles" else (self.horizon,)
 
-    def inputs(self) -> list["keras.KerasTensor"]:
-        """The ``keras.Input`` tensors, named ``window`` (and ``future``, and ``series``: the series index)."""
+    def inputs(self, *, teacher: bool = False) -> list["keras.KerasTensor"]:
+        """The ``keras.Input`` tensors, named ``window`` (and ``future``, and ``series``: the series index).
+
+        ``teacher=True`` appends ``teacher`` ``(batch, horizon)``: the true
+        targets over the horizon, an input of the *training* graph of the
+        decoder families only (teacher forcing; see :mod:`forecaster.models.seq2seq`).
+        """
         import keras
 
         out = [keras.Input(shape=(self.lookback, self.n_past), name="window")]
@@ -57,6 +62,8 @@ class IOSpec:
             out.append(keras.Input(shape=(self.horizon, self.n_future), name="future"))
         if self.embedding:
             out.append(keras.Input(shape=(1,), dtype="int32", name="series"))
+        if teacher:
+            out.append(keras.Input(shape=(self.horizon,), name="teacher"))
         return out
 
     def to_dict(self) -> dict[str, int | str]:
