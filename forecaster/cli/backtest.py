@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from forecaster.cli.common import ForecastCommand, import_backend, is_panel, load_series, store
+from forecaster.cli.common import ForecastCommand, import_backend, is_panel, load_series, run_name_part, store
 from forecaster.cli.options import build_config, config_options, typed
 from forecaster.cli.runs import FORMATS
 
@@ -158,7 +158,7 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
     for line in interval_lines(result.scores):
         echo(line)
     figures = result.plot()
-    out = result.save(runs.path(name or runs.new_name(data, _name_part(config), prefix="backtest-")), figures=figures)
+    out = result.save(runs.path(name or runs.new_name(data, run_name_part(config), prefix="backtest-")), figures=figures)
     t = result.timings
     echo(
         f"Time: {t['total_seconds']:.1f}s in all; {len(result.fits)} fit(s) {t['fit_seconds']:.1f}s, "
@@ -254,7 +254,7 @@ def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts,
     echo("Mean over series (OWA relative to the seasonal naive forecast; lower is better):")
     echo(result.format_table())
     echo(result.verdict())
-    out = result.save(store(ctx).path(name or store(ctx).new_name(data, _name_part(config), prefix="backtest-")))
+    out = result.save(store(ctx).path(name or store(ctx).new_name(data, run_name_part(config), prefix="backtest-")))
     t = result.timings
     echo(f"Time: {t['total_seconds']:.1f}s in all; one fit {t['fit_seconds']:.1f}s, batched predict {t['predict_seconds']:.2f}s")
     echo(f"Saved {out} (per_series.csv: every series' scores)")
@@ -290,8 +290,3 @@ def plot_backtest_dir(run: Path) -> None:
 
     for name, fig in BacktestResult.load(run).plot().items():
         click.echo(f"Wrote {save_figure(fig, run / name)}")
-
-
-def _name_part(config) -> str:
-    """The model part of a default run name: the cell of the recurrent family, else the family."""
-    return config.model.cell if config.model.type == "rnn" else config.model.type

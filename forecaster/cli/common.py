@@ -250,3 +250,6 @@ def _load_for_run(fc, data, path, data_mod):
     return series
 
 
+def run_name_part(config) -> str:
+    """The model part of a default run name: the cell of the recurrent family, else the family."""
+    return config.model.cell if config.model.type == "rnn" else config.model.type

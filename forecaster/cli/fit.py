@@ -8,7 +8,7 @@ import sys
 import click
 
 from forecaster.cli.common import (ForecastCommand, describe_calendar, fingerprint_of, import_backend, is_panel,
-                                   load_series, preflight, store)
+                                   load_series, preflight, run_name_part, store)
 from forecaster.preflight import check_disk
 from forecaster.cli.options import build_config, config_options
 
@@ -67,7 +67,7 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboa
         except KeyboardInterrupt:
             log.warning("Interrupted; run the same command with --resume to continue from the last completed epoch.")
             raise
-        run = fc.save(runs.path(name or runs.new_name(data, _name_part(config))))
+        run = fc.save(runs.path(name or runs.new_name(data, run_name_part(config))))
     runs.set_latest(run)
     from forecaster.evaluation.report import choice_lines, validation_lines
 
@@ -106,8 +106,3 @@ def _network(config) -> str:
     if m.type == "rnn" and m.multistep == "direct":
         return f"{m.layers} x {'bidirectional ' if m.bidirectional else ''}{m.cell} ({m.units} units)"
     return model_label(m)
-
-
-def _name_part(config) -> str:
-    """The model part of a default run name: the cell of the recurrent family, else the family."""
-    return config.model.cell if config.model.type == "rnn" else config.model.type
