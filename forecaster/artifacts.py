@@ -245,6 +245,8 @@ def read_manifest(run: Path) -> dict[str, Any]:
     types = _MANIFEST_TYPES if version == 1 else _MANIFEST_V2_TYPES
     if version != 1 and "panel" in manifest:
         types = {**types, "panel": (dict,)}  # a panel model: per-series state in its panel file
+    if version != 1 and "intervals" in manifest:
+        types = {**types, "intervals": (dict,)}  # conformal radii (forecaster.intervals.Calibration)
     missing = sorted(set(types) - set(manifest))
     unknown = sorted(set(manifest) - set(types))
     if missing or unknown:

@@ -69,7 +69,11 @@ MODEL_TYPES = ("rnn",)
 #: ``model.skip``: none, or a linear map of the input window added to the network's output.
 SKIPS = ("none", "linear")
 #: Output heads (keys of :data:`forecaster.models.OUTPUT_HEADS`).
-OUTPUT_TYPES = ("point",)
+OUTPUT_TYPES = ("point", "quantiles")
+#: Quantiles of ``--output-type quantiles`` when ``--quantiles`` is not given.
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+#: ``output.conformal``: how ``--interval`` levels are calibrated (see :mod:`forecaster.intervals`).
+CONFORMAL_METHODS = ("absolute", "scaled", "cqr")
 #: ``--mixed-precision`` choices; :data:`forecaster.models.PRECISION_POLICIES` maps them to Keras policies.
 MIXED_PRECISION = ("off", "float16", "bfloat16")
 #: ``--strategy`` choices (see :mod:`forecaster.training.distribute`).
@@ -158,7 +162,8 @@ class DataConfig(_Section):
     """Which columns play which role, and how the values are prepared."""
 
     SECTION: ClassVar[str] = "data"
-    _TUPLES: ClassVar[tuple[str, ...]] = ("features", "future_features", "static_features", "na_values", "targets")
+    _TUPLES: ClassVar[tuple[str, ...]] = ("features", "future_features", "static_features", "na_values", "targets",
+                                          "holidays")
 
     target: str | None = _opt(
         None, "Column to forecast (default: the only numeric column; Adj Close/Close/Price for prices)."
@@ -195,7 +200,16 @@ class DataConfig(_Section):
     )
     calendar: bool = _opt(
         True, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
-        "as known-future inputs.",
+        "as known-future inputs (--no-calendar is accepted too).", flag="--calendar-features",
+    )
+    trading_calendar: str = _opt(
+        "auto", "Days that follow a business-day series: weekdays, or an exchange's sessions (XNYS, XLON, XTKS, ... "
+        "from exchange_calendars; skips market holidays). auto: the exchange whose sessions match a price file's "
+        "rows, else weekdays.", flag="--calendar", metavar="NAME",
+    )
+    holidays: tuple[str, ...] = _opt(
+        (), "Public holidays of these countries (US, GB, DE-BY, ...; holidays package) as known-future 0/1 inputs, "
+        "comma-separated.", multiple=True, metavar="CC[,CC...]",
     )
     targets: tuple[str, ...] = _opt(
         (), "Several target columns of one wide CSV, each forecast as its own series of a panel "
@@ -211,6 +225,12 @@ class DataConfig(_Section):
         _choice("missing", self.missing, MISSING_POLICIES)
         _choice("transform", self.transform, TRANSFORMS)
         _choice("normalization", self.normalization, NORMALIZATIONS)
+        if not isinstance(self.trading_calendar, str) or not self.trading_calendar.strip():
+            raise ConfigError(
+                "`trading_calendar` must be auto, weekdays or an exchange code such as XNYS. "
+                f"Received: trading_calendar={self.trading_calendar!r}"
+            )
+        object.__setattr__(self, "holidays", tuple(h.strip().upper() for h in self.holidays))
         if self.target is not None:
             # The target is always input 0; listing it again as a covariate would feed it twice.
             object.__setattr__(self, "features", tuple(f for f in self.features if f != self.target))
@@ -313,8 +333,24 @@ class OutputConfig(_Section):
     SECTION: ClassVar[str] = "output"
     _TUPLES: ClassVar[tuple[str, ...]] = ("step_bases",)
 
-    type: str = _opt("point", "Output head: point (one value per step, mean squared error).",
+    type: str = _opt("point", "Output head: point (one value per step, mean squared error); quantiles (several "
+                     "quantiles per step, pinball loss, never crossing; set by --quantiles).",
                      choices=OUTPUT_TYPES, flag="--output-type")
+    quantiles: tuple[float, ...] = _opt(
+        (), "Quantiles the network forecasts, e.g. 0.1,0.5,0.9 (each in (0, 1); 0.5 is always added and is the "
+        "point forecast). Selects --output-type quantiles.", multiple=True,
+    )
+    intervals: tuple[int, ...] = _opt(
+        (), "Conformal prediction intervals, nominal coverage in percent, e.g. 80,95: calibrated per horizon step "
+        "on the validation windows (the last --val-fraction of the rows, never trained on).",
+        multiple=True, flag="--interval",
+    )
+    conformal: str = _opt(
+        "absolute", "How --interval is calibrated: absolute (quantile of the absolute errors per step), scaled "
+        "(errors divided by each window's mean absolute one-step change, so widths follow the current "
+        "volatility), cqr (conformalised quantile regression: widens or narrows the quantile head's own band).",
+        choices=CONFORMAL_METHODS,
+    )
     base: str = _opt(
         "auto", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
         "last value), none (the level itself); auto: per horizon step, whichever of the two was more accurate on "
@@ -335,6 +371,49 @@ class OutputConfig(_Section):
     def __post_init__(self) -> None:
         _choice("type", self.type, OUTPUT_TYPES)
         _choice("base", self.base, BASES)
+        object.__setattr__(self, "quantiles", _numbers("quantiles", self.quantiles, float))
+        object.__setattr__(self, "intervals", _numbers("intervals", self.intervals, int))
+        for q in self.quantiles:
+            if not 0.0 < q < 1.0:
+                raise ConfigError(f"`quantiles` must lie strictly between 0 and 1. Received: quantiles={list(self.quantiles)!r}")
+        for level in self.intervals:
+            if not 0 < level < 100:
+                raise ConfigError(
+                    f"`intervals` are coverages in percent, strictly between 0 and 100 (e.g. 80,95). "
+                    f"Received: intervals={list(self.intervals)!r}"
+                )
+        _choice("conformal", self.conformal, CONFORMAL_METHODS)
+        if self.quantiles and self.type == "point":
+            object.__setattr__(self, "type", "quantiles")  # --quantiles selects the quantile head
+        if self.type == "quantiles" and not self.quantiles:
+            object.__setattr__(self, "quantiles", DEFAULT_QUANTILES)
+        if self.conformal == "cqr" and self.type != "quantiles":
+            raise ConfigError(
+                "`conformal` cqr calibrates the quantile head's band; add --quantiles (or use --conformal absolute)."
+            )
+        if self.intervals and self.fallback != "none":
+            raise ConfigError("`intervals` are calibrated for the model's own forecasts; use --fallback none with --interval.")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["quantiles"], out["intervals"] = list(self.quantiles), list(self.intervals)
+        return out
+
+    @property
+    def head_quantiles(self) -> tuple[float, ...]:
+        """The quantiles the quantile head emits: ``quantiles``, the median, and with ``conformal="cqr"`` the
+        band edges ``(1 -/+ level) / 2`` of every interval level (empty for the point head).
+
+        >>> OutputConfig(quantiles=(0.1, 0.9), intervals=(80, 95), conformal="cqr").head_quantiles
+        (0.025, 0.1, 0.5, 0.9, 0.975)
+        """
+        if self.type != "quantiles":
+            return ()
+        qs = set(self.quantiles) | {0.5}
+        if self.conformal == "cqr":
+            for level in self.intervals:
+                qs |= {round((1 - level / 100) / 2, 6), round((1 + level / 100) / 2, 6)}
+        return tuple(sorted(round(q, 6) for q in qs))
         object.__setattr__(self, "step_bases", tuple(self.step_bases))
         for b in self.step_bases:
             _choice("step_bases", b, ("naive", "seasonal_naive"))
@@ -481,6 +560,7 @@ FLAT_NAMES: dict[str, tuple[str, str]] = _flat_names()
 #: (today's defaults differ: a run loaded with them would rebuild another network or other inputs).
 ABSENT_IN_OLDER_RUNS: dict[tuple[str, str], Any] = {
     ("data", "calendar"): False,
+    ("data", "trading_calendar"): "weekdays",
     ("output", "base"): "naive",
     ("train", "ensemble"): 1,
     ("model", "skip"): "none",
@@ -788,6 +868,28 @@ def _bool(name: str, value: Any) -> None:
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"`{name}` must be one of {', '.join(choices)}. Received: {name}={value!r}")
+
+
+def _numbers(name: str, value: Any, kind: type) -> tuple:
+    """A sorted tuple of distinct numbers from a list or tuple of numbers or their spellings ("0.1", "80")."""
+    if isinstance(value, (str, int, float)) or not isinstance(value, (list, tuple)):
+        raise ConfigError(f"`{name}` must be a list of numbers (comma-separated on the command line). Received: {name}={value!r}")
+    out = []
+    for v in value:
+        try:
+            if isinstance(v, bool):
+                raise ValueError
+            x = kind(v) if not isinstance(v, str) else kind(float(v)) if kind is float else int(v.strip().rstrip("%"))
+            if kind is int and isinstance(v, float) and v != int(v):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ConfigError(f"`{name}` must be a list of numbers. Received: {name}={list(value)!r}") from None
+        if not math.isfinite(x):
+            raise ConfigError(f"`{name}` must be finite numbers. Received: {name}={list(value)!r}")
+        out.append(x)
+    if len(set(out)) != len(out):
+        raise ConfigError(f"`{name}` lists a value twice. Received: {name}={list(value)!r}")
+    return tuple(sorted(out))
 
 
 def _fraction(name: str, value: Any) -> None:

@@ -121,6 +121,8 @@ class Forecaster:
         time_col: str | None = None,
         verbose: int | str = 0,
         checkpoint_dir: str | os.PathLike[str] | None = None,
+        tensorboard: str | os.PathLike[str] | None = None,
+        callbacks: list | None = None,
     ) -> "Forecaster":
         """Train on ``data``: chronological split, scaler on training rows, early stopping.
 
@@ -134,6 +136,10 @@ class Forecaster:
             checkpoint_dir: if given, the weights, optimizer state and epoch
                 are backed up there after every epoch; a later ``fit`` with
                 the same directory resumes after the last completed epoch.
+            tensorboard: a directory for Keras TensorBoard logs (losses,
+                learning rate and weight histograms per epoch;
+                ``tensorboard --logdir DIR`` shows them).
+            callbacks: more ``keras.callbacks.Callback`` objects for ``Model.fit``.
 
         Returns:
             ``self``.
@@ -145,7 +151,8 @@ class Forecaster:
         roles = self._roles(target=target, features=features, future_features=future_features, time_col=time_col)
         ts = as_timeseries(data, **roles)
         if len(ts) > 1 or roles["targets"]:
-            return self._fit_panel(ts, verbose=verbose, checkpoint_dir=checkpoint_dir)
+            return self._fit_panel(ts, verbose=verbose, checkpoint_dir=checkpoint_dir,
+                                   extra={"tensorboard": tensorboard, "callbacks": callbacks})
         self.ids_ = None
         series = _one_series(ts, "fit")
         cfg = self.config
@@ -155,12 +162,14 @@ class Forecaster:
         cfg = cfg.replace(target=series.target, features=series.features, future_features=series.future_features)
         user_future = series.future_features
         calendar: tuple[str, ...] = ()
-        if cfg.data.calendar:
-            series, calendar = _with_calendar(series)
+        cfg, trading_choice = _resolve_calendars(cfg, series.index, series.freq, prices=series.kind == "prices")
+        if cfg.data.calendar or cfg.data.holidays:
+            series, calendar = _with_calendar(series, cycles=cfg.data.calendar, holidays=cfg.data.holidays)
         # Automatic settings (lookback, season, base, normalization, transform, ensemble) from the training rows.
         cfg, self.choices_ = resolve(
             cfg, series.values, series.freq, prices=series.kind == "prices", linear=calendar, columns=series.columns
         )
+        self.choices_.update(trading_choice)
         # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
@@ -176,9 +185,11 @@ class Forecaster:
         io = IOSpec(
             lookback=w.lookback, horizon=w.horizon, n_past=len(series.columns),
             n_future=len(user_future) + len(calendar), output=cfg.output.type, members=cfg.train.ensemble or 1,
+            quantiles=cfg.output.head_quantiles,
         )
         view = self._view(scale_in_chunks(scaler, values), io, cfg)
-        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir)
+        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, tensorboard=tensorboard,
+                       callbacks=callbacks)
 
         self.config = cfg
         self.io_ = io
@@ -194,6 +205,7 @@ class Forecaster:
             score["best_baseline"] if cfg.output.fallback == "baseline" and not score["beats_best_baseline"] else None
         )
         self.first_value_ = float(values[0, 0])
+        self.calibration_ = self._calibrate(view, values, split) if cfg.output.intervals else None
         val_losses = self.history_.get("val_loss", [float("nan")])
         # The restored weights are those of the best epoch of the monitored loss (smoothed or raw).
         monitored = self.history_.get("val_loss_smoothed", val_losses)
@@ -260,8 +272,80 @@ class Forecaster:
         out["beats_best_baseline"] = bool(out["val_mae"] < out[f"{best}_val_mae"])
         return out
 
+    def _calibrate(self, view: WindowView, values: np.ndarray, split):
+        """Conformal radii of ``output.intervals`` from the validation windows (see :mod:`forecaster.intervals`).
+
+        The validation windows' targets lie after every training window's; the
+        weights never fitted them (they only chose the epoch to stop at).
+        """
+        from forecaster.intervals import calibrate
+
+        out = self.config.output
+        origins = np.asarray(split.val_origins, dtype=np.int64)
+        h = self.config.window.horizon
+        self.calibration_origins_ = origins  # rows of the fitted data (read by a backtest's baseline interval)
+        actual = values[origins[:, None] + np.arange(h), 0]
+        parts = self._interval_inputs(view, origins, values[:, 0])
+        first = self.last_index_[origins[0]].isoformat()
+        last = self.last_index_[origins[-1] + h - 1].isoformat()
+        cal = calibrate(
+            out.conformal, out.intervals, actual, parts["point"], log=bool(self.scaler_.log_[0]),
+            source=f"{len(origins)} validation windows, targets {first} .. {last}",
+            scale=parts["scale"], quantiles=parts["quantiles"], taus=self.io_.quantiles,
+        )
+        if cal.short:
+            log.warning(
+                "Only %d calibration windows: the %s %% interval(s) take the largest validation error, without the "
+                "finite-sample coverage guarantee. Raise --val-fraction or supply more data.",
+                cal.windows, ", ".join(map(str, cal.short)),
+            )
+        return cal
+
+    def _interval_inputs(self, view: WindowView, origins: np.ndarray, target: np.ndarray) -> dict[str, Any]:
+        """Point and quantile forecasts of ``origins`` and each window's local scale (what the intervals need)."""
+        from forecaster.intervals import local_scale
+
+        full = self._predict_view(view, origins, quantiles=True)
+        quantiles = full if self.io_.quantiles else None
+        point = full[..., self.io_.quantiles.index(0.5)] if quantiles is not None else full
+        g = np.log(np.maximum(target, 1e-300)) if self.scaler_.log_[0] else np.asarray(target, dtype=np.float64)
+        return {"point": point, "quantiles": quantiles, "scale": local_scale(g, origins, self.config.window.lookback)}
+
+    def _interval_frame(self, parts: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Quantile and interval columns (``q0.1``, ``lower_80``, ...) of the forecasts in ``parts``."""
+        from forecaster.intervals import interval_columns, quantile_column
+
+        cols: dict[str, np.ndarray] = {}
+        if parts["quantiles"] is not None:
+            for i, q in enumerate(self.io_.quantiles):
+                cols[quantile_column(q)] = parts["quantiles"][..., i]
+        cal = getattr(self, "calibration_", None)
+        if cal is not None:
+            for level, (lo, hi) in cal.bounds(parts["point"], scale=parts["scale"], quantiles=parts["quantiles"]).items():
+                lo_name, hi_name = interval_columns(level)
+                cols[lo_name], cols[hi_name] = lo, hi
+        return cols
+
+    def predict_intervals(self, series: Series, origins: np.ndarray) -> dict[str, np.ndarray]:
+        """Point forecasts, quantiles and conformal intervals at many origins of ``series`` (original units).
+
+        Returns:
+            ``{"point": (n, horizon), "q0.1": ..., "lower_80": ..., "upper_80": ...}``: the columns that
+            ``predict()`` adds, each ``(len(origins), horizon)``.
+        """
+        if not isinstance(series, Series):
+            series = self._as_series(series)
+        elif self.calendar_ and not set(self.calendar_) <= set(series.columns):
+            series = _with_calendar(series)[0]
+        self.check_compatible(series)
+        origins = np.asarray(origins, dtype=np.int64)
+        view = self._view(self.scaler_.transform_values(series.values), self.io_, self.config)
+        parts = self._interval_inputs(view, origins, series.values[:, 0])
+        return {"point": parts["point"], **self._interval_frame(parts)}
+
     def _remember_series(self, series: Series, train_end: int, user_future: tuple[str, ...] = ()) -> None:
         idx = series.index
+        self.last_index_ = idx
         self.target_ = series.target
         self.features_ = list(series.features)
         self.future_features_ = list(user_future)
@@ -292,7 +376,7 @@ class Forecaster:
         """Whether this forecaster was fitted on many series (one global model)."""
         return getattr(self, "ids_", None) is not None
 
-    def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir) -> "Forecaster":
+    def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir, extra: dict | None = None) -> "Forecaster":
         """Global training on every series of ``ts`` (see :mod:`forecaster.panel`)."""
         from forecaster.panel import PanelScalers, fit_scalers, panel_buffer, plan_layout, resolve_panel
 
@@ -306,14 +390,22 @@ class Forecaster:
             log.warning("Static columns (%s) are read but not used as model inputs.", ", ".join(ts.static_features))
         if cfg.output.fallback != "none":
             raise ConfigError("`fallback` applies to one series; a panel model serves its own forecasts. Use fallback none.")
+        if cfg.output.type != "point" or cfg.output.intervals:
+            raise ConfigError(
+                "Quantiles and conformal intervals are for models of one series so far; fit each series on its own "
+                "(forecast fit data.csv --target COLUMN, or ts[id]) or drop --quantiles/--interval."
+            )
         cfg = cfg.replace(target=ts.target if not cfg.data.targets else None, features=ts.features, future_features=())
         members = list(ts.members)
         calendar: tuple[str, ...] = ()
-        if cfg.data.calendar:
-            pairs = [_with_calendar(m) for m in members]
-            members, calendar = [p[0] for p in pairs], pairs[0][1]
         prices = all(m.kind == "prices" for m in members)
+        longest = max(members, key=len)
+        cfg, trading_choice = _resolve_calendars(cfg, longest.index, ts.freq, prices=prices)
+        if cfg.data.calendar or cfg.data.holidays:
+            pairs = [_with_calendar(m, cycles=cfg.data.calendar, holidays=cfg.data.holidays) for m in members]
+            members, calendar = [p[0] for p in pairs], pairs[0][1]
         cfg, self.choices_ = resolve_panel(cfg, members, ts.freq, prices=prices)
+        self.choices_.update(trading_choice)
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
             log.warning("%s", issue)
@@ -351,7 +443,8 @@ class Forecaster:
             counts = train_o.counts.astype(np.float64)
             weights = np.where(counts > 0, len(train_o) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
         split = _PanelSplit(train_origins=train_o, val_origins=val_o)
-        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, weights=weights)
+        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, weights=weights,
+                       **(extra or {}))
 
         self.config = cfg
         self.io_ = io
@@ -483,11 +576,11 @@ class Forecaster:
         buf = np.empty((len(index) * seg, n_cols), dtype=np.float32)
         futures = []
         for j, (i, tail, t) in enumerate(zip(index, windows, last_times)):
-            fidx = future_index(t, horizon, self.freq_)
+            fidx = self._future_index(t, horizon)
             futures.append(fidx)
             rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
             if self.io_.n_future:
-                rows[lookback:, n_cols - self.io_.n_future :] = calendar_features(fidx, self.freq_).to_numpy()
+                rows[lookback:, n_cols - self.io_.n_future :] = self._calendar_values(fidx)
             z = self.panel_scalers_.transform_values(i, rows)
             z[lookback:, : n_cols - self.io_.n_future] = 0.0  # unknown future values are never read
             buf[j * seg : (j + 1) * seg] = z
@@ -507,7 +600,7 @@ class Forecaster:
             members = [m for m in members if m.id in self.ids_]
             log.warning("Series not in the model (skipped at fit or new) are not forecast: %s", ", ".join(unknown[:10]))
         if self.calendar_:
-            members = [_with_calendar(m)[0] for m in members]
+            members = [self._with_own_calendar(m) for m in members]
         return members
 
     def select_series(self, series: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -658,9 +751,16 @@ class Forecaster:
         if not hasattr(self, "model_"):
             raise NotFittedError("This Forecaster instance is not fitted yet. Call 'fit' with a series first.")
 
-    def _predict_view(self, view: WindowView, origins: np.ndarray | range) -> np.ndarray:
-        """Forecast many origins at once, in original units: ``(len(origins), horizon)``."""
-        out = np.empty((len(origins), self.config.window.horizon), dtype=np.float64)
+    def _predict_view(self, view: WindowView, origins: np.ndarray | range, *, quantiles: bool = False) -> np.ndarray:
+        """Forecast many origins at once, in original units: ``(len(origins), horizon)``.
+
+        A quantile head's point forecast is its median; ``quantiles=True`` returns every
+        quantile, ``(len(origins), horizon, Q)``. Quantiles map back through the scaler's
+        monotone inverse, so they stay ordered and exact in original units.
+        """
+        taus = getattr(self.io_, "quantiles", ())
+        shape = (len(origins), self.config.window.horizon, *((len(taus),) if taus else ()))
+        out = np.empty(shape, dtype=np.float64)
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])  # a range slice becomes an array here
             inputs = view.model_inputs(chunk)
@@ -670,10 +770,26 @@ class Forecaster:
             if size != len(chunk):
                 inputs = _pad(inputs, size)
             rel = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)[: len(chunk)]
-            if rel.ndim == 3:  # an ensemble: (batch, members, horizon) -> the members' median
-                rel = np.median(rel, axis=1)
-            out[lo : lo + len(chunk)] = self.scaler_.inverse_target(rel + view.reference(chunk))
+            if rel.ndim == len(shape) + 1:  # an ensemble: (batch, members, horizon[, Q]) -> the members' median
+                rel = np.median(rel, axis=1)  # per quantile: the median of ordered vectors stays ordered
+            ref = view.reference(chunk)
+            out[lo : lo + len(chunk)] = self.scaler_.inverse_target(rel + (ref[..., None] if taus else ref))
+        if taus and not quantiles:
+            return out[..., taus.index(0.5)]
         return out
+
+    def _future_index(self, last, horizon: int) -> pd.DatetimeIndex:
+        """The timestamps after ``last``: the frequency's grid, or the sessions of the run's exchange calendar."""
+        return future_index(last, horizon, self.freq_, getattr(self.config.data, "trading_calendar", None))
+
+    def _calendar_values(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """The fitted calendar and holiday columns at ``index``, in the fitted order."""
+        d = self.config.data
+        return calendar_features(index, self.freq_, cycles=d.calendar, holidays=d.holidays)[self.calendar_].to_numpy()
+
+    def _with_own_calendar(self, series: Series) -> Series:
+        d = self.config.data
+        return _with_calendar(series, cycles=d.calendar, holidays=d.holidays, names=self.calendar_)[0]
 
     def _as_series(self, data) -> Series:
         """Validate new data with the fitted roles."""
@@ -682,7 +798,7 @@ class Forecaster:
             time_col=self.config.data.time_col, missing=self.config.data.missing,
         )
         series = _one_series(ts, "predict")
-        return _with_calendar(series)[0] if self.calendar_ else series
+        return self._with_own_calendar(series) if self.calendar_ else series
 
     def check_compatible(self, series: Series) -> None:
         """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
@@ -710,7 +826,7 @@ class Forecaster:
         if not isinstance(series, Series):
             series = self._as_series(series)
         elif self.calendar_ and not set(self.calendar_) <= set(series.columns):
-            series = _with_calendar(series)[0]
+            series = self._with_own_calendar(series)
         self.check_compatible(series)
         origins = np.asarray(origins, dtype=np.int64)
         last = len(series) - (self.io_.horizon if self.io_.n_future else 0)
@@ -756,12 +872,12 @@ class Forecaster:
             self.check_compatible(series)
             # Only the last `lookback` rows are used.
             tail, last_time = series.values[len(series) - lookback :], series.index[-1]
-        index = future_index(last_time, horizon, self.freq_)
+        index = self._future_index(last_time, horizon)
         # Rows after the end hold only known-future values; the others repeat the last row so the
         # transform stays defined (a log of 0 would not be), and are zeroed after scaling: never read.
         rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
         if self.io_.n_future:
-            known = [calendar_features(index, self.freq_).to_numpy()] if self.calendar_ else []
+            known = [self._calendar_values(index)] if self.calendar_ else []
             if self.future_features_:
                 known.insert(0, self._future_values(future, index))
             rows[lookback:, tail.shape[1] - self.io_.n_future :] = np.hstack(known)
@@ -771,10 +887,17 @@ class Forecaster:
             return pd.DataFrame({self.target_: forecast}, index=index)
         z = self.scaler_.transform_values(rows)
         z[lookback:, : tail.shape[1] - self.io_.n_future] = 0.0  # unknown future values are never read
-        forecast = self._predict_view(self._view(z, self.io_, self.config), np.array([lookback]))[0]
-        if not np.isfinite(forecast).all():
+        view = self._view(z, self.io_, self.config)
+        if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
+            # The target column of `rows` holds the observed window (the repeated rows after it are not read).
+            parts = self._interval_inputs(view, np.array([lookback]), rows[:, 0])
+            forecast = parts["point"][0]
+            extra = {k: v[0] for k, v in self._interval_frame(parts).items()}
+        else:
+            forecast, extra = self._predict_view(view, np.array([lookback]))[0], {}
+        if not np.isfinite(forecast).all() or not all(np.isfinite(v).all() for v in extra.values()):
             raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
-        return pd.DataFrame({self.target_: forecast}, index=index)
+        return pd.DataFrame({self.target_: forecast, **extra}, index=index)
 
     def _baseline_forecast(self, tail: np.ndarray, n_rows: int) -> np.ndarray:
         """The fallback baseline's forecast from the last observed values (``--fallback baseline``)."""
@@ -843,6 +966,7 @@ class Forecaster:
                 "values": self.last_window_.tolist() if self.last_window_ is not None else [],
             },
             "metrics": dict(self.metrics_),
+            **({"intervals": self.calibration_.to_dict()} if getattr(self, "calibration_", None) is not None else {}),
             "versions": versions,
             "seed": self.config.train.seed,
             **({"panel": {
@@ -883,6 +1007,7 @@ class Forecaster:
             n_future=len(future) + len(calendar), output=fc.config.output.type,
             members=fc.config.train.ensemble or 1,
             n_series=int(manifest["panel"].get("series", 0)) if embedding else 0, embedding=embedding,
+            quantiles=fc.config.output.head_quantiles,
         )
         if "io" in manifest and manifest["io"] != fc.io_.to_dict():
             raise ArtifactError(f"{run / MANIFEST_FILE}: `io` {manifest['io']} does not match its config and columns.")
@@ -912,6 +1037,13 @@ class Forecaster:
         fc.series_id_ = manifest.get("series_id", "series")
         fc.data_ = dict(manifest["data"])
         fc.metrics_ = dict(manifest["metrics"])
+        fc.calibration_ = None
+        if fc.config.output.intervals:
+            from forecaster.intervals import Calibration
+
+            if "intervals" not in manifest:
+                raise ArtifactError(f"{run / MANIFEST_FILE}: the config asks for intervals but the run stores none.")
+            fc.calibration_ = Calibration.from_dict(manifest["intervals"], fc.config.window.horizon)
         if "panel" in manifest:
             fc._load_panel(manifest, run)
         else:
@@ -955,11 +1087,26 @@ def _panel_fingerprint(parts: list[str]) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _with_calendar(series: Series) -> tuple[Series, tuple[str, ...]]:
-    """``series`` with its calendar features appended as known-future columns (see :func:`calendar_features`)."""
+def _resolve_calendars(cfg: ForecastConfig, index, freq: str, *, prices: bool) -> tuple[ForecastConfig, dict]:
+    """The trading calendar (``auto`` resolved) and the checked holiday codes; the choice record for ``auto``."""
+    from forecaster.data.trading import check_holidays, choose
+
+    name, why = choose(index, freq, cfg.data.trading_calendar, prices=prices)
+    record = {} if why == "given" else {"trading_calendar": {"value": name, "why": why}}
+    return cfg.replace(trading_calendar=name, holidays=check_holidays(cfg.data.holidays)), record
+
+
+def _with_calendar(series: Series, *, cycles: bool = True, holidays=(), names=None) -> tuple[Series, tuple[str, ...]]:
+    """``series`` with its calendar (and holiday) features appended as known-future columns.
+
+    ``names``: keep these columns only, in this order (a fitted model's ``calendar_``).
+    See :func:`forecaster.data.calendar.calendar_features`.
+    """
     import dataclasses
 
-    cal = calendar_features(series.index, series.freq)
+    cal = calendar_features(series.index, series.freq, cycles=cycles, holidays=holidays)
+    if names is not None:
+        cal = cal[list(names)]
     if cal.empty:
         return series, ()
     frame = series.frame.join(cal)
@@ -980,7 +1127,7 @@ def _check_model_shapes(model: keras.Model, io: IOSpec, path: Path) -> None:
     expected = [(None, io.lookback, io.n_past)] + ([(None, io.horizon, io.n_future)] if io.n_future else [])
     expected += [(None, 1)] if io.embedding else []
     got = [tuple(s) for s in shapes]
-    output = (None, io.horizon) if io.members == 1 else (None, io.members, io.horizon)
+    output = (None, *io.output_shape) if io.members == 1 else (None, io.members, *io.output_shape)
     if got != expected or tuple(model.output_shape) != output:
         raise ArtifactError(
             f"{path} does not match its manifest (model inputs {got}, output {model.output_shape}; "

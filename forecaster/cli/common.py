@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
@@ -57,11 +58,37 @@ def import_backend(ctx: click.Context) -> None:
     _import(quiet=not ctx.obj["verbose"])
 
 
+def format_time(t) -> str:
+    """A timestamp as people write it: ``2018-12-31`` for midnight, ``2018-12-31 13:00`` otherwise."""
+    import pandas as pd
+
+    t = pd.Timestamp(t)
+    if t == t.normalize():
+        return t.strftime("%Y-%m-%d")
+    return t.strftime("%Y-%m-%d %H:%M" if t.second == 0 and t.microsecond == 0 else "%Y-%m-%d %H:%M:%S")
+
+
+def describe_calendar(fc) -> str:
+    """How a fitted model continues its series: ``frequency B``, plus its trading calendar when it has one."""
+    return describe_trading(fc.freq_, getattr(fc.config.data, "trading_calendar", None))
+
+
+def describe_trading(freq: str, trading: str | None) -> str:
+    """``frequency B, XNYS sessions`` / ``frequency B, weekdays`` / ``frequency h``."""
+    text = f"frequency {freq}"
+    fc_freq = freq
+    if trading not in (None, "auto", "weekdays") and fc_freq in ("B", "C"):
+        text += f", {trading} sessions"
+    elif fc_freq in ("B", "C"):
+        text += ", weekdays"
+    return text
+
+
 def describe_series(series) -> None:
     feats = f" + features {', '.join(series.features)}" if series.features else ""
     click.echo(
         f"Data: {series.source} - target {series.target!r}{feats}, {len(series)} rows, "
-        f"{series.index[0]} .. {series.index[-1]}, frequency {series.freq}", err=True,
+        f"{format_time(series.index[0])} .. {format_time(series.index[-1])}, frequency {series.freq}", err=True,
     )
 
 
@@ -174,7 +201,7 @@ def data_source_hint(fc) -> str:
 
 def check_output(path: str | None) -> None:
     """Check, before any work, that ``--output`` can be written (its folder exists or can be made, and is writable)."""
-    if path is None:
+    if path is None or path == "-":  # "-": standard output
         return
     from forecaster.safeio import check_writable_dir
 
@@ -192,6 +219,27 @@ def load_for_run(fc, data: str | None):
     path = data or data_source_hint(fc)
     if data is None:
         log.info("Data: %s (the training data recorded in the run)", path)
+    # The loader's report (rows read, gaps filled) was printed when the model was fitted; say it again with -v.
+    with _quiet_loader() if data is None else contextlib.nullcontext():
+        return _load_for_run(fc, data, path, data_mod)
+
+
+@contextlib.contextmanager
+def _quiet_loader():
+    loggers = [logging.getLogger(n) for n in ("forecaster.data.core", "forecaster.data.io", "forecaster.data")]
+    levels = [lg.level for lg in loggers]
+    quiet = not log.isEnabledFor(logging.DEBUG)
+    try:
+        if quiet:
+            for lg in loggers:
+                lg.setLevel(logging.WARNING)
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _load_for_run(fc, data, path, data_mod):
     if getattr(fc, "is_panel", False):
         return data_mod.read_csv(path, **loader_kwargs(
             fc.config, target=None if fc.config.data.targets else fc.target_, features=fc.features_))
@@ -202,17 +250,3 @@ def load_for_run(fc, data: str | None):
     return series
 
 
-def atomic_csv(frame, path: Path) -> None:
-    """Write a CSV next to ``path`` and rename it into place (a reader never sees half a file)."""
-    from forecaster.safeio import describe_write_error
-
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ForecasterError(describe_write_error(exc, path, "the forecast")) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from forecaster.cli.common import (ForecastCommand, fingerprint_of, import_backend, is_panel, load_series, preflight,
-                                   store)
+from forecaster.cli.common import (ForecastCommand, describe_calendar, fingerprint_of, import_backend, is_panel,
+                                   load_series, preflight, store)
 from forecaster.preflight import check_disk
 from forecaster.cli.options import build_config, config_options
 
@@ -21,8 +21,12 @@ log = logging.getLogger("forecaster")
 @click.option("--name", help="Run directory name (default: <csv>-<cell>-<timestamp>).")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted fit of the same data and config from its last completed epoch.")
+@click.option("--tensorboard", "tensorboard", type=click.Path(file_okay=False), default=None,
+              help="Write Keras TensorBoard logs (losses, learning rate, weight histograms per epoch) into DIR; "
+              "view them with 'tensorboard --logdir DIR'.")
 @click.pass_context
-def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params) -> None:
+def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboard: str | None = None,
+        **params) -> None:
     """Train a model on DATA (a CSV with a time column) and save it under runs/.
 
     \b
@@ -50,7 +54,8 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
     # A multi-worker strategy must exist before TensorFlow runs its first operation.
     get_strategy(config.runtime.strategy)
     click.echo(f"Device: {device_summary()}", err=True)
-    click.echo(cudnn_status(config, on_gpu=on_gpu(), backend=backend_name()), err=True)
+    if on_gpu():  # the fused-kernel note matters only where there is a GPU to run it
+        click.echo(cudnn_status(config, on_gpu=True, backend=backend_name()), err=True)
     click.echo(
         f"Model: {config.model.layers} x {'bidirectional ' if config.model.bidirectional else ''}{config.model.cell} "
         f"({config.model.units} units), lookback {config.window.lookback or 'auto'} -> horizon {config.window.horizon}",
@@ -59,7 +64,7 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
     verbose = 1 if sys.stdout.isatty() else 2
     with runs.checkpoint(config, fingerprint_of(series), name=name, resume=resume) as ckpt:
         try:
-            fc = Forecaster(config).fit(series, verbose=verbose, checkpoint_dir=ckpt)
+            fc = Forecaster(config).fit(series, verbose=verbose, checkpoint_dir=ckpt, tensorboard=tensorboard)
         except KeyboardInterrupt:
             log.warning("Interrupted; run the same command with --resume to continue from the last completed epoch.")
             raise
@@ -76,11 +81,19 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
         f"normalization {c.data.normalization}"
         + (f", calendar features {', '.join(fc.calendar_)}" if fc.calendar_ else "")
     )
+    click.echo(f"Calendar: {describe_calendar(fc)}"
+               + (f"; holidays of {', '.join(c.data.holidays)} as inputs" if c.data.holidays else ""))
     if fc.choices_:
         click.echo("Automatic choices (from the training rows):")
         for line in choice_lines(fc.choices_):
             click.echo(line)
     for line in validation_lines(fc.metrics_, series.target, fc.fallback_):
         click.echo(line)
+    if fc.config.output.type == "quantiles":
+        click.echo(f"Quantiles: {', '.join(f'{q:g}' for q in fc.io_.quantiles)} (monotone head, pinball loss)")
+    if fc.calibration_ is not None:
+        click.echo(f"Intervals: {fc.calibration_.describe()}")
     m = fc.metrics_
     click.echo(f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s")
+    if tensorboard:
+        click.echo(f"TensorBoard logs in {tensorboard} (tensorboard --logdir {tensorboard})")

@@ -100,6 +100,11 @@ def predict(forecaster: Any, series: Any, origins: np.ndarray) -> np.ndarray:
     return forecaster.predict_origins(series, origins)
 
 
+def predict_intervals(forecaster: Any, series: Any, origins: np.ndarray) -> dict[str, np.ndarray]:
+    """Point forecasts (``"point"``), quantile and interval columns at ``origins``, in one batched pass."""
+    return forecaster.predict_intervals(series, origins)
+
+
 def fit_summary(forecaster: Any) -> tuple[dict[str, Any], dict[str, list[float]]]:
     """The fit's metrics a backtest records, and its per-epoch history."""
     m = forecaster.metrics_

@@ -109,6 +109,7 @@ def backtest(
     train_size: int | None = None,
     gap: int = 0,
     season: int | None = None,
+    calibration: str = "validation",
     verbose: int | str = 0,
 ) -> BacktestResult:
     """Rolling-origin backtest of ``model`` on ``data``, beside naive, seasonal naive, drift and window mean.
@@ -136,6 +137,8 @@ def backtest(
         train_size: rows per training window with ``window="fixed"``.
         gap: rows left out between the training rows and the cutoff.
         season: season length of the seasonal baselines and MASE (default: from the frequency).
+        calibration: with ``intervals`` in the model's config: ``"validation"`` (each fold model's
+            validation windows) or ``"rolling"`` (plus the earlier origins' errors observed by each cutoff).
         verbose: passed to ``keras.Model.fit``.
 
     Returns:
@@ -156,6 +159,6 @@ def backtest(
                               id_col=cfg.id_col, missing=cfg.missing, targets=cfg.targets)
     config = BacktestConfig(
         folds=folds, start=start, origin_stride=origin_stride, refit=refit, window=window,
-        train_size=train_size, gap=gap, season=season,
+        train_size=train_size, gap=gap, season=season, calibration=calibration,
     )
     return run_backtest(model, data, config, verbose=verbose)

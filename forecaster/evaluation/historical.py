@@ -21,6 +21,13 @@ The result is one long table, one row per (origin, step)::
 
 ``cutoff`` is the last observed timestamp (row ``origin - 1``) and
 ``timestamp`` the forecast row's (row ``origin + step - 1``).
+
+A model with a quantile head adds ``q0.1``, ``q0.5``, ... columns; with
+``--interval`` levels, ``lower_80, upper_80, ...`` (each fold's model's own
+conformal intervals, calibrated on its validation windows, all before the
+fold's cutoff) and ``seasonal_naive_lower_80, seasonal_naive_upper_80, ...``:
+the baseline interval, seasonal naive with conformal residuals on the same
+calibration windows (:func:`forecaster.intervals.baseline_intervals`).
 """
 
 from __future__ import annotations
@@ -140,6 +147,11 @@ def historical_forecasts(
     origins = np.concatenate([f.origins for f in folds])
     fold_of = np.concatenate([np.full(f.n_origins, f.fold, dtype=np.int64) for f in folds])
     preds = np.full((len(origins), horizon), np.nan)
+    model_of = np.zeros(len(origins), dtype=np.int64)  # which fit forecast each origin
+    calibrations: list[tuple[Any, Any]] = []  # per fit: the model's and the baseline's calibration
+    extra: dict[str, np.ndarray] = {}  # quantile and interval columns, filled fold by fold
+    out_cfg = fc_config.output
+    probabilistic = bool(out_cfg.intervals) or out_cfg.type == "quantiles"
 
     started = time.perf_counter()
     fit_seconds = predict_seconds = 0.0
@@ -173,7 +185,18 @@ def historical_forecasts(
         t1 = time.perf_counter()
         mask = (fold_of >= served[0].fold) & (fold_of <= served[-1].fold)
         # One batched pass over every origin this model is responsible for.
-        pred = _series.predict(fc, data, origins[mask])
+        if probabilistic:
+            parts = _series.predict_intervals(fc, data, origins[mask])
+            pred = parts.pop("point")
+            if out_cfg.intervals:
+                base_cal = _baseline_calibration(fc, data, fold, plan.season)
+                parts.update(_baseline_columns(base_cal, data, origins[mask], plan.season, fc.config.window.lookback))
+                calibrations.append((fc.calibration_, base_cal))
+                model_of[mask] = len(calibrations) - 1
+            for name, values in parts.items():
+                extra.setdefault(name, np.full((len(origins), horizon), np.nan))[mask] = values
+        else:
+            pred = _series.predict(fc, data, origins[mask])
         t2 = time.perf_counter()
         if not np.isfinite(pred).all():
             raise TrainingError(
@@ -213,7 +236,9 @@ def historical_forecasts(
     baseline_seconds = time.perf_counter() - t0
 
     actual = y[origins[:, None] + np.arange(horizon)]
-    frame = forecast_frame(index, origins, fold_of, actual, {MODEL: preds, **base})
+    if out_cfg.intervals and plan.config.calibration == "rolling":
+        _roll(extra, calibrations, model_of, origins, actual, preds, base["seasonal_naive"], y, fc_config)
+    frame = forecast_frame(index, origins, fold_of, actual, {MODEL: preds, **base, **extra})
     return HistoricalForecasts(
         plan=plan,
         forecasts=frame,
@@ -222,6 +247,62 @@ def historical_forecasts(
         timings={"fit_seconds": fit_seconds, "predict_seconds": predict_seconds, "baseline_seconds": baseline_seconds},
         forecaster=last_fc,
     )
+
+
+def _baseline_calibration(fc: Any, data: Any, fold: Any, season: int) -> Any:
+    """The seasonal-naive conformal calibration on the fold model's own calibration windows (same method, units)."""
+    from forecaster.intervals import baseline_calibration
+
+    cfg = fc.config
+    # The model's calibration origins are rows of its training slice; here they are rows of the whole series.
+    cal_origins = np.asarray(fc.calibration_origins_, dtype=np.int64) + fold.train_start
+    return baseline_calibration(
+        _series.target(data), cal_origins, horizon=cfg.window.horizon, season=season, lookback=cfg.window.lookback,
+        method=cfg.output.conformal, levels=cfg.output.intervals, log=bool(fc.calibration_.log),
+    )
+
+
+def _baseline_columns(cal: Any, data: Any, origins: np.ndarray, season: int, lookback: int,
+                      radius: dict | None = None) -> dict[str, np.ndarray]:
+    """``seasonal_naive_lower_<level>`` / ``_upper_`` columns of the baseline interval at ``origins``."""
+    from forecaster.intervals import interval_columns, local_scale, seasonal_naive
+
+    y = _series.target(data)
+    h = len(next(iter(cal.radius.values())))
+    bounds = cal.bounds(seasonal_naive(y, origins, h, season), scale=local_scale(cal.g(y), origins, lookback),
+                        radius=radius)
+    out = {}
+    for level, (lo, hi) in bounds.items():
+        lo_name, hi_name = interval_columns(level)
+        out[f"seasonal_naive_{lo_name}"], out[f"seasonal_naive_{hi_name}"] = lo, hi
+    return out
+
+
+def _roll(extra: dict[str, np.ndarray], calibrations: list, model_of: np.ndarray, origins: np.ndarray,
+          actual: np.ndarray, preds: np.ndarray, snaive: np.ndarray, y: np.ndarray, cfg: ForecastConfig) -> None:
+    """Rolling calibration: recompute every interval column with the radii of
+    :func:`forecaster.intervals.rolling_radius` (calibration windows plus earlier origins observed by the cutoff)."""
+    from forecaster.intervals import interval_columns, local_scale, quantile_column, rolling_radius
+
+    lookback, taus = cfg.window.lookback, cfg.output.head_quantiles
+    quantiles = np.stack([extra[quantile_column(t)] for t in taus], axis=-1) if taus else None
+    for which, point, prefix in ((0, preds, ""), (1, snaive, "seasonal_naive_")):
+        cals = [c[which] for c in calibrations]
+        scale = local_scale(cals[0].g(y), origins, lookback)
+        scores = {lv: np.empty_like(actual) for lv in cals[0].levels}
+        for m, cal in enumerate(cals):
+            sel = model_of == m
+            for lv, sc in cal.score(actual[sel], point[sel], scale=scale[sel],
+                                    quantiles=None if quantiles is None else quantiles[sel]).items():
+                scores[lv][sel] = sc
+        radius = {lv: rolling_radius(origins, scores[lv], [c.scores[lv] for c in cals], model_of, lv) for lv in scores}
+        for m, cal in enumerate(cals):
+            sel = model_of == m
+            bounds = cal.bounds(point[sel], scale=scale[sel], quantiles=None if quantiles is None else quantiles[sel],
+                                radius={lv: r[sel] for lv, r in radius.items()})
+            for lv, (lo, hi) in bounds.items():
+                lo_name, hi_name = interval_columns(lv)
+                extra[prefix + lo_name][sel], extra[prefix + hi_name][sel] = lo, hi
 
 
 def forecast_frame(

@@ -121,6 +121,9 @@ class BacktestConfig:
     train_size: int | None = None
     gap: int = 0
     season: int | None = None
+    #: Conformal intervals: ``validation`` (each fold's model's validation windows) or ``rolling`` (those plus
+    #: every earlier origin's errors observed by the cutoff; see :func:`forecaster.intervals.rolling_radius`).
+    calibration: str = "validation"
 
     def __post_init__(self) -> None:
         if self.folds is not None and not _is_int(self.folds, 1):
@@ -169,6 +172,10 @@ class BacktestConfig:
                 )
         if not _is_int(self.gap, 0):
             raise ConfigError(f"`gap` must be a non-negative integer. Received: gap={self.gap!r}")
+        if self.calibration not in CALIBRATIONS:
+            raise ConfigError(
+                f"`calibration` must be one of {', '.join(CALIBRATIONS)}. Received: calibration={self.calibration!r}"
+            )
         if self.season is not None and not _is_int(self.season, 1):
             raise ConfigError(f"`season` must be a positive integer or None. Received: season={self.season!r}")
 
@@ -196,6 +203,10 @@ class BacktestConfig:
         if self.refit in REFIT_POLICIES:
             return str(self.refit)
         return f"every {self.refit} folds" if self.refit != 1 else "always"
+
+
+#: How a backtest calibrates conformal intervals (``BacktestConfig.calibration``).
+CALIBRATIONS = ("validation", "rolling")
 
 
 def _is_int(value: Any, minimum: int) -> bool:

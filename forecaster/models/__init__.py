@@ -6,6 +6,7 @@ A builder takes the model section of the config and the input/output shapes
     past   (batch, lookback, n_past)        target first, then past and known-future columns
     future (batch, horizon, n_future)       known-future columns over the horizon (only when n_future > 0)
       -> (batch, horizon)                    one value per horizon step (point output)
+      -> (batch, horizon, quantiles)         ascending quantiles per step (quantile output)
 
 The output layer and the loss come from the output spec (:mod:`forecaster.models.heads`);
 compiling and fitting live in :mod:`forecaster.training`. Adding a family is
@@ -21,7 +22,7 @@ import keras
 
 from forecaster.config import MODEL_TYPES, ForecastConfig
 from forecaster.exceptions import ConfigError
-from forecaster.models.heads import OUTPUT_HEADS, IOSpec, output_head
+from forecaster.models.heads import OUTPUT_HEADS, IOSpec, PinballLoss, QuantileHead, add_to_forecast, output_head
 from forecaster.models.rnn import CELLS, PRECISION_POLICIES, build_rnn, cudnn_issues, cudnn_status
 
 #: ``model.type`` -> builder ``(ModelConfig, IOSpec) -> uncompiled keras.Model``.
@@ -36,6 +37,9 @@ __all__ = [
     "OUTPUT_HEADS",
     "PRECISION_POLICIES",
     "IOSpec",
+    "PinballLoss",
+    "QuantileHead",
+    "add_to_forecast",
     "build_model",
     "cudnn_issues",
     "cudnn_status",
@@ -84,6 +88,6 @@ def _ensemble(builder, config: ForecastConfig, io: IOSpec) -> keras.Model:
         member = builder(config, single)
         member.name = f"member_{i + 1}"
         out = member(inputs if len(inputs) > 1 else inputs[0])
-        outs.append(keras.layers.Reshape((1, io.horizon), name=f"member_{i + 1}_out")(out))
+        outs.append(keras.layers.Reshape((1, *io.output_shape), name=f"member_{i + 1}_out")(out))
     stacked = keras.layers.Concatenate(axis=1, name="members", dtype="float32")(outs)
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], stacked, name=f"ensemble_{io.members}")

@@ -26,7 +26,7 @@ import keras
 
 from forecaster.config import ForecastConfig
 from forecaster.exceptions import ConfigError
-from forecaster.models.heads import IOSpec, output_head
+from forecaster.models.heads import IOSpec, add_to_forecast, output_head
 
 #: Registry of recurrent cells. Keys are the canonical ``--cell`` names.
 CELLS: dict[str, type[keras.layers.Layer]] = {
@@ -137,5 +137,5 @@ def build_rnn(config: ForecastConfig, io: IOSpec) -> keras.Model:
         # added to the recurrent part, so the network only has to learn what a linear model misses.
         flat = keras.layers.Flatten(name="window_flat")(inputs[0])
         linear = keras.layers.Dense(io.horizon, name="linear_skip", dtype="float32", **zeros)(flat)
-        outputs = keras.layers.Add(name="forecast_sum", dtype="float32")([outputs, linear])
+        outputs = add_to_forecast(io, outputs, linear, name="forecast_sum")
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=f"forecaster_{spec.cell}")

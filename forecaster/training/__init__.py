@@ -19,7 +19,7 @@ import keras
 import pandas as pd
 
 from forecaster.config import ForecastConfig
-from forecaster.exceptions import TrainingError
+from forecaster.exceptions import ConfigError, TrainingError
 from forecaster.models import IOSpec, build_model
 from forecaster.training import distribute
 from forecaster.training.pipeline import steps_per_execution_for, training_data, use_tf_data
@@ -76,6 +76,67 @@ class SmoothedValLoss(keras.callbacks.Callback):
         logs["val_loss_smoothed"] = self._value
 
 
+class EpochETA(keras.callbacks.Callback):
+    """Prints an overall estimate of the time left: the remaining epochs at the mean epoch time so far.
+
+    The estimate is an upper bound (every remaining epoch run; early stopping usually ends
+    sooner). Printed after epochs 1 and 2, then every 10 epochs, on the console Keras prints to.
+    """
+
+    def __init__(self, epochs: int, every: int = 10) -> None:
+        super().__init__()
+        self.epochs, self.every = epochs, every
+        self.started: float | None = None
+        self.first_epoch: int | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Printed here, before Keras's "Epoch k/N" line, so it follows the previous epoch's summary.
+        if self.started is None:
+            self.started, self.first_epoch = time.perf_counter(), epoch  # a resumed fit starts later
+            return
+        done = epoch - (self.first_epoch or 0)
+        left = self.epochs - epoch
+        if left <= 0 or not (done <= 2 or done % self.every == 0):
+            return
+        per_epoch = (time.perf_counter() - self.started) / max(done, 1)
+        print(
+            f"ETA: at most {format_seconds(per_epoch * left)} for the {left} epoch{'s' if left > 1 else ''} left "
+            f"({per_epoch:.1f}s per epoch so far; early stopping may end sooner)",
+            flush=True,
+        )
+
+
+def format_seconds(seconds: float) -> str:
+    """``75.0`` -> ``'1m15s'``; ``3725`` -> ``'1h02m'``; ``9.4`` -> ``'9s'``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def tensorboard_callback(log_dir: str | Path) -> keras.callbacks.Callback:
+    """A ``keras.callbacks.TensorBoard`` writing losses, the learning rate and weight histograms per epoch.
+
+    Raises:
+        ConfigError: the ``tensorboard`` package (extra ``forecaster[tensorboard]``) is missing,
+            or the directory cannot be created.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError("TensorBoard logs need the `tensorboard` package, which is not installed. "
+                          "Install it with: pip install 'forecaster[tensorboard]' (or pip install tensorboard).")
+    path = Path(log_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"Cannot create the TensorBoard directory {path}: {exc.strerror or exc}. "
+                          "Pass a writable directory to --tensorboard.") from None
+    return keras.callbacks.TensorBoard(log_dir=str(path), histogram_freq=1, write_graph=False, update_freq="epoch")
+
+
 def compile_model(model: keras.Model, config: ForecastConfig, io: IOSpec, *, steps_per_execution: int = 1) -> keras.Model:
     """Compile ``model`` with a fresh Adam optimizer, the head's loss and the runtime options.
 
@@ -115,6 +176,8 @@ def train(
     verbose: int | str = 0,
     checkpoint_dir: str | Path | None = None,
     weights=None,
+    tensorboard: str | Path | None = None,
+    callbacks: list | None = None,
 ) -> TrainResult:
     """Fit a brand-new model on the training origins of ``split``, early-stopped on its validation origins.
 
@@ -130,6 +193,12 @@ def train(
             directory resumes after the last completed epoch.
         weights: per-series loss weights of a panel (``split`` then holds
             :class:`~forecaster.windowing.SegmentedOrigins`); None: every window weighs 1.
+        tensorboard: a directory for ``keras.callbacks.TensorBoard`` logs (losses, learning
+            rate and weight histograms, once per epoch).
+        callbacks: more Keras callbacks, run after the project's own.
+
+    With ``verbose`` set, an overall estimate of the time left (:class:`EpochETA`) is
+    printed after the first epochs.
 
     Raises:
         TrainingError: the loss became NaN/inf.
@@ -162,6 +231,7 @@ def train(
     log.debug("jit_compile=%s, dtype policy %s", model.jit_compile, model.dtype_policy.name)
     nonfinite = StopOnNonFinite()
     monitor = "val_loss"
+    user_callbacks = list(callbacks or [])
     callbacks: list[keras.callbacks.Callback] = [nonfinite]
     if config.train.val_smoothing > 0:
         callbacks.append(SmoothedValLoss(config.train.val_smoothing))
@@ -195,6 +265,11 @@ def train(
             keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
             keras.callbacks.CSVLogger(str(history_csv), append=True),
         ]
+    if tensorboard is not None:
+        callbacks.append(tensorboard_callback(tensorboard))
+    if verbose:
+        callbacks.append(EpochETA(config.train.epochs))
+    callbacks += user_callbacks
     started = time.perf_counter()
     fitted = model.fit(
         train_ds,

@@ -1,0 +1,474 @@
+"""Conformal prediction intervals and the scores that check them (pure NumPy, no Keras).
+
+Split conformal prediction per horizon step. On calibration windows the
+model never trained on, with forecast ``f`` and actual ``y`` of step ``k``,
+each method takes a non-conformity score ``s`` and its finite-sample
+quantile::
+
+    absolute  s = |g(y) - g(f)|                     interval g^-1(g(f) -/+ r_k)
+    scaled    s = |g(y) - g(f)| / d                 interval g^-1(g(f) -/+ r_k * d)
+    cqr       s = max(g(lo) - g(y), g(y) - g(hi))   interval g^-1(g(lo) - r_k), g^-1(g(hi) + r_k)
+
+    r_k = the ceil((n + 1) * level)-th smallest of the n scores of step k
+
+``g`` is the model's target transform (log for a log-transformed series,
+else the identity), so an interval of a log model is multiplicative and its
+bounds come back to original units exactly through ``exp``; window-relative
+normalisation only shifts forecast and actual alike and drops out of ``g(y) -
+g(f)``. ``d`` is the mean absolute one-step change of ``g(y)`` over the
+input window before the origin (known when the forecast is issued), so
+``scaled`` intervals widen when the series is volatile. ``cqr`` is
+conformalised quantile regression (Romano et al., 2019) on the quantile
+head's ``(1 -/+ level) / 2`` quantiles: ``r_k`` may be negative (the head's
+band was too wide) and narrows it.
+
+With ``n`` exchangeable calibration windows, ``ceil((n + 1) level) / n`` is
+the finite-sample correction that makes the coverage of a new window at
+least ``level``; when ``(n + 1) level > n`` no finite radius guarantees it
+and the largest score is used (``Calibration.short`` lists those levels).
+
+Which windows calibrate: ``fit`` uses its validation windows (the last
+``val_fraction`` of the rows: after every training window, used only to
+stop early); a backtest's folds each use their own model's validation
+windows, all before the fold's cutoff.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from forecaster.exceptions import ArtifactError, ConfigError
+
+__all__ = [
+    "Calibration",
+    "calibrate",
+    "conformal_radius",
+    "coverage_verdict",
+    "crps_from_quantiles",
+    "interval_columns",
+    "local_scale",
+    "pinball",
+    "quantile_column",
+    "winkler",
+]
+
+#: z of the two-sided 95 % normal interval, for the coverage tolerance.
+Z95 = 1.959964
+
+
+def quantile_column(q: float) -> str:
+    """Column name of a forecast quantile: ``0.1 -> 'q0.1'``."""
+    return f"q{q:g}"
+
+
+def interval_columns(level: int) -> tuple[str, str]:
+    """``80 -> ('lower_80', 'upper_80')``."""
+    return f"lower_{level}", f"upper_{level}"
+
+
+def conformal_radius(scores: np.ndarray, level: float) -> tuple[np.ndarray, bool]:
+    """Per column, the ``ceil((n + 1) level)``-th smallest of the ``n`` scores; and whether that rank exists.
+
+    >>> r, ok = conformal_radius(np.arange(1.0, 10.0)[:, None], 0.8)   # n = 9: rank ceil(10 * 0.8) = 8
+    >>> r.tolist(), ok
+    ([8.0], True)
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    n = len(scores)
+    if n == 0:
+        raise ConfigError("Conformal calibration needs at least one calibration window.")
+    rank = math.ceil((n + 1) * level - 1e-9)
+    ok = rank <= n
+    return np.sort(scores, axis=0)[min(rank, n) - 1], ok
+
+
+def local_scale(g_target: np.ndarray, origins: np.ndarray, lookback: int) -> np.ndarray:
+    """Mean absolute one-step change of ``g_target`` over the ``lookback`` rows before each origin.
+
+    Row ``o - 1`` is the last one read for origin ``o``: nothing at or after the origin.
+
+    >>> local_scale(np.array([0.0, 1.0, 3.0, 6.0, 10.0]), np.array([4]), 3).tolist()   # |3-1|, |6-3|
+    [2.5]
+    """
+    g_target = np.asarray(g_target, dtype=np.float64)
+    origins = np.asarray(origins, dtype=np.int64)
+    steps = np.abs(np.diff(g_target))  # steps[t - 1] = |g[t] - g[t - 1]|
+    csum = np.concatenate([[0.0], np.cumsum(steps)])
+    lo = np.maximum(origins - lookback, 0)  # first row of the window; its changes: rows lo+1 .. o-1
+    count = np.maximum(origins - 1 - lo, 1)
+    return (csum[origins - 1] - csum[lo]) / count
+
+
+@dataclass
+class Calibration:
+    """Per-step conformal radii of each interval level, and where they came from (stored in the run manifest).
+
+    Attributes:
+        method: ``absolute``, ``scaled`` or ``cqr``.
+        levels: nominal coverages in percent.
+        radius: level -> one radius per horizon step (``g`` units; ``scaled``: multiples of ``d``).
+        log: whether ``g`` is the log.
+        windows: how many calibration windows.
+        source: which windows, in words, with their time range.
+        short: levels whose finite-sample rank exceeded the windows (the largest score was used).
+        floor: the smallest ``d`` used (``scaled``), so a flat window still gets an interval.
+    """
+
+    method: str
+    levels: tuple[int, ...]
+    radius: dict[int, np.ndarray]
+    log: bool
+    windows: int
+    source: str
+    short: tuple[int, ...] = ()
+    floor: float = 0.0
+    quantiles: tuple[float, ...] = field(default=())
+    #: level -> the ``(windows, horizon)`` calibration scores (in memory only: a rolling backtest extends them).
+    scores: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def g(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return np.log(np.maximum(x, 1e-300)) if self.log else x
+
+    def g_inv(self, z: np.ndarray) -> np.ndarray:
+        return np.exp(z) if self.log else z
+
+    def bounds(self, point: np.ndarray, *, scale: np.ndarray | None = None,
+               quantiles: np.ndarray | None = None,
+               radius: dict[int, np.ndarray] | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """level -> ``(lower, upper)``, each ``(n_origins, horizon)`` in original units.
+
+        Args:
+            point: ``(n, horizon)`` point forecasts (original units).
+            scale: ``(n,)`` local scales ``d`` (method ``scaled``).
+            quantiles: ``(n, horizon, Q)`` quantile forecasts (method ``cqr``), of :attr:`quantiles`.
+            radius: level -> ``(n, horizon)`` radii of each origin (a rolling backtest), instead of :attr:`radius`.
+        """
+        out = {}
+        for level in self.levels:
+            r = radius[level] if radius is not None else self.radius[level][None, :]
+            if self.method == "cqr":
+                lo_q, hi_q = _band(quantiles, self.quantiles, level)
+                lo, hi = self.g(lo_q) - r, self.g(hi_q) + r
+                # A negative radius narrows the band; it never turns it inside out.
+                mid = (self.g(lo_q) + self.g(hi_q)) / 2
+                lo, hi = np.minimum(lo, mid), np.maximum(hi, mid)
+            else:
+                width = r * (np.maximum(scale, self.floor)[:, None] if self.method == "scaled" else 1.0)
+                gp = self.g(point)
+                lo, hi = gp - width, gp + width
+            out[level] = (self.g_inv(lo), self.g_inv(hi))
+        return out
+
+    def describe(self) -> str:
+        """One line for ``fit`` and ``info``."""
+        widths = ", ".join(f"{lv} %: step 1 {self.radius[lv][0]:.4g} .. step {len(self.radius[lv])} "
+                           f"{self.radius[lv][-1]:.4g}" for lv in self.levels)
+        unit = {"absolute": "log units" if self.log else "units", "scaled": "x local scale",
+                "cqr": "widening of the quantile band" + (" (log units)" if self.log else "")}[self.method]
+        note = (f"; {', '.join(map(str, self.short))} % took the largest error ({self.windows} windows are too few for "
+                "the finite-sample guarantee)") if self.short else ""
+        return f"{self.method} conformal on {self.source}; radius ({unit}) {widths}{note}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method, "levels": list(self.levels), "log": bool(self.log), "windows": int(self.windows),
+            "source": self.source, "short": list(self.short), "floor": float(self.floor),
+            "quantiles": list(self.quantiles),
+            "radius": {str(k): [float(x) for x in v] for k, v in self.radius.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, horizon: int) -> "Calibration":
+        try:
+            levels = tuple(int(x) for x in data["levels"])
+            radius = {int(k): np.asarray(v, dtype=np.float64) for k, v in data["radius"].items()}
+            cal = cls(
+                method=str(data["method"]), levels=levels, radius=radius, log=bool(data["log"]),
+                windows=int(data["windows"]), source=str(data["source"]), short=tuple(int(x) for x in data["short"]),
+                floor=float(data["floor"]), quantiles=tuple(float(q) for q in data.get("quantiles", [])),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ArtifactError(f"The run's `intervals` entry is malformed: {exc!r}") from None
+        if (cal.method not in ("absolute", "scaled", "cqr") or set(radius) != set(levels)
+                or any(v.shape != (horizon,) or not np.isfinite(v).all() for v in radius.values())):
+            raise ArtifactError(f"The run's `intervals` entry does not hold {horizon} finite radii per level.")
+        return cal
+
+
+def _band(quantiles: np.ndarray, taus: tuple[float, ...], level: int) -> tuple[np.ndarray, np.ndarray]:
+    lo_t, hi_t = round((1 - level / 100) / 2, 6), round((1 + level / 100) / 2, 6)
+    try:
+        i, j = taus.index(lo_t), taus.index(hi_t)
+    except ValueError:
+        raise ConfigError(f"cqr at {level} % needs the quantiles {lo_t:g} and {hi_t:g} in the head.") from None
+    return quantiles[..., i], quantiles[..., j]
+
+
+def calibrate(
+    method: str,
+    levels: tuple[int, ...],
+    actual: np.ndarray,
+    point: np.ndarray,
+    *,
+    log: bool,
+    source: str,
+    scale: np.ndarray | None = None,
+    quantiles: np.ndarray | None = None,
+    taus: tuple[float, ...] = (),
+) -> Calibration:
+    """Per-step conformal radii from forecasts of calibration windows and their actual values.
+
+    Args:
+        method: ``absolute``, ``scaled`` or ``cqr`` (see the module docstring).
+        levels: nominal coverages in percent.
+        actual, point: ``(n, horizon)`` actual values and point forecasts, original units.
+        log: whether residuals are taken in log units.
+        source: which windows these are (recorded).
+        scale: ``(n,)`` local scales ``d`` of the windows (``scaled``).
+        quantiles: ``(n, horizon, Q)`` quantile forecasts at ``taus`` (``cqr``).
+    """
+    cal = Calibration(method, tuple(levels), {}, log, len(actual), source, quantiles=tuple(taus))
+    if method == "scaled":
+        positive = scale[scale > 0]
+        cal.floor = float(1e-3 * positive.mean()) if len(positive) else 1e-12
+    cal.scores = cal.score(actual, point, scale=scale, quantiles=quantiles)
+    short = []
+    for level in levels:
+        cal.radius[level], ok = conformal_radius(cal.scores[level], level / 100)
+        if not ok:
+            short.append(level)
+    cal.short = tuple(short)
+    return cal
+
+
+def _score(self: Calibration, actual: np.ndarray, point: np.ndarray, *, scale: np.ndarray | None = None,
+           quantiles: np.ndarray | None = None) -> dict[int, np.ndarray]:
+    """level -> ``(n, horizon)`` non-conformity scores of these forecasts (the module docstring's ``s``)."""
+    g_y = self.g(actual)
+    if self.method == "cqr":
+        out = {}
+        for level in self.levels:
+            lo, hi = _band(quantiles, self.quantiles, level)
+            out[level] = np.maximum(self.g(lo) - g_y, g_y - self.g(hi))
+        return out
+    resid = np.abs(g_y - self.g(point))
+    if self.method == "scaled":
+        resid = resid / np.maximum(scale, self.floor)[:, None]
+    return dict.fromkeys(self.levels, resid)
+
+
+Calibration.score = _score  # defined after `_band`, which it uses
+
+
+def rolling_radius(
+    origins: np.ndarray,
+    scores: np.ndarray,
+    calibration_scores: list[np.ndarray],
+    model_of: np.ndarray,
+    level: int,
+) -> np.ndarray:
+    """Per origin and step, the conformal radius of a rolling backtest: the model's calibration windows plus
+    every earlier origin whose actual value of that step was observed before this origin.
+
+    Step ``k`` (0-based) of origin ``j`` is row ``o_j + k``; it joins the pool of
+    origin ``i`` when ``o_j + k < o_i`` (observed by the cutoff ``o_i - 1``).
+
+    Args:
+        origins: ``(N,)`` backtest origins, ascending.
+        scores: ``(N, horizon)`` the scores of the backtest forecasts.
+        calibration_scores: per model, its ``(n_m, horizon)`` calibration scores.
+        model_of: ``(N,)`` the index (into ``calibration_scores``) of the model that forecast each origin.
+        level: nominal coverage in percent.
+
+    >>> rolling_radius(np.array([10, 11, 12]), np.array([[5.0], [7.0], [9.0]]), [np.array([[1.0], [2.0], [3.0]])],
+    ...                np.zeros(3, dtype=int), 50).ravel().tolist()    # pools: 1,2,3 | 1,2,3,5 | 1,2,3,5,7
+    [2.0, 3.0, 3.0]
+    """
+    origins = np.asarray(origins, dtype=np.int64)
+    n, horizon = scores.shape
+    out = np.empty((n, horizon))
+    for k in range(horizon):
+        seen = np.searchsorted(origins + k, origins, side="left")  # origins j < seen[i] have o_j + k < o_i
+        for i in range(n):
+            pool = np.concatenate([calibration_scores[model_of[i]][:, k], scores[: seen[i], k]])
+            rank = min(math.ceil((len(pool) + 1) * level / 100 - 1e-9), len(pool))
+            out[i, k] = np.partition(pool, rank - 1)[rank - 1]
+    return out
+
+
+# ----------------------------------------------------------------------------
+# Scores of intervals and quantiles
+# ----------------------------------------------------------------------------
+def winkler(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float) -> np.ndarray:
+    """Interval (Winkler) score of each point: width plus ``2 / alpha`` times the miss, ``alpha = 1 - level``.
+
+    >>> winkler(np.array([0.0, 5.0]), np.array([1.0, 1.0]), np.array([3.0, 3.0]), 0.8).tolist()   # misses by 1, 2
+    [12.0, 22.0]
+    """
+    alpha = 1.0 - level
+    below = np.maximum(lower - actual, 0.0)
+    above = np.maximum(actual - upper, 0.0)
+    return (upper - lower) + (2.0 / alpha) * (below + above)
+
+
+def pinball(actual: np.ndarray, quantiles: np.ndarray, taus) -> np.ndarray:
+    """Mean pinball loss of each quantile level: ``quantiles`` is ``(..., Q)`` at ``taus``; returns ``(Q,)``."""
+    taus = np.asarray(taus, dtype=np.float64)
+    e = np.asarray(actual, dtype=np.float64)[..., None] - quantiles
+    loss = np.maximum(taus * e, (taus - 1.0) * e)
+    return loss.reshape(-1, len(taus)).mean(axis=0)
+
+
+def crps_from_quantiles(actual: np.ndarray, quantiles: np.ndarray, taus) -> float:
+    """CRPS approximated from quantiles: twice the mean pinball loss over the levels.
+
+    Exact in the limit of many evenly spaced levels (CRPS = 2 * integral of the
+    pinball loss over tau in (0, 1)); with a few levels it is a coarse approximation,
+    comparable between forecasters only on the same levels.
+    """
+    return float(2.0 * pinball(actual, quantiles, taus).mean())
+
+
+def coverage_verdict(coverage: float, level: float, points: int, horizon: int) -> dict[str, Any]:
+    """Whether an empirical coverage is within sampling error of its nominal level.
+
+    The tolerance is ``1.96 * sqrt(level (1 - level) / n_eff)`` with
+    ``n_eff = points / horizon``: the errors of overlapping forecast windows are
+    correlated, so about one independent point per horizon-length stretch is
+    counted (a conservative choice; with ``n_eff`` the point count it would be
+    ``sqrt(horizon)`` times narrower).
+
+    >>> coverage_verdict(0.78, 0.8, 1000, 10)["verdict"]
+    'calibrated'
+    """
+    n_eff = max(points / max(horizon, 1), 1.0)
+    tol = Z95 * math.sqrt(level * (1 - level) / n_eff)
+    if abs(coverage - level) <= tol:
+        word = "calibrated"
+    else:
+        word = "under-covers" if coverage < level else "over-covers"
+    return {"verdict": word, "tolerance": tol, "n_eff": n_eff}
+
+
+# ----------------------------------------------------------------------------
+# The baseline interval: seasonal naive with conformal residuals
+# ----------------------------------------------------------------------------
+def seasonal_naive(y: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """``(n, horizon)`` seasonal naive forecasts: step ``k`` repeats row ``origin - season + (k - 1) % season``."""
+    origins = np.asarray(origins, dtype=np.int64)
+    return np.asarray(y, dtype=np.float64)[origins[:, None] - season + np.arange(horizon) % season]
+
+
+def baseline_intervals(
+    y: np.ndarray,
+    calibration_origins: np.ndarray,
+    origins: np.ndarray,
+    *,
+    horizon: int,
+    season: int,
+    lookback: int,
+    method: str,
+    levels: tuple[int, ...],
+    log: bool,
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Conformal intervals around the seasonal naive forecast, calibrated on the given windows.
+
+    The same calibration windows, method (``cqr`` falls back to ``absolute``: the
+    baseline has no quantiles) and units as the model's, so the two intervals differ
+    only in the forecasts they are built around. Calibration windows that start
+    before one whole season are left out.
+    """
+    cal = baseline_calibration(y, calibration_origins, horizon=horizon, season=season, lookback=lookback,
+                               method=method, levels=levels, log=log)
+    g = cal.g(np.asarray(y, dtype=np.float64))
+    return cal.bounds(seasonal_naive(y, origins, horizon, season), scale=local_scale(g, origins, lookback))
+
+
+def baseline_calibration(
+    y: np.ndarray, calibration_origins: np.ndarray, *, horizon: int, season: int, lookback: int, method: str,
+    levels: tuple[int, ...], log: bool,
+) -> Calibration:
+    """The seasonal-naive calibration that :func:`baseline_intervals` applies (for a rolling backtest)."""
+    y = np.asarray(y, dtype=np.float64)
+    cal_o = np.asarray(calibration_origins, dtype=np.int64)
+    cal_o = cal_o[cal_o >= season]
+    g = np.log(np.maximum(y, 1e-300)) if log else y
+    return calibrate(
+        "absolute" if method == "cqr" else method, levels, y[cal_o[:, None] + np.arange(horizon)],
+        seasonal_naive(y, cal_o, horizon, season), log=log, source="seasonal naive", scale=local_scale(g, cal_o, lookback),
+    )
+
+
+# ----------------------------------------------------------------------------
+# Scoring a table of historical interval forecasts
+# ----------------------------------------------------------------------------
+def levels_in(columns) -> list[int]:
+    """The interval levels of a forecast table (its ``lower_<level>`` columns)."""
+    return sorted(int(c[len("lower_"):]) for c in columns if c.startswith("lower_") and c[len("lower_"):].isdigit())
+
+
+def score_intervals(
+    actual: np.ndarray,
+    point: dict[str, np.ndarray],
+    bounds: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]],
+    *,
+    quantiles: np.ndarray | None = None,
+    taus: tuple[float, ...] = (),
+) -> dict[str, Any]:
+    """Coverage (overall, per step), mean width, Winkler score, and pinball / CRPS of each forecaster's intervals.
+
+    Args:
+        actual: ``(n, horizon)`` actual values.
+        point: forecaster -> ``(n, horizon)`` point forecasts.
+        bounds: forecaster -> level -> ``(lower, upper)``.
+        quantiles, taus: the model's quantile head forecasts, if any (scored too).
+
+    The pinball loss and CRPS of each forecaster are computed on the same
+    quantile set for all: ``(1 -/+ level) / 2`` of every level (the interval
+    bounds) and 0.5 (the point forecast), so they compare like for like.
+    """
+    n, horizon = actual.shape
+    levels = sorted(next(iter(bounds.values())))
+    out: dict[str, Any] = {"points": int(actual.size), "levels": {}}
+    for level in levels:
+        row: dict[str, Any] = {}
+        for name, by_level in bounds.items():
+            lo, hi = by_level[level]
+            inside = (actual >= lo) & (actual <= hi)
+            cov = float(inside.mean())
+            row[name] = {
+                "coverage": cov,
+                "coverage_per_step": [float(v) for v in inside.mean(axis=0)],
+                "width": float((hi - lo).mean()),
+                "winkler": float(winkler(actual, lo, hi, level / 100).mean()),
+                "winkler_per_step": [float(v) for v in winkler(actual, lo, hi, level / 100).mean(axis=0)],
+                **coverage_verdict(cov, level / 100, actual.size, horizon),
+            }
+        names = list(bounds)
+        if len(names) > 1:
+            ref = row[names[1]]["winkler"]
+            row["winkler_ratio"] = row[names[0]]["winkler"] / ref if ref > 0 else float("nan")
+        out["levels"][str(level)] = row
+    taus_i = sorted({round((1 - lv / 100) / 2, 6) for lv in levels} | {0.5} | {round((1 + lv / 100) / 2, 6) for lv in levels})
+    out["interval_quantiles"] = taus_i
+    out["pinball"], out["crps"] = {}, {}
+    for name, by_level in bounds.items():
+        cols = {0.5: point[name]}
+        for lv in levels:
+            cols[round((1 - lv / 100) / 2, 6)], cols[round((1 + lv / 100) / 2, 6)] = by_level[lv]
+        stack = np.stack([cols[t] for t in taus_i], axis=-1)
+        out["pinball"][name] = float(pinball(actual, stack, taus_i).mean())
+        out["crps"][name] = crps_from_quantiles(actual, stack, taus_i)
+    if quantiles is not None:
+        out["head_quantiles"] = {
+            "taus": list(taus),
+            "pinball": [float(v) for v in pinball(actual, quantiles, taus)],
+            "crps": crps_from_quantiles(actual, quantiles, taus),
+            "coverage": [float(v) for v in (actual[..., None] <= quantiles).reshape(-1, len(taus)).mean(axis=0)],
+        }
+    return out

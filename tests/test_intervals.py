@@ -1,0 +1,197 @@
+"""Quantile head, conformal intervals, their scores, storage and the leakage spy."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecaster import intervals as I
+from forecaster.config import ForecastConfig
+from forecaster.exceptions import ConfigError
+
+#: A fit of a few optimiser steps: what these tests check does not depend on accuracy.
+TINY = {"epochs": 1, "units": 4, "ensemble": 1, "steps_per_epoch": 2, "min_steps_per_epoch": 2, "lookback": 12,
+        "calendar": False, "normalization": "global", "transform": "none"}
+
+
+def _frame(n: int = 260, seed: int = 0, noise: float = 0.5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = 50 + 5 * np.sin(2 * np.pi * t / 24) + rng.normal(0, noise, n)
+    return pd.DataFrame({"time": pd.date_range("2024-01-01", periods=n, freq="h"), "y": y})
+
+
+# ---------------------------------------------------------------------------- conformal arithmetic
+def test_conformal_radius_takes_the_finite_sample_rank():
+    scores = np.arange(1.0, 20.0)[:, None]  # n = 19
+    r80, ok80 = I.conformal_radius(scores, 0.8)  # ceil(20 * 0.8) = 16
+    r95, ok95 = I.conformal_radius(scores, 0.95)  # ceil(20 * 0.95) = 19 = n
+    r99, ok99 = I.conformal_radius(scores, 0.99)  # ceil(20 * 0.99) = 20 > n: no finite rank
+    assert (r80.tolist(), ok80, r95.tolist(), ok95, r99.tolist(), ok99) == ([16.0], True, [19.0], True, [19.0], False)
+
+
+@pytest.mark.parametrize("method", ["absolute", "scaled"])
+def test_coverage_is_exact_on_known_noise(method):
+    """Exchangeable windows: coverage of fresh windows is the nominal level up to sampling error (and not below)."""
+    rng = np.random.default_rng(1)
+    h, n_cal, n_test = 4, 400, 40_000
+    # Noise grows with the horizon step and, for `scaled`, with a per-window scale known at the origin.
+    step_sd = np.array([1.0, 1.5, 2.0, 3.0])
+
+    def draw(n):
+        scale = rng.uniform(0.5, 3.0, n) if method == "scaled" else np.ones(n)
+        point = rng.normal(100, 10, (n, h))
+        return point, point + rng.laplace(0, 1, (n, h)) * step_sd * scale[:, None], scale
+
+    p_cal, y_cal, s_cal = draw(n_cal)
+    cal = I.calibrate(method, (80, 95), y_cal, p_cal, log=False, source="synthetic", scale=s_cal)
+    p, y, s = draw(n_test)
+    for level, (lo, hi) in cal.bounds(p, scale=s).items():
+        cover = ((y >= lo) & (y <= hi)).mean(axis=0)
+        # Expected coverage of split conformal: rank / (n + 1), i.e. in [level, level + 1 / (n + 1)].
+        assert np.all(np.abs(cover - level / 100) < 0.03), (level, cover)
+    assert cal.radius[80][-1] > cal.radius[80][0]  # per horizon step: wider where the noise is
+
+
+def test_cqr_widens_a_too_narrow_band_and_never_inverts():
+    rng = np.random.default_rng(2)
+    n, h = 2000, 2
+    y = rng.normal(0, 1, (n, h))
+    taus = (0.1, 0.5, 0.9)
+    narrow = np.stack([np.full((n, h), -0.2), np.zeros((n, h)), np.full((n, h), 0.2)], axis=-1)
+    cal = I.calibrate("cqr", (80,), y[:1000], narrow[:1000, ..., 1], log=False, source="s", quantiles=narrow[:1000],
+                      taus=taus)
+    lo, hi = cal.bounds(narrow[1000:, ..., 1], quantiles=narrow[1000:])[80]
+    assert abs(((y[1000:] >= lo) & (y[1000:] <= hi)).mean() - 0.8) < 0.03
+    wide = narrow * 50  # far too wide: a negative radius narrows it, the band stays ordered
+    cal = I.calibrate("cqr", (80,), y[:1000], wide[:1000, ..., 1], log=False, source="s", quantiles=wide[:1000], taus=taus)
+    lo, hi = cal.bounds(wide[1000:, ..., 1], quantiles=wide[1000:])[80]
+    assert (cal.radius[80] < 0).all() and (lo <= hi).all()
+
+
+def test_local_scale_reads_only_rows_before_the_origin():
+    g = np.array([0.0, 1.0, 3.0, 6.0, 1000.0])
+    assert I.local_scale(g, np.array([4]), 4).tolist() == [2.0]  # rows 0..3: mean of 1, 2, 3; row 4 never read
+
+
+def test_scores_and_verdict():
+    actual = np.array([[0.0, 2.0], [5.0, 2.0]])
+    lo, hi = np.full((2, 2), 1.0), np.full((2, 2), 3.0)
+    out = I.score_intervals(actual, {"model": actual}, {"model": {80: (lo, hi)}})
+    r = out["levels"]["80"]["model"]
+    assert r["coverage"] == 0.5 and r["coverage_per_step"] == [0.0, 1.0] and r["width"] == 2.0
+    assert r["winkler"] == pytest.approx((12.0 + 2.0 + 22.0 + 2.0) / 4)
+    assert I.coverage_verdict(0.70, 0.8, 400, 1)["verdict"] == "under-covers"
+    assert I.coverage_verdict(0.70, 0.8, 400, 40)["verdict"] == "calibrated"  # 10 independent points: wide tolerance
+
+
+def test_config_reads_levels_and_quantiles():
+    c = ForecastConfig(quantiles=["0.9", "0.1"], intervals=["95", "80%"])
+    assert (c.output.type, c.output.quantiles, c.output.intervals) == ("quantiles", (0.1, 0.9), (80, 95))
+    assert ForecastConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    with pytest.raises(ConfigError, match=r"`intervals` are coverages in percent.*Received: intervals=\[80, 100\]"):
+        ForecastConfig(intervals=(80, 100))
+    with pytest.raises(ConfigError, match="`quantiles` must lie strictly between 0 and 1"):
+        ForecastConfig(quantiles=(0.1, 1.5))
+    with pytest.raises(ConfigError, match="cqr calibrates the quantile head's band"):
+        ForecastConfig(intervals=(80,), conformal="cqr")
+
+
+# ---------------------------------------------------------------------------- the quantile head
+def test_quantile_head_never_crosses_whatever_the_weights():
+    import keras
+
+    from forecaster.models import IOSpec, build_model
+
+    cfg = ForecastConfig(units=3, quantiles=(0.05, 0.25, 0.75, 0.95))
+    io = IOSpec(lookback=6, horizon=3, n_past=1, output="quantiles", quantiles=cfg.output.head_quantiles, members=2)
+    model = build_model(cfg, io)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 5, w.shape).astype("float32") for w in model.get_weights()])
+    out = np.asarray(model.predict(rng.normal(0, 10, (64, 6, 1)).astype("float32"), verbose=0))
+    assert out.shape == (64, 2, 3, 5)
+    assert (np.diff(out, axis=-1) >= 0).all()  # ordered (softplus steps may underflow to 0 in float32, never below)
+    loss = io.loss(rng.normal(0, 1, (64, 3)).astype("float32"), out)
+    assert np.isfinite(float(keras.ops.convert_to_numpy(loss)))
+
+
+# ---------------------------------------------------------------------------- fit, predict, save, load
+def test_intervals_and_quantiles_survive_save_and_load(tmp_path):
+    import forecaster as fc
+
+    m = fc.Forecaster(**TINY, horizon=3, quantiles=(0.1, 0.9), intervals=(80, 95)).fit(_frame(), target="y")
+    pred = m.predict()
+    assert list(pred.columns) == ["y", "q0.1", "q0.5", "q0.9", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert (pred["q0.1"] < pred["q0.5"]).all() and (pred["q0.5"] < pred["q0.9"]).all()
+    assert (pred["lower_95"] <= pred["lower_80"]).all() and (pred["upper_80"] <= pred["upper_95"]).all()
+    assert np.allclose(pred["y"], pred["q0.5"])
+    # Absolute conformal: the 80 % band is the point forecast +/- that step's radius.
+    assert np.allclose(pred["upper_80"] - pred["y"], m.calibration_.radius[80])
+    run = m.save(tmp_path / "run")
+    manifest = json.loads((run / "forecaster.json").read_text())
+    assert manifest["intervals"]["levels"] == [80, 95] and manifest["io"]["quantiles"] == [0.1, 0.5, 0.9]
+    assert "validation windows" in manifest["intervals"]["source"]
+    back = fc.load(run)
+    pd.testing.assert_frame_equal(back.predict(), pred)
+
+
+@pytest.mark.slow
+def test_log_intervals_come_back_exactly(tmp_path):
+    """A log-transformed series: the interval is multiplicative, exp(log(point) +/- radius), in original units."""
+    import forecaster as fc
+
+    frame = _frame(seed=3)
+    params = {**TINY, "transform": "log", "normalization": "window"}
+    m = fc.Forecaster(**params, horizon=2, intervals=(80,), conformal="scaled").fit(frame, target="y")
+    pred = m.predict()
+    cal = m.calibration_
+    assert cal.log and cal.method == "scaled"
+    tail = np.log(frame["y"].to_numpy()[-params["lookback"]:])
+    d = max(np.abs(np.diff(tail)).mean(), cal.floor)
+    assert np.allclose(pred["upper_80"] / pred["y"], np.exp(cal.radius[80] * d))
+    assert np.allclose(pred["y"] / pred["lower_80"], np.exp(cal.radius[80] * d))
+
+
+def test_panels_refuse_intervals_clearly():
+    import forecaster as fc
+
+    a, b = _frame(seed=1).assign(id="a"), _frame(seed=2).assign(id="b")
+    with pytest.raises(ConfigError, match="Quantiles and conformal intervals are for models of one series so far"):
+        fc.Forecaster(**TINY, horizon=2, intervals=(80,)).fit(pd.concat([a, b]), target="y")
+
+
+# ---------------------------------------------------------------------------- backtest and the leakage spy
+@pytest.mark.slow
+def test_backtest_calibration_never_reads_rows_at_or_after_the_cutoff(monkeypatch):
+    """Spy on every calibration (the model's and the baseline's): its actual values lie before the fold's cutoff."""
+    from forecaster.evaluation import backtest
+
+    frame = _frame(n=300, seed=4)
+    # Strictly increasing values identify their row: a calibration's actuals say which rows it read.
+    frame["y"] = frame["y"] - frame["y"].min() + 1 + np.arange(len(frame)) * 100.0
+    values = frame["y"].to_numpy()
+    seen: list[int] = []
+    real = I.calibrate
+
+    def spy(method, levels, actual, point, **kw):
+        rows = np.searchsorted(values, actual.ravel())
+        assert np.allclose(values[rows], actual.ravel())
+        seen.append(int(rows.max()))
+        return real(method, levels, actual, point, **kw)
+
+    monkeypatch.setattr(I, "calibrate", spy)
+    res = backtest(ForecastConfig(**TINY, target="y", horizon=3, intervals=(80,), season=24), frame, folds=2, start=240)
+    cutoffs = [f.cutoff for f in res.folds]
+    assert len(seen) == 4  # per fold: the model's calibration, then the baseline's on the same windows
+    for i, last_row in enumerate(seen):
+        assert last_row < cutoffs[i // 2], (i, last_row, cutoffs)
+    assert seen[2] > seen[0]  # the second fold calibrates on its own, later windows
+    table = res.forecasts
+    for col in ("lower_80", "upper_80", "seasonal_naive_lower_80", "seasonal_naive_upper_80"):
+        assert table[col].notna().all()
+    iv = res.scores["intervals"]["levels"]["80"]
+    assert set(iv) == {"model", "seasonal_naive", "winkler_ratio"}
+    assert len(iv["model"]["coverage_per_step"]) == 3
