@@ -103,7 +103,6 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
     if name is not None:
         runs.path(name)  # a bad --name fails before the data is read
     config, series = load_series(data, config)
-    runs.preflight()  # a runs location that cannot take the results fails before any fold is fitted
     if is_panel(series):
         _backtest_panel(ctx, data, name, config, series, bt_config, fmt)
         return
@@ -117,6 +116,7 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
     )
     echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
 
+    store(ctx).preflight()  # a runs location that cannot take the results fails before any fold is fitted
     import_backend(ctx)
     from forecaster.evaluation import run_backtest
     from forecaster.training.distribute import get_strategy
@@ -155,6 +155,7 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
 def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts, bt_config, fmt: str | None = None) -> None:
     """A panel: one global model fitted before each series' first origin, every origin forecast in one pass."""
     echo = functools.partial(click.echo, err=fmt is not None)
+    store(ctx).preflight()  # a runs location that cannot take the results fails before any fold is fitted
     import_backend(ctx)
     from forecaster.evaluation import run_backtest
     from forecaster.runtime import device_summary
