@@ -65,7 +65,13 @@ BASES = ("auto", "seasonal_naive", "naive", "none")
 FALLBACKS = ("none", "baseline")
 MISSING_POLICIES = ("ffill", "interpolate", "error")
 #: Model families (keys of :data:`forecaster.models.MODEL_BUILDERS`).
-MODEL_TYPES = ("rnn",)
+MODEL_TYPES = ("rnn", "seq2seq", "attention", "transformer")
+#: ``model.multistep``: one output per horizon step at once, or a one-step model fed its own predictions.
+MULTISTEPS = ("direct", "recursive")
+#: ``model.attention``: the score of the attention family's decoder (Bahdanau additive or Luong dot product).
+ATTENTION_SCORES = ("additive", "dot")
+#: Families with a decoder fed the previous value of each horizon step (teacher forcing in training).
+DECODER_TYPES = ("seq2seq", "attention")
 #: ``model.skip``: none, or a linear map of the input window added to the network's output.
 SKIPS = ("none", "linear")
 #: Output heads (keys of :data:`forecaster.models.OUTPUT_HEADS`).
@@ -290,9 +296,14 @@ class ModelConfig(_Section):
     """The network family and its layers (``type`` selects the builder)."""
 
     SECTION: ClassVar[str] = "model"
-    _INTS: ClassVar[tuple[str, ...]] = ("layers", "units", "series_embedding")
+    _INTS: ClassVar[tuple[str, ...]] = ("layers", "units", "series_embedding", "model_dim", "attention_heads",
+                                        "transformer_blocks")
 
-    type: str = _opt("rnn", "Model family.", choices=MODEL_TYPES, flag="--model-type")
+    type: str = _opt(
+        "rnn", "Model family: rnn (recurrent encoder, direct head), seq2seq (encoder-decoder, teacher forcing), "
+        "attention (seq2seq whose decoder attends over the encoder states), transformer (self-attention encoder).",
+        choices=MODEL_TYPES, flag="--model", flag_aliases=("--model-type",),
+    )
     cell: str = _opt("gru", "Recurrent cell (alias: rnn = simple_rnn).", choices=CELLS,
                      aliases=tuple(a for a in CELL_ALIASES if a not in CELLS))
     layers: int = _opt(1, "Stacked recurrent layers.", min=1)
@@ -310,6 +321,19 @@ class ModelConfig(_Section):
         0, "Panels: learn a vector of this many numbers per series id, joined to the last recurrent state "
         "(0: off; the model then treats every series alike).", min=0,
     )
+    multistep: str = _opt(
+        "direct", "rnn: direct (one output per horizon step at once) or recursive (one-step recurrent model that "
+        "continues over the horizon on its own predictions).", choices=MULTISTEPS,
+    )
+    scheduled_sampling: float = _opt(
+        0.0, "seq2seq, attention, rnn --multistep recursive: probability that a step in training gets the model's "
+        "own previous prediction instead of the true value (0: pure teacher forcing).", min=0.0, max=1.0,
+    )
+    attention: str = _opt("additive", "attention: the score, additive (Bahdanau) or dot (Luong).",
+                          choices=ATTENTION_SCORES)
+    model_dim: int = _opt(32, "transformer: width of the token vectors (d_model).", min=1)
+    attention_heads: int = _opt(2, "transformer: attention heads per block.", min=1)
+    transformer_blocks: int = _opt(2, "transformer: encoder blocks.", min=1)
 
     def __post_init__(self) -> None:
         _choice("type", self.type, MODEL_TYPES)
@@ -320,10 +344,59 @@ class ModelConfig(_Section):
         _fraction("dropout", self.dropout)
         _fraction("recurrent_dropout", self.recurrent_dropout)
         _choice("skip", self.skip, SKIPS)
+        _choice("multistep", self.multistep, MULTISTEPS)
+        _fraction("scheduled_sampling", self.scheduled_sampling, closed=True)
+        _choice("attention", self.attention, ATTENTION_SCORES)
+        for name in ("model_dim", "attention_heads", "transformer_blocks"):
+            _positive_int(name, getattr(self, name))
+        if self.multistep == "recursive" and self.type != "rnn":
+            raise ConfigError(
+                f"`multistep='recursive'` is for the rnn family (seq2seq and attention decoders are recursive "
+                f"already; the transformer is direct). Received: model={self.type!r}"
+            )
+        if self.scheduled_sampling and self.type not in DECODER_TYPES and self.multistep != "recursive":
+            raise ConfigError(
+                f"`scheduled_sampling` mixes the inputs of a decoder: use model seq2seq or attention, or "
+                f"multistep recursive. Received: model={self.type!r}, multistep={self.multistep!r}"
+            )
+        if self.bidirectional and self.type not in ("rnn",):
+            raise ConfigError(
+                f"`bidirectional` is for the rnn family (a decoder continues the encoder's forward state). "
+                f"Received: model={self.type!r}"
+            )
+        if self.type == "rnn" and self.multistep == "recursive" and self.bidirectional:
+            raise ConfigError("`bidirectional` does not go with multistep='recursive' (the model continues its "
+                              "forward state over the horizon). Drop --bidirectional or use --multistep direct.")
+        if self.type == "transformer":
+            if self.recurrent_dropout:
+                raise ConfigError("`recurrent_dropout` is for recurrent layers; the transformer has none. "
+                                  "Use --dropout instead.")
+            if self.model_dim % self.attention_heads:
+                raise ConfigError(
+                    f"`model_dim` must be a multiple of `attention_heads`. Received: model_dim={self.model_dim}, "
+                    f"attention_heads={self.attention_heads}"
+                )
         if isinstance(self.series_embedding, bool) or not isinstance(self.series_embedding, int) or self.series_embedding < 0:
             raise ConfigError(
                 f"`series_embedding` must be a non-negative integer. Received: series_embedding={self.series_embedding!r}"
             )
+
+
+def model_label(model: ModelConfig) -> str:
+    """A short description of the network, e.g. ``1xgru (32 units)`` or ``transformer (d_model 32, 2 heads, 2 blocks)``.
+
+    >>> model_label(ModelConfig()), model_label(ModelConfig(type="attention", attention="dot"))
+    ('1xgru (32 units)', 'attention dot: 1xgru encoder-decoder (32 units)')
+    """
+    if model.type == "transformer":
+        return (f"transformer (d_model {model.model_dim}, {model.attention_heads} heads, "
+                f"{model.transformer_blocks} blocks)")
+    cells = f"{model.layers}x{'bi-' if model.bidirectional else ''}{model.cell}"
+    if model.type == "seq2seq":
+        return f"seq2seq: {cells} encoder-decoder ({model.units} units)"
+    if model.type == "attention":
+        return f"attention {model.attention}: {cells} encoder-decoder ({model.units} units)"
+    return f"{cells} ({model.units} units)" + (", recursive" if model.multistep == "recursive" else "")
 
 
 @dataclass(frozen=True)
@@ -892,7 +965,8 @@ def _numbers(name: str, value: Any, kind: type) -> tuple:
     return tuple(sorted(out))
 
 
-def _fraction(name: str, value: Any) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value < 1.0
+def _fraction(name: str, value: Any, *, closed: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value and (
+        value <= 1.0 if closed else value < 1.0)
     if not ok:
-        raise ConfigError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
+        raise ConfigError(f"`{name}` must be a number in [0, 1{']' if closed else ')'}. Received: {name}={value!r}")

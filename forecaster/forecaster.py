@@ -13,6 +13,8 @@ A fitted Forecaster is saved as a directory, never a pickle::
       forecaster.json    manifest: schema_version, config, scaler, columns,
                          frequency, ranges, the last observed window, data
                          fingerprint, versions, metrics
+      predict.npz        the model's weights by layer name, for prediction without Keras
+                         (forecaster.inference; runs saved without it load with Keras)
       history.csv        per-epoch losses
       panel.npz          a model of many series: every series' id, scaler parameters and last window
                          (plain arrays, loaded with allow_pickle=False)
@@ -28,9 +30,8 @@ import os
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -39,16 +40,24 @@ from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, SCHEMA_VERSION, read
 from forecaster.config import ForecastConfig
 from forecaster.data import Series, TimeSeries, as_timeseries, future_index
 from forecaster.exceptions import ArtifactError, ConfigError, DataError, NotFittedError, TrainingError
-from forecaster.models import IOSpec, cudnn_issues
+from forecaster import runtime
 from forecaster.runtime import backend_name, set_seed
 from forecaster.scaling import SeriesScaler
-from forecaster.training import HISTORY_FILE, train
-from forecaster.training.pipeline import scale_in_chunks
+from forecaster.shapes import IOSpec
 from forecaster.choices import base_steps, resolve
 from forecaster.data.calendar import calendar_features
 from forecaster.windowing import WindowView, chronological_split
 
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+# Keras, forecaster.models and forecaster.training are imported where they are used, never here:
+# loading and predicting may run on Keras' NumPy backend (see forecaster.runtime.import_for_inference),
+# and a later fit in the same process switches backend and imports those modules afresh.
+
 log = logging.getLogger(__name__)
+#: Per-epoch losses of a run (the same name as forecaster.training.HISTORY_FILE).
+HISTORY_FILE = "history.csv"
 
 #: Origins predicted per model call: large enough to amortise call overhead,
 #: small enough that a gathered chunk of windows stays a few MB.
@@ -57,6 +66,8 @@ PREDICT_CHUNK = 4096
 VALIDATION_BASELINES = ("naive", "seasonal_naive", "drift")
 #: Per-series state of a panel model in its run directory (plain arrays, no pickle).
 PANEL_FILE = "panel.npz"
+#: ``model_backend_`` of a model evaluated by :class:`forecaster.inference.NumpyModel` (no Keras).
+NUMPY_GRAPH = "numpy-graph"
 
 
 class Forecaster:
@@ -123,6 +134,7 @@ class Forecaster:
         checkpoint_dir: str | os.PathLike[str] | None = None,
         tensorboard: str | os.PathLike[str] | None = None,
         callbacks: list | None = None,
+        warm_start: "Forecaster | None" = None,
     ) -> "Forecaster":
         """Train on ``data``: chronological split, scaler on training rows, early stopping.
 
@@ -140,6 +152,10 @@ class Forecaster:
                 learning rate and weight histograms per epoch;
                 ``tensorboard --logdir DIR`` shows them).
             callbacks: more ``keras.callbacks.Callback`` objects for ``Model.fit``.
+            warm_start: a fitted forecaster whose network weights this fit starts from
+                (with a fresh optimizer, and this data's own scaler) instead of a random
+                initialisation; ignored, with a log line, when its shapes or model differ
+                from this fit's. Backtests use it for ``--refit-warm``.
 
         Returns:
             ``self``.
@@ -170,6 +186,7 @@ class Forecaster:
             cfg, series.values, series.freq, prices=series.kind == "prices", linear=calendar, columns=series.columns
         )
         self.choices_.update(trading_choice)
+        IOSpec, cudnn_issues, train, scale_in_chunks = _training_api()
         # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
@@ -188,8 +205,10 @@ class Forecaster:
             quantiles=cfg.output.head_quantiles,
         )
         view = self._view(scale_in_chunks(scaler, values), io, cfg)
+        initial = _warm_weights(warm_start, cfg, io)
         result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, tensorboard=tensorboard,
-                       callbacks=callbacks)
+                       callbacks=callbacks, initial_weights=initial)
+        self.warm_started_ = initial is not None
 
         self.config = cfg
         self.io_ = io
@@ -406,6 +425,7 @@ class Forecaster:
             members, calendar = [p[0] for p in pairs], pairs[0][1]
         cfg, self.choices_ = resolve_panel(cfg, members, ts.freq, prices=prices)
         self.choices_.update(trading_choice)
+        IOSpec, cudnn_issues, train, scale_in_chunks = _training_api()
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
             log.warning("%s", issue)
@@ -511,7 +531,7 @@ class Forecaster:
             size = max(32, 1 << (len(chunk) - 1).bit_length())  # one traced shape per power of two
             if size != len(chunk):
                 inputs = _pad(inputs, size)
-            rel = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)[: len(chunk)]
+            rel = np.asarray(self._predict_batch(inputs), dtype=np.float64)[: len(chunk)]
             if rel.ndim == 3:
                 rel = np.median(rel, axis=1)
             z = rel + view.reference(chunk)
@@ -751,6 +771,15 @@ class Forecaster:
         if not hasattr(self, "model_"):
             raise NotFittedError("This Forecaster instance is not fitted yet. Call 'fit' with a series first.")
 
+    def _predict_batch(self, inputs):
+        """One model call. A model loaded on the NumPy inference backend before this process switched
+        backend (to train) is loaded again from its run directory first: its objects belong to the old Keras."""
+        loaded_on = getattr(self, "model_backend_", None)
+        if loaded_on not in (None, NUMPY_GRAPH) and loaded_on != backend_name() and getattr(self, "run_dir_", None):
+            self.model_ = _load_keras_model(Path(self.run_dir_) / MODEL_FILE)
+            self.model_backend_ = backend_name()
+        return self.model_.predict_on_batch(inputs)
+
     def _predict_view(self, view: WindowView, origins: np.ndarray | range, *, quantiles: bool = False) -> np.ndarray:
         """Forecast many origins at once, in original units: ``(len(origins), horizon)``.
 
@@ -769,7 +798,7 @@ class Forecaster:
             size = max(32, 1 << (len(chunk) - 1).bit_length())
             if size != len(chunk):
                 inputs = _pad(inputs, size)
-            rel = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)[: len(chunk)]
+            rel = np.asarray(self._predict_batch(inputs), dtype=np.float64)[: len(chunk)]
             if rel.ndim == len(shape) + 1:  # an ensemble: (batch, members, horizon[, Q]) -> the members' median
                 rel = np.median(rel, axis=1)  # per quantile: the median of ordered vectors stays ordered
             ref = view.reference(chunk)
@@ -788,6 +817,8 @@ class Forecaster:
         return calendar_features(index, self.freq_, cycles=d.calendar, holidays=d.holidays)[self.calendar_].to_numpy()
 
     def _with_own_calendar(self, series: Series) -> Series:
+        # The fitted calendar columns exist only at the fitted frequency: check it first.
+        self._check_frequency(series)
         d = self.config.data
         return _with_calendar(series, cycles=d.calendar, holidays=d.holidays, names=self.calendar_)[0]
 
@@ -800,14 +831,17 @@ class Forecaster:
         series = _one_series(ts, "predict")
         return self._with_own_calendar(series) if self.calendar_ else series
 
-    def check_compatible(self, series: Series) -> None:
-        """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
-        self._check_fitted()
+    def _check_frequency(self, series: Series) -> None:
         if series.freq != self.freq_:
             raise DataError(
                 f"The data's frequency is {series.freq!r} but the model was fitted on {self.freq_!r} data. "
                 "Use data sampled like the training data."
             )
+
+    def check_compatible(self, series: Series) -> None:
+        """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
+        self._check_fitted()
+        self._check_frequency(series)
         if series.columns != self.columns_:
             raise DataError(
                 f"The data's columns ({', '.join(series.columns)}) differ from the model's "
@@ -873,6 +907,28 @@ class Forecaster:
             # Only the last `lookback` rows are used.
             tail, last_time = series.values[len(series) - lookback :], series.index[-1]
         index = self._future_index(last_time, horizon)
+        if self.fallback_ is not None:
+            if self.io_.n_future and self.future_features_:
+                self._future_values(future, index)  # still required, as for the model
+            n_rows = self.data_["rows"] if data is None else len(series)
+            forecast = self._baseline_forecast(tail[:, 0], n_rows)
+            return pd.DataFrame({self.target_: forecast}, index=index)
+        view = self._last_view(tail, index, future)
+        if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
+            # The observed window in original units (the repeated rows after it are not read).
+            observed = np.concatenate([tail[:, 0], np.repeat(tail[-1:, 0], horizon)])
+            parts = self._interval_inputs(view, np.array([lookback]), observed)
+            forecast = parts["point"][0]
+            extra = {k: v[0] for k, v in self._interval_frame(parts).items()}
+        else:
+            forecast, extra = self._predict_view(view, np.array([lookback]))[0], {}
+        if not np.isfinite(forecast).all() or not all(np.isfinite(v).all() for v in extra.values()):
+            raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
+        return pd.DataFrame({self.target_: forecast, **extra}, index=index)
+
+    def _last_view(self, tail: np.ndarray, index: pd.DatetimeIndex, future: pd.DataFrame | None) -> WindowView:
+        """The scaled window after ``tail`` (its one origin is row ``lookback``), with the known-future rows."""
+        lookback, horizon = self.config.window.lookback, self.config.window.horizon
         # Rows after the end hold only known-future values; the others repeat the last row so the
         # transform stays defined (a log of 0 would not be), and are zeroed after scaling: never read.
         rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
@@ -881,23 +937,37 @@ class Forecaster:
             if self.future_features_:
                 known.insert(0, self._future_values(future, index))
             rows[lookback:, tail.shape[1] - self.io_.n_future :] = np.hstack(known)
-        if self.fallback_ is not None:
-            n_rows = self.data_["rows"] if data is None else len(series)
-            forecast = self._baseline_forecast(tail[:, 0], n_rows)
-            return pd.DataFrame({self.target_: forecast}, index=index)
         z = self.scaler_.transform_values(rows)
         z[lookback:, : tail.shape[1] - self.io_.n_future] = 0.0  # unknown future values are never read
-        view = self._view(z, self.io_, self.config)
-        if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
-            # The target column of `rows` holds the observed window (the repeated rows after it are not read).
-            parts = self._interval_inputs(view, np.array([lookback]), rows[:, 0])
-            forecast = parts["point"][0]
-            extra = {k: v[0] for k, v in self._interval_frame(parts).items()}
+        return self._view(z, self.io_, self.config)
+
+    def attention(self, data=None, *, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The attention weights behind the next forecast (``model="attention"`` only).
+
+        Returns:
+            DataFrame ``(horizon, lookback)``: one row per forecast timestamp,
+            one column per lookback step (``-(lookback - 1) .. 0``, rows before
+            the last observed one, ``0``); each row sums to 1. Of an
+            ensemble, the first member's.
+        """
+        from forecaster.models import attention_weights
+
+        self._check_fitted()
+        if self.is_panel:
+            raise DataError("Attention weights are drawn for a model of one series.")
+        lookback, horizon = self.config.window.lookback, self.config.window.horizon
+        if data is None:
+            if self.last_window_ is None:
+                raise DataError("This run was saved without its last window (schema version 1); pass the data.")
+            tail, last_time = self.last_window_, self.last_time_
         else:
-            forecast, extra = self._predict_view(view, np.array([lookback]))[0], {}
-        if not np.isfinite(forecast).all() or not all(np.isfinite(v).all() for v in extra.values()):
-            raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
-        return pd.DataFrame({self.target_: forecast, **extra}, index=index)
+            series = self._as_series(data)
+            self.check_compatible(series)
+            tail, last_time = series.values[len(series) - lookback :], series.index[-1]
+        index = self._future_index(last_time, horizon)
+        view = self._last_view(tail, index, future)
+        weights = attention_weights(self.model_, self.config, self.io_, view.model_inputs(np.array([lookback])))[0]
+        return pd.DataFrame(weights, index=index, columns=pd.RangeIndex(-(lookback - 1), 1, name="lookback step"))
 
     def _baseline_forecast(self, tail: np.ndarray, n_rows: int) -> np.ndarray:
         """The fallback baseline's forecast from the last observed values (``--fallback baseline``)."""
@@ -933,6 +1003,8 @@ class Forecaster:
         """The JSON manifest describing this fitted forecaster."""
         self._check_fitted()
         import sys
+
+        import keras
 
         versions = {
             "forecaster": __version__,
@@ -984,7 +1056,16 @@ class Forecaster:
         self._check_fitted()
 
         def write(tmp: Path) -> None:
-            self.model_.save(tmp / MODEL_FILE)
+            from forecaster.inference import WEIGHTS_FILE, export_weights
+
+            if getattr(self, "model_backend_", None) == NUMPY_GRAPH:  # loaded without Keras: the same files again
+                import shutil
+
+                for name in (MODEL_FILE, WEIGHTS_FILE):
+                    shutil.copyfile(Path(self.run_dir_) / name, tmp / name)
+            else:
+                self.model_.save(tmp / MODEL_FILE)
+                export_weights(self.model_, tmp / WEIGHTS_FILE)
             if self.is_panel:
                 self._save_panel(tmp / PANEL_FILE)
             pd.DataFrame(self.history_).rename_axis("epoch").rename(lambda i: i + 1).to_csv(tmp / HISTORY_FILE)
@@ -994,10 +1075,21 @@ class Forecaster:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "Forecaster":
-        """Load a run directory saved by :meth:`save` (``safe_mode=True``: no code runs)."""
+        """Load a run directory saved by :meth:`save` (``safe_mode=True``: no code runs).
+
+        In a process that has not imported Keras yet, the network is read by
+        forecaster's NumPy graph (:mod:`forecaster.inference`; ``model_`` is
+        then a :class:`~forecaster.inference.NumpyModel`) and neither Keras nor
+        TensorFlow is imported; a model it does not compute loads with Keras'
+        NumPy backend, else TensorFlow (with a note). Where Keras is already
+        imported, or with ``FORECASTER_INFERENCE=default``, ``model_`` is the
+        ``keras.Model`` on the configured backend. A later ``fit`` in the same
+        process works either way (see :func:`forecaster.runtime.leave_inference_backend`).
+        """
         run = Path(path)
         manifest = read_manifest(run)
         fc = cls(ForecastConfig.from_dict(manifest["config"], stored=True))
+
         future = list(manifest.get("future_features", []))
         calendar = list(manifest.get("calendar", []))
         n_cols = 1 + len(manifest["features"]) + len(future) + len(calendar)
@@ -1011,11 +1103,7 @@ class Forecaster:
         )
         if "io" in manifest and manifest["io"] != fc.io_.to_dict():
             raise ArtifactError(f"{run / MANIFEST_FILE}: `io` {manifest['io']} does not match its config and columns.")
-        try:
-            fc.model_ = keras.saving.load_model(run / MODEL_FILE, compile=False, safe_mode=True)
-        except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ArtifactError(f"Cannot load {run / MODEL_FILE} safely: {first}") from None
+        fc.model_, fc.model_backend_ = _load_for_prediction(run)
         _check_model_shapes(fc.model_, fc.io_, run / MODEL_FILE)
         _check_model_architecture(fc.model_, fc.config, fc.io_, run / MODEL_FILE)
         fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
@@ -1121,7 +1209,92 @@ def _pad(inputs, size: int):
     return np.concatenate([inputs, np.zeros((size - len(inputs), *inputs.shape[1:]), dtype=inputs.dtype)])
 
 
-def _check_model_shapes(model: keras.Model, io: IOSpec, path: Path) -> None:
+def _warm_weights(warm_start: "Forecaster | None", cfg: ForecastConfig, io: IOSpec) -> list | None:
+    """The weights of ``warm_start`` if its network has this fit's architecture, else None (logged)."""
+    if warm_start is None:
+        return None
+    same = (getattr(warm_start, "io_", None) == io and warm_start.config.model == cfg.model
+            and hasattr(getattr(warm_start, "model_", None), "get_weights"))
+    if not same:
+        log.info("Warm start skipped: the previous model's shapes or settings differ; this fit starts cold.")
+        return None
+    return warm_start.model_.get_weights()
+
+
+def _training_api():
+    """What fitting needs, imported on the backend that can train (leaving the NumPy inference backend)."""
+    runtime.leave_inference_backend()
+    from forecaster.models import cudnn_issues
+    from forecaster.training import train
+    from forecaster.training.pipeline import scale_in_chunks
+
+    return IOSpec, cudnn_issues, train, scale_in_chunks
+
+
+def _load_keras_model(path: Path) -> "keras.Model":
+    import keras
+
+    import forecaster.models  # noqa: F401  # registers the custom objects (losses, layers) on this backend
+
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ArtifactError(f"Cannot load {path} safely: {first}") from None
+
+
+def _load_for_prediction(run: Path) -> tuple[Any, str]:
+    """The saved model of ``run``, loaded the cheapest way that computes it exactly, and what runs it.
+
+    In order (see :func:`forecaster.runtime.import_for_inference` for when each applies):
+    forecaster's NumPy graph (:mod:`forecaster.inference`: no Keras import at all), Keras on its
+    NumPy backend, Keras on the configured backend (TensorFlow).
+    """
+    import sys
+
+    from forecaster.inference import WEIGHTS_FILE, NumpyModel, UnsupportedModel
+
+    weights = run / WEIGHTS_FILE
+    if os.environ.get(runtime.INFERENCE_ENV, "auto") == "auto" and "keras" not in sys.modules:
+        if not weights.exists():
+            log.debug("%s has no %s (saved by an earlier version); loading with Keras", run, WEIGHTS_FILE)
+        else:
+            try:
+                return NumpyModel.from_run(run / MODEL_FILE, weights), NUMPY_GRAPH
+            except UnsupportedModel as exc:
+                log.info("Note: forecaster's NumPy inference does not compute this model (%s); loading it with Keras.", exc)
+    runtime.import_for_inference()
+    return _load_inference_model(run / MODEL_FILE), backend_name()
+
+
+def _load_inference_model(path: Path) -> "keras.Model":
+    """Load ``path`` for prediction; on the NumPy backend, check that it runs there, else fall back.
+
+    A model whose layers the NumPy backend cannot load or run is loaded with
+    the default backend (TensorFlow) instead, with a note: the forecasts are
+    the same, only slower to start.
+    """
+    if not runtime.inference_only():
+        return _load_keras_model(path)
+    try:
+        with runtime.keep_out("tensorflow"):
+            model = _load_keras_model(path)
+            model.predict_on_batch(_zero_inputs(model))
+        return model
+    except Exception as exc:  # a layer or op without a NumPy implementation
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("Note: Keras' NumPy backend cannot run this model (%s); predicting with TensorFlow.", reason[:200])
+    runtime.leave_inference_backend()
+    return _load_keras_model(path)
+
+
+def _zero_inputs(model: "keras.Model"):
+    """One all-zero row of each model input (the probe that the model runs on this backend)."""
+    x = [np.zeros((1, *t.shape[1:]), dtype=t.dtype) for t in model.inputs]
+    return tuple(x) if len(x) > 1 else x[0]
+
+
+def _check_model_shapes(model: "keras.Model", io: IOSpec, path: Path) -> None:
     """A model file of other shapes than its manifest describes is refused."""
     shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
     expected = [(None, io.lookback, io.n_past)] + ([(None, io.horizon, io.n_future)] if io.n_future else [])

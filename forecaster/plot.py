@@ -426,3 +426,16 @@ def plot_error_by_step(
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     return fig
+
+
+def plot_attention(weights: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Heat map of attention weights: rows the forecast steps, columns the lookback steps (``Forecaster.attention``)."""
+    fig, ax = _new_figure(10.0, max(3.0, min(8.0, 0.25 * len(weights) + 2.0)))
+    lags = weights.columns.to_numpy()
+    image = ax.imshow(weights.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest",
+                      extent=(lags[0] - 0.5, lags[-1] + 0.5, len(weights) + 0.5, 0.5))
+    ax.set_xlabel("lookback step (0 = last observed row)")
+    ax.set_ylabel("forecast step")
+    fig.colorbar(image, ax=ax, label="attention weight")
+    ax.set_title(title or "Attention weights of the last forecast")
+    return fig

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import sys
+import warnings
 
 log = logging.getLogger(__name__)
+
+#: How a saved run is loaded for prediction: ``auto`` (default: forecaster's NumPy graph, else Keras'
+#: NumPy backend, else the configured backend), ``keras`` (skip the NumPy graph) or ``default``
+#: (Keras on the configured backend, TensorFlow unless ``KERAS_BACKEND`` says otherwise).
+INFERENCE_ENV = "FORECASTER_INFERENCE"
+#: Packages Keras imports (when installed) only for helpers inference never uses: its scikit-learn
+#: wrappers and its image-gallery plot. Kept out of the NumPy-backend import; imported normally later.
+_KERAS_OPTIONAL_IMPORTS = ("sklearn", "matplotlib")
+#: Whether this process imported Keras with the NumPy backend itself, for inference only.
+_inference_numpy = False
 
 
 def backend_name() -> str:
@@ -125,3 +137,108 @@ def import_backend(quiet: bool = True) -> None:
                 # Each backtest fold builds a new model, so TensorFlow's "retracing" notice
                 # fires on every fold although nothing is wrong; keep its Python logger to errors.
                 logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+def numpy_inference_available() -> bool:
+    """Whether Keras' NumPy backend can be imported here (it needs ``jax`` importable for a few ops)."""
+    return importlib.util.find_spec("jax") is not None
+
+
+def import_for_inference(quiet: bool = True) -> str:
+    """Import Keras for loading and predicting a saved model, on the cheapest backend; returns its name.
+
+    Keras fixes its backend at the first ``import keras`` of a process, so
+    the choice is made here, once:
+
+    * Keras already imported (a notebook that trained, a test session): it
+      is used as it is.
+    * ``KERAS_BACKEND`` set, or ``FORECASTER_INFERENCE=default``: the
+      configured backend (:func:`import_backend`); also when jax (which
+      Keras' NumPy backend imports) is not installed.
+    * Otherwise Keras' NumPy backend: inference without importing
+      TensorFlow. scikit-learn and matplotlib, which Keras imports only for
+      its scikit-learn wrappers and image-gallery plot, are kept out of that
+      import (they import normally afterwards). Should the process train later,
+      :func:`leave_inference_backend` switches to the default backend first.
+    """
+    global _inference_numpy
+    if (
+        "keras" in sys.modules
+        or "KERAS_BACKEND" in os.environ
+        or os.environ.get(INFERENCE_ENV, "auto") not in ("auto", "keras")
+        or not numpy_inference_available()
+    ):
+        import_backend(quiet)
+        return backend_name()
+    os.environ["KERAS_BACKEND"] = "numpy"
+    try:
+        with keep_out(*_KERAS_OPTIONAL_IMPORTS, "tensorflow"), quiet_native_stderr(quiet):
+            import keras  # noqa: F401
+    finally:
+        # Child processes and a later switch see the user's environment again.
+        del os.environ["KERAS_BACKEND"]
+    _inference_numpy = True
+    return backend_name()
+
+
+@contextlib.contextmanager
+def keep_out(*names: str):
+    """Make ``import name`` fail inside the block for packages not imported yet (restored afterwards).
+
+    Keras asks whether TensorFlow is importable while it deserialises some layers (``tf.available``
+    in its serialisation code) and imports it to find out; on the NumPy backend that answer is not needed.
+    """
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+def inference_only() -> bool:
+    """Whether Keras runs on the NumPy backend that :func:`import_for_inference` chose (it cannot train)."""
+    return _inference_numpy and "keras" in sys.modules and backend_name() == "numpy"
+
+
+def leave_inference_backend(quiet: bool = True) -> bool:
+    """Switch from the NumPy inference backend to the default one; ``True`` if a switch happened.
+
+    Called before anything is built or trained, and when a saved model uses
+    a layer the NumPy backend cannot run. Keras is re-imported
+    (``keras.config.set_backend``) and forecaster's own Keras modules
+    (``forecaster.models``, ``forecaster.training``) are dropped so their
+    next import binds the new backend. Models loaded before the switch are
+    loaded again on their next prediction (see ``Forecaster``).
+    """
+    global _inference_numpy
+    if not inference_only():
+        return False
+    import keras
+
+    backend = _default_backend()
+    with warnings.catch_warnings(), quiet_native_stderr(quiet):
+        warnings.simplefilter("ignore")  # Keras warns that re-importing itself is dangerous: handled here
+        keras.config.set_backend(backend)
+    for name in [m for m in sys.modules if m.startswith(("forecaster.models", "forecaster.training"))]:
+        del sys.modules[name]
+    _inference_numpy = False
+    log.debug("Keras switched from the NumPy inference backend to %s", backend)
+    import_backend(quiet)
+    return True
+
+
+def _default_backend() -> str:
+    """The backend Keras would pick without ``KERAS_BACKEND``: ``~/.keras/keras.json``, else TensorFlow."""
+    import json
+
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json"), encoding="utf-8") as fh:
+            backend = json.load(fh).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+    return backend if backend in ("tensorflow", "jax", "torch") else "tensorflow"

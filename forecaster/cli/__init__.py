@@ -135,7 +135,7 @@ def cli(ctx: click.Context, verbose: bool, runs_dir: str) -> None:
 def _register() -> None:
     from forecaster.cli import backtest, config, fit, runs
 
-    for command in (fit.fit, runs.predict, backtest.backtest, runs.plot, runs.info, config.config):
+    for command in (fit.fit, runs.predict, backtest.backtest, backtest.compare, runs.plot, runs.info, config.config):
         cli.add_command(command)
 
 

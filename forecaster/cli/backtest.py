@@ -13,7 +13,8 @@ from forecaster.cli.runs import FORMATS
 
 #: Backtest option parameter -> BacktestConfig field (the [backtest] table and --set backtest.KEY use the field).
 _BACKTEST_PARAMS = {"folds": "folds", "start": "start", "origin_stride": "origin_stride", "refit": "refit",
-                    "window": "window", "train_size": "train_size", "gap": "gap", "calibration": "calibration"}
+                    "window": "window", "train_size": "train_size", "gap": "gap", "calibration": "calibration",
+                    "refit_warm": "refit_warm"}
 
 
 class _RefitType(click.ParamType):
@@ -50,26 +51,41 @@ def _parse_start(ctx, param, text: str | None):
     )
 
 
+_BACKTEST_OPTIONS = [
+    click.option("--folds", type=click.IntRange(min=1), default=None,
+              help="Split the origins into K consecutive folds (default 5 when --start is not given)."),
+    click.option("--start", callback=_parse_start,
+              help="First cutoff: a row number, a fraction of the rows (0.8) or a date (default: the last 20%)."),
+    click.option("--stride", "origin_stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Rows between forecast origins."),
+    click.option("--refit", type=_RefitType(), default="always", show_default=True,
+              help="Refit at every fold, never (one fit, one batched predict), or every N folds."),
+    click.option("--refit-warm", "refit_warm", is_flag=True, default=False,
+              help="Start each refit from the previous fit's weights (fresh optimizer, own scaler) instead of "
+                   "a random initialisation: fewer epochs to early stopping. Default: cold refits."),
+    click.option("--window", type=click.Choice(["expanding", "fixed"]), default="expanding", show_default=True,
+              help="Training window: every row before the cutoff, or the last --train-size rows."),
+    click.option("--train-size", type=click.IntRange(min=1), default=None,
+              help="Rows per training window with --window fixed (default: the first fold's)."),
+    click.option("--gap", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Rows left out between the end of training and the cutoff."),
+    click.option("--calibration", type=click.Choice(["validation", "rolling"]), default="validation", show_default=True,
+              help="With --interval: calibrate on each fold model's validation windows, or on those plus the errors "
+              "of every earlier origin already observed at each cutoff (rolling)."),
+]
+
+
+def backtest_options(func):
+    """The rolling-origin options shared by ``backtest`` and ``compare`` (folds, start, stride, refit, window...)."""
+    for option in reversed(_BACKTEST_OPTIONS):
+        func = option(func)
+    return func
+
+
 @click.command(cls=ForecastCommand, error_names={"stride": "origin_stride"})
 @click.argument("data", type=click.Path(dir_okay=True))
 @config_options(renames={"window_stride": "--train-stride"})
-@click.option("--folds", type=click.IntRange(min=1), default=None,
-              help="Split the origins into K consecutive folds (default 5 when --start is not given).")
-@click.option("--start", callback=_parse_start,
-              help="First cutoff: a row number, a fraction of the rows (0.8) or a date (default: the last 20%).")
-@click.option("--stride", "origin_stride", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Rows between forecast origins.")
-@click.option("--refit", type=_RefitType(), default="always", show_default=True,
-              help="Refit at every fold, never (one fit, one batched predict), or every N folds.")
-@click.option("--window", type=click.Choice(["expanding", "fixed"]), default="expanding", show_default=True,
-              help="Training window: every row before the cutoff, or the last --train-size rows.")
-@click.option("--train-size", type=click.IntRange(min=1), default=None,
-              help="Rows per training window with --window fixed (default: the first fold's).")
-@click.option("--gap", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Rows left out between the end of training and the cutoff.")
-@click.option("--calibration", type=click.Choice(["validation", "rolling"]), default="validation", show_default=True,
-              help="With --interval: calibrate on each fold model's validation windows, or on those plus the errors "
-              "of every earlier origin already observed at each cutoff (rolling).")
+@backtest_options
 @click.option("--name", help="Directory name under runs/ (default: backtest-<csv>-<cell>-<timestamp>).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Print the results for programs on stdout: json (overall and per-step metrics, verdict, the "
@@ -104,9 +120,11 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
         runs.path(name)  # a bad --name fails before the data is read
     config, series = load_series(data, config)
     if is_panel(series):
+        runs.preflight()  # a runs location that cannot take the results fails before any fold is fitted
         _backtest_panel(ctx, data, name, config, series, bt_config, fmt)
         return
     plan = plan_backtest(series, config, bt_config)
+    runs.preflight()  # after the plan's checks (which create nothing), before any fold is fitted
     echo(
         f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.origin_stride}), "
         f"{plan.n_fits} fit(s) (refit {bt_config.describe_refit()}, {bt_config.window} window, gap {bt_config.gap}); "
@@ -119,8 +137,8 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
     store(ctx).preflight()  # a runs location that cannot take the results fails before any fold is fitted
     import_backend(ctx)
     from forecaster.evaluation import run_backtest
-    from forecaster.training.distribute import get_strategy
     from forecaster.runtime import device_summary
+    from forecaster.training.distribute import get_strategy
 
     # A multi-worker strategy must exist before TensorFlow runs its first operation.
     get_strategy(config.runtime.strategy)
@@ -150,6 +168,75 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
     echo(f"Saved {out}")
     if fmt is not None:
         click.echo(machine_output(result, fmt, out), nl=False)
+
+
+@click.command(cls=ForecastCommand, error_names={"stride": "origin_stride", "families": "models"})
+@click.argument("data", type=click.Path(dir_okay=True))
+@click.option("--models", "families", required=True, metavar="A,B",
+              help="Model families to compare, comma-separated (rnn, seq2seq, attention, transformer).")
+@config_options(renames={"window_stride": "--train-stride"})
+@backtest_options
+@click.option("--name", help="Directory name under runs/ (default: compare-<csv>-<families>-<timestamp>).")
+@click.pass_context
+def compare(ctx: click.Context, data: str, families: str, name: str | None, **params) -> None:
+    """Backtest several model families on DATA on the same folds and origins, beside the baselines.
+
+    \b
+    One table: MASE, sMAPE, RMSE of each family and each baseline, the
+    Diebold-Mariano p-value (whole-horizon absolute error) of each family
+    against the best baseline, parameters, fit and predict seconds. Every
+    other option applies to every family, as in 'forecast backtest'.
+    Writes runs/compare-.../ with compare.json, compare.csv, per_step.csv,
+    forecasts.csv and error_by_step.png.
+    """
+    from forecaster.evaluation.compare import parse_families
+    from forecaster.evaluation.splits import BacktestConfig, fold_table, format_fold_table, plan_backtest
+
+    names = parse_families(families)
+    config, bt_settings = build_config(ctx, params, backtest_keys=tuple(_BACKTEST_PARAMS.values()))
+    bt_settings.update({field: params[param] for param, field in _BACKTEST_PARAMS.items() if typed(ctx, param)})
+    if config.window.season is not None:
+        bt_settings["season"] = config.window.season
+    bt_config = BacktestConfig(**bt_settings)
+    for family in names:
+        config.merged({"model": family})  # a family that refuses a setting fails before the data is read
+    runs = store(ctx)
+    if name is not None:
+        runs.path(name)
+    config, series = load_series(data, config)
+    if is_panel(series):
+        raise click.UsageError("forecast compare takes one series; backtest a panel with 'forecast backtest'.")
+    plan = plan_backtest(series, config, bt_config)
+    click.echo(
+        f"Compare {', '.join(names)}: {len(plan.folds)} folds, {plan.n_origins} origins (stride "
+        f"{bt_config.origin_stride}), {plan.n_fits} fit(s) per family (refit {bt_config.describe_refit()}); "
+        f"season {plan.season}"
+    )
+    click.echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
+
+    import_backend(ctx)
+    from forecaster.evaluation.compare import compare_families
+    from forecaster.models import cudnn_status
+    from forecaster.runtime import backend_name, device_summary, on_gpu
+
+    click.echo(f"Device: {device_summary()}", err=True)
+
+    def progress(family, result):
+        t = result.timings
+        click.echo(f"  {family}: MASE {result.metrics.loc['model', 'MASE']:.4f}, fit {t['fit_seconds']:.1f}s, "
+                   f"predict {t['predict_seconds']:.2f}s", err=True)
+
+    result = compare_families(config, series, names, bt_config, verbose=2 if ctx.obj["verbose"] else 0,
+                              progress=progress)
+    click.echo("")
+    click.echo(result.describe())
+    click.echo(result.format_table())
+    for family in names:
+        status = cudnn_status(config.merged({"model": family}), on_gpu=on_gpu(), backend=backend_name())
+        click.echo(f"  {family}: {status}")
+    out = result.save(runs.path(name or runs.new_name(data, "-".join(names), prefix="compare-")))
+    click.echo(f"Time: {result.seconds:.1f}s in all")
+    click.echo(f"Saved {out}")
 
 
 def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts, bt_config, fmt: str | None = None) -> None:

@@ -57,8 +57,7 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboa
     if on_gpu():  # the fused-kernel note matters only where there is a GPU to run it
         click.echo(cudnn_status(config, on_gpu=True, backend=backend_name()), err=True)
     click.echo(
-        f"Model: {config.model.layers} x {'bidirectional ' if config.model.bidirectional else ''}{config.model.cell} "
-        f"({config.model.units} units), lookback {config.window.lookback or 'auto'} -> horizon {config.window.horizon}",
+        f"Model: {_network(config)}, lookback {config.window.lookback or 'auto'} -> horizon {config.window.horizon}",
         err=True,
     )
     verbose = 1 if sys.stdout.isatty() else 2
@@ -75,7 +74,7 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboa
     c = fc.config
     click.echo(f"Saved {run}")
     click.echo(
-        f"Model: {c.model.layers} x {'bidirectional ' if c.model.bidirectional else ''}{c.model.cell} ({c.model.units} units)"
+        f"Model: {_network(c)}"
         + (f" x {c.train.ensemble} members" if (c.train.ensemble or 1) > 1 else "")
         + f", lookback {c.window.lookback} -> horizon {c.window.horizon}, base {c.output.base}, "
         f"normalization {c.data.normalization}"
@@ -97,3 +96,13 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboa
     click.echo(f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s")
     if tensorboard:
         click.echo(f"TensorBoard logs in {tensorboard} (tensorboard --logdir {tensorboard})")
+
+
+def _network(config) -> str:
+    """The network in the fit lines: ``1 x gru (32 units)`` for the direct rnn, else the family's label."""
+    from forecaster.config import model_label
+
+    m = config.model
+    if m.type == "rnn" and m.multistep == "direct":
+        return f"{m.layers} x {'bidirectional ' if m.bidirectional else ''}{m.cell} ({m.units} units)"
+    return model_label(m)

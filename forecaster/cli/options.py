@@ -103,7 +103,8 @@ def field_option(key: str, f: dataclasses.Field, flag: str) -> click.Option:
         kwargs["default"] = default if isinstance(default, bool) else None
         kwargs["show_default"] = True if isinstance(default, bool) else str(default)
     else:
-        decls = [flag, key]
+        # A renamed flag keeps its earlier spelling working (``--model-type`` beside ``--model``).
+        decls = [flag, *(a for a in meta.get("flag_aliases") or () if flag == meta.get("flag")), key]
         kwargs["default"] = default
         kwargs["show_default"] = default not in (None, (), "")
         if default is None and kind == "int" and meta.get("min") == 0:

@@ -8,7 +8,7 @@ import click
 
 from forecaster.artifacts import read_manifest
 from forecaster.cli.common import (ForecastCommand, check_output, describe_calendar, describe_trading,
-                                   format_time, import_backend, load_for_run, store)
+                                   format_time, load_for_run, store)
 from forecaster.cli.options import split_commas
 
 #: Output formats (forecaster.output.FORMATS; pandas is imported by the commands, not by --help).
@@ -48,8 +48,9 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
     """
     run = store(ctx).resolve(model)
     check_output(output)
-    read_manifest(run)  # a damaged or tampered manifest fails before TensorFlow loads
-    import_backend(ctx)
+    read_manifest(run)  # a damaged or tampered manifest fails before any model loads
+    # Forecaster.load imports no Keras when the saved model runs on forecaster's NumPy graph, else Keras
+    # on its NumPy backend, else the configured backend (forecaster.forecaster._load_for_prediction).
     from forecaster.forecaster import Forecaster
 
     from forecaster.output import format_of, render, rounded, write_text
@@ -188,15 +189,19 @@ def _interval_lines(cfg: dict, man: dict, run: Path) -> list[str]:
               help="A model of many series: the series to draw, one panel each (default: the first 4).")
 @click.option("--title", default=None, help="Figure title (default: data, target, model and horizon in time units).")
 @click.option("--ylabel", default=None, help="Y-axis label, e.g. with units: 'Close (USD)' (default: the target).")
+@click.option("--attention", "attention", is_flag=True, default=False,
+              help="A model fitted with --model attention: draw the attention weights of the last forecast "
+              "as a heat map (default output: <run>/attention.png).")
 @click.pass_context
 def plot(ctx: click.Context, model: str | None, data: str | None, output: str | None, n_history: int | None,
          backtest_dir: str | None = None, series_ids: list[str] | None = None, title: str | None = None,
-         ylabel: str | None = None) -> None:
+         ylabel: str | None = None, attention: bool = False) -> None:
     """Plot recent history and the forecast after it as a PNG (or a backtest's figures with --backtest)."""
     if backtest_dir is not None:
-        if any(v is not None for v in (model, data, output, n_history, title, ylabel)):
+        if any(v is not None for v in (model, data, output, n_history, title, ylabel)) or attention:
             raise click.UsageError(
-                "--backtest cannot be combined with --model, --data, --output, --history, --title or --ylabel."
+                "--backtest cannot be combined with --model, --data, --output, --history, --title, --ylabel "
+                "or --attention."
             )
         from forecaster.cli.backtest import plot_backtest_dir
 
@@ -204,12 +209,14 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
         return
     run = store(ctx).resolve(model)
     check_output(output)
-    read_manifest(run)  # a damaged or tampered manifest fails before TensorFlow loads
-    import_backend(ctx)
+    read_manifest(run)  # a damaged or tampered manifest fails before any model loads
     from forecaster.forecaster import Forecaster
     from forecaster.plot import describe_horizon, plot_forecast, save_figure
 
     fc = Forecaster.load(run)
+    if attention:
+        _plot_attention(fc, run, data, output)
+        return
     if fc.is_panel:
         _plot_panel(fc, run, data, output, n_history, series_ids, title)
         return
@@ -230,6 +237,21 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
     fig = plot_forecast(hist, forecast, title=title, ylabel=ylabel or fc.target_)
     out = save_figure(fig, Path(output) if output else run / "forecast.png")
     click.echo(f"Wrote {out}")
+
+
+def _plot_attention(fc, run: Path, data: str | None, output: str | None) -> None:
+    """``forecast plot --attention``: the attention weights behind the next forecast, as a heat map."""
+    from forecaster.config import model_label
+    from forecaster.plot import plot_attention, save_figure
+
+    series = None if data is None else load_for_run(fc, data)
+    weights = fc.attention(series)
+    cfg = fc.config
+    title = f"{run.name}: {model_label(cfg.model)}, horizon {cfg.window.horizon} ({fc.freq_}) - attention weights"
+    out = save_figure(plot_attention(weights, title=title), Path(output) if output else run / "attention.png")
+    peak = weights.to_numpy().argmax(axis=1)
+    click.echo(f"Wrote {out} (most-attended lookback step per forecast step: {', '.join(str(weights.columns[i]) for i in peak[:12])}"
+               f"{' ...' if len(peak) > 12 else ''})")
 
 
 def _plot_panel(fc, run: Path, data: str | None, output: str | None, n_history: int | None,

@@ -86,13 +86,16 @@ def data_info(series: Any) -> dict[str, Any]:
     }
 
 
-def fit(config: ForecastConfig, series: Any, start: int, stop: int, verbose: int | str) -> Any:
-    """A brand-new forecaster (fresh model, fresh optimizer, scaler fitted on these rows) fitted on rows ``[start, stop)``."""
+def fit(config: ForecastConfig, series: Any, start: int, stop: int, verbose: int | str, warm_start: Any = None) -> Any:
+    """A brand-new forecaster (fresh model, fresh optimizer, scaler fitted on these rows) fitted on rows ``[start, stop)``.
+
+    ``warm_start``: a fitted forecaster whose weights the new network starts from (``--refit-warm``).
+    """
     from forecaster.forecaster import (
         Forecaster,  # Keras is imported only when a backtest runs
     )
 
-    return Forecaster(config).fit(rows(series, start, stop), verbose=verbose)
+    return Forecaster(config).fit(rows(series, start, stop), verbose=verbose, warm_start=warm_start)
 
 
 def predict(forecaster: Any, series: Any, origins: np.ndarray) -> np.ndarray:

@@ -110,6 +110,7 @@ def backtest(
     gap: int = 0,
     season: int | None = None,
     calibration: str = "validation",
+    refit_warm: bool = False,
     verbose: int | str = 0,
 ) -> BacktestResult:
     """Rolling-origin backtest of ``model`` on ``data``, beside naive, seasonal naive, drift and window mean.
@@ -139,6 +140,8 @@ def backtest(
         season: season length of the seasonal baselines and MASE (default: from the frequency).
         calibration: with ``intervals`` in the model's config: ``"validation"`` (each fold model's
             validation windows) or ``"rolling"`` (plus the earlier origins' errors observed by each cutoff).
+        refit_warm: each refit starts from the previous fit's weights (fresh optimizer) instead of
+            a random initialisation; faster, and the folds are no longer independent fits.
         verbose: passed to ``keras.Model.fit``.
 
     Returns:
@@ -159,6 +162,6 @@ def backtest(
                               id_col=cfg.id_col, missing=cfg.missing, targets=cfg.targets)
     config = BacktestConfig(
         folds=folds, start=start, origin_stride=origin_stride, refit=refit, window=window,
-        train_size=train_size, gap=gap, season=season, calibration=calibration,
+        train_size=train_size, gap=gap, season=season, calibration=calibration, refit_warm=refit_warm,
     )
     return run_backtest(model, data, config, verbose=verbose)

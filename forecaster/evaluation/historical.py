@@ -181,7 +181,8 @@ def historical_forecasts(
             f"({fold.n_train} rows)" + (f"; ETA {duration(eta)}" if eta is not None else ""),
         )
         t0 = time.perf_counter()
-        fc = _series.fit(fc_config, data, fold.train_start, fold.train_end, verbose)
+        warm = last_fc if plan.config.refit_warm else None
+        fc = _series.fit(fc_config, data, fold.train_start, fold.train_end, verbose, warm_start=warm)
         t1 = time.perf_counter()
         mask = (fold_of >= served[0].fold) & (fold_of <= served[-1].fold)
         # One batched pass over every origin this model is responsible for.
@@ -214,6 +215,7 @@ def historical_forecasts(
             "fit_seconds": round(t1 - t0, 3),
             "predict_seconds": round(t2 - t1, 4),
             "origins": int(mask.sum()),
+            **({"warm_start": bool(fc.warm_started_)} if plan.config.refit_warm else {}),
             **m,
         })
         histories.append(history)

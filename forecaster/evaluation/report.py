@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster import baselines as B
-from forecaster.config import ForecastConfig
+from forecaster.config import ForecastConfig, model_label
 from forecaster.evaluation import _series
 from forecaster.evaluation import metrics as M
 from forecaster.evaluation.historical import MODEL, HistoricalForecasts
@@ -477,15 +477,15 @@ class BacktestResult:
 
         m, w = self.fc_config.model, self.fc_config.window
         return (
-            f"{self.data['name']}: {self.data['target']} - {m.layers}x{'bi-' if m.bidirectional else ''}{m.cell} "
-            f"({m.units} units), horizon {describe_horizon(w.horizon, self.data['frequency'])} - {what}"
+            f"{self.data['name']}: {self.data['target']} - {model_label(m)}, "
+            f"horizon {describe_horizon(w.horizon, self.data['frequency'])} - {what}"
         )
 
     def describe(self) -> str:
         """One line: what was backtested and how."""
         m, w, b = self.fc_config.model, self.fc_config.window, self.config
         return (
-            f"{self.data['name']} {self.data['target']!r}: {m.layers}x{m.cell} ({m.units} units), lookback "
+            f"{self.data['name']} {self.data['target']!r}: {model_label(m)}, lookback "
             f"{w.lookback} -> horizon {w.horizon}; {len(self.folds)} folds, refit {b.describe_refit()}, "
             f"{b.window} window, gap {b.gap}, stride {b.origin_stride}, {self.scores['origins']} origins; "
             f"season {self.season}"

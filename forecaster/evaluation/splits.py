@@ -104,6 +104,10 @@ class BacktestConfig:
         gap: rows left out between the end of training and the cutoff.
         season: season length for seasonal naive, window mean and MASE
             (default: inferred from the series' frequency).
+        refit_warm: each refit after the first starts from the previous
+            fit's network weights (a fresh optimizer, the fold's own scaler)
+            instead of a random initialisation. Default ``False``: every fit
+            is independent of the others.
 
     >>> BacktestConfig(folds=10, refit="never").refit
     'never'
@@ -124,6 +128,7 @@ class BacktestConfig:
     #: Conformal intervals: ``validation`` (each fold's model's validation windows) or ``rolling`` (those plus
     #: every earlier origin's errors observed by the cutoff; see :func:`forecaster.intervals.rolling_radius`).
     calibration: str = "validation"
+    refit_warm: bool = False
 
     def __post_init__(self) -> None:
         if self.folds is not None and not _is_int(self.folds, 1):
@@ -176,6 +181,10 @@ class BacktestConfig:
             raise ConfigError(
                 f"`calibration` must be one of {', '.join(CALIBRATIONS)}. Received: calibration={self.calibration!r}"
             )
+        if not isinstance(self.refit_warm, bool):
+            raise ConfigError(f"`refit_warm` must be true or false. Received: refit_warm={self.refit_warm!r}")
+        if self.refit_warm and self.refit == "never":
+            raise ConfigError("`refit_warm` needs refits: pass --refit always or --refit N, or drop --refit-warm.")
         if self.season is not None and not _is_int(self.season, 1):
             raise ConfigError(f"`season` must be a positive integer or None. Received: season={self.season!r}")
 
@@ -200,9 +209,10 @@ class BacktestConfig:
         return dataclasses.replace(self, **changes)
 
     def describe_refit(self) -> str:
+        warm = ", warm" if self.refit_warm else ""
         if self.refit in REFIT_POLICIES:
-            return str(self.refit)
-        return f"every {self.refit} folds" if self.refit != 1 else "always"
+            return f"{self.refit}{warm}"
+        return (f"every {self.refit} folds" if self.refit != 1 else "always") + warm
 
 
 #: How a backtest calibrates conformal intervals (``BacktestConfig.calibration``).

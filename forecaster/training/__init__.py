@@ -20,7 +20,7 @@ import pandas as pd
 
 from forecaster.config import ForecastConfig
 from forecaster.exceptions import ConfigError, TrainingError
-from forecaster.models import IOSpec, build_model
+from forecaster.models import IOSpec, build_model, uses_teacher
 from forecaster.training import distribute
 from forecaster.training.pipeline import steps_per_execution_for, training_data, use_tf_data
 from forecaster.windowing import Split, WindowView
@@ -153,9 +153,9 @@ def compile_model(model: keras.Model, config: ForecastConfig, io: IOSpec, *, ste
     return model
 
 
-def new_model(config: ForecastConfig, io: IOSpec, *, steps_per_execution: int = 1) -> keras.Model:
-    """Build and compile: what every fit starts from."""
-    return compile_model(build_model(config, io), config, io, steps_per_execution=steps_per_execution)
+def new_model(config: ForecastConfig, io: IOSpec, *, steps_per_execution: int = 1, graph: str = "predict") -> keras.Model:
+    """Build and compile: what every fit starts from (``graph="train"``: a teacher-forced family's training graph)."""
+    return compile_model(build_model(config, io, graph=graph), config, io, steps_per_execution=steps_per_execution)
 
 
 @dataclass
@@ -178,6 +178,7 @@ def train(
     weights=None,
     tensorboard: str | Path | None = None,
     callbacks: list | None = None,
+    initial_weights: list | None = None,
 ) -> TrainResult:
     """Fit a brand-new model on the training origins of ``split``, early-stopped on its validation origins.
 
@@ -196,6 +197,9 @@ def train(
         tensorboard: a directory for ``keras.callbacks.TensorBoard`` logs (losses, learning
             rate and weight histograms, once per epoch).
         callbacks: more Keras callbacks, run after the project's own.
+        initial_weights: start from these weights (``model.get_weights()`` of a model of the
+            same shapes) instead of a random initialisation: a warm start. The optimizer is
+            fresh either way.
 
     With ``verbose`` set, an overall estimate of the time left (:class:`EpochETA`) is
     printed after the first epochs.
@@ -207,6 +211,9 @@ def train(
     log.log(logging.DEBUG if strategy is None else logging.INFO, "Strategy: %s",
             distribute.describe(config.runtime.strategy, strategy, config.train.batch_size))
     replicas = distribute.num_replicas(strategy)
+    # seq2seq/attention train a graph that takes the true targets as an input (teacher forcing) and are
+    # saved as the predict graph over the same weights, which feeds each step its own prediction.
+    teacher = uses_teacher(config)
     # --batch-size is per replica; the data source yields global batches that the strategy splits.
     batch_size = config.train.batch_size * replicas
     n_train = len(split.train_origins)
@@ -218,7 +225,7 @@ def train(
     train_ds, val_ds, steps = training_data(
         view, split.train_origins, split.val_origins, batch_size, seed=config.train.seed,
         steps_per_epoch=config.train.steps_per_epoch, min_steps_per_epoch=config.train.min_steps_per_epoch,
-        weights=weights,
+        weights=weights, teacher=teacher,
     )
     # Several batches per call of the compiled training step on TensorFlow. Not under a
     # tf.distribute strategy: Keras 3.15's multi-step function fails there ("You must feed a
@@ -227,7 +234,12 @@ def train(
     if use_tf_data() and strategy is None:
         per_call = steps_per_execution_for(steps, STEPS_PER_EXECUTION)
     with distribute.scope(strategy):
-        model = new_model(config, io, steps_per_execution=per_call)
+        model = new_model(config, io, steps_per_execution=per_call, graph="train" if teacher else "predict")
+        if initial_weights is not None:
+            if teacher:  # the saved (predict) graph orders its weights differently from the training graph
+                log.info("warm start skipped: %s trains a teacher-forcing graph; starting from scratch", config.model.type)
+            else:
+                model.set_weights(initial_weights)
     log.debug("jit_compile=%s, dtype policy %s", model.jit_compile, model.dtype_policy.name)
     nonfinite = StopOnNonFinite()
     monitor = "val_loss"
@@ -286,8 +298,9 @@ def train(
             f"Training diverged: the loss became NaN/inf in epoch {nonfinite.bad_epoch}. "
             "Lower --learning-rate, keep gradient clipping on (--clipnorm 1.0), or check the data for extreme values."
         )
-    if strategy is not None:
-        # Keep a plain single-device copy: predicting and saving then work without the strategy
+    if strategy is not None or teacher:
+        # The predict graph of a teacher-forced family (same layers, same weight order); and
+        # keep a plain single-device copy: predicting and saving then work without the strategy
         # (a strategy's predict_on_batch would return one copy of the batch per replica).
         plain = build_model(config, io)
         plain.set_weights(model.get_weights())

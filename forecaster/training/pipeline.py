@@ -178,8 +178,11 @@ class WindowBatches(keras.utils.PyDataset):
         with_targets: bool = True,
         min_batches: int = 1,
         weights: np.ndarray | None = None,
+        teacher: bool = False,
     ) -> None:
         super().__init__()
+        #: Append the targets to the inputs too (the ``teacher`` input of a teacher-forced training graph).
+        self.teacher = teacher
         #: Per-series loss weights (with :class:`SegmentedOrigins`): batches are then ``(x, y, w)``.
         self.weights = None if weights is None else np.asarray(weights, dtype=np.float32)
         #: Batches per epoch: at least ``min_batches``, by drawing further shuffled passes (short series).
@@ -225,9 +228,12 @@ class WindowBatches(keras.utils.PyDataset):
         x = self.view.model_inputs(batch)
         if not self.with_targets:
             return (x,)
+        y = self.view.targets(batch)
+        if self.teacher:
+            x = (*x, y) if isinstance(x, tuple) else (x, y)
         if self.weights is not None:
-            return x, self.view.targets(batch), self.weights[self.origins.series_of(pos)]
-        return x, self.view.targets(batch)
+            return x, y, self.weights[self.origins.series_of(pos)]
+        return x, y
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -287,6 +293,7 @@ def window_dataset(
     seed: int = 0,
     repeat: bool = False,
     weights: np.ndarray | None = None,
+    teacher: bool = False,
 ):
     """A ``tf.data.Dataset`` of ``(x, y)`` batches over ``view`` (TensorFlow only).
 
@@ -370,6 +377,8 @@ def window_dataset(
             parts.append(ahead[:, :, -n_future:])
         if series_rows is not None:
             parts.append(tf.gather(series_rows, batch)[:, None])  # the series index (embedding input)
+        if teacher:
+            parts.append(y)  # the true targets: the `teacher` input of a teacher-forced training graph
         x = tuple(parts) if len(parts) > 1 else x
         return (x, y) if w is None else (x, y, w)
 
@@ -420,6 +429,7 @@ def training_data(
     steps_per_epoch: int | None = None,
     min_steps_per_epoch: int = 1,
     weights: np.ndarray | None = None,
+    teacher: bool = False,
 ):
     """``(train, validation, steps_per_epoch)`` arguments for ``keras.Model.fit``.
 
@@ -428,18 +438,22 @@ def training_data(
     one pass; a capped epoch continues where the last one stopped), served by
     one iterator for the whole fit; other backends get :class:`WindowBatches`.
     Validation batches are gathered lazily too, in order. Both paths shuffle
-    identically for the same seed.
+    identically for the same seed. ``teacher=True`` appends the targets to
+    each batch's inputs (training and validation alike), for the training
+    graph of a teacher-forced family (:func:`forecaster.models.uses_teacher`).
     """
     n_batches = math.ceil(len(train_origins) / batch_size)
     # A short series gets at least `min_steps_per_epoch` optimiser steps an epoch: further shuffled
     # passes of its windows, so the training budget does not shrink with the series.
     steps = max(min(steps_per_epoch, n_batches) if steps_per_epoch else n_batches, min_steps_per_epoch)
     if use_tf_data():
-        train = window_dataset(view, train_origins, batch_size, shuffle=True, seed=seed, repeat=True, weights=weights)
-        val = window_dataset(view, val_origins, batch_size)
+        train = window_dataset(view, train_origins, batch_size, shuffle=True, seed=seed, repeat=True, weights=weights,
+                               teacher=teacher)
+        val = window_dataset(view, val_origins, batch_size, teacher=teacher)
         return train, val, steps
-    train = WindowBatches(view, train_origins, batch_size, shuffle=True, seed=seed, min_batches=steps, weights=weights)
-    val = WindowBatches(view, val_origins, batch_size)
+    train = WindowBatches(view, train_origins, batch_size, shuffle=True, seed=seed, min_batches=steps, weights=weights,
+                          teacher=teacher)
+    val = WindowBatches(view, val_origins, batch_size, teacher=teacher)
     return train, val, steps if steps != n_batches else None
 
 

@@ -1,0 +1,80 @@
+"""Pieces every family shares: its inputs by role, the series embedding, the output head and the linear skip.
+
+Layer names are those the recurrent family has always used, so runs saved
+before the other families existed still load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import keras
+
+from forecaster.config import ForecastConfig
+from forecaster.exceptions import ConfigError
+from forecaster.models.heads import IOSpec, add_to_forecast, output_head
+
+
+@dataclass
+class Inputs:
+    """A model's ``keras.Input`` tensors by role (``None`` where the model has no such input)."""
+
+    all: list
+    window: object
+    future: object = None
+    series: object = None
+    teacher: object = None
+
+    @property
+    def model_inputs(self):
+        """What ``keras.Model`` takes: the one tensor, or the list."""
+        return self.all if len(self.all) > 1 else self.all[0]
+
+
+def inputs_of(io: IOSpec, *, teacher: bool = False) -> Inputs:
+    tensors = io.inputs(teacher=teacher)
+    it = iter(tensors[1:])
+    future = next(it) if io.n_future else None
+    series = next(it) if io.embedding else None
+    truth = next(it) if teacher else None
+    return Inputs(all=tensors, window=tensors[0], future=future, series=series, teacher=truth)
+
+
+def series_vector(io: IOSpec, series) -> keras.KerasTensor:
+    """The learned vector of each series id (panels): ``(batch, embedding)``."""
+    ids = keras.layers.Embedding(io.n_series, io.embedding, name="series_embedding")(series)
+    return keras.layers.Flatten(name="series_flat")(ids)
+
+
+def head_layer(config: ForecastConfig, io: IOSpec) -> keras.layers.Layer:
+    """The output head of ``io`` (:data:`~forecaster.models.heads.OUTPUT_HEADS`), zero-initialised with ``zero_init``.
+
+    A decoder family asks for it with ``horizon=1`` (one step's forecast, applied at every step).
+    """
+    head = output_head(io).layer(io)
+    if config.output.zero_init:
+        if io.output != "point":
+            raise ConfigError(f"`zero_init` is for the point output. Received: output type {io.output!r}")
+        # The untrained network then forecasts exactly its base (the output is a correction to it).
+        head = keras.layers.Dense(io.horizon, name=head.name, dtype="float32", kernel_initializer="zeros")
+    return head
+
+
+def step_io(io: IOSpec) -> IOSpec:
+    """The shapes of one decoder step: the same model with a horizon of one."""
+    if io.output != "point":
+        raise ConfigError(
+            f"The seq2seq and attention decoders feed their point forecast of each step back in; they take "
+            f"the point output only. Received: output type {io.output!r}. Use --model rnn or transformer."
+        )
+    return replace(io, horizon=1, members=1)
+
+
+def with_linear_skip(config: ForecastConfig, io: IOSpec, window, outputs):
+    """``skip = linear``: add a linear map of the whole (scaled) input window to ``outputs`` (as in LSTNet)."""
+    if config.model.skip != "linear":
+        return outputs
+    zeros = {"kernel_initializer": "zeros"} if config.output.zero_init else {}
+    flat = keras.layers.Flatten(name="window_flat")(window)
+    linear = keras.layers.Dense(io.horizon, name="linear_skip", dtype="float32", **zeros)(flat)
+    return add_to_forecast(io, outputs, linear, name="forecast_sum")
