@@ -134,7 +134,6 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
     )
     echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
 
-    store(ctx).preflight()  # a runs location that cannot take the results fails before any fold is fitted
     import_backend(ctx)
     from forecaster.evaluation import run_backtest
     from forecaster.runtime import device_summary
@@ -242,7 +241,6 @@ def compare(ctx: click.Context, data: str, families: str, name: str | None, **pa
 def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts, bt_config, fmt: str | None = None) -> None:
     """A panel: one global model fitted before each series' first origin, every origin forecast in one pass."""
     echo = functools.partial(click.echo, err=fmt is not None)
-    store(ctx).preflight()  # a runs location that cannot take the results fails before any fold is fitted
     import_backend(ctx)
     from forecaster.evaluation import run_backtest
     from forecaster.runtime import device_summary
