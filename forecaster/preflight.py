@@ -58,7 +58,7 @@ def estimate_parameters(config: ForecastConfig, n_columns: int) -> int:
     """A rough upper estimate of the network's parameter count (recurrent layers and output head).
 
     >>> estimate_parameters(ForecastConfig(cell="gru", units=4, horizon=3, lookback=24), 1)
-    267
+    156
     """
     m, w = config.model, config.window
     gates = _GATES.get(m.cell, 4)
