@@ -95,6 +95,10 @@ def canonical_cell(name: str) -> str:
     return CELL_ALIASES[key]
 
 
+#: The largest --batch-size accepted: far above any series' window count, far below what exhausts memory.
+MAX_BATCH_SIZE = 1 << 20
+
+
 def _opt(default: Any, help: str, *, choices: tuple[str, ...] | None = None, flag: str | None = None,
          cli: bool = True, **extra: Any) -> Any:
     """A dataclass field whose metadata documents it for the CLI and ``config show``.
@@ -158,7 +162,8 @@ class DataConfig(_Section):
     """Which columns play which role, and how the values are prepared."""
 
     SECTION: ClassVar[str] = "data"
-    _TUPLES: ClassVar[tuple[str, ...]] = ("features", "future_features", "static_features", "na_values", "targets")
+    _TUPLES: ClassVar[tuple[str, ...]] = ("features", "future_features", "static_features", "na_values", "targets",
+                                          "holidays")
 
     target: str | None = _opt(
         None, "Column to forecast (default: the only numeric column; Adj Close/Close/Price for prices)."
@@ -195,7 +200,16 @@ class DataConfig(_Section):
     )
     calendar: bool = _opt(
         True, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
-        "as known-future inputs.",
+        "as known-future inputs (--no-calendar is accepted too).", flag="--calendar-features",
+    )
+    trading_calendar: str = _opt(
+        "auto", "Days that follow a business-day series: weekdays, or an exchange's sessions (XNYS, XLON, XTKS, ... "
+        "from exchange_calendars; skips market holidays). auto: the exchange whose sessions match a price file's "
+        "rows, else weekdays.", flag="--calendar", metavar="NAME",
+    )
+    holidays: tuple[str, ...] = _opt(
+        (), "Public holidays of these countries (US, GB, DE-BY, ...; holidays package) as known-future 0/1 inputs, "
+        "comma-separated.", multiple=True, metavar="CC[,CC...]",
     )
     targets: tuple[str, ...] = _opt(
         (), "Several target columns of one wide CSV, each forecast as its own series of a panel "
@@ -211,6 +225,12 @@ class DataConfig(_Section):
         _choice("missing", self.missing, MISSING_POLICIES)
         _choice("transform", self.transform, TRANSFORMS)
         _choice("normalization", self.normalization, NORMALIZATIONS)
+        if not isinstance(self.trading_calendar, str) or not self.trading_calendar.strip():
+            raise ConfigError(
+                "`trading_calendar` must be auto, weekdays or an exchange code such as XNYS. "
+                f"Received: trading_calendar={self.trading_calendar!r}"
+            )
+        object.__setattr__(self, "holidays", tuple(h.strip().upper() for h in self.holidays))
         if self.target is not None:
             # The target is always input 0; listing it again as a covariate would feed it twice.
             object.__setattr__(self, "features", tuple(f for f in self.features if f != self.target))
@@ -414,7 +434,8 @@ class TrainConfig(_Section):
     )
 
     epochs: int = _opt(60, "Most passes over the training windows (early stopping may end sooner).", min=1)
-    batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy).", min=1)
+    batch_size: int = _opt(64, "Windows per optimiser step (per replica under --strategy); above the number of "
+                           "training windows it is lowered to that number.", min=1, max=MAX_BATCH_SIZE)
     learning_rate: float = _opt(1e-3, "Adam learning rate.", min=0.0, min_open=True)
     clipnorm: float = _opt(1.0, "Gradient clipping norm (Adam clipnorm); 0 disables.", min=0.0)
     patience: int = _opt(10, "Early-stopping patience in epochs (best weights are restored).", min=1)
@@ -455,6 +476,11 @@ class TrainConfig(_Section):
                 object.__setattr__(self, name, None)  # 0 spells "unset" (a whole pass; a constant rate)
         _positive_int("epochs", self.epochs)
         _positive_int("batch_size", self.batch_size)
+        if self.batch_size > MAX_BATCH_SIZE:
+            raise ConfigError(
+                f"`batch_size` must be at most {MAX_BATCH_SIZE} (a batch larger than the training windows gains "
+                f"nothing). Received: batch_size={self.batch_size}"
+            )
         _positive_int("patience", self.patience)
         for name in ("steps_per_epoch", "lr_patience", "ensemble"):
             if getattr(self, name) is not None:
@@ -534,6 +560,7 @@ FLAT_NAMES: dict[str, tuple[str, str]] = _flat_names()
 #: (today's defaults differ: a run loaded with them would rebuild another network or other inputs).
 ABSENT_IN_OLDER_RUNS: dict[tuple[str, str], Any] = {
     ("data", "calendar"): False,
+    ("data", "trading_calendar"): "weekdays",
     ("output", "base"): "naive",
     ("train", "ensemble"): 1,
     ("model", "skip"): "none",

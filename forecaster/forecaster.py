@@ -121,6 +121,8 @@ class Forecaster:
         time_col: str | None = None,
         verbose: int | str = 0,
         checkpoint_dir: str | os.PathLike[str] | None = None,
+        tensorboard: str | os.PathLike[str] | None = None,
+        callbacks: list | None = None,
     ) -> "Forecaster":
         """Train on ``data``: chronological split, scaler on training rows, early stopping.
 
@@ -134,6 +136,10 @@ class Forecaster:
             checkpoint_dir: if given, the weights, optimizer state and epoch
                 are backed up there after every epoch; a later ``fit`` with
                 the same directory resumes after the last completed epoch.
+            tensorboard: a directory for Keras TensorBoard logs (losses,
+                learning rate and weight histograms per epoch;
+                ``tensorboard --logdir DIR`` shows them).
+            callbacks: more ``keras.callbacks.Callback`` objects for ``Model.fit``.
 
         Returns:
             ``self``.
@@ -145,7 +151,8 @@ class Forecaster:
         roles = self._roles(target=target, features=features, future_features=future_features, time_col=time_col)
         ts = as_timeseries(data, **roles)
         if len(ts) > 1 or roles["targets"]:
-            return self._fit_panel(ts, verbose=verbose, checkpoint_dir=checkpoint_dir)
+            return self._fit_panel(ts, verbose=verbose, checkpoint_dir=checkpoint_dir,
+                                   extra={"tensorboard": tensorboard, "callbacks": callbacks})
         self.ids_ = None
         series = _one_series(ts, "fit")
         cfg = self.config
@@ -155,12 +162,14 @@ class Forecaster:
         cfg = cfg.replace(target=series.target, features=series.features, future_features=series.future_features)
         user_future = series.future_features
         calendar: tuple[str, ...] = ()
-        if cfg.data.calendar:
-            series, calendar = _with_calendar(series)
+        cfg, trading_choice = _resolve_calendars(cfg, series.index, series.freq, prices=series.kind == "prices")
+        if cfg.data.calendar or cfg.data.holidays:
+            series, calendar = _with_calendar(series, cycles=cfg.data.calendar, holidays=cfg.data.holidays)
         # Automatic settings (lookback, season, base, normalization, transform, ensemble) from the training rows.
         cfg, self.choices_ = resolve(
             cfg, series.values, series.freq, prices=series.kind == "prices", linear=calendar, columns=series.columns
         )
+        self.choices_.update(trading_choice)
         # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
@@ -168,6 +177,7 @@ class Forecaster:
         values = series.values
         w = cfg.window
         split = chronological_split(len(values), w.lookback, w.horizon, w.val_fraction, stride=w.window_stride)
+        _warn_degenerate(len(split.train_origins), len(split.val_origins), w.window_stride, w.val_fraction)
         # The scaler sees training rows only: nothing after train_end leaks into its parameters.
         scaler = SeriesScaler(cfg.data.transform, cfg.data.normalization).fit(
             values[: split.train_end], columns=series.columns, prices=series.kind == "prices", linear=calendar
@@ -178,7 +188,8 @@ class Forecaster:
             quantiles=cfg.output.head_quantiles,
         )
         view = self._view(scale_in_chunks(scaler, values), io, cfg)
-        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir)
+        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, tensorboard=tensorboard,
+                       callbacks=callbacks)
 
         self.config = cfg
         self.io_ = io
@@ -365,7 +376,7 @@ class Forecaster:
         """Whether this forecaster was fitted on many series (one global model)."""
         return getattr(self, "ids_", None) is not None
 
-    def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir) -> "Forecaster":
+    def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir, extra: dict | None = None) -> "Forecaster":
         """Global training on every series of ``ts`` (see :mod:`forecaster.panel`)."""
         from forecaster.panel import PanelScalers, fit_scalers, panel_buffer, plan_layout, resolve_panel
 
@@ -387,11 +398,14 @@ class Forecaster:
         cfg = cfg.replace(target=ts.target if not cfg.data.targets else None, features=ts.features, future_features=())
         members = list(ts.members)
         calendar: tuple[str, ...] = ()
-        if cfg.data.calendar:
-            pairs = [_with_calendar(m) for m in members]
-            members, calendar = [p[0] for p in pairs], pairs[0][1]
         prices = all(m.kind == "prices" for m in members)
+        longest = max(members, key=len)
+        cfg, trading_choice = _resolve_calendars(cfg, longest.index, ts.freq, prices=prices)
+        if cfg.data.calendar or cfg.data.holidays:
+            pairs = [_with_calendar(m, cycles=cfg.data.calendar, holidays=cfg.data.holidays) for m in members]
+            members, calendar = [p[0] for p in pairs], pairs[0][1]
         cfg, self.choices_ = resolve_panel(cfg, members, ts.freq, prices=prices)
+        self.choices_.update(trading_choice)
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg):
             log.warning("%s", issue)
@@ -429,7 +443,8 @@ class Forecaster:
             counts = train_o.counts.astype(np.float64)
             weights = np.where(counts > 0, len(train_o) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
         split = _PanelSplit(train_origins=train_o, val_origins=val_o)
-        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, weights=weights)
+        result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, weights=weights,
+                       **(extra or {}))
 
         self.config = cfg
         self.io_ = io
@@ -561,11 +576,11 @@ class Forecaster:
         buf = np.empty((len(index) * seg, n_cols), dtype=np.float32)
         futures = []
         for j, (i, tail, t) in enumerate(zip(index, windows, last_times)):
-            fidx = future_index(t, horizon, self.freq_)
+            fidx = self._future_index(t, horizon)
             futures.append(fidx)
             rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
             if self.io_.n_future:
-                rows[lookback:, n_cols - self.io_.n_future :] = calendar_features(fidx, self.freq_).to_numpy()
+                rows[lookback:, n_cols - self.io_.n_future :] = self._calendar_values(fidx)
             z = self.panel_scalers_.transform_values(i, rows)
             z[lookback:, : n_cols - self.io_.n_future] = 0.0  # unknown future values are never read
             buf[j * seg : (j + 1) * seg] = z
@@ -585,7 +600,7 @@ class Forecaster:
             members = [m for m in members if m.id in self.ids_]
             log.warning("Series not in the model (skipped at fit or new) are not forecast: %s", ", ".join(unknown[:10]))
         if self.calendar_:
-            members = [_with_calendar(m)[0] for m in members]
+            members = [self._with_own_calendar(m) for m in members]
         return members
 
     def select_series(self, series: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -763,6 +778,21 @@ class Forecaster:
             return out[..., taus.index(0.5)]
         return out
 
+    def _future_index(self, last, horizon: int) -> pd.DatetimeIndex:
+        """The timestamps after ``last``: the frequency's grid, or the sessions of the run's exchange calendar."""
+        return future_index(last, horizon, self.freq_, getattr(self.config.data, "trading_calendar", None))
+
+    def _calendar_values(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """The fitted calendar and holiday columns at ``index``, in the fitted order."""
+        d = self.config.data
+        return calendar_features(index, self.freq_, cycles=d.calendar, holidays=d.holidays)[self.calendar_].to_numpy()
+
+    def _with_own_calendar(self, series: Series) -> Series:
+        # The fitted calendar columns exist only at the fitted frequency: check it first.
+        self._check_frequency(series)
+        d = self.config.data
+        return _with_calendar(series, cycles=d.calendar, holidays=d.holidays, names=self.calendar_)[0]
+
     def _as_series(self, data) -> Series:
         """Validate new data with the fitted roles."""
         ts = as_timeseries(
@@ -770,16 +800,19 @@ class Forecaster:
             time_col=self.config.data.time_col, missing=self.config.data.missing,
         )
         series = _one_series(ts, "predict")
-        return _with_calendar(series)[0] if self.calendar_ else series
+        return self._with_own_calendar(series) if self.calendar_ else series
 
-    def check_compatible(self, series: Series) -> None:
-        """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
-        self._check_fitted()
+    def _check_frequency(self, series: Series) -> None:
         if series.freq != self.freq_:
             raise DataError(
                 f"The data's frequency is {series.freq!r} but the model was fitted on {self.freq_!r} data. "
                 "Use data sampled like the training data."
             )
+
+    def check_compatible(self, series: Series) -> None:
+        """Raise a clear DataError if ``series`` does not match what the model was fitted on."""
+        self._check_fitted()
+        self._check_frequency(series)
         if series.columns != self.columns_:
             raise DataError(
                 f"The data's columns ({', '.join(series.columns)}) differ from the model's "
@@ -798,7 +831,7 @@ class Forecaster:
         if not isinstance(series, Series):
             series = self._as_series(series)
         elif self.calendar_ and not set(self.calendar_) <= set(series.columns):
-            series = _with_calendar(series)[0]
+            series = self._with_own_calendar(series)
         self.check_compatible(series)
         origins = np.asarray(origins, dtype=np.int64)
         last = len(series) - (self.io_.horizon if self.io_.n_future else 0)
@@ -844,12 +877,12 @@ class Forecaster:
             self.check_compatible(series)
             # Only the last `lookback` rows are used.
             tail, last_time = series.values[len(series) - lookback :], series.index[-1]
-        index = future_index(last_time, horizon, self.freq_)
+        index = self._future_index(last_time, horizon)
         # Rows after the end hold only known-future values; the others repeat the last row so the
         # transform stays defined (a log of 0 would not be), and are zeroed after scaling: never read.
         rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
         if self.io_.n_future:
-            known = [calendar_features(index, self.freq_).to_numpy()] if self.calendar_ else []
+            known = [self._calendar_values(index)] if self.calendar_ else []
             if self.future_features_:
                 known.insert(0, self._future_values(future, index))
             rows[lookback:, tail.shape[1] - self.io_.n_future :] = np.hstack(known)
@@ -989,6 +1022,7 @@ class Forecaster:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ArtifactError(f"Cannot load {run / MODEL_FILE} safely: {first}") from None
         _check_model_shapes(fc.model_, fc.io_, run / MODEL_FILE)
+        _check_model_architecture(fc.model_, fc.config, fc.io_, run / MODEL_FILE)
         fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
         fc.ids_ = None
         fc.target_ = manifest["target"]
@@ -1019,8 +1053,7 @@ class Forecaster:
             fc._load_panel(manifest, run)
         else:
             _load_last_window(fc, manifest, run)
-        history = run / HISTORY_FILE
-        fc.history_ = pd.read_csv(history, index_col=0).to_dict(orient="list") if history.exists() else {}
+        fc.history_ = _read_history(run / HISTORY_FILE)
         fc.run_dir_ = run
         return fc
 
@@ -1059,11 +1092,26 @@ def _panel_fingerprint(parts: list[str]) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _with_calendar(series: Series) -> tuple[Series, tuple[str, ...]]:
-    """``series`` with its calendar features appended as known-future columns (see :func:`calendar_features`)."""
+def _resolve_calendars(cfg: ForecastConfig, index, freq: str, *, prices: bool) -> tuple[ForecastConfig, dict]:
+    """The trading calendar (``auto`` resolved) and the checked holiday codes; the choice record for ``auto``."""
+    from forecaster.data.trading import check_holidays, choose
+
+    name, why = choose(index, freq, cfg.data.trading_calendar, prices=prices)
+    record = {} if why == "given" else {"trading_calendar": {"value": name, "why": why}}
+    return cfg.replace(trading_calendar=name, holidays=check_holidays(cfg.data.holidays)), record
+
+
+def _with_calendar(series: Series, *, cycles: bool = True, holidays=(), names=None) -> tuple[Series, tuple[str, ...]]:
+    """``series`` with its calendar (and holiday) features appended as known-future columns.
+
+    ``names``: keep these columns only, in this order (a fitted model's ``calendar_``).
+    See :func:`forecaster.data.calendar.calendar_features`.
+    """
     import dataclasses
 
-    cal = calendar_features(series.index, series.freq)
+    cal = calendar_features(series.index, series.freq, cycles=cycles, holidays=holidays)
+    if names is not None:
+        cal = cal[list(names)]
     if cal.empty:
         return series, ()
     frame = series.frame.join(cal)
@@ -1090,6 +1138,67 @@ def _check_model_shapes(model: keras.Model, io: IOSpec, path: Path) -> None:
             f"{path} does not match its manifest (model inputs {got}, output {model.output_shape}; "
             f"manifest expects {expected} -> (None, {io.horizon}))."
         )
+
+
+#: Layer settings compared between a loaded model and the one its config builds (names and initializers aside).
+_ARCH_KEYS = ("units", "activation", "recurrent_activation", "return_sequences", "go_backwards", "use_bias",
+              "merge_mode", "rate", "filters", "kernel_size", "num_heads", "key_dim", "axis", "dtype")
+
+
+def _architecture(model: keras.Model) -> list[tuple]:
+    """Each layer's class, weight shapes and the settings in :data:`_ARCH_KEYS` (also of wrapped layers)."""
+    out = []
+    for layer in model.layers:
+        cfg = layer.get_config()
+        inner = cfg.get("layer", {}).get("config", {}) if isinstance(cfg.get("layer"), dict) else {}
+        settings = tuple(sorted((k, repr(c[k])) for c in (cfg, inner) for k in _ARCH_KEYS if k in c))
+        out.append((type(layer).__name__, tuple(tuple(w.shape) for w in layer.weights), settings))
+    return out
+
+
+def _check_model_architecture(model: keras.Model, config: ForecastConfig, io: IOSpec, path: Path) -> None:
+    """A model file whose layers differ from what its manifest's config builds is refused (even with equal shapes)."""
+    from forecaster.models import build_model
+
+    expected = _architecture(build_model(config, io))
+    got = _architecture(model)
+    if got != expected:
+        where = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
+        have = got[where][0] if where < len(got) else "nothing"
+        want = expected[where][0] if where < len(expected) else "nothing"
+        raise ArtifactError(
+            f"{path} does not match its manifest: layer {where + 1} is {have} where the config "
+            f"({config.model.cell}, {config.model.layers} x {config.model.units} units) builds {want} "
+            "or other settings. The run directory was altered; refit or restore it."
+        )
+
+
+def _warn_degenerate(n_train: int, n_val: int, stride: int, val_fraction: float) -> None:
+    """Warn when a split leaves a single training or validation window: nothing to learn from or judge on."""
+    if n_train < 2 or n_val < 2:
+        log.warning(
+            "warning: only %d training window%s and %d validation window%s (stride %d, val_fraction %g); the model "
+            "is fitted or judged on almost nothing. Lower --stride or change --val-fraction.",
+            n_train, "" if n_train == 1 else "s", n_val, "" if n_val == 1 else "s", stride, val_fraction,
+        )
+
+
+def _read_history(path: Path) -> dict[str, list[float]]:
+    """A run's per-epoch history (empty when absent); a damaged or oversized file is an ArtifactError."""
+    import io as _io
+
+    from forecaster.safeio import read_regular_file
+
+    if not path.exists() and not path.is_symlink():
+        return {}
+    raw = read_regular_file(path, limit="history_bytes", what="history file", error=ArtifactError)
+    try:
+        frame = pd.read_csv(_io.BytesIO(raw), index_col=0)
+        history = {str(k): [float(v) for v in frame[k]] for k in frame.columns}
+    except (ValueError, TypeError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__
+        raise ArtifactError(f"{path} is damaged ({first}). Delete it (the model still loads) or refit.") from None
+    return history
 
 
 def _load_last_window(fc: Forecaster, manifest: dict[str, Any], run: Path) -> None:

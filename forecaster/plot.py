@@ -7,22 +7,124 @@ notebook displays the returned figure.
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+#: Characters of a title line per inch of figure width (default font size), before it wraps.
+_TITLE_CHARS_PER_INCH = 9.5
+#: A forecast narrower than this share of the plotted history gets a zoom panel beside it.
+_ZOOM_BELOW = 0.12
+
+
+def wrap_title(text: str, width_inches: float, scale: float = 1.0) -> str:
+    """``text`` wrapped to lines that fit a figure ``width_inches`` wide (titles are never clipped).
+
+    >>> wrap_title("a " * 60, 5.0).count("\\n") > 0
+    True
+    """
+    width = max(20, int(width_inches * _TITLE_CHARS_PER_INCH / scale))
+    return "\n".join(textwrap.wrap(str(text), width=width, break_on_hyphens=False)) or str(text)
+
+
+def time_label(t) -> str:
+    """A timestamp for a title: ``2018-12-31`` at midnight, ``2018-12-31 13:00`` otherwise.
+
+    >>> time_label(pd.Timestamp("2018-12-31")), time_label(pd.Timestamp("2018-12-31 13:00"))
+    ('2018-12-31', '2018-12-31 13:00')
+    """
+    t = pd.Timestamp(t)
+    if t == t.normalize():
+        return t.strftime("%Y-%m-%d")
+    return t.strftime("%Y-%m-%d %H:%M" if t.second == 0 and t.microsecond == 0 else "%Y-%m-%d %H:%M:%S")
+
+
+_UNITS = {"B": ("business day", "business days"), "C": ("business day", "business days"),
+          "D": ("day", "days"), "h": ("hour", "hours"), "H": ("hour", "hours"), "min": ("minute", "minutes"),
+          "T": ("minute", "minutes"), "s": ("second", "seconds"), "S": ("second", "seconds"),
+          "W": ("week", "weeks"), "MS": ("month", "months"), "ME": ("month", "months"), "M": ("month", "months"),
+          "QS": ("quarter", "quarters"), "QE": ("quarter", "quarters"), "Q": ("quarter", "quarters"),
+          "YS": ("year", "years"), "YE": ("year", "years"), "Y": ("year", "years"), "A": ("year", "years")}
+
+
+def step_unit(freq: str | None) -> tuple[int, str, str] | None:
+    """``(multiple, singular, plural)`` of one step of a pandas frequency, or None when unknown.
+
+    >>> step_unit("15min"), step_unit("W-SUN"), step_unit("B")
+    ((15, 'minute', 'minutes'), (1, 'week', 'weeks'), (1, 'business day', 'business days'))
+    """
+    if not freq:
+        return None
+    import re
+
+    m = re.fullmatch(r"(\d*)([A-Za-z]+)(?:-[A-Z]+)?", str(freq))
+    if not m or m.group(2) not in _UNITS:
+        return None
+    return int(m.group(1) or 1), *_UNITS[m.group(2)]
+
+
+def describe_horizon(horizon: int, freq: str | None, trading_calendar: str | None = None) -> str:
+    """The horizon in time units where the frequency has them: ``5 trading days (XNYS)``, ``48 hours``.
+
+    >>> describe_horizon(48, "h"), describe_horizon(96, "15min"), describe_horizon(5, "B", "XNYS")
+    ('48 hours', '96 steps of 15 minutes (24 hours)', '5 XNYS sessions')
+    >>> describe_horizon(3, "weird")
+    '3 steps (weird)'
+    """
+    unit = step_unit(freq)
+    if unit is None:
+        return f"{horizon} steps ({freq})"
+    mult, one, many = unit
+    if one == "business day" and trading_calendar not in (None, "auto", "weekdays"):
+        return f"{horizon} {trading_calendar} session{'s' if horizon != 1 else ''}"
+    if mult == 1:
+        return f"{horizon} {one if horizon == 1 else many}"
+    total = horizon * mult
+    text = f"{horizon} steps of {mult} {many} ({total} {many})"
+    if one == "minute" and total % 60 == 0:
+        text = f"{horizon} steps of {mult} {many} ({total // 60} hour{'s' if total != 60 else ''})"
+    return text
+
+
+def date_axis(ax, label: str = "time", *, maxticks: int = 8) -> None:
+    """Concise date ticks, and the x label naming the years shown (``time (Nov 2018 - Jan 2019)``).
+
+    Tick labels stay short (``15 Nov``, ``Dec 2018``, ``2019``); the label carries the
+    year wherever the ticks do not, so no axis leaves it out.
+    """
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=maxticks)
+    formatter = mdates.ConciseDateFormatter(locator, show_offset=False)
+    formatter.formats = ["%Y", "%b %Y", "%d %b", "%H:%M", "%H:%M", "%S.%f"]
+    formatter.zero_formats = ["", "%Y", "%b %Y", "%d %b", "%H:%M", "%H:%M"]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(formatter)
+    lo, hi = (mdates.num2date(v).replace(tzinfo=None) for v in ax.get_xlim())
+    span = f"{lo:%b %Y}" if (lo.year, lo.month) == (hi.year, hi.month) else f"{lo:%b %Y} - {hi:%b %Y}"
+    if (hi - lo).days > 3 * 366:
+        span = f"{lo.year} - {hi.year}"
+    ax.set_xlabel(f"{label} ({span})")
+
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG atomically (temporary file, then rename): never a half-written image."""
+    from forecaster.exceptions import ArtifactError
+    from forecaster.safeio import describe_write_error
+
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.png")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(tmp, dpi=dpi)
         os.replace(tmp, out)
+    except OSError as exc:
+        raise ArtifactError(describe_write_error(exc, out, "the figure")) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp.exists():
+            tmp.unlink()
     return out
 
 
@@ -65,25 +167,41 @@ def plot_forecast(
     bands = _bands(forecast) if isinstance(forecast, pd.DataFrame) else []
     if isinstance(forecast, pd.DataFrame):
         forecast = forecast.iloc[:, 0]
-    fig, ax = _new_figure()
-    ax.plot(history.index, history.to_numpy(), color="0.25", lw=1.2, label="history")
-    for i, (label, lo, hi) in enumerate(bands):  # widest first, so the narrower bands are drawn over it
-        ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color="tab:orange", lw=0,
-                        alpha=0.18 + 0.17 * i / max(len(bands) - 1, 1), label=label)
-    # Join the forecast to the last observation so the line is continuous.
-    joined = pd.concat([history.iloc[-1:], forecast])
-    ax.plot(joined.index, joined.to_numpy(), color="tab:orange", lw=2.0, marker="o", ms=3,
-            markevery=list(range(1, len(joined))), label="forecast")
-    if actual is not None and len(actual):
-        ax.plot(actual.index, actual.to_numpy(), color="tab:blue", lw=1.2, ls="--", label="actual")
-    ax.axvline(history.index[-1], color="0.6", lw=0.8, ls=":")
-    ax.set_xlabel(history.index.name or "time")
+    span = (history.index[-1] - history.index[0]) if len(history) > 1 else pd.Timedelta(0)
+    fspan = (forecast.index[-1] - history.index[-1]) if len(forecast) else pd.Timedelta(0)
+    # A short forecast after a long history is a speck: a zoom panel on its end sits beside the overview.
+    zoom = len(forecast) > 0 and span > pd.Timedelta(0) and fspan < _ZOOM_BELOW * span
+    fig = Figure(figsize=(12.0 if zoom else 10.0, 4.8), layout="constrained")
+    if zoom:
+        ax, zax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
+    else:
+        ax, zax = fig.add_subplot(), None
+
+    def draw(a, hist: pd.Series, legend: bool) -> None:
+        a.plot(hist.index, hist.to_numpy(), color="0.25", lw=1.2, label="history")
+        for i, (label, lo, hi) in enumerate(bands):  # widest first, so the narrower bands are drawn over it
+            a.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color="tab:orange", lw=0,
+                           alpha=0.18 + 0.17 * i / max(len(bands) - 1, 1), label=label)
+        # Join the forecast to the last observation so the line is continuous.
+        joined = pd.concat([hist.iloc[-1:], forecast])
+        a.plot(joined.index, joined.to_numpy(), color="tab:orange", lw=2.0, marker="o", ms=3,
+               markevery=list(range(1, len(joined))), label="forecast")
+        if actual is not None and len(actual):
+            a.plot(actual.index, actual.to_numpy(), color="tab:blue", lw=1.2, ls="--", label="actual")
+        a.axvline(hist.index[-1], color="0.6", lw=0.8, ls=":")
+        date_axis(a, history.index.name or "time", maxticks=4 if a is zax else 8)
+        a.grid(alpha=0.3)
+        if legend:
+            a.legend(loc="best")
+
+    draw(ax, history, legend=True)
     ax.set_ylabel(ylabel or str(history.name or "value"))
+    if zax is not None:
+        draw(zax, history.iloc[-max(3 * len(forecast), 10):], legend=False)
+        zax.set_title(f"last {min(len(history), max(3 * len(forecast), 10))} points and the forecast",
+                      fontsize="medium")
     if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best")
-    fig.autofmt_xdate()
+        fig.suptitle(wrap_title(title, fig.get_figwidth(), 1.2))
     return fig
 
 
@@ -132,10 +250,11 @@ def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, 
                 markevery=list(range(1, len(joined))), label="forecast")
         ax.axvline(hist.index[-1], color="0.6", lw=0.8, ls=":")
         ax.set_ylabel(str(sid))
+        date_axis(ax)
         ax.grid(alpha=0.3)
     axes[0].legend(loc="best")
     if title:
-        axes[0].set_title(title)
+        axes[0].set_title(wrap_title(title, fig.get_figwidth()))
     return fig
 
 
@@ -145,9 +264,12 @@ def plot_history(history: dict[str, list[float]], *, title: str | None = None) -
     for key, label in (("loss", "training loss"), ("val_loss", "validation loss")):
         if key in history and history[key]:
             ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", ms=3, label=label)
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss (MSE, scaled units)")
-    ax.set_title(title or "training curves")
+    ax.set_title(wrap_title(title or "training curves", fig.get_figwidth()))
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
     return fig
@@ -221,8 +343,6 @@ def plot_backtest(
     >>> [t.get_text() for t in fig.axes[-1].get_legend().get_texts()][:2]
     ['actual', 'model']
     """
-    import matplotlib.dates as mdates
-
     cutoffs = _tiled_cutoffs(forecasts, max_paths)
     names = [m for m in models if m in forecasts.columns]
     two = len(cutoffs) > 2 * zoom_paths
@@ -244,10 +364,7 @@ def plot_backtest(
         starts = shown.groupby("fold")["timestamp"].min().sort_values()
         for k, ts in enumerate(starts.iloc[1:]):
             ax.axvline(ts, color="0.6", lw=0.8, ls=":", label="fold start" if k == 0 else None)
-        locator = mdates.AutoDateLocator()
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        ax.set_xlabel("time")
+        date_axis(ax)
         ax.set_ylabel(ylabel or "value")
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize="small")
@@ -260,7 +377,7 @@ def plot_backtest(
     else:
         draw(axes[0], cutoffs, with_baselines=True, lw=1.8)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(wrap_title(title, fig.get_figwidth(), 1.2))
     return fig
 
 
@@ -270,6 +387,7 @@ def plot_error_by_step(
     metric: str = "mae",
     title: str | None = None,
     ylabel: str | None = None,
+    step: str | None = None,
 ) -> Figure:
     """Error of the model and each baseline at each horizon step.
 
@@ -279,6 +397,7 @@ def plot_error_by_step(
         metric: which metric to draw (``mae``, ``rmse``, ``mape``, ``smape``, ``mase``).
         title: figure title; name the data, target, cell and horizon.
         ylabel: y-axis label (default: the metric name).
+        step: what one step is in time units (``1 hour``), added to the x label.
 
     >>> fig = plot_error_by_step({"model": {"mae": [1.0, 2.0]}, "naive": {"mae": [1.5, 2.5]}})
     >>> fig.axes[0].get_xlabel()
@@ -299,11 +418,11 @@ def plot_error_by_step(
         else:
             ax.plot(steps, vals, color=color, lw=1.2, marker=".", ms=4,
                     ls=_BASELINE_LINES[(i - 1) % len(_BASELINE_LINES)], label=name)
-    ax.set_xlabel("horizon step")
+    ax.set_xlabel("horizon step" + (f" (1 step = {step})" if step else ""))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel or metric.upper())
     if title:
-        ax.set_title(title)
+        ax.set_title(wrap_title(title, fig.get_figwidth()))
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     return fig

@@ -35,8 +35,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, write_run_dir
+from forecaster.artifacts import MANIFEST_FILE, MODEL_FILE, pid_tag, write_run_dir
 from forecaster.exceptions import ArtifactError
+from forecaster.safeio import check_writable_dir, safe_component
 
 log = logging.getLogger(__name__)
 
@@ -82,22 +83,66 @@ class RunStore:
         return prefix + run_name(data_path, cell, now)
 
     def path(self, name: str) -> Path:
-        """The directory for run ``name``; a name is one plain path component.
+        """The directory for run ``name``; a name is one plain path component (see :func:`safe_component`).
 
         >>> RunStore("runs").path("mine").as_posix()
         'runs/mine'
         >>> RunStore("runs").path("../elsewhere")
         Traceback (most recent call last):
         ...
-        forecaster.exceptions.ArtifactError: `name` must be a plain directory name (no '/', not hidden, not 'latest'). Received: name='../elsewhere'
+        forecaster.exceptions.ArtifactError: `name` must be a plain directory name (no '/', not hidden, not '.' or '..', not 'latest'). Received: name='../elsewhere'
         """
-        text = str(name)
-        if (not text or text != Path(text).name or text.startswith(".") or text == LATEST
-                or "/" in text or "\\" in text):
+        return self.root / safe_component(name, "name", reserved=(LATEST,))
+
+    # --------------------------------------------------------------- preflight
+    def preflight(self) -> Path:
+        """Check, before any training, that a run can be saved here; clean up after dead processes.
+
+        Refuses (:class:`ArtifactError`, naming the path and the fix) a runs location that
+        is a file or a device, lies under a file, or cannot be written, and a ``latest``
+        that is a real directory (it could never be pointed at the new run). Temporary
+        directories and lock files left by processes that no longer run (``kill -9``
+        during a save) are removed and reported; other leftovers are reported.
+        """
+        check_writable_dir(self.root)
+        link = self.root / LATEST
+        if link.is_dir() and not link.is_symlink():
             raise ArtifactError(
-                f"`name` must be a plain directory name (no '/', not hidden, not {LATEST!r}). Received: name={name!r}"
+                f"{link} is a real directory, so 'latest' cannot point at a new run. Rename or move it, then run again."
             )
-        return self.root / text
+        self.clean_stale()
+        return self.root
+
+    def clean_stale(self) -> list[Path]:
+        """Remove temporary run directories and lock files of processes that are no longer running.
+
+        Returns what was removed. A temporary directory whose writer may still run (or
+        whose name carries no process id) is left alone and reported.
+        """
+        removed: list[Path] = []
+        try:
+            entries = list(self.root.iterdir())
+        except OSError:
+            return removed
+        for entry in entries:
+            name = entry.name
+            if not name.startswith("."):
+                continue
+            pid = _writer_pid(name)
+            if name.startswith((".tmp-", f".{LATEST}.pid", ".write-test-")):
+                if pid is not None and not _alive(pid):
+                    _remove(entry)
+                    removed.append(entry)
+                    log.warning("removed %s, left by an interrupted save (process %d no longer runs)", entry, pid)
+                elif pid is None and name.startswith(".tmp-"):
+                    log.warning("note: %s looks like an interrupted save of an older version; delete it if no "
+                                "fit is running", entry)
+            elif name.startswith(CHECKPOINT_PREFIX) and name.endswith(".lock"):
+                ckpt = entry.with_name(name[: -len(".lock")])
+                if not ckpt.exists() and _unlocked(entry):
+                    _remove(entry)
+                    removed.append(entry)
+        return removed
 
     # ------------------------------------------------------------------ saving
     def save(self, name: str, write: Callable[[Path], Any]) -> Path:
@@ -123,7 +168,7 @@ class RunStore:
         link = self.root / LATEST
         if link.is_dir() and not link.is_symlink():
             raise ArtifactError(f"{link} is a real directory; rename it so 'latest' can point at the newest run.")
-        tmp = self.root / f".{LATEST}-{os.getpid()}"
+        tmp = self.root / f".{LATEST}{pid_tag()}x"
         try:
             if tmp.is_symlink() or tmp.exists():
                 tmp.unlink()
@@ -138,12 +183,41 @@ class RunStore:
         return run
 
     def _pointee(self) -> Path | None:
-        """Where ``latest`` points (complete or not), or None when there is no pointer."""
+        """Where ``latest`` points (complete or not), or None when there is no pointer.
+
+        The pointer must name a run directly inside this store: a link out of it (or a
+        text pointer with a path in it) or a link loop is an :class:`ArtifactError`.
+        """
         link = self.root / LATEST
-        if link.is_symlink() or link.is_dir():
-            return link.resolve()
+        if link.is_symlink():
+            target = os.readlink(link)
+            try:
+                resolved = link.resolve(strict=False)
+            except (RuntimeError, OSError):  # Python < 3.13 raises RuntimeError on a loop
+                resolved = None
+            if resolved is None or _is_loop(link):
+                raise ArtifactError(f"{link} is a symbolic link loop ({target!r}). Delete it; the next fit recreates it.")
+            root = self.root.resolve()
+            if resolved.parent != root:
+                raise ArtifactError(
+                    f"{link} points outside {self.root} (to {target!r}); 'latest' may only name a run inside it. "
+                    "Delete the link, or pass --model RUN_DIR."
+                )
+            return resolved
+        if link.is_dir():
+            return link
         if link.is_file():
-            return self.root / link.read_text(encoding="utf-8").strip()
+            from forecaster.safeio import read_regular_file
+
+            raw = read_regular_file(link, limit="manifest_bytes", what="pointer file", error=ArtifactError)
+            name = raw.decode("utf-8", "replace").strip()
+            try:
+                return self.path(name)
+            except ArtifactError:
+                raise ArtifactError(
+                    f"{link} must name one run inside {self.root}. Received: {name[:80]!r}. "
+                    "Delete it, or pass --model RUN_DIR."
+                ) from None
         return None
 
     def latest(self) -> Path | None:
@@ -206,7 +280,14 @@ class RunStore:
             log.info("discarding the checkpoint of an earlier interrupted fit (pass --resume to continue it)")
             shutil.rmtree(ckpt)
         elif ckpt.exists():
-            log.info("resuming from %s", ckpt)
+            problem = checkpoint_problem(ckpt)
+            if problem is not None:
+                aside = ckpt.with_name(f"{ckpt.name}.damaged-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+                os.rename(ckpt, aside)
+                log.warning("warning: the checkpoint of the interrupted fit is damaged (%s); it was set aside as %s "
+                            "and this fit starts afresh", problem, aside)
+            else:
+                log.info("resuming from %s", ckpt)
         elif resume:
             log.info("no interrupted fit of this data and config to resume; starting afresh")
         try:
@@ -214,10 +295,70 @@ class RunStore:
         except KeyboardInterrupt:
             _release(ckpt, lock, remove=False)
             raise
+        except OSError:
+            # A full disk or a failed save: keep what was trained so far; --resume continues once fixed.
+            _release(ckpt, lock, remove=False)
+            if ckpt.exists():
+                log.warning("The per-epoch backup is kept in %s; fix the problem and run the same command with "
+                            "--resume to continue.", ckpt)
+            raise
         except BaseException:
             _release(ckpt, lock, remove=True)
             raise
         _release(ckpt, lock, remove=True)
+
+
+def checkpoint_problem(ckpt: Path) -> str | None:
+    """Why the checkpoint directory ``ckpt`` cannot be resumed from (torn or tampered files), or None.
+
+    Checks the backup's epoch record, that every weights file opens as HDF5 and
+    that its datasets read back, and that the per-epoch history is a table of numbers.
+    """
+    backup = ckpt / "backup"
+    meta = backup / "training_metadata.json"
+    weights = [p for p in (backup / "latest.weights.h5", ckpt / "trained.weights.h5") if p.exists()]
+    try:
+        if meta.exists():
+            record = json.loads(meta.read_text(encoding="utf-8"))
+            if not (isinstance(record, dict) and isinstance(record.get("epoch"), int) and record["epoch"] >= 0):
+                return f"{meta.name} holds no epoch number"
+            if not (backup / "latest.weights.h5").exists():
+                return "the backup has an epoch record but no weights"
+        for path in weights:
+            problem = _h5_problem(path)
+            if problem:
+                return f"{path.name}: {problem}"
+        history = ckpt / "history.csv"
+        if history.exists():
+            import csv
+
+            rows = list(csv.reader(history.read_text(encoding="utf-8").splitlines()))
+            if rows:
+                width = len(rows[0])
+                for row in rows[1:]:
+                    if len(row) != width:
+                        return "history.csv has a torn row"
+                    [float(v) for v in row]
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return f"{type(exc).__name__}: {str(exc)[:120]}"
+    return None
+
+
+def _h5_problem(path: Path) -> str | None:
+    """Why ``path`` is not a readable HDF5 weights file, or None (reads every dataset)."""
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py comes with Keras
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            datasets: list = []
+            f.visititems(lambda _, obj: datasets.append(obj) if isinstance(obj, h5py.Dataset) else None)
+            for ds in datasets:
+                ds[()]
+    except Exception as exc:  # noqa: BLE001 - h5py raises OSError, KeyError, RuntimeError... for damaged files
+        return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    return None
 
 
 def _claim(base: Path) -> tuple[Path, Any]:
@@ -252,3 +393,54 @@ def _release(path: Path, lock: Any, *, remove: bool) -> None:
         if remove:
             Path(lock.name).unlink(missing_ok=True)
         lock.close()
+
+
+def _writer_pid(name: str) -> int | None:
+    """The process id in a temporary name (``.tmp-<run>.pid<pid>-<random>``, ``.latest.pid<pid>-x``), if any."""
+    m = re.search(r"\.pid(\d+)-[A-Za-z0-9_]+$", name)
+    return int(m.group(1)) if m else None
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (a process of another user counts as running)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _unlocked(lock_file: Path) -> bool:
+    """True when no process holds the ``flock`` of ``lock_file``."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    try:
+        with open(lock_file, "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+    except OSError:
+        return False
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _is_loop(link: Path) -> bool:
+    """True when following ``link`` never reaches a real file (a link loop)."""
+    try:
+        os.stat(link)
+    except OSError as exc:
+        import errno
+
+        return exc.errno == errno.ELOOP
+    return False

@@ -70,3 +70,19 @@ def write_series_csv(write_file: Callable[..., Path]) -> Callable[..., Path]:
         return write_file(name, frame.to_csv(date_format="%Y-%m-%d" if daily else "%Y-%m-%d %H:%M:%S"))
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One real saved run (a tiny one-epoch GRU on a synthetic sensor series), shared read-only by the tests
+    that tamper with copies of a run directory. Copy it before changing anything in it."""
+    from helpers import write_sensor_csv
+
+    from forecaster import data
+    from forecaster.config import ForecastConfig
+    from forecaster.forecaster import Forecaster
+
+    tmp = tmp_path_factory.mktemp("tiny_run")
+    series = data.load(write_sensor_csv(tmp / "s.csv", n=160), target="temp")
+    fc = Forecaster(ForecastConfig(units=3, epochs=1, lookback=12, horizon=3, ensemble=1, min_steps_per_epoch=1)).fit(series)
+    return fc.save(tmp / "runs" / "good")

@@ -23,11 +23,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "forecaster"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("safety")
-    series = data.load(write_sensor_csv(tmp / "s.csv", n=160), target="temp")
-    fc = Forecaster(ForecastConfig(units=3, epochs=1, lookback=12, horizon=3, ensemble=1, min_steps_per_epoch=1)).fit(series)
-    return fc.save(tmp / "runs" / "good")
+def run(tiny_run):
+    return tiny_run  # one tiny real fit, shared with test_faults.py (conftest.py)
 
 
 def _copy(run: Path, tmp_path: Path) -> Path:

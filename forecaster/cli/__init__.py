@@ -113,7 +113,7 @@ def _setup_logging(verbose: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show debug logs and tracebacks.")
 @click.option(
     "--runs-dir", default="runs", show_default=True, envvar="FORECAST_RUNS_DIR",
-    type=click.Path(file_okay=False), help="Where runs are saved (env FORECAST_RUNS_DIR).",
+    type=click.Path(), help="Where runs are saved (env FORECAST_RUNS_DIR).",
 )
 @click.version_option(package_name="forecaster")
 @click.pass_context

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
 
 from forecaster.cli.common import ForecastCommand, import_backend, is_panel, load_series, store
 from forecaster.cli.options import build_config, config_options, typed
+from forecaster.cli.runs import FORMATS
 
 #: Backtest option parameter -> BacktestConfig field (the [backtest] table and --set backtest.KEY use the field).
 _BACKTEST_PARAMS = {"folds": "folds", "start": "start", "origin_stride": "origin_stride", "refit": "refit",
@@ -69,8 +71,11 @@ def _parse_start(ctx, param, text: str | None):
               help="With --interval: calibrate on each fold model's validation windows, or on those plus the errors "
               "of every earlier origin already observed at each cutoff (rolling).")
 @click.option("--name", help="Directory name under runs/ (default: backtest-<csv>-<cell>-<timestamp>).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Print the results for programs on stdout: json (overall and per-step metrics, verdict, the "
+              "saved directory) or csv (the metric table); the report for people then goes to stderr.")
 @click.pass_context
-def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
+def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = None, **params) -> None:
     """Rolling-origin backtest of a model on DATA, beside naive, seasonal naive, drift and window-mean forecasts.
 
     \b
@@ -86,6 +91,8 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
     """
     from forecaster.evaluation.splits import BacktestConfig, fold_table, format_fold_table, plan_backtest
 
+    echo = functools.partial(click.echo, err=fmt is not None)  # stdout is for the machine output then
+
     config, bt_settings = build_config(ctx, params, backtest_keys=tuple(_BACKTEST_PARAMS.values()))
     bt_settings.update({field: params[param] for param, field in _BACKTEST_PARAMS.items() if typed(ctx, param)})
     if config.window.season is not None:
@@ -97,17 +104,19 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
         runs.path(name)  # a bad --name fails before the data is read
     config, series = load_series(data, config)
     if is_panel(series):
-        _backtest_panel(ctx, data, name, config, series, bt_config)
+        runs.preflight()  # a runs location that cannot take the results fails before any fold is fitted
+        _backtest_panel(ctx, data, name, config, series, bt_config, fmt)
         return
     plan = plan_backtest(series, config, bt_config)
-    click.echo(
+    runs.preflight()  # after the plan's checks (which create nothing), before any fold is fitted
+    echo(
         f"Backtest plan: {len(plan.folds)} folds, {plan.n_origins} origins (stride {bt_config.origin_stride}), "
         f"{plan.n_fits} fit(s) (refit {bt_config.describe_refit()}, {bt_config.window} window, gap {bt_config.gap}); "
         f"season {plan.season}" + (f" (from frequency {series.freq!r}; --season overrides)" if plan.season_inferred else "")
         + (f"; lookback {plan.fc_config.window.lookback} (automatic, from the rows before the first cutoff)"
            if config.window.lookback is None else "")
     )
-    click.echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
+    echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
 
     import_backend(ctx)
     from forecaster.evaluation import run_backtest
@@ -116,48 +125,77 @@ def backtest(ctx: click.Context, data: str, name: str | None, **params) -> None:
 
     # A multi-worker strategy must exist before TensorFlow runs its first operation.
     get_strategy(config.runtime.strategy)
-    click.echo(f"Device: {device_summary()}", err=True)
+    echo(f"Device: {device_summary()}", err=True)
     result = run_backtest(config, series, bt_config, verbose=2 if ctx.obj["verbose"] else 0)
-    click.echo("")
-    click.echo(result.describe())
-    click.echo(result.format_table())
-    click.echo("")
-    click.echo("MASE per horizon step, model vs baselines on the same origins (lower is better):")
+    echo("")
+    echo(result.describe())
+    echo(result.format_table())
+    note = result.mape_note()
+    if note:
+        echo(note, err=True)
+    echo("")
+    echo("MASE per horizon step, model vs baselines on the same origins (lower is better):")
     for line in result.format_verdict():
-        click.echo(line)
+        echo(line)
     from forecaster.evaluation.report import interval_lines
 
     for line in interval_lines(result.scores):
-        click.echo(line)
+        echo(line)
     figures = result.plot()
     out = result.save(runs.path(name or runs.new_name(data, config.model.cell, prefix="backtest-")), figures=figures)
     t = result.timings
-    click.echo(
+    echo(
         f"Time: {t['total_seconds']:.1f}s in all; {len(result.fits)} fit(s) {t['fit_seconds']:.1f}s, "
         f"batched predict {t['predict_seconds']:.2f}s, baselines {t['baseline_seconds']:.3f}s, scoring {t['score_seconds']:.2f}s"
     )
-    click.echo(f"Saved {out}")
+    echo(f"Saved {out}")
+    if fmt is not None:
+        click.echo(machine_output(result, fmt, out), nl=False)
 
 
-def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts, bt_config) -> None:
+def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts, bt_config, fmt: str | None = None) -> None:
     """A panel: one global model fitted before each series' first origin, every origin forecast in one pass."""
+    echo = functools.partial(click.echo, err=fmt is not None)
     import_backend(ctx)
     from forecaster.evaluation import run_backtest
     from forecaster.runtime import device_summary
 
-    click.echo(f"Device: {device_summary()}", err=True)
+    echo(f"Device: {device_summary()}", err=True)
     result = run_backtest(config, ts, bt_config, verbose=2 if ctx.obj["verbose"] else 0)
-    click.echo(result.describe())
+    echo(result.describe())
     if result.skipped:
         shown = "; ".join(f"{k} ({v})" for k, v in list(result.skipped.items())[:5])
-        click.echo(f"Skipped {len(result.skipped)} series: {shown}{' ...' if len(result.skipped) > 5 else ''}", err=True)
-    click.echo("Mean over series (OWA relative to the seasonal naive forecast; lower is better):")
-    click.echo(result.format_table())
-    click.echo(result.verdict())
+        echo(f"Skipped {len(result.skipped)} series: {shown}{' ...' if len(result.skipped) > 5 else ''}", err=True)
+    echo("Mean over series (OWA relative to the seasonal naive forecast; lower is better):")
+    echo(result.format_table())
+    echo(result.verdict())
     out = result.save(store(ctx).path(name or store(ctx).new_name(data, config.model.cell, prefix="backtest-")))
     t = result.timings
-    click.echo(f"Time: {t['total_seconds']:.1f}s in all; one fit {t['fit_seconds']:.1f}s, batched predict {t['predict_seconds']:.2f}s")
-    click.echo(f"Saved {out} (per_series.csv: every series' scores)")
+    echo(f"Time: {t['total_seconds']:.1f}s in all; one fit {t['fit_seconds']:.1f}s, batched predict {t['predict_seconds']:.2f}s")
+    echo(f"Saved {out} (per_series.csv: every series' scores)")
+    if fmt is not None:
+        click.echo(machine_output(result, fmt, out), nl=False)
+
+
+def machine_output(result, fmt: str, saved: Path) -> str:
+    """What ``backtest --format`` prints on stdout: the metric table as CSV, or the results as JSON."""
+    import json
+
+    from forecaster.output import records
+
+    table = result.metrics.rename_axis("forecaster")
+    if fmt == "csv":
+        return table.to_csv()
+    scores = getattr(result, "scores", {}) or {}
+    doc = {
+        "saved": str(saved),
+        "describe": result.describe(),
+        "metrics": records(table),
+        "per_step": records(result.per_step) if hasattr(result, "per_step") and not callable(result.per_step) else None,
+        "verdict": scores.get("verdict") if scores else result.verdict(),
+        "mape_note": result.mape_note() if hasattr(result, "mape_note") else None,
+    }
+    return json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n"
 
 
 def plot_backtest_dir(run: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
@@ -57,11 +58,37 @@ def import_backend(ctx: click.Context) -> None:
     _import(quiet=not ctx.obj["verbose"])
 
 
+def format_time(t) -> str:
+    """A timestamp as people write it: ``2018-12-31`` for midnight, ``2018-12-31 13:00`` otherwise."""
+    import pandas as pd
+
+    t = pd.Timestamp(t)
+    if t == t.normalize():
+        return t.strftime("%Y-%m-%d")
+    return t.strftime("%Y-%m-%d %H:%M" if t.second == 0 and t.microsecond == 0 else "%Y-%m-%d %H:%M:%S")
+
+
+def describe_calendar(fc) -> str:
+    """How a fitted model continues its series: ``frequency B``, plus its trading calendar when it has one."""
+    return describe_trading(fc.freq_, getattr(fc.config.data, "trading_calendar", None))
+
+
+def describe_trading(freq: str, trading: str | None) -> str:
+    """``frequency B, XNYS sessions`` / ``frequency B, weekdays`` / ``frequency h``."""
+    text = f"frequency {freq}"
+    fc_freq = freq
+    if trading not in (None, "auto", "weekdays") and fc_freq in ("B", "C"):
+        text += f", {trading} sessions"
+    elif fc_freq in ("B", "C"):
+        text += ", weekdays"
+    return text
+
+
 def describe_series(series) -> None:
     feats = f" + features {', '.join(series.features)}" if series.features else ""
     click.echo(
         f"Data: {series.source} - target {series.target!r}{feats}, {len(series)} rows, "
-        f"{series.index[0]} .. {series.index[-1]}, frequency {series.freq}", err=True,
+        f"{format_time(series.index[0])} .. {format_time(series.index[-1])}, frequency {series.freq}", err=True,
     )
 
 
@@ -134,15 +161,85 @@ def load_series(data: str, config):
     return (config if config.data.targets else config.replace(target=ts.target)), ts
 
 
+def preflight(config, data) -> None:
+    """The checks of a fit that need no model (:func:`forecaster.preflight.check_fit`), before TensorFlow loads."""
+    from forecaster.preflight import check_fit
+
+    if is_panel(data):
+        m = data.members[0]
+        check_fit(config, None, len(m.columns))
+    else:
+        check_fit(config, len(data), len(data.columns))
+
+
+def data_source_hint(fc) -> str:
+    """The training CSV a run records, checked as a hint: a regular CSV file the user can read.
+
+    A run directory may come from elsewhere; its manifest must not make ``predict``
+    open (and report on) an arbitrary file. Anything but an existing regular file
+    named ``*.csv``/``*.tsv``/``*.txt`` is refused with the remedy (--data).
+    """
+    import stat
+
+    path = fc.data_["source"]
+    if path is None:
+        raise ForecasterError("The run records no training data file. Pass --data with a CSV of the same columns.")
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        raise ForecasterError(
+            f"The training data {path} is no longer there. Pass --data with a CSV of the same columns."
+        ) from None
+    if not stat.S_ISREG(st.st_mode) or p.suffix.lower() not in (".csv", ".tsv", ".txt") or not os.access(p, os.R_OK):
+        raise ForecasterError(
+            f"The run's manifest names {path} as its training data, which is not a readable CSV file; "
+            "it is not opened. Pass --data with a CSV of the same columns."
+        )
+    return path
+
+
+def check_output(path: str | None) -> None:
+    """Check, before any work, that ``--output`` can be written (its folder exists or can be made, and is writable)."""
+    if path is None or path == "-":  # "-": standard output
+        return
+    from forecaster.safeio import check_writable_dir
+
+    out = Path(path)
+    if out.is_dir():
+        raise ForecasterError(f"--output {out} is a directory. Pass a file path.")
+    check_writable_dir(out.parent, "output folder",
+                       remedy="Pass --output with a path in a writable folder.")
+
+
 def load_for_run(fc, data: str | None):
     """Load the CSV a run was fitted on (or a newer one) with the run's own options."""
     from forecaster import data as data_mod
 
-    path = data or fc.data_["source"]
-    if path is None or (data is None and not Path(path).exists()):
-        raise ForecasterError(
-            f"The training data {path} is no longer there. Pass --data with a CSV of the same columns."
-        )
+    path = data or data_source_hint(fc)
+    if data is None:
+        log.info("Data: %s (the training data recorded in the run)", path)
+    # The loader's report (rows read, gaps filled) was printed when the model was fitted; say it again with -v.
+    with _quiet_loader() if data is None else contextlib.nullcontext():
+        return _load_for_run(fc, data, path, data_mod)
+
+
+@contextlib.contextmanager
+def _quiet_loader():
+    loggers = [logging.getLogger(n) for n in ("forecaster.data.core", "forecaster.data.io", "forecaster.data")]
+    levels = [lg.level for lg in loggers]
+    quiet = not log.isEnabledFor(logging.DEBUG)
+    try:
+        if quiet:
+            for lg in loggers:
+                lg.setLevel(logging.WARNING)
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _load_for_run(fc, data, path, data_mod):
     if getattr(fc, "is_panel", False):
         return data_mod.read_csv(path, **loader_kwargs(
             fc.config, target=None if fc.config.data.targets else fc.target_, features=fc.features_))
@@ -153,13 +250,3 @@ def load_for_run(fc, data: str | None):
     return series
 
 
-def atomic_csv(frame, path: Path) -> None:
-    """Write a CSV next to ``path`` and rename it into place (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        frame.to_csv(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -7,7 +7,9 @@ import sys
 
 import click
 
-from forecaster.cli.common import ForecastCommand, fingerprint_of, import_backend, load_series, store
+from forecaster.cli.common import (ForecastCommand, describe_calendar, fingerprint_of, import_backend, is_panel,
+                                   load_series, preflight, store)
+from forecaster.preflight import check_disk
 from forecaster.cli.options import build_config, config_options
 
 log = logging.getLogger("forecaster")
@@ -19,8 +21,12 @@ log = logging.getLogger("forecaster")
 @click.option("--name", help="Run directory name (default: <csv>-<cell>-<timestamp>).")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted fit of the same data and config from its last completed epoch.")
+@click.option("--tensorboard", "tensorboard", type=click.Path(file_okay=False), default=None,
+              help="Write Keras TensorBoard logs (losses, learning rate, weight histograms per epoch) into DIR; "
+              "view them with 'tensorboard --logdir DIR'.")
 @click.pass_context
-def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params) -> None:
+def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboard: str | None = None,
+        **params) -> None:
     """Train a model on DATA (a CSV with a time column) and save it under runs/.
 
     \b
@@ -35,6 +41,9 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
     if name is not None:
         runs.path(name)  # a bad --name fails before the data is read
     config, series = load_series(data, config)
+    preflight(config, series)
+    runs.preflight()  # a runs location that cannot take the run fails now, not after training
+    check_disk(config, len(series.members[0].columns) if is_panel(series) else len(series.columns), runs.root)
 
     import_backend(ctx)
     from forecaster.training.distribute import get_strategy
@@ -45,7 +54,8 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
     # A multi-worker strategy must exist before TensorFlow runs its first operation.
     get_strategy(config.runtime.strategy)
     click.echo(f"Device: {device_summary()}", err=True)
-    click.echo(cudnn_status(config, on_gpu=on_gpu(), backend=backend_name()), err=True)
+    if on_gpu():  # the fused-kernel note matters only where there is a GPU to run it
+        click.echo(cudnn_status(config, on_gpu=True, backend=backend_name()), err=True)
     click.echo(
         f"Model: {config.model.layers} x {'bidirectional ' if config.model.bidirectional else ''}{config.model.cell} "
         f"({config.model.units} units), lookback {config.window.lookback or 'auto'} -> horizon {config.window.horizon}",
@@ -54,7 +64,7 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
     verbose = 1 if sys.stdout.isatty() else 2
     with runs.checkpoint(config, fingerprint_of(series), name=name, resume=resume) as ckpt:
         try:
-            fc = Forecaster(config).fit(series, verbose=verbose, checkpoint_dir=ckpt)
+            fc = Forecaster(config).fit(series, verbose=verbose, checkpoint_dir=ckpt, tensorboard=tensorboard)
         except KeyboardInterrupt:
             log.warning("Interrupted; run the same command with --resume to continue from the last completed epoch.")
             raise
@@ -71,6 +81,8 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
         f"normalization {c.data.normalization}"
         + (f", calendar features {', '.join(fc.calendar_)}" if fc.calendar_ else "")
     )
+    click.echo(f"Calendar: {describe_calendar(fc)}"
+               + (f"; holidays of {', '.join(c.data.holidays)} as inputs" if c.data.holidays else ""))
     if fc.choices_:
         click.echo("Automatic choices (from the training rows):")
         for line in choice_lines(fc.choices_):
@@ -83,3 +95,5 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, **params)
         click.echo(f"Intervals: {fc.calibration_.describe()}")
     m = fc.metrics_
     click.echo(f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s")
+    if tensorboard:
+        click.echo(f"TensorBoard logs in {tensorboard} (tensorboard --logdir {tensorboard})")

@@ -28,6 +28,8 @@ from forecaster.exceptions import ConfigError
 #: Parameter names of the layering options themselves.
 CONFIG_PARAM = "config_file"
 SET_PARAM = "assignments"
+#: The hidden ``--no-calendar`` (the older spelling of ``--no-calendar-features``).
+NO_CALENDAR_PARAM = "no_calendar_compat"
 #: ``--set`` keys under this prefix configure ``forecast backtest`` (the ``[backtest]`` table of a file).
 BACKTEST_PREFIX = "backtest."
 
@@ -59,6 +61,20 @@ def _kind(f: dataclasses.Field) -> str:
     return "str"
 
 
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses ``nan`` and ``inf`` (a usage error) as well as values out of range."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        rv = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(rv, param, ctx)
+
+
 def _range(kind: str, meta: Any) -> click.ParamType:
     bounds = {k: meta[k] for k in ("min", "max", "min_open", "max_open") if k in meta}
     if kind == "int":
@@ -67,7 +83,7 @@ def _range(kind: str, meta: Any) -> click.ParamType:
         if bounds.get("max_open") and "max" in bounds:  # IntRange(max_open) exists, but an inclusive bound reads better
             bounds["max"], bounds["max_open"] = bounds["max"] - 1, False
         return click.IntRange(**bounds)
-    return click.FloatRange(**bounds) if bounds else click.FLOAT
+    return FiniteFloat(**bounds)
 
 
 def flag_of(key: str, f: dataclasses.Field, renames: dict[str, str] | None = None) -> str:
@@ -95,9 +111,11 @@ def field_option(key: str, f: dataclasses.Field, flag: str) -> click.Option:
         if kind == "choice":
             kwargs["type"] = click.Choice([*meta["choices"], *(meta.get("aliases") or ())], case_sensitive=False)
         elif kind == "multiple":
-            kwargs.update(multiple=True, callback=_split_callback, metavar="A,B")
+            kwargs.update(multiple=True, callback=_split_callback, metavar=meta.get("metavar") or "A,B")
         elif kind in ("int", "float"):
             kwargs["type"] = _range(kind, meta)
+        elif meta.get("metavar"):
+            kwargs["metavar"] = meta["metavar"]
     return click.Option(decls, **kwargs)
 
 
@@ -122,6 +140,9 @@ def config_options(renames: dict[str, str] | None = None) -> Callable:
         ),
     ]
     options += [field_option(key, f, flag_of(key, f, renames)) for _, key, f in cli_fields()]
+    # The calendar-features switch was spelled --calendar/--no-calendar before --calendar named the trading calendar.
+    options.append(click.Option(["--no-calendar", NO_CALENDAR_PARAM], is_flag=True, hidden=True,
+                                help="Same as --no-calendar-features."))
 
     def decorate(func: Callable) -> Callable:
         # click.option prepends, so appending keeps the declared order in --help.
@@ -189,6 +210,8 @@ def build_config(ctx: click.Context, params: dict[str, Any], *, backtest_keys: t
         raise click.BadParameter(str(exc), ctx=ctx, param=set_param) from None
 
     flags = {key: params[key] for _, key, _f in cli_fields() if key in params and typed(ctx, key)}
+    if params.get(NO_CALENDAR_PARAM):
+        flags.setdefault("calendar", False)
     return config.merged(flags), {key: _plain(value) for key, value in backtest.items()}
 
 

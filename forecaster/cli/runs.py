@@ -6,8 +6,14 @@ from pathlib import Path
 
 import click
 
-from forecaster.cli.common import ForecastCommand, atomic_csv, import_backend, load_for_run, store
+from forecaster.artifacts import read_manifest
+from forecaster.cli.common import (ForecastCommand, check_output, describe_calendar, describe_trading,
+                                   format_time, import_backend, load_for_run, store)
 from forecaster.cli.options import split_commas
+
+#: Output formats (forecaster.output.FORMATS; pandas is imported by the commands, not by --help).
+FORMATS = ("csv", "json")
+STDOUT = "-"
 
 _MODEL_HELP = "Run directory (default: runs/latest)."
 _DATA_HELP = "A newer CSV with the same columns (default: the training data)."
@@ -19,31 +25,51 @@ def _series_option(ctx: click.Context, param: click.Parameter, value: tuple[str,
     return list(ids) if ids else None
 
 
+_FORMAT_HELP = "Output format: csv or json (default: from the --output name, else csv)."
+
+
 @click.command(cls=ForecastCommand)
 @click.option("--model", "model", type=click.Path(), help=_MODEL_HELP)
 @click.option("--data", type=click.Path(), help=_DATA_HELP)
-@click.option("--output", type=click.Path(dir_okay=False), help="CSV to write (default: <run>/forecast.csv).")
+@click.option("--output", type=click.Path(dir_okay=False, allow_dash=True),
+              help="File to write (default: <run>/forecast.csv); - writes to stdout (messages go to stderr).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, help=_FORMAT_HELP)
 @click.option("--series", "series_ids", multiple=True, callback=_series_option, metavar="ID[,ID...]", help=_SERIES_HELP)
 @click.pass_context
 def predict(ctx: click.Context, model: str | None, data: str | None, output: str | None,
-            series_ids: list[str] | None = None) -> None:
-    """Forecast the next horizon after the end of the data (every series' of a panel model, in one batched pass)."""
+            series_ids: list[str] | None = None, fmt: str | None = None) -> None:
+    """Forecast the next horizon after the end of the data (every series' of a panel model, in one batched pass).
+
+    \b
+    forecast predict                         table on screen, runs/<run>/forecast.csv
+    forecast predict --output - > f.csv      CSV on stdout only
+    forecast predict --format json --output -   JSON records on stdout
+    Values are rounded to 6 significant digits of the largest forecast.
+    """
     run = store(ctx).resolve(model)
+    check_output(output)
+    read_manifest(run)  # a damaged or tampered manifest fails before TensorFlow loads
     import_backend(ctx)
     from forecaster.forecaster import Forecaster
 
+    from forecaster.output import format_of, render, rounded, write_text
+
     fc = Forecaster.load(run)
+    fmt = format_of(output, fmt)
+    to_stdout = output == STDOUT
     if fc.is_panel:
-        _predict_panel(fc, run, data, output, series_ids)
+        _predict_panel(fc, run, data, output, series_ids, fmt)
         return
     if series_ids:
         raise click.UsageError("--series selects series of a model of many series; this model forecasts one.")
     series = load_for_run(fc, data)
-    forecast = fc.predict(series)
-    out = Path(output) if output else run / "forecast.csv"
-    atomic_csv(forecast.rename_axis("time"), out)
-    click.echo(f"Forecast of {fc.target_!r} from {run.name} ({fc.config.window.horizon} steps after {series.index[-1]}):")
-    click.echo(forecast.to_string())
+    forecast = rounded(fc.predict(series)).rename_axis("time")
+    out = output or run / f"forecast.{fmt}"
+    where = write_text(render(forecast, fmt), out)
+    click.echo(f"Forecast of {fc.target_!r} from {run.name} ({fc.config.window.horizon} steps after "
+               f"{format_time(series.index[-1])}, {describe_calendar(fc)}):", err=to_stdout)
+    if not to_stdout:
+        click.echo(forecast.to_string())
     m = fc.metrics_
     if "best_baseline" in m and not m["beats_best_baseline"]:
         best = m["best_baseline"].replace("_", " ")
@@ -52,29 +78,37 @@ def predict(ctx: click.Context, model: str | None, data: str | None, output: str
             f"Note: this model did not beat the {best} baseline on its validation windows "
             f"(MAE {m['val_mae']:.4g} vs {m[m['best_baseline'] + '_val_mae']:.4g}){served}.", err=True,
         )
-    click.echo(f"Wrote {out}")
+    click.echo(f"Wrote {where}", err=to_stdout)
 
 
-def _predict_panel(fc, run: Path, data: str | None, output: str | None, series_ids: list[str] | None) -> None:
-    """``forecast predict`` of a panel model: a long CSV ``id, timestamp, value``."""
+def _predict_panel(fc, run: Path, data: str | None, output: str | None, series_ids: list[str] | None,
+                   fmt: str = "csv") -> None:
+    """``forecast predict`` of a panel model: a long table ``id, timestamp, value``."""
+    from forecaster.output import render, rounded, write_text
+
     fc.select_series(series_ids)  # an unknown id fails before any data is read
     # Without --data the stored last windows serve; the training CSV is not read again.
-    forecast = fc.predict(load_for_run(fc, data) if data else None, series=series_ids)
-    out = Path(output) if output else run / "forecast.csv"
-    atomic_csv(forecast.set_index("id"), out)
+    forecast = rounded(fc.predict(load_for_run(fc, data) if data else None, series=series_ids))
+    to_stdout = output == STDOUT
+    out = output or run / f"forecast.{fmt}"
+    where = write_text(render(forecast.set_index("id"), fmt), out)
     n = forecast["id"].nunique()
-    click.echo(f"Forecast of {n} series from {run.name} ({fc.config.window.horizon} steps each):")
-    click.echo(forecast.head(3 * fc.config.window.horizon).to_string(index=False))
-    if len(forecast) > 3 * fc.config.window.horizon:
-        click.echo(f"... {len(forecast)} rows in all")
-    click.echo(f"Wrote {out}")
+    click.echo(f"Forecast of {n} series from {run.name} ({fc.config.window.horizon} steps each):", err=to_stdout)
+    if not to_stdout:
+        click.echo(forecast.head(3 * fc.config.window.horizon).to_string(index=False))
+        if len(forecast) > 3 * fc.config.window.horizon:
+            click.echo(f"... {len(forecast)} rows in all")
+    click.echo(f"Wrote {where}", err=to_stdout)
 
 
 @click.command(cls=ForecastCommand)
 @click.option("--model", "model", type=click.Path(), help=_MODEL_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print the raw manifest.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Machine-readable output: json (the manifest) or csv (one key,value row per manifest entry, "
+              "nested keys dotted). Default: the text for people.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.pass_context
-def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
+def info(ctx: click.Context, model: str | None, as_json: bool, fmt: str | None = None) -> None:
     """Describe a saved model: config, data range, metrics, versions."""
     import json
 
@@ -82,8 +116,18 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
 
     run = store(ctx).resolve(model)
     man = read_manifest(run)
-    if as_json:
+    if as_json or fmt == "json":
         click.echo(json.dumps(man, indent=2))
+        return
+    if fmt == "csv":
+        import pandas as pd
+
+        from forecaster.output import flatten
+
+        rows = flatten(man)
+        frame = pd.DataFrame({"key": list(rows), "value": [json.dumps(v) if isinstance(v, (list, dict)) else v
+                                                           for v in rows.values()]})
+        click.echo(frame.to_csv(index=False), nl=False)
         return
     from forecaster.config import ForecastConfig
     from forecaster.evaluation.report import choice_lines, validation_lines
@@ -96,8 +140,11 @@ def info(ctx: click.Context, model: str | None, as_json: bool) -> None:
         f"Model:      {cfg['layers']} x {'bidirectional ' if cfg['bidirectional'] else ''}{cfg['cell']}, "
         f"{cfg['units']} units, dropout {cfg['dropout']}, lookback {cfg['lookback']} -> horizon {cfg['horizon']}",
         f"Target:     {man['target']}" + (f" (features: {', '.join(man['features'])})" if man["features"] else ""),
-        f"Data:       {d['source']} ({d['rows']} rows, {d['start']} .. {d['end']}, frequency {man['frequency']})",
-        f"Training:   {d['train_start']} .. {d['train_end']}; validation {d['val_start']} .. {d['val_end']}",
+        f"Data:       {d['source']} ({d['rows']} rows, {format_time(d['start'])} .. {format_time(d['end'])}, "
+        f"{describe_trading(man['frequency'], cfg.get('trading_calendar'))})"
+        + (f"; holidays of {', '.join(cfg['holidays'])} as inputs" if cfg.get("holidays") else ""),
+        f"Training:   {format_time(d['train_start'])} .. {format_time(d['train_end'])}; validation "
+        f"{format_time(d['val_start'])} .. {format_time(d['val_end'])}",
         f"Scaling:    transform {cfg['transform']} (log: {', '.join(c for c, l in zip(man['scaler']['columns'], man['scaler']['log']) if l) or 'none'}), "
         f"normalization {cfg['normalization']}",
         f"Training:   {cfg['epochs']} max epochs, batch {cfg['batch_size']}, lr {cfg['learning_rate']}, "
@@ -139,25 +186,32 @@ def _interval_lines(cfg: dict, man: dict, run: Path) -> list[str]:
               help="Redraw a backtest's overlay and error-by-step PNGs into its directory (made by 'forecast backtest').")
 @click.option("--series", "series_ids", multiple=True, callback=_series_option, metavar="ID[,ID...]",
               help="A model of many series: the series to draw, one panel each (default: the first 4).")
+@click.option("--title", default=None, help="Figure title (default: data, target, model and horizon in time units).")
+@click.option("--ylabel", default=None, help="Y-axis label, e.g. with units: 'Close (USD)' (default: the target).")
 @click.pass_context
 def plot(ctx: click.Context, model: str | None, data: str | None, output: str | None, n_history: int | None,
-         backtest_dir: str | None = None, series_ids: list[str] | None = None) -> None:
+         backtest_dir: str | None = None, series_ids: list[str] | None = None, title: str | None = None,
+         ylabel: str | None = None) -> None:
     """Plot recent history and the forecast after it as a PNG (or a backtest's figures with --backtest)."""
     if backtest_dir is not None:
-        if model is not None or data is not None or output is not None or n_history is not None:
-            raise click.UsageError("--backtest cannot be combined with --model, --data, --output or --history.")
+        if any(v is not None for v in (model, data, output, n_history, title, ylabel)):
+            raise click.UsageError(
+                "--backtest cannot be combined with --model, --data, --output, --history, --title or --ylabel."
+            )
         from forecaster.cli.backtest import plot_backtest_dir
 
         plot_backtest_dir(Path(backtest_dir))
         return
     run = store(ctx).resolve(model)
+    check_output(output)
+    read_manifest(run)  # a damaged or tampered manifest fails before TensorFlow loads
     import_backend(ctx)
     from forecaster.forecaster import Forecaster
-    from forecaster.plot import plot_forecast, save_figure
+    from forecaster.plot import describe_horizon, plot_forecast, save_figure
 
     fc = Forecaster.load(run)
     if fc.is_panel:
-        _plot_panel(fc, run, data, output, n_history, series_ids)
+        _plot_panel(fc, run, data, output, n_history, series_ids, title)
         return
     if series_ids:
         raise click.UsageError("--series selects series of a model of many series; this model forecasts one.")
@@ -166,17 +220,20 @@ def plot(ctx: click.Context, model: str | None, data: str | None, output: str | 
     n = n_history or max(4 * fc.config.window.lookback, 120)
     hist = series.frame[fc.target_].iloc[-n:]
     cfg = fc.config
-    title = (
-        f"{Path(series.source or 'data').name}: {fc.target_} - {cfg.model.layers}x{'bi-' if cfg.model.bidirectional else ''}"
-        f"{cfg.model.cell}, horizon {cfg.window.horizon} ({fc.freq_})"
-    )
-    fig = plot_forecast(hist, forecast, title=title, ylabel=fc.target_)
+    if title is None:
+        title = (
+            f"{Path(series.source or 'data').name}: {fc.target_} - {cfg.model.layers}x"
+            f"{'bi-' if cfg.model.bidirectional else ''}{cfg.model.cell}, forecast of the next "
+            f"{describe_horizon(cfg.window.horizon, fc.freq_, getattr(cfg.data, 'trading_calendar', None))} "
+            f"after {format_time(series.index[-1])}"
+        )
+    fig = plot_forecast(hist, forecast, title=title, ylabel=ylabel or fc.target_)
     out = save_figure(fig, Path(output) if output else run / "forecast.png")
     click.echo(f"Wrote {out}")
 
 
 def _plot_panel(fc, run: Path, data: str | None, output: str | None, n_history: int | None,
-                series_ids: list[str] | None) -> None:
+                series_ids: list[str] | None, title: str | None = None) -> None:
     """``forecast plot`` of a panel model: history and forecast of each chosen series, one axis each."""
     from forecaster.plot import plot_panel_forecasts, save_figure
 
@@ -189,6 +246,9 @@ def _plot_panel(fc, run: Path, data: str | None, output: str | None, n_history: 
     forecast = fc.predict(ts, series=ids)
     n = n_history or max(4 * fc.config.window.lookback, 120)
     history = {i: members[i].frame[members[i].target].iloc[-n:] for i in ids}
-    fig = plot_panel_forecasts(history, forecast, title=f"{run.name}: horizon {fc.config.window.horizon} ({fc.freq_})")
+    from forecaster.plot import describe_horizon
+
+    fig = plot_panel_forecasts(history, forecast, title=title or f"{run.name}: forecast of the next "
+                               f"{describe_horizon(fc.config.window.horizon, fc.freq_)}")
     out = save_figure(fig, Path(output) if output else run / "forecast.png")
     click.echo(f"Wrote {out}")

@@ -60,12 +60,20 @@ def _normalise_alias(freq: str) -> str:
 
 
 
-def future_index(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
+def future_index(last: pd.Timestamp, horizon: int, freq: str, trading_calendar: str | None = None) -> pd.DatetimeIndex:
     """The ``horizon`` timestamps after ``last`` on the series' own calendar.
+
+    A business-day series with an exchange ``trading_calendar`` (``"XNYS"``)
+    continues on that exchange's sessions (:mod:`forecaster.data.trading`);
+    ``None``, ``"auto"`` or ``"weekdays"`` keep the frequency's own grid.
 
     >>> future_index(pd.Timestamp("2024-01-05"), 2, "B").strftime("%a %d").tolist()  # a Friday
     ['Mon 08', 'Tue 09']
     """
+    if freq in ("B", "C") and trading_calendar not in (None, "auto", "weekdays"):
+        from forecaster.data.trading import next_sessions
+
+        return next_sessions(last, horizon, trading_calendar)
     return pd.date_range(start=last, periods=horizon + 1, freq=freq)[1:]
 
 
@@ -114,7 +122,7 @@ def calendar_cycles(freq: str) -> tuple[str, ...]:
     return ()
 
 
-def calendar_features(index: pd.DatetimeIndex, freq: str) -> pd.DataFrame:
+def calendar_features(index: pd.DatetimeIndex, freq: str, *, cycles: bool = True, holidays=()) -> pd.DataFrame:
     """Sin/cos encodings of the calendar position of each timestamp, as known-future inputs.
 
     Columns ``cal_<cycle>_sin`` and ``cal_<cycle>_cos`` for each cycle of
@@ -122,14 +130,22 @@ def calendar_features(index: pd.DatetimeIndex, freq: str) -> pd.DataFrame:
     weekday and day of year for daily data; day of year for weekly; month
     of year for monthly; quarter for quarterly; none for yearly). They depend
     only on the timestamp, so their future values are known exactly.
+    ``holidays`` (country codes) add one 0/1 column ``hol_<CC>`` each
+    (:func:`forecaster.data.trading.holiday_features`); ``cycles=False``
+    leaves the sin/cos columns out.
 
     >>> calendar_features(pd.date_range("2024-01-01", periods=2, freq="MS"), "MS").round(3).to_dict("list")
     {'cal_month_sin': [0.0, 0.5], 'cal_month_cos': [1.0, 0.866]}
     """
     out = {}
-    for cycle in calendar_cycles(freq):
+    for cycle in calendar_cycles(freq) if cycles else ():
         position, length = _CYCLES[cycle]
         angle = 2 * np.pi * np.asarray(position(index), dtype=float) / length
         out[f"cal_{cycle}_sin"] = np.sin(angle)
         out[f"cal_{cycle}_cos"] = np.cos(angle)
-    return pd.DataFrame(out, index=index)
+    frame = pd.DataFrame(out, index=index)
+    if holidays:
+        from forecaster.data.trading import holiday_features
+
+        frame = frame.join(holiday_features(index, holidays))
+    return frame

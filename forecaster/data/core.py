@@ -257,6 +257,7 @@ def _finish(
             f"Column {col!r} of {name} has values beyond ±{MAX_ABS_VALUE:g}, too large to train in float32. "
             "Rescale the column (e.g. divide by a power of ten)."
         )
+    _warn_extreme(data, name)
     if np.ptp(values[:, 0]) == 0:
         raise DataError(f"Target {target!r} of {name} is constant ({values[0, 0]:g}); there is nothing to forecast.")
 
@@ -275,6 +276,30 @@ def _finish(
         fingerprint=fingerprint, kind=kind, source=source or name, report=report,
         future_features=tuple(future_features),
     )
+
+
+#: A value this many times the column's typical spread away from its median is reported as extreme.
+EXTREME_RATIO = 1e6
+
+
+def _warn_extreme(data: pd.DataFrame, name: str) -> None:
+    """Warn about values so far from the rest of their column that they dominate scaling and training.
+
+    The typical spread is the 99th percentile of the absolute deviations from the
+    median, so intermittent series (mostly zeros) and trending ones are not flagged;
+    one ``1e29`` among values near 20 is.
+    """
+    for col in data.columns:
+        x = data[col].to_numpy(dtype=np.float64)
+        dev = np.abs(x - np.median(x))
+        typical = np.quantile(dev, 0.99)
+        worst = int(np.argmax(dev))
+        if typical > 0 and dev[worst] > EXTREME_RATIO * typical:
+            log.warning(
+                "warning: column %r of %s has an extreme value %g at %s, over a million times its typical "
+                "deviation; it will dominate scaling and training. Fix or remove it (or list it in --na-values).",
+                col, name, x[worst], data.index[worst],
+            )
 
 
 def _check_order(index: pd.DatetimeIndex, name: str) -> None:
@@ -300,10 +325,10 @@ def _choose_columns(
     cols = list(df.columns)
     for f in features:
         if f not in df.columns:
-            raise DataError(f"Feature column {f!r} not found in {name}. Columns: {', '.join(cols)}.")
+            raise DataError(f"Feature column {f!r} not found in {name}. Columns: {_short_list(cols)}.")
     if target is not None:
         if target not in df.columns:
-            raise DataError(f"Target column {target!r} not found in {name}. Columns: {', '.join(cols)}. Pass one to --target.")
+            raise DataError(f"Target column {target!r} not found in {name}. Columns: {_short_list(cols)}. Pass one to --target.")
         return target, tuple(f for f in features if f != target)
     numeric = [c for c in cols if pd.api.types.is_numeric_dtype(df[c]) and c not in features and df[c].notna().any()]
     lower = {c.lower(): c for c in cols}
@@ -319,7 +344,7 @@ def _choose_columns(
         # The only candidate column: take it, so a bad cell is reported precisely below.
         return others[0], features
     if not numeric:
-        raise DataError(f"{name} has no numeric column to forecast. Columns: {', '.join(cols)}.")
+        raise DataError(f"{name} has no numeric column to forecast. Columns: {_short_list(cols)}.")
     raise DataError(
         f"{name} has several numeric columns ({', '.join(numeric)}); choose the one to forecast with --target."
     )
@@ -598,16 +623,17 @@ def _wide_panel(df: pd.DataFrame, targets: tuple[str, ...], *, name: str, finger
 
 
 def _read_file(path: str | os.PathLike[str], na_values) -> tuple[Path, bytes, pd.DataFrame, str, str]:
-    """The file's path, bytes and raw parsed frame with its delimiter and decimal mark."""
+    """The file's path, bytes and raw parsed frame with its delimiter and decimal mark.
+
+    Only a regular file (after links) within the size, line-length and column limits
+    of :data:`forecaster.safeio.LIMITS` is read: a FIFO, a device or an endless
+    single line is refused at once with the limit and how to raise it.
+    """
+    from forecaster.safeio import check_text_shape, read_regular_file
+
     p = Path(path)
-    if not p.exists():
-        raise DataError(f"File not found: {p}. Check the path.")
-    if p.is_dir():
-        raise DataError(f"{p} is a directory, not a CSV file. Pass the path of a CSV file.")
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise DataError(f"Cannot read {p}: {exc.strerror or exc}.") from None
+    raw = read_regular_file(p, limit="csv_bytes", what="CSV file")
+    check_text_shape(raw, str(p))
     frame, sep, decimal = _parse_csv_bytes(raw, str(p), na_values=tuple(na_values))
     return p, raw, frame, sep, decimal
 

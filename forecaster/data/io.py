@@ -11,11 +11,13 @@ import io
 import logging
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from forecaster.exceptions import DataError
+from forecaster.safeio import short_list as _short_list_of
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,10 @@ def _parse_csv_bytes(raw: bytes, name: str, na_values: tuple[str, ...] = ()) -> 
         raise DataError(
             f"{name} is not UTF-8 text (undecodable byte at offset {exc.start}). Re-save the file as UTF-8."
         ) from None
-    sample = "\n".join(text.splitlines()[:50])
+    # The first 50 lines, and at most 256 KB of them: the sniffer's cost grows with its sample.
+    sample = "\n".join(text[: 1 << 18].splitlines()[:50])
     sep = _sniff_delimiter(sample)
+    _check_header(sample, sep, name)
     decimal = "," if sep != "," and re.search(r"(?<![\d,])\d+,\d+(?![\d,])", sample) else "."
     _check_field_counts(sample, sep, name)
     try:
@@ -66,6 +70,50 @@ def _parse_csv_bytes(raw: bytes, name: str, na_values: tuple[str, ...] = ()) -> 
         )
     df.columns = [str(c).strip() for c in df.columns]
     return df, sep, decimal
+
+
+def _looks_like_value(cell: str) -> bool:
+    """True for a number or a date: what a data row holds and a header row does not."""
+    cell = cell.strip().strip('"')
+    if not cell:
+        return False
+    try:
+        float(cell.replace(",", "."))
+        return True
+    except ValueError:
+        pass
+    return bool(re.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}[:.]\d{2}([:.]\d{2}(\.\d+)?)?)?([+-]\d{2}:?\d{2}|Z)?",
+                             cell))
+
+
+def _check_header(sample: str, sep: str, name: str) -> None:
+    """Refuse a first row that is data (no header row) and a header that names a column twice.
+
+    pandas would take a data row as the column names (losing that row) and rename a
+    repeated name to ``name.1``; both silently change what is read.
+    """
+    try:
+        header = next(csv.reader(io.StringIO(sample), delimiter=sep), [])
+    except csv.Error:
+        return
+    cells = [c.strip() for c in header]
+    if len(cells) >= 2 and all(_looks_like_value(c) for c in cells if c) and sum(bool(c) for c in cells) >= 2:
+        raise DataError(
+            f"The first row of {name} ({', '.join(repr(c) for c in cells[:3])}{' ...' if len(cells) > 3 else ''}) "
+            "holds values, not column names: the file has no header row. Add one (e.g. 'date,value')."
+        )
+    seen: dict[str, int] = {}
+    for c in cells:
+        if c:
+            seen[c] = seen.get(c, 0) + 1
+    dups = [c for c, n in seen.items() if n > 1]
+    if dups:
+        from forecaster.safeio import short_list
+
+        raise DataError(
+            f"The header of {name} names {'columns' if len(dups) > 1 else 'column'} "
+            f"{short_list([repr(d) for d in dups], 3)} more than once. Give every column its own name."
+        )
 
 
 def _check_field_counts(sample: str, sep: str, name: str) -> None:
@@ -108,7 +156,7 @@ def _find_time_column(df: pd.DataFrame, time_col: str | None, name: str) -> tupl
     if time_col is not None:
         if time_col not in df.columns:
             raise DataError(
-                f"Time column {time_col!r} not found in {name}. Columns: {', '.join(cols)}. Pass one of them to --time-col."
+                f"Time column {time_col!r} not found in {name}. Columns: {_short_list_of(cols, 8)}. Pass one of them to --time-col."
             )
         return df[time_col], time_col, [time_col]
     # Separate date and clock columns (e.g. 'Date' = 10/03/2004, 'Time' = 18.00.00).
@@ -137,13 +185,72 @@ def _find_time_column(df: pd.DataFrame, time_col: str | None, name: str) -> tupl
         if parsed.notna().mean() > 0.9:
             return first, cols[0], [cols[0]]
     raise DataError(
-        f"No time column found in {name}. Columns: {', '.join(cols)}. Name the time column with --time-col."
+        f"No time column found in {name}. Columns: {_short_list_of(cols, 8)}. Name the time column with --time-col."
     )
+
+
+#: Unix epoch units by magnitude: integers in [lo, hi) are read in that unit (years 1973 .. 2286).
+_EPOCH_UNITS = (("s", 1e8, 1e10), ("ms", 1e11, 1e13), ("us", 1e14, 1e16), ("ns", 1e17, 1e19))
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+
+
+def _epoch_times(values: pd.Series, label: str, name: str) -> pd.DatetimeIndex | None:
+    """Integer Unix timestamps (seconds, milliseconds, ...) as UTC times, or None when they are not that."""
+    nums = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_numeric_dtype(values) else values
+    if nums.isna().any() or not np.all(np.mod(nums.to_numpy(dtype=np.float64), 1) == 0):
+        return None
+    lo, hi = float(nums.min()), float(nums.max())
+    for unit, a, b in _EPOCH_UNITS:
+        if a <= lo and hi < b:
+            log.info("%s: time column %r read as Unix epoch %s (UTC)", Path(name).name, label,
+                     {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}[unit])
+            return pd.DatetimeIndex(pd.to_datetime(nums.astype(np.int64), unit=unit))
+    return None
+
+
+def _changing_offsets(text: pd.Series, label: str, name: str) -> pd.DatetimeIndex | None:
+    """ISO 8601 times of one zone whose UTC offset changes (daylight saving time), or None.
+
+    Two readings are possible: UTC (regular for hourly data across a change) and the
+    local wall clock (regular for daily data at local midnight). The one with fewer
+    distinct steps is kept (UTC on a tie) and the choice is reported.
+    """
+    try:
+        utc = pd.DatetimeIndex(pd.to_datetime(text, utc=True, format="ISO8601")).tz_convert(None)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    offsets = text.str.extract(_OFFSET)[0]
+    if offsets.isna().any():
+        return None  # some times have no offset at all: genuinely mixed
+
+    def minutes(o: str) -> int:
+        if o == "Z":
+            return 0
+        o = o.replace(":", "")
+        sign = -1 if o[0] == "-" else 1
+        return sign * (int(o[1:3]) * 60 + int(o[3:5]))
+
+    mins = offsets.map(minutes)
+    distinct = sorted(set(mins))
+    if len(distinct) != 2 or distinct[1] - distinct[0] > 60:
+        return None  # not one zone's standard and daylight-saving offsets
+    shift = pd.to_timedelta(mins.to_numpy(), unit="min")
+    wall = pd.DatetimeIndex(utc + shift)
+
+    def distinct_steps(idx: pd.DatetimeIndex) -> int:
+        return len(np.unique(np.diff(idx.asi8))) if len(idx) > 1 else 0
+
+    use_wall = distinct_steps(wall) < distinct_steps(utc)
+    log.info("%s: time column %r has UTC offsets that change (daylight saving time); read as %s",
+             Path(name).name, label, "local wall-clock time" if use_wall else "UTC")
+    return wall if use_wall else utc
 
 
 def _parse_times(values: pd.Series, label: str, name: str) -> pd.DatetimeIndex:
     if pd.api.types.is_datetime64_any_dtype(values):
         idx = pd.DatetimeIndex(values)
+    elif pd.api.types.is_integer_dtype(values) and (epoch := _epoch_times(values, label, name)) is not None:
+        idx = epoch
     else:
         text = values.astype("string").str.strip()
         if text.isna().any():
@@ -155,12 +262,16 @@ def _parse_times(values: pd.Series, label: str, name: str) -> pd.DatetimeIndex:
                 with warnings.catch_warnings():
                     # pandas warns when it infers day-first itself; the order is settled below.
                     warnings.simplefilter("ignore", UserWarning)
+                    warnings.simplefilter("ignore", FutureWarning)  # mixed offsets: handled below
                     idx = pd.DatetimeIndex(pd.to_datetime(text, **kwargs))
                 if kwargs == {}:
                     idx = _resolve_day_order(idx, text)
                 break
             except (ValueError, TypeError, OverflowError) as exc:
                 if "mixed time" in str(exc).lower() or "tz-aware" in str(exc).lower() or "utc=true" in str(exc).lower():
+                    idx = _changing_offsets(text, label, name)
+                    if idx is not None:
+                        break
                     raise DataError(
                         f"Time column {label!r} of {name} mixes time zones or UTC offsets. "
                         "Convert all timestamps to one time zone (or UTC) first."

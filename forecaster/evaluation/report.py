@@ -312,6 +312,8 @@ def backtest_figures(result: BacktestResult, series: Any = None) -> dict[str, An
         plot_error_by_step,
         plot_forecast,
         plot_history,
+        step_unit,
+        time_label,
     )
 
     target = result.data["target"]
@@ -319,7 +321,7 @@ def backtest_figures(result: BacktestResult, series: Any = None) -> dict[str, An
         BACKTEST_FIGURES["overlay"]: plot_backtest(result.forecasts, title=result.title("backtest overlay"), ylabel=target),
         BACKTEST_FIGURES["error"]: plot_error_by_step(
             result.scores["per_step"], metric="mae", title=result.title("error by horizon step"),
-            ylabel=f"MAE ({target})",
+            ylabel=f"MAE ({target})", step=_one_step(step_unit(result.data.get("frequency"))),
         ),
     }
     if result.histories:
@@ -335,9 +337,17 @@ def backtest_figures(result: BacktestResult, series: Any = None) -> dict[str, An
         forecast = last.set_index("timestamp")[MODEL].rename(target)
         actual = last.set_index("timestamp")["actual"]
         figures[BACKTEST_FIGURES["forecast"]] = plot_forecast(
-            hist, forecast, actual=actual, title=result.title(f"forecast from {last['cutoff'].iloc[0]}"), ylabel=target,
+            hist, forecast, actual=actual, title=result.title(f"forecast from {time_label(last['cutoff'].iloc[0])}"), ylabel=target,
         )
     return figures
+
+
+def _one_step(unit) -> str | None:
+    """``(15, 'minute', 'minutes')`` -> ``'15 minutes'``; ``(1, 'hour', 'hours')`` -> ``'1 hour'``."""
+    if unit is None:
+        return None
+    mult, one, many = unit
+    return f"{mult} {one if mult == 1 else many}"
 
 
 # ----------------------------------------------------------------------------
@@ -414,33 +424,61 @@ class BacktestResult:
         table = self.metrics.rename(columns={m.label: m.label + m.unit for m in M.METRICS.values()})
         return table.to_string(float_format=lambda v: f"{v:.4g}", na_rep="n/a")
 
-    def format_verdict(self) -> list[str]:
-        """One line per horizon step, then the summary."""
-        lines = []
-        width = len(str(len(self.verdict)))
+    def format_verdict(self, *, max_lines: int = 12) -> list[str]:
+        """The verdict per horizon step, then the summary.
+
+        Up to ``max_lines`` steps get one line each; a longer horizon is summarised
+        as runs of consecutive steps with the same verdict (``steps 1-12: model
+        0.61..0.95 vs seasonal naive 0.70..1.02 -> beats; ...``). Two MASEs that
+        print the same (3 decimals) are a tie, never "beats" or "loses to".
+        """
+        sn, nv = B.BASELINES["seasonal_naive"].label, B.BASELINES["naive"].label
+        steps = self.verdict
+
+        def word(s: dict[str, Any], name: str) -> str:
+            if f"{s['model_mase']:.3f}" == f"{s[f'{name}_mase']:.3f}":
+                return "ties with"
+            return "beats" if s[f"beats_{name}"] else "loses to"
 
         def judged(s: dict[str, Any], name: str) -> str:
-            word = "beats" if s[f"beats_{name}"] else "loses to"
+            w = word(s, name)
             p = s.get(f"p_{name}")
-            if p is None or not math.isfinite(p):
-                return word
-            return f"{word} (p={p:.3f}{'' if p < ALPHA else ', not significant'})"
+            if p is None or not math.isfinite(p) or w == "ties with":
+                return w
+            return f"{w} (p={p:.3f}{'' if p < ALPHA else ', not significant'})"
 
-        sn, nv = B.BASELINES["seasonal_naive"].label, B.BASELINES["naive"].label
-        for s in self.verdict:
-            lines.append(
-                f"step {s['step']:>{width}}: model {s['model_mase']:.3f} vs {sn} {s['seasonal_naive_mase']:.3f} "
-                f"-> {judged(s, 'seasonal_naive')}; vs {nv} {s['naive_mase']:.3f} -> {judged(s, 'naive')}"
-            )
+        lines = []
+        if len(steps) <= max_lines:
+            width = len(str(len(steps)))
+            for s in steps:
+                lines.append(
+                    f"step {s['step']:>{width}}: model {s['model_mase']:.3f} vs {sn} {s['seasonal_naive_mase']:.3f} "
+                    f"-> {judged(s, 'seasonal_naive')}; vs {nv} {s['naive_mase']:.3f} -> {judged(s, 'naive')}"
+                )
+        else:
+            lines.extend(_verdict_runs(steps, word, sn, nv))
         lines.append(self.summary)
         return lines
 
+    def mape_note(self) -> str | None:
+        """A warning when MAPE means little: the actual values cross (or touch) zero."""
+        actual = pd.to_numeric(self.forecasts["actual"], errors="coerce").to_numpy(dtype=float)
+        actual = actual[np.isfinite(actual)]
+        if actual.size and actual.min() <= 0 <= actual.max():
+            return (
+                f"Note: MAPE is not meaningful here: {self.data['target']!r} crosses zero (actual values from "
+                f"{actual.min():.4g} to {actual.max():.4g}), so |e|/|y| explodes near 0. Read MAE, sMAPE and MASE instead."
+            )
+        return None
+
     def title(self, what: str) -> str:
-        """Figure title naming the data, target, cell and horizon."""
+        """Figure title naming the data, target, cell and horizon (in time units where the frequency has them)."""
+        from forecaster.plot import describe_horizon
+
         m, w = self.fc_config.model, self.fc_config.window
         return (
             f"{self.data['name']}: {self.data['target']} - {m.layers}x{'bi-' if m.bidirectional else ''}{m.cell} "
-            f"({m.units} units), horizon {w.horizon} ({self.data['frequency']}) - {what}"
+            f"({m.units} units), horizon {describe_horizon(w.horizon, self.data['frequency'])} - {what}"
         )
 
     def describe(self) -> str:
@@ -478,6 +516,34 @@ class BacktestResult:
     def load(cls, path: str | os.PathLike[str]) -> BacktestResult:
         """Read a directory written by :meth:`save` (for ``forecast plot --backtest``)."""
         return cls(**read_backtest(path))
+
+
+def _range(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.3f}" if f"{lo:.3f}" == f"{hi:.3f}" else f"{lo:.3f}..{hi:.3f}"
+
+
+def _verdict_runs(steps: list[dict[str, Any]], word, sn: str, nv: str) -> list[str]:
+    """Runs of consecutive steps with the same verdict, one line each (with the MASE ranges)."""
+    lines = []
+    start = 0
+
+    def key(s: dict[str, Any]) -> tuple[str, str]:
+        return word(s, "seasonal_naive"), word(s, "naive")
+
+    for k in range(1, len(steps) + 1):
+        if k < len(steps) and key(steps[k]) == key(steps[start]):
+            continue
+        run = steps[start:k]
+        label = f"step {run[0]['step']}" if len(run) == 1 else f"steps {run[0]['step']}-{run[-1]['step']}"
+        w_sn, w_nv = key(run[0])
+        lines.append(
+            f"{label}: model {_range([s['model_mase'] for s in run])} vs {sn} "
+            f"{_range([s['seasonal_naive_mase'] for s in run])} -> {w_sn}; vs {nv} "
+            f"{_range([s['naive_mase'] for s in run])} -> {w_nv}"
+        )
+        start = k
+    return lines
 
 
 # ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import keras
 import pandas as pd
 
 from forecaster.config import ForecastConfig
-from forecaster.exceptions import TrainingError
+from forecaster.exceptions import ConfigError, TrainingError
 from forecaster.models import IOSpec, build_model
 from forecaster.training import distribute
 from forecaster.training.pipeline import steps_per_execution_for, training_data, use_tf_data
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 #: no tf.distribute strategy; 1 elsewhere).
 STEPS_PER_EXECUTION = 16
 HISTORY_FILE = "history.csv"
+#: In a checkpoint directory: the weights of a fit whose training ended (kept until the run is saved).
+TRAINED_FILE = "trained.weights.h5"
 
 
 class StopOnNonFinite(keras.callbacks.TerminateOnNaN):
@@ -74,6 +76,67 @@ class SmoothedValLoss(keras.callbacks.Callback):
         logs["val_loss_smoothed"] = self._value
 
 
+class EpochETA(keras.callbacks.Callback):
+    """Prints an overall estimate of the time left: the remaining epochs at the mean epoch time so far.
+
+    The estimate is an upper bound (every remaining epoch run; early stopping usually ends
+    sooner). Printed after epochs 1 and 2, then every 10 epochs, on the console Keras prints to.
+    """
+
+    def __init__(self, epochs: int, every: int = 10) -> None:
+        super().__init__()
+        self.epochs, self.every = epochs, every
+        self.started: float | None = None
+        self.first_epoch: int | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Printed here, before Keras's "Epoch k/N" line, so it follows the previous epoch's summary.
+        if self.started is None:
+            self.started, self.first_epoch = time.perf_counter(), epoch  # a resumed fit starts later
+            return
+        done = epoch - (self.first_epoch or 0)
+        left = self.epochs - epoch
+        if left <= 0 or not (done <= 2 or done % self.every == 0):
+            return
+        per_epoch = (time.perf_counter() - self.started) / max(done, 1)
+        print(
+            f"ETA: at most {format_seconds(per_epoch * left)} for the {left} epoch{'s' if left > 1 else ''} left "
+            f"({per_epoch:.1f}s per epoch so far; early stopping may end sooner)",
+            flush=True,
+        )
+
+
+def format_seconds(seconds: float) -> str:
+    """``75.0`` -> ``'1m15s'``; ``3725`` -> ``'1h02m'``; ``9.4`` -> ``'9s'``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def tensorboard_callback(log_dir: str | Path) -> keras.callbacks.Callback:
+    """A ``keras.callbacks.TensorBoard`` writing losses, the learning rate and weight histograms per epoch.
+
+    Raises:
+        ConfigError: the ``tensorboard`` package (extra ``forecaster[tensorboard]``) is missing,
+            or the directory cannot be created.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError("TensorBoard logs need the `tensorboard` package, which is not installed. "
+                          "Install it with: pip install 'forecaster[tensorboard]' (or pip install tensorboard).")
+    path = Path(log_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"Cannot create the TensorBoard directory {path}: {exc.strerror or exc}. "
+                          "Pass a writable directory to --tensorboard.") from None
+    return keras.callbacks.TensorBoard(log_dir=str(path), histogram_freq=1, write_graph=False, update_freq="epoch")
+
+
 def compile_model(model: keras.Model, config: ForecastConfig, io: IOSpec, *, steps_per_execution: int = 1) -> keras.Model:
     """Compile ``model`` with a fresh Adam optimizer, the head's loss and the runtime options.
 
@@ -113,6 +176,8 @@ def train(
     verbose: int | str = 0,
     checkpoint_dir: str | Path | None = None,
     weights=None,
+    tensorboard: str | Path | None = None,
+    callbacks: list | None = None,
 ) -> TrainResult:
     """Fit a brand-new model on the training origins of ``split``, early-stopped on its validation origins.
 
@@ -128,6 +193,12 @@ def train(
             directory resumes after the last completed epoch.
         weights: per-series loss weights of a panel (``split`` then holds
             :class:`~forecaster.windowing.SegmentedOrigins`); None: every window weighs 1.
+        tensorboard: a directory for ``keras.callbacks.TensorBoard`` logs (losses, learning
+            rate and weight histograms, once per epoch).
+        callbacks: more Keras callbacks, run after the project's own.
+
+    With ``verbose`` set, an overall estimate of the time left (:class:`EpochETA`) is
+    printed after the first epochs.
 
     Raises:
         TrainingError: the loss became NaN/inf.
@@ -138,6 +209,12 @@ def train(
     replicas = distribute.num_replicas(strategy)
     # --batch-size is per replica; the data source yields global batches that the strategy splits.
     batch_size = config.train.batch_size * replicas
+    n_train = len(split.train_origins)
+    if n_train and batch_size > n_train:
+        # A batch beyond the window count only adds padding (memory grows with the batch size, not the data).
+        clamped = -(-n_train // replicas) * replicas
+        log.info("note: batch size %d is above the %d training windows; using %d", batch_size, n_train, clamped)
+        batch_size = clamped
     train_ds, val_ds, steps = training_data(
         view, split.train_origins, split.val_origins, batch_size, seed=config.train.seed,
         steps_per_epoch=config.train.steps_per_epoch, min_steps_per_epoch=config.train.min_steps_per_epoch,
@@ -154,6 +231,7 @@ def train(
     log.debug("jit_compile=%s, dtype policy %s", model.jit_compile, model.dtype_policy.name)
     nonfinite = StopOnNonFinite()
     monitor = "val_loss"
+    user_callbacks = list(callbacks or [])
     callbacks: list[keras.callbacks.Callback] = [nonfinite]
     if config.train.val_smoothing > 0:
         callbacks.append(SmoothedValLoss(config.train.val_smoothing))
@@ -166,15 +244,32 @@ def train(
             monitor=monitor, mode="min", factor=0.5, patience=config.train.lr_patience,
             min_lr=config.train.learning_rate / 32, verbose=0,
         ))
-    history_csv = None
+    history_csv = trained = None
     if checkpoint_dir is not None:
         ckpt = Path(checkpoint_dir)
         ckpt.mkdir(parents=True, exist_ok=True)
-        history_csv = ckpt / HISTORY_FILE
+        history_csv, trained = ckpt / HISTORY_FILE, ckpt / TRAINED_FILE
+        if trained.exists() and history_csv.exists():
+            # Training had ended (early stopping or the last epoch) but the run was not saved: no epoch reruns.
+            log.info("training of this fit had finished before the interruption; reusing its weights")
+            plain = build_model(config, io) if strategy is not None else model
+            import warnings
+
+            with warnings.catch_warnings():  # the finished fit's optimizer state is not needed, only its weights
+                warnings.simplefilter("ignore", UserWarning)
+                plain.load_weights(trained)
+            return TrainResult(model=plain, history=_read_history(history_csv), seconds=0.0, replicas=replicas,
+                               global_batch_size=batch_size)
+        _align_history(history_csv, ckpt / "backup")
         callbacks += [
             keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
             keras.callbacks.CSVLogger(str(history_csv), append=True),
         ]
+    if tensorboard is not None:
+        callbacks.append(tensorboard_callback(tensorboard))
+    if verbose:
+        callbacks.append(EpochETA(config.train.epochs))
+    callbacks += user_callbacks
     started = time.perf_counter()
     fitted = model.fit(
         train_ds,
@@ -197,10 +292,40 @@ def train(
         plain = build_model(config, io)
         plain.set_weights(model.get_weights())
         model = plain
+    if trained is not None:
+        # Written before the run is saved: an interruption from here on resumes without training again.
+        partial = trained.with_name("trained-partial.weights.h5")
+        model.save_weights(partial)
+        partial.replace(trained)
     if history_csv is not None and history_csv.exists():
         # Includes the epochs run before an interruption, not just this call's.
-        logged = pd.read_csv(history_csv).drop(columns=["epoch"], errors="ignore")
-        history = {k: [float(v) for v in logged[k]] for k in logged.columns}
+        history = _read_history(history_csv)
     else:
         history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
     return TrainResult(model=model, history=history, seconds=elapsed, replicas=replicas, global_batch_size=batch_size)
+
+
+def _read_history(path: Path) -> dict[str, list[float]]:
+    logged = pd.read_csv(path).drop(columns=["epoch"], errors="ignore")
+    return {k: [float(v) for v in logged[k]] for k in logged.columns}
+
+
+def _align_history(history_csv: Path, backup: Path) -> None:
+    """Keep exactly the logged epochs the backup will resume after, so no epoch is listed twice.
+
+    Without a backup (a fresh fit, or one interrupted before its first epoch ended)
+    the log starts afresh; with one, rows past its epoch (logged after the backup
+    was written) are dropped.
+    """
+    import json
+
+    if not history_csv.exists():
+        return
+    meta = backup / "training_metadata.json"
+    if not meta.exists():
+        history_csv.unlink()
+        return
+    epochs = int(json.loads(meta.read_text(encoding="utf-8"))["epoch"])
+    lines = history_csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    if len(lines) - 1 > epochs:
+        history_csv.write_text("".join(lines[: epochs + 1]), encoding="utf-8")
