@@ -123,6 +123,9 @@ def _row(set_name: str, name: str, h: int, iv: dict, seconds: float, windows: in
         row[f"tol{level}"] = r["model"]["tolerance"]
         row[f"snaive_cov{level}"] = r["seasonal_naive"]["coverage"]
         row[f"winkler_ratio{level}"] = r["winkler_ratio"]
+        row[f"winkler{level}"] = r["model"]["winkler"]
+        row[f"snaive_winkler{level}"] = r["seasonal_naive"]["winkler"]
+        row[f"width{level}"] = r["model"]["width"]
     row["crps_ratio"] = iv["crps"]["model"] / iv["crps"]["seasonal_naive"]
     return row
 
