@@ -11,7 +11,8 @@ What is measured, for every series, with ``--interval`` levels (default 80,95):
 * ``bundled``, ``shared``: a rolling-origin backtest (:func:`forecaster.evaluation.backtest`)
   with ``refit="never"``: one model fitted on the rows before the first origin
   (the last 20 % of the rows are origins, every row one), its intervals calibrated on
-  that fit's validation windows; horizon by frequency as in ``benchmarks/accuracy.py``.
+  that fit's validation windows (``--calibration rolling``: plus the errors of the earlier
+  origins observed by each cutoff); horizon by frequency as in ``benchmarks/accuracy.py``.
 * ``m3``, ``tourism``: the competition split (fit on ``x``, forecast ``h`` steps,
   score on the hidden ``xx``) for a seeded sample of ``--sample`` series per
   group; coverage is pooled over the group's series.
@@ -61,7 +62,8 @@ GROUPS = {
 }
 
 
-def rolling_row(set_name: str, name: str, path: Path, kw: dict, params: dict, levels, conformal: str) -> dict:
+def rolling_row(set_name: str, name: str, path: Path, kw: dict, params: dict, levels, conformal: str,
+                calibration: str = "validation") -> dict:
     import forecaster as fc
     from forecaster.evaluation import backtest
 
@@ -69,7 +71,7 @@ def rolling_row(set_name: str, name: str, path: Path, kw: dict, params: dict, le
     h = HORIZONS[frequency_group(s.freq)]
     cfg = fc.ForecastConfig(**{"horizon": h, "intervals": tuple(levels), "conformal": conformal, **params})
     t0 = time.perf_counter()
-    res = backtest(cfg, s, refit="never")
+    res = backtest(cfg, s, refit="never", calibration=calibration)
     iv = res.scores["intervals"]
     return _row(set_name, name, h, iv, time.perf_counter() - t0, res.forecaster.calibration_.windows)
 
@@ -121,6 +123,9 @@ def _row(set_name: str, name: str, h: int, iv: dict, seconds: float, windows: in
         row[f"tol{level}"] = r["model"]["tolerance"]
         row[f"snaive_cov{level}"] = r["seasonal_naive"]["coverage"]
         row[f"winkler_ratio{level}"] = r["winkler_ratio"]
+        row[f"winkler{level}"] = r["model"]["winkler"]
+        row[f"snaive_winkler{level}"] = r["seasonal_naive"]["winkler"]
+        row[f"width{level}"] = r["model"]["width"]
     row["crps_ratio"] = iv["crps"]["model"] / iv["crps"]["seasonal_naive"]
     return row
 
@@ -133,6 +138,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--levels", default="80,95")
     p.add_argument("--conformal", default="absolute", choices=("absolute", "scaled", "cqr"))
+    p.add_argument("--calibration", default="validation", choices=("validation", "rolling"),
+                   help="rolling sets: the fit's validation windows, or those plus the earlier origins' errors")
     p.add_argument("--param", action="append", default=[], help="flat config key=value (repeatable)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
@@ -150,7 +157,7 @@ def main(argv=None) -> int:
         if not path.exists():
             print(f"{name}: skipped ({rel} not found)", file=sys.stderr)
             continue
-        rows.append(rolling_row(set_name, name, path, kw, params, levels, args.conformal))
+        rows.append(rolling_row(set_name, name, path, kw, params, levels, args.conformal, args.calibration))
         print(_fmt(rows[-1], levels), flush=True)
     for set_name, group in GROUPS:
         if set_name in sets:

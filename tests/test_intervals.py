@@ -77,6 +77,19 @@ def test_local_scale_reads_only_rows_before_the_origin():
     assert I.local_scale(g, np.array([4]), 4).tolist() == [2.0]  # rows 0..3: mean of 1, 2, 3; row 4 never read
 
 
+def test_rolling_radius_pools_only_errors_observed_before_each_origin():
+    """Each score is tagged with its target row; the radius (the pool's maximum at 99 %) must be an observed row."""
+    origins = np.arange(100, 160, 2)
+    h = 5
+    rows = (origins[:, None] + np.arange(h)).astype(np.float64)  # score of (origin j, step k) = its target row
+    calibration = [np.zeros((3, h))]  # the model's calibration windows: rows long before
+    radius = I.rolling_radius(origins, rows, calibration, np.zeros(len(origins), dtype=int), 99)
+    assert (radius < origins[:, None]).all()  # never a row at or after the origin
+    # ... and the latest observed one: origin o's step k sees rows up to o - 1 that are some origin's step k.
+    expected = np.array([[max([r for r in rows[:, k] if r < o], default=0.0) for k in range(h)] for o in origins])
+    assert np.array_equal(radius, expected)
+
+
 def test_scores_and_verdict():
     actual = np.array([[0.0, 2.0], [5.0, 2.0]])
     lo, hi = np.full((2, 2), 1.0), np.full((2, 2), 3.0)
@@ -195,3 +208,62 @@ def test_backtest_calibration_never_reads_rows_at_or_after_the_cutoff(monkeypatc
     iv = res.scores["intervals"]["levels"]["80"]
     assert set(iv) == {"model", "seasonal_naive", "winkler_ratio"}
     assert len(iv["model"]["coverage_per_step"]) == 3
+
+
+# ---------------------------------------------------------------------------- the command line
+CLI_TINY = ["--units", "4", "--epochs", "1", "--lookback", "16", "--horizon", "4", "--ensemble", "1",
+            "--min-steps-per-epoch", "1", "--steps-per-epoch", "2"]
+
+
+def test_cli_refuses_bad_levels_in_one_line():
+    from click.testing import CliRunner
+    from helpers import assert_one_line_error, write_sensor_csv
+
+    from forecaster.cli import cli
+
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        from pathlib import Path
+
+        write_sensor_csv(Path("s.csv"), n=120)
+        res = runner.invoke(cli, ["fit", "s.csv", "--target", "temp", "--interval", "80,100", *CLI_TINY])
+        assert "(--interval) are coverages in percent" in assert_one_line_error(res)
+        res = runner.invoke(cli, ["fit", "s.csv", "--target", "temp", "--interval", "80", "--conformal", "cqr", *CLI_TINY])
+        assert "cqr calibrates the quantile head's band" in assert_one_line_error(res)
+        assert not Path("runs").exists() or not any(Path("runs").iterdir())
+
+
+@pytest.mark.slow
+def test_cli_fit_predict_info_plot_backtest_with_intervals():
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import write_sensor_csv
+
+    from forecaster.cli import cli
+
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        write_sensor_csv(Path("s.csv"), n=300)
+        args = ["--target", "temp", "--interval", "80,95", "--quantiles", "0.1,0.9", *CLI_TINY]
+        res = runner.invoke(cli, ["fit", "s.csv", *args])
+        assert res.exit_code == 0, res.output
+        assert "Intervals: absolute conformal on" in res.output and "Quantiles: 0.1, 0.5, 0.9" in res.output
+        res = runner.invoke(cli, ["predict"])
+        assert res.exit_code == 0, res.output
+        out = pd.read_csv(Path("runs/latest/forecast.csv"), index_col=0)
+        assert list(out.columns) == ["temp", "q0.1", "q0.5", "q0.9", "lower_80", "upper_80", "lower_95", "upper_95"]
+        res = runner.invoke(cli, ["info"])
+        assert "Intervals:  80 %, 95 %: absolute conformal on" in res.output and "Quantiles:  0.1, 0.5, 0.9" in res.output
+        res = runner.invoke(cli, ["plot", "--output", "fan.png"])
+        assert res.exit_code == 0 and Path("fan.png").read_bytes()[:4] == b"\x89PNG"
+        res = runner.invoke(cli, ["backtest", "s.csv", *args, "--folds", "2", "--refit", "never",
+                                  "--calibration", "rolling", "--name", "bt"])
+        assert res.exit_code == 0, res.output
+        assert "Prediction intervals" in res.output and "seasonal naive conformal" in res.output
+        table = pd.read_csv(Path("runs/bt/forecasts.csv"))
+        assert {"q0.1", "lower_80", "upper_95", "seasonal_naive_lower_80"} <= set(table.columns)
+        metrics = json.loads(Path("runs/bt/metrics.json").read_text())
+        assert set(metrics["intervals"]["levels"]) == {"80", "95"}
+        res = runner.invoke(cli, ["plot", "--backtest", "runs/bt"])
+        assert res.exit_code == 0, res.output

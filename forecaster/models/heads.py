@@ -120,7 +120,7 @@ class PinballLoss(keras.losses.Loss):
         tau = ops.convert_to_tensor(self.quantiles, dtype=y_pred.dtype)
         e = y - y_pred
         loss = ops.maximum(tau * e, (tau - 1.0) * e)
-        return ops.mean(ops.reshape(loss, (ops.shape(loss)[0], -1)), axis=-1)
+        return ops.mean(loss, axis=tuple(range(1, len(loss.shape))))  # one value per window
 
     def get_config(self) -> dict:
         return {**super().get_config(), "quantiles": list(self.quantiles)}
