@@ -100,6 +100,7 @@ class TuneResult:
 
     best_params: dict[str, Any]
     best_value: float
+    best_baselines: dict[str, float]
     best_config: ForecastConfig
     trials: list[dict[str, Any]]
     test: dict[str, Any] | None = None
@@ -114,8 +115,17 @@ class TuneResult:
             return ""
         import pandas as pd
 
+        from forecaster.evaluation import metrics as M
+
         table = pd.DataFrame(self.test["metrics"]).T
+        table = table.rename(columns={k: m.label + m.unit for k, m in M.METRICS.items()})
         return table.to_string(float_format=lambda v: f"{v:.4g}")
+
+
+def _when(t) -> str:
+    from forecaster.plot import time_label
+
+    return time_label(t)
 
 
 def _series_rows(series, stop: int):
@@ -231,7 +241,8 @@ def tune(
     rows = [{"number": t.number, "state": t.state.name, "mase": t.value, **t.params,
              "seconds": t.user_attrs.get("seconds")} for t in study.trials]
     result = TuneResult(best_params=dict(best.params), best_value=float(best.value), best_config=best_config,
-                        trials=rows, directory=directory, test_start=str(series.index[test_start]),
+                        best_baselines={k[: -len("_mase")]: v for k, v in best.user_attrs.items() if k.endswith("_mase")},
+                        trials=rows, directory=directory, test_start=_when(series.index[test_start]),
                         tuning_rows=test_start, settings=settings)
 
     # The test region, once: the best configuration fitted on every tuning row, every test origin forecast.

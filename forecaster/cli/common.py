@@ -86,8 +86,8 @@ def permission_message(path) -> str:
     """The one-line error for a path this process may not write."""
     path = Path(path)
     owner = ""
-    probe = path if path.exists() else path.parent
     try:
+        probe = path if path.exists() else path.parent
         st = probe.stat()
         owner = f" ({probe} belongs to uid {st.st_uid}, gid {st.st_gid}; this process runs as uid {os.getuid()})"
     except (OSError, AttributeError):

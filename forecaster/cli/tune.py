@@ -76,8 +76,9 @@ def tune(ctx: click.Context, data: str, trials: int, timeout: float | None, tune
 
     result = run_tune(series, config, trials=trials, timeout=timeout, folds=tune_folds,
                       test_fraction=test_fraction, directory=directory, progress=progress)
+    same = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in result.best_baselines.items())
     click.echo(f"Best of {sum(t['state'] == 'COMPLETE' for t in result.trials)} trials: MASE {result.best_value:.4f} "
-               f"on the folds before {result.test_start}")
+               f"on the folds before {result.test_start}" + (f" ({same} on the same origins)" if same else ""))
     click.echo("  " + ", ".join(f"{k}={_short(v)}" for k, v in result.best_params.items()))
     click.echo(f"Test region ({result.test['origins']} origins from {result.test_start}, never seen by a trial), "
                "the best configuration beside the baselines:")
