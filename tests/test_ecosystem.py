@@ -387,3 +387,22 @@ def test_unwritable_runs_directory_is_one_clear_error_before_any_work(tmp_path):
     assert message.startswith("Error: Permission denied: cannot write to")
     assert '--user "$(id -u):$(id -g)"' in message and "mkdir -p runs" in message
     assert list(runs.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_backtest_format_json_on_stdout_and_the_mape_note(tmp_path):
+    from helpers import write_sensor_csv
+
+    csv = write_sensor_csv(tmp_path / "sensor.csv", n=300)  # 'load' swings around zero
+    res = CliRunner().invoke(cli, ["--runs-dir", str(tmp_path / "runs"), "backtest", str(csv), "--target", "load",
+                                   *TUNE_TINY[:-2], "--folds", "2", "--refit", "never", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert [r["forecaster"] for r in doc["metrics"]][:2] == ["model", "naive"]
+    assert "crosses zero" in doc["mape_note"] and "crosses zero" in res.stderr
+    assert len(doc["verdict"]["per_step"]) == 4 and Path(doc["saved"]).is_dir()
+    assert "MASE per horizon step" in res.stderr
+    res = CliRunner().invoke(cli, ["--runs-dir", str(tmp_path / "runs"), "backtest", str(csv), "--target", "load",
+                                   *TUNE_TINY[:-2], "--folds", "2", "--refit", "never", "--format", "csv"])
+    table = pd.read_csv(pd.io.common.StringIO(res.stdout), index_col=0)
+    assert "model" in table.index and "MASE" in table.columns

@@ -72,9 +72,16 @@ def check_writable(root: Path) -> None:
     import tempfile
 
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-check-"):
-            pass
+        if root.is_dir():
+            with tempfile.NamedTemporaryFile(dir=root, prefix=".write-check-"):
+                pass
+            return
+        # Not there yet: nothing is created before the data is read; its nearest existing parent must be writable.
+        parent = root.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied", str(root))
     except PermissionError:
         raise ArtifactError(permission_message(root)) from None
     except OSError as exc:

@@ -17,9 +17,9 @@ from forecaster.cli.options import build_config, config_options
               help="Seconds after which no new trial starts (the running one finishes).")
 @click.option("--folds", "tune_folds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Rolling-origin folds of each trial's backtest (one fit per trial, before the test region).")
-@click.option("--test-fraction", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True,
+@click.option("--test-fraction", type=click.FloatRange(0.05, 0.5, max_open=True), default=0.2, show_default=True,
               help="Last share of the rows held back and scored once, at the end, with the best configuration.")
-@click.option("--name", help="Directory name under runs/ (default: tune-<csv>-<timestamp>); "
+@click.option("--name", help="Directory name under runs/ (default: tune-<csv>-search-<timestamp>); "
               "the same name continues its search.")
 @click.pass_context
 def tune(ctx: click.Context, data: str, trials: int, timeout: float | None, tune_folds: int, test_fraction: float,
