@@ -40,7 +40,7 @@ from forecaster.config import ForecastConfig
 from forecaster.data import Series, TimeSeries, as_timeseries, future_index
 from forecaster.exceptions import ArtifactError, ConfigError, DataError, NotFittedError, TrainingError
 from forecaster.models import IOSpec, cudnn_issues
-from forecaster.runtime import backend_name, set_seed
+from forecaster.runtime import backend_name, on_gpu, set_seed
 from forecaster.scaling import SeriesScaler
 from forecaster.training import HISTORY_FILE, train
 from forecaster.training.pipeline import scale_in_chunks
@@ -172,7 +172,7 @@ class Forecaster:
         self.choices_.update(trading_choice)
         # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
-        for issue in cudnn_issues(cfg):
+        for issue in cudnn_issues(cfg) if on_gpu() else ():  # the fused kernels exist on GPUs only
             log.warning("%s", issue)
         values = series.values
         w = cfg.window
@@ -327,7 +327,7 @@ class Forecaster:
         cfg, self.choices_ = resolve_panel(cfg, members, ts.freq, prices=prices)
         self.choices_.update(trading_choice)
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
-        for issue in cudnn_issues(cfg):
+        for issue in cudnn_issues(cfg) if on_gpu() else ():  # the fused kernels exist on GPUs only
             log.warning("%s", issue)
         w = cfg.window
         layout = plan_layout([m.id for m in members], [len(m) for m in members], w.lookback, w.horizon, w.val_fraction)
