@@ -1000,7 +1000,8 @@ def _with_calendar(series: Series, *, cycles: bool = True, holidays=(), names=No
 
     cal = calendar_features(series.index, series.freq, cycles=cycles, holidays=holidays)
     if names is not None:
-        cal = cal[list(names)]
+        # Data of another frequency lacks some columns; check_compatible then names the frequency.
+        cal = cal.reindex(columns=list(names))
     if cal.empty:
         return series, ()
     frame = series.frame.join(cal)
