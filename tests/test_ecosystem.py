@@ -30,7 +30,9 @@ def fitted(tmp_path_factory):
     root = tmp_path_factory.mktemp("eco")
     csv = root / "prices.csv"
     pd.read_csv(BUNDLED_PRICES).tail(160).to_csv(csv, index=False)
-    args = ["--runs-dir", str(root / "runs"), "fit", str(csv), *TINY, "--name", "p", "--holidays", "US"]
+    # Fixed normalisation and transform: the automatic choices (and their cost) are tested elsewhere.
+    args = ["--runs-dir", str(root / "runs"), "fit", str(csv), *TINY, "--name", "p", "--holidays", "US",
+            "--normalization", "window", "--transform", "none"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     return root, res
