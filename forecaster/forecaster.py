@@ -41,7 +41,7 @@ from forecaster.config import ForecastConfig
 from forecaster.data import Series, TimeSeries, as_timeseries, future_index
 from forecaster.exceptions import ArtifactError, ConfigError, DataError, NotFittedError, TrainingError
 from forecaster import runtime
-from forecaster.runtime import backend_name, set_seed
+from forecaster.runtime import backend_name, on_gpu, set_seed
 from forecaster.scaling import SeriesScaler
 from forecaster.shapes import IOSpec
 from forecaster.choices import base_steps, resolve
@@ -189,7 +189,7 @@ class Forecaster:
         IOSpec, cudnn_issues, train, scale_in_chunks = _training_api()
         # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
-        for issue in cudnn_issues(cfg):
+        for issue in cudnn_issues(cfg) if on_gpu() else ():  # the fused kernels exist on GPUs only
             log.warning("%s", issue)
         values = series.values
         w = cfg.window
@@ -427,7 +427,7 @@ class Forecaster:
         self.choices_.update(trading_choice)
         IOSpec, cudnn_issues, train, scale_in_chunks = _training_api()
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
-        for issue in cudnn_issues(cfg):
+        for issue in cudnn_issues(cfg) if on_gpu() else ():  # the fused kernels exist on GPUs only
             log.warning("%s", issue)
         w = cfg.window
         layout = plan_layout([m.id for m in members], [len(m) for m in members], w.lookback, w.horizon, w.val_fraction)
@@ -1194,7 +1194,8 @@ def _with_calendar(series: Series, *, cycles: bool = True, holidays=(), names=No
 
     cal = calendar_features(series.index, series.freq, cycles=cycles, holidays=holidays)
     if names is not None:
-        cal = cal[list(names)]
+        # Data of another frequency lacks some columns; check_compatible then names the frequency.
+        cal = cal.reindex(columns=list(names))
     if cal.empty:
         return series, ()
     frame = series.frame.join(cal)

@@ -19,7 +19,7 @@ from forecaster.exceptions import ConfigError
 from forecaster.forecaster import Forecaster
 from forecaster.models import IOSpec, cudnn_status
 from forecaster.training import new_model
-from forecaster.runtime import set_seed
+from forecaster.runtime import on_gpu, set_seed
 
 TINY = dict(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, patience=1, ensemble=1, min_steps_per_epoch=1)
 TINY_CLI = ["--units", "4", "--epochs", "1", "--lookback", "16", "--horizon", "4", "--batch-size", "32", "--ensemble", "1", "--min-steps-per-epoch", "1"]
@@ -179,7 +179,8 @@ def test_cli_fit_records_accelerator_options_and_reports_cudnn():
              "--no-jit-compile", *TINY_CLI],
         )
         assert res.exit_code == 0, res.output
-        assert "cuDNN: LSTM eligible (not used: no GPU)" in res.stderr
+        # The cuDNN note is printed only where a GPU is present (the rules are checked in test_cudnn_status).
+        assert ("cuDNN: " in res.stderr) == on_gpu()
         cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]
         assert cfg["runtime"] == {"mixed_precision": "bfloat16", "jit_compile": False, "strategy": "default"}
         res = runner.invoke(cli, ["predict"])
@@ -187,7 +188,7 @@ def test_cli_fit_records_accelerator_options_and_reports_cudnn():
 
         res = runner.invoke(cli, ["fit", "sensor.csv", "--target", "temp", "--cell", "rnn", *TINY_CLI])
         assert res.exit_code == 0, res.output
-        assert "cuDNN: not used (SimpleRNN has no fused cuDNN kernel" in res.stderr
+        assert ("cuDNN: not used (SimpleRNN has no fused cuDNN kernel" in res.stderr) == on_gpu()
         cfg = json.loads(Path("runs/latest/forecaster.json").read_text())["config"]
         assert (cfg["runtime"]["mixed_precision"], cfg["runtime"]["jit_compile"]) == ("off", "auto")
 

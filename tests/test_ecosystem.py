@@ -30,7 +30,9 @@ def fitted(tmp_path_factory):
     root = tmp_path_factory.mktemp("eco")
     csv = root / "prices.csv"
     pd.read_csv(BUNDLED_PRICES).tail(160).to_csv(csv, index=False)
-    args = ["--runs-dir", str(root / "runs"), "fit", str(csv), *TINY, "--name", "p", "--holidays", "US"]
+    # Fixed normalisation and transform: the automatic choices (and their cost) are tested elsewhere.
+    args = ["--runs-dir", str(root / "runs"), "fit", str(csv), *TINY, "--name", "p", "--holidays", "US",
+            "--normalization", "window", "--transform", "none"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     return root, res
@@ -311,3 +313,98 @@ def test_plot_command_title_and_ylabel(fitted):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     res = _run(root, "plot", "--backtest", str(root), "--title", "x")
     assert_one_line_error(res, 2)
+
+
+# ---------------------------------------------------------------- tune
+def test_tune_lookback_choices_and_missing_optuna(monkeypatch, tmp_path):
+    import sys
+
+    from forecaster.tune import lookback_choices, tune
+
+    assert lookback_choices(24, 4, 1000) == [0, 24, 48, 72, 96]
+    assert lookback_choices(5, 10, 60) == [0, 10, 15]
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    from forecaster.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=r"forecaster\[tune\]"):
+        tune(None)
+    csv = write_price_csv(tmp_path / "p.csv", n=120)
+    res = CliRunner().invoke(cli, ["--runs-dir", str(tmp_path / "runs"), "tune", str(csv), "--trials", "1"])
+    assert "pip install 'forecaster[tune]'" in assert_one_line_error(res)
+    assert not (tmp_path / "runs").exists()
+
+
+TUNE_TINY = ["--epochs", "1", "--ensemble", "1", "--horizon", "4", "--steps-per-epoch", "2",
+             "--min-steps-per-epoch", "1", "--batch-size", "32", "--target", "temp"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("optuna") is None, reason="optuna not installed")
+def test_tune_end_to_end_resumes_and_writes_a_config_fit_accepts(tmp_path):
+    from helpers import write_sensor_csv
+
+    csv = write_sensor_csv(tmp_path / "sensor.csv", n=300)
+    base = ["--runs-dir", str(tmp_path / "runs"), "tune", str(csv), *TUNE_TINY, "--name", "t", "--folds", "2"]
+    res = CliRunner().invoke(cli, [*base, "--trials", "2"])
+    assert res.exit_code == 0, res.output
+    assert "trial 0 (1/2" in res.stderr and "Test region (" in res.stdout and "seasonal_naive" in res.stdout
+    res = CliRunner().invoke(cli, [*base, "--trials", "1"])  # the same name continues the study
+    assert res.exit_code == 0, res.output
+    assert "Continuing a search" in res.stderr
+    trials = pd.read_csv(tmp_path / "runs/t/trials.csv")
+    assert (trials["state"] == "COMPLETE").sum() == 3
+    doc = json.loads((tmp_path / "runs/t/tune.json").read_text())
+    assert doc["tuning_rows"] == 240 and doc["test"]["origins"] > 0
+    # Other settings under the same name: refused, not mixed into the study.
+    res = CliRunner().invoke(cli, [*base[:-4], "--horizon", "6", "--name", "t", "--folds", "2", "--trials", "1"])
+    assert "other data or settings" in assert_one_line_error(res)
+    res = CliRunner().invoke(cli, ["--runs-dir", str(tmp_path / "runs"), "fit", str(csv),
+                                   "--config", str(tmp_path / "runs/t/best.toml"), "--name", "best"])
+    assert res.exit_code == 0, res.output
+    best = json.loads((tmp_path / "runs/best/forecaster.json").read_text())["config"]
+    assert best["model"]["units"] == doc["best_params"]["units"]
+    assert best["model"]["cell"] == doc["best_params"]["cell"]
+
+
+# ---------------------------------------------------------------- the container's mounted folder
+def test_unwritable_runs_directory_is_one_clear_error_before_any_work(tmp_path):
+    """What a root-owned `docker run -v` mount does to the image's uid 1000, reproduced without docker."""
+    import os
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    csv = write_price_csv(tmp_path / "p.csv", n=120)
+    as_root = os.getuid() == 0
+    if not as_root:
+        runs.chmod(0o555)
+    try:
+        if as_root:  # root writes anywhere: act as another user (as the image's uid does) on a folder root owns
+            os.seteuid(65534)
+        res = CliRunner().invoke(cli, ["--runs-dir", str(runs), "fit", str(csv)])
+    finally:
+        if as_root:
+            os.seteuid(0)
+        runs.chmod(0o755)
+    message = assert_one_line_error(res)
+    assert message.startswith("Error: Permission denied: cannot write to")
+    assert '--user "$(id -u):$(id -g)"' in message and "mkdir -p runs" in message
+    assert list(runs.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_backtest_format_json_on_stdout_and_the_mape_note(tmp_path):
+    from helpers import write_sensor_csv
+
+    csv = write_sensor_csv(tmp_path / "sensor.csv", n=300)  # 'load' swings around zero
+    res = CliRunner().invoke(cli, ["--runs-dir", str(tmp_path / "runs"), "backtest", str(csv), "--target", "load",
+                                   *TUNE_TINY[:-2], "--folds", "2", "--refit", "never", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert [r["forecaster"] for r in doc["metrics"]][:2] == ["model", "naive"]
+    assert "crosses zero" in doc["mape_note"] and "crosses zero" in res.stderr
+    assert len(doc["verdict"]["per_step"]) == 4 and Path(doc["saved"]).is_dir()
+    assert "MASE per horizon step" in res.stderr
+    res = CliRunner().invoke(cli, ["--runs-dir", str(tmp_path / "runs"), "backtest", str(csv), "--target", "load",
+                                   *TUNE_TINY[:-2], "--folds", "2", "--refit", "never", "--format", "csv"])
+    table = pd.read_csv(pd.io.common.StringIO(res.stdout), index_col=0)
+    assert "model" in table.index and "MASE" in table.columns

@@ -73,6 +73,14 @@ class _ForecastGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing was saved.", err=True)
             ctx.exit(130)
+        except PermissionError as exc:
+            # A folder of another user (e.g. a root-owned Docker mount) met after the early check.
+            from forecaster.cli.common import permission_message
+
+            if (ctx.obj or {}).get("verbose"):
+                traceback.print_exc()
+            click.echo(f"Error: {permission_message(exc.filename or ctx.obj.get('runs_dir', 'runs'))}", err=True)
+            ctx.exit(1)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         # SIGTERM (docker stop, kill) unwinds like Ctrl-C, so temporary run directories are removed.
@@ -127,15 +135,17 @@ def cli(ctx: click.Context, verbose: bool, runs_dir: str) -> None:
     forecast plot                               history + forecast as PNG
     forecast info                               what a saved model is
     forecast config show --config cfg.toml      the effective config as TOML
+    forecast tune data/prices.csv --trials 20   hyperparameter search (Optuna)
     """
     ctx.obj = {"verbose": verbose, "runs_dir": Path(runs_dir)}
     _setup_logging(verbose)
 
 
 def _register() -> None:
-    from forecaster.cli import backtest, config, fit, runs
+    from forecaster.cli import backtest, config, fit, runs, tune
 
-    for command in (fit.fit, runs.predict, backtest.backtest, backtest.compare, runs.plot, runs.info, config.config):
+    for command in (fit.fit, runs.predict, backtest.backtest, backtest.compare, runs.plot, runs.info, config.config,
+                    tune.tune):
         cli.add_command(command)
 
 

@@ -115,7 +115,7 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
         # One season for the model's seasonal baseline and the backtest's seasonal naive, window mean and MASE.
         bt_settings["season"] = config.window.season
     bt_config = BacktestConfig(**bt_settings)
-    runs = store(ctx)
+    runs = store(ctx, write=True)
     if name is not None:
         runs.path(name)  # a bad --name fails before the data is read
     config, series = load_series(data, config)

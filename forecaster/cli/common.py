@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from forecaster.cli.options import flag_names
-from forecaster.exceptions import ConfigError, ForecasterError
+from forecaster.exceptions import ArtifactError, ConfigError, ForecasterError
 
 log = logging.getLogger("forecaster")
 
@@ -45,11 +45,61 @@ class ForecastSubgroup(click.Group):
     command_class = ForecastCommand
 
 
-def store(ctx: click.Context):
-    """The :class:`RunStore` of ``--runs-dir``."""
+def store(ctx: click.Context, *, write: bool = False):
+    """The :class:`RunStore` of ``--runs-dir``; ``write=True`` first checks that it can be written."""
     from forecaster.store import RunStore
 
-    return RunStore(ctx.obj["runs_dir"])
+    runs = RunStore(ctx.obj["runs_dir"])
+    if write:
+        check_writable(runs.root)
+    return runs
+
+
+#: What to do about a runs directory this process cannot write (the usual cause: a Docker bind mount).
+PERMISSION_REMEDY = (
+    "Choose a writable --runs-dir, or fix the folder's owner. In Docker on Linux, create the folder on the host "
+    "first and run the container as yourself: mkdir -p runs && docker run --user \"$(id -u):$(id -g)\" "
+    "-v \"$PWD/runs:/work/runs\" ..."
+)
+
+
+def check_writable(root: Path) -> None:
+    """Fail early, with one clear error, when the runs directory cannot be created or written.
+
+    A fit can run for an hour; finding out at the save that the folder belongs to another
+    user (a ``docker run -v`` mount owned by root, the image running as uid 1000) is too late.
+    """
+    import tempfile
+
+    try:
+        if root.is_dir():
+            with tempfile.NamedTemporaryFile(dir=root, prefix=".write-check-"):
+                pass
+            return
+        # Not there yet: nothing is created before the data is read; its nearest existing parent must be writable.
+        parent = root.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied", str(root))
+    except PermissionError:
+        raise ArtifactError(permission_message(root)) from None
+    except OSError as exc:
+        raise ArtifactError(f"Cannot use {root} as the runs directory: {exc.strerror or exc}. "
+                            "Choose another --runs-dir.") from None
+
+
+def permission_message(path) -> str:
+    """The one-line error for a path this process may not write."""
+    path = Path(path)
+    owner = ""
+    try:
+        probe = path if path.exists() else path.parent
+        st = probe.stat()
+        owner = f" ({probe} belongs to uid {st.st_uid}, gid {st.st_gid}; this process runs as uid {os.getuid()})"
+    except (OSError, AttributeError):
+        pass
+    return f"Permission denied: cannot write to {path}{owner}. {PERMISSION_REMEDY}"
 
 
 def import_backend(ctx: click.Context) -> None:

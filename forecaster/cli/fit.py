@@ -37,7 +37,7 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboa
     Settings come from the defaults, then --config FILE, then --set, then the flags typed.
     """
     config, _ = build_config(ctx, params)
-    runs = store(ctx)
+    runs = store(ctx, write=True)
     if name is not None:
         runs.path(name)  # a bad --name fails before the data is read
     config, series = load_series(data, config)
