@@ -90,7 +90,7 @@ def test_unknown_cell_is_rejected_with_choices() -> None:
         ("seed", True, "`seed` must be an integer in [0, 2**32). Received: seed=True"),
         ("seed", 2**32, "`seed` must be an integer in [0, 2**32). Received: seed=4294967296"),
         ("bidirectional", "yes", "`bidirectional` must be true or false. Received: bidirectional='yes'"),
-        ("model", "tcn", "`type` must be one of rnn. Received: type='tcn'"),
+        ("model", "tcn", "`type` must be one of rnn, seq2seq, attention, transformer. Received: type='tcn'"),
         ("output", "samples", "`type` must be one of point, quantiles. Received: type='samples'"),
         ("missing", "drop", "`missing` must be one of ffill, interpolate, error. Received: missing='drop'"),
         ("transform", "sqrt", "`transform` must be one of auto, none, log. Received: transform='sqrt'"),

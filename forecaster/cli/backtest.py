@@ -191,8 +191,11 @@ def compare(ctx: click.Context, data: str, families: str, name: str | None, **pa
     from forecaster.evaluation.compare import parse_families
     from forecaster.evaluation.splits import BacktestConfig, fold_table, format_fold_table, plan_backtest
 
+    from forecaster.config import ForecastConfig
+
     names = parse_families(families)
-    config, bt_settings = build_config(ctx, params, backtest_keys=tuple(_BACKTEST_PARAMS.values()))
+    config, bt_settings = build_config(ctx, params, backtest_keys=tuple(_BACKTEST_PARAMS.values()),
+                                       base=ForecastConfig(model=names[0]))
     bt_settings.update({field: params[param] for param, field in _BACKTEST_PARAMS.items() if typed(ctx, param)})
     if config.window.season is not None:
         bt_settings["season"] = config.window.season

@@ -159,7 +159,8 @@ def typed(ctx: click.Context, name: str) -> bool:
     return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
 
 
-def build_config(ctx: click.Context, params: dict[str, Any], *, backtest_keys: tuple[str, ...] = ()) -> tuple[Any, dict]:
+def build_config(ctx: click.Context, params: dict[str, Any], *, backtest_keys: tuple[str, ...] = (),
+                 base: Any = None) -> tuple[Any, dict]:
     """The effective model config of a command, and its backtest settings (from the file and ``--set``).
 
     Layers, lowest first: the defaults, the ``--config`` file, ``--set`` assignments, the
@@ -171,10 +172,12 @@ def build_config(ctx: click.Context, params: dict[str, Any], *, backtest_keys: t
         backtest_keys: the keys a ``[backtest]`` table or ``backtest.`` assignment may set;
             empty for commands without backtest settings (the table is then ignored, and
             ``--set backtest.*`` is an error).
+        base: the config the layers apply to (default: ``ForecastConfig()``); ``compare``
+            starts from its first family, so a family's own options are checked with it.
     """
     from forecaster.config import ForecastConfig, cli_fields, parse_assignment, parse_value, read_config_tables
 
-    config = ForecastConfig()
+    config = base if base is not None else ForecastConfig()
     backtest: dict[str, Any] = {}
     path = params.get(CONFIG_PARAM)
     if path is not None:

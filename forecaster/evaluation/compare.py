@@ -92,7 +92,7 @@ class CompareResult:
             f"{b.origin_stride}, {bt.scores['origins']} origins (the same for every family); season {bt.season}; "
             f"best baseline by MASE: {self.best_baseline}"
         )]
-        lines += [f"  {family}: {model_label(r.fc_config.model)}" for family, r in self.backtests.items()]
+        lines += [f"  {model_label(r.fc_config.model)}" for r in self.backtests.values()]
         return "\n".join(lines)
 
     def figure(self):
