@@ -177,6 +177,7 @@ def _load_in_child(run: Path, **env: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
 
 
+@pytest.mark.slow  # a fit and a child process: over the default tier's time budget
 def test_load_predict_imports_neither_keras_nor_tensorflow(saved_run):
     run, expected = saved_run
     got, _ = _load_in_child(run)
