@@ -355,7 +355,7 @@ def summarise(report: dict) -> str:
                              f"forecaster/side per round: {', '.join(f'{x:.2f}' for x in ratios)}")
         missing = [s for s in ("skforecast", "darts") if not any(r["side"] == s for r in train)]
         if missing:
-            lines.append(f"  not measured (not importable here): {', '.join(missing)}")
+            lines.append(f"  not measured in this run (not importable here, or left out with --sides): {', '.join(missing)}")
     e2e = report.get("e2e", [])
     if e2e:
         lines.append("End to end on ETTh1 (fit + predict), seconds and peak RSS (median of rounds)")
