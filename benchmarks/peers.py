@@ -103,7 +103,6 @@ def bench_train(size: dict, rounds: int, only_sides: set[str] | None = None) -> 
     """Windows/s per side and cell, interleaved rounds (see the module docstring)."""
     import keras
     import numpy as np
-    import pandas as pd
 
     from forecaster.config import ForecastConfig
     from forecaster.runtime import set_seed

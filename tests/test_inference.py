@@ -90,7 +90,6 @@ def test_numpy_graph_refuses_what_it_does_not_compute(tmp_path):
     with pytest.raises(UnsupportedModel, match="Conv1D"):
         NumpyModel.from_run(tmp_path / "model.keras", tmp_path / WEIGHTS_FILE)
     # A mixed-precision model computes in bfloat16: refused, not silently computed in float32.
-    mixed, _ = _case("rnn", "point", "gru")
     mixed = build_model(ForecastConfig(units=3, lookback=7, horizon=3, mixed_precision="bfloat16"),
                         IOSpec(lookback=7, horizon=3, n_past=2))
     mixed.save(tmp_path / "mixed.keras")
