@@ -99,11 +99,10 @@ def importable(name: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- train
-def bench_train(size: dict, rounds: int) -> list[dict]:
+def bench_train(size: dict, rounds: int, only_sides: set[str] | None = None) -> list[dict]:
     """Windows/s per side and cell, interleaved rounds (see the module docstring)."""
     import keras
     import numpy as np
-    import pandas as pd
 
     from forecaster.config import ForecastConfig
     from forecaster.runtime import set_seed
@@ -175,10 +174,12 @@ def bench_train(size: dict, rounds: int) -> list[dict]:
                                                 deterministic=True, callbacks=[StopOnNonFinite()]),
             "plain_keras": lambda m=plain: fit(m, x_mat, y_mat, batch_size=batch, shuffle=True),
         }
-        if importable("skforecast"):
+        if importable("skforecast") and (only_sides is None or "skforecast" in only_sides):
             sides[cell]["skforecast"] = _skforecast_side(cell, size, values[:, 0], Timer)
-        if importable("darts"):
+        if importable("darts") and (only_sides is None or "darts" in only_sides):
             sides[cell]["darts"] = _darts_side(cell, size, values[:, 0])
+        if only_sides is not None:
+            sides[cell] = {k: v for k, v in sides[cell].items() if k in only_sides or k == "forecaster"}
 
     for cell in CELLS:  # warm-up: tracing and compilation happen here
         for run in sides[cell].values():
@@ -353,7 +354,7 @@ def summarise(report: dict) -> str:
                              f"forecaster/side per round: {', '.join(f'{x:.2f}' for x in ratios)}")
         missing = [s for s in ("skforecast", "darts") if not any(r["side"] == s for r in train)]
         if missing:
-            lines.append(f"  not measured (not importable here): {', '.join(missing)}")
+            lines.append(f"  not measured in this run (not importable here, or left out with --sides): {', '.join(missing)}")
     e2e = report.get("e2e", [])
     if e2e:
         lines.append("End to end on ETTh1 (fit + predict), seconds and peak RSS (median of rounds)")
@@ -380,9 +381,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that every side runs")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="train,e2e,predict", help="comma-separated sections: train, e2e, predict")
+    parser.add_argument("--sides", default=None,
+                        help=f"train section: comma-separated sides of {', '.join(TRAIN_SIDES)} (default: all)")
+    parser.add_argument("--steps", type=int, default=None, help="train section: batches timed per fit")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    size = SIZES["quick" if args.quick else "full"]
+    size = dict(SIZES["quick" if args.quick else "full"])
+    if args.steps:
+        size["steps"] = args.steps
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     report: dict = {"size": size, "rounds": args.rounds, "cpus": os.cpu_count(),
                     "load_average_at_start": os.getloadavg()}
@@ -394,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         if "predict" in only:
             report["predict"] = bench_predict(args.rounds, run)
         if "train" in only:
-            report["train"] = bench_train(size, args.rounds)
+            sides = {s.strip() for s in args.sides.split(",")} if args.sides else None
+            report["train"] = bench_train(size, args.rounds, sides)
     report["load_average_at_end"] = os.getloadavg()
     print(summarise(report))
     print(f"load average at start {report['load_average_at_start']}, at end {report['load_average_at_end']}")

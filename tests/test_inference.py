@@ -11,6 +11,7 @@ graph does not compute must be refused when read (then Keras loads it).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -23,23 +24,27 @@ import pytest
 
 import forecaster as fc
 from forecaster.config import ForecastConfig
+from forecaster.exceptions import ConfigError
 from forecaster.inference import WEIGHTS_FILE, NumpyModel, UnsupportedModel, export_weights
 from forecaster.models import MODEL_BUILDERS, OUTPUT_HEADS, IOSpec, build_model
 
 REPO = Path(__file__).resolve().parents[1]
-#: Families whose every variant forecaster's NumPy graph must compute (others may be refused, then Keras runs them).
+#: Families and heads whose every variant forecaster's NumPy graph must compute (others may be refused
+#: when read; Keras then runs them, checked by test_keras_numpy_backend_equals_tensorflow).
 NUMPY_GRAPH_FAMILIES = {"rnn"}
+NUMPY_GRAPH_HEADS = {"point"}
 #: name -> (config keywords, IOSpec keywords)
 VARIANTS = {
-    "gru": ({"cell": "gru"}, {}),
+    "ensemble_skip_future": ({"cell": "gru", "skip": "linear", "dropout": 0.2}, {"members": 3, "n_future": 2}),
     "lstm": ({"cell": "lstm"}, {}),
-    "simple_rnn": ({"cell": "simple_rnn"}, {}),
+    "simple_rnn_calendar": ({"cell": "simple_rnn"}, {"n_future": 3}),
     "stacked_bidirectional": ({"cell": "lstm", "layers": 2, "bidirectional": True}, {}),
-    "ensemble_skip_future": ({"cell": "gru", "skip": "linear"}, {"members": 3, "n_future": 2}),
-    "calendar_dropout": ({"cell": "gru", "dropout": 0.2}, {"n_future": 3}),
-    "panel_embedding": ({"cell": "lstm", "series_embedding": 2}, {"n_series": 3, "embedding": 2}),
+    "panel_embedding": ({"cell": "gru", "series_embedding": 2}, {"n_series": 3, "embedding": 2}),
 }
+#: The default test tier runs the first (richest) variant of every family and head; the others are slow-tier.
+DEFAULT_VARIANT = next(iter(VARIANTS))
 CASES = [(m, o, v) for m in MODEL_BUILDERS for o in OUTPUT_HEADS for v in VARIANTS]
+PARAMS = [pytest.param(*c, marks=() if c[2] == DEFAULT_VARIANT else pytest.mark.slow) for c in CASES]
 
 
 def _case(model_type: str, output: str, variant: str, seed: int = 0):
@@ -47,10 +52,18 @@ def _case(model_type: str, output: str, variant: str, seed: int = 0):
     import keras
 
     params, io_kw = VARIANTS[variant]
-    cfg = ForecastConfig(model=model_type, output=output, units=5, lookback=7, horizon=3, **params)
+    try:
+        cfg = ForecastConfig(model=model_type, output=output, units=5, lookback=7, horizon=3, **params)
+    except ConfigError as exc:  # e.g. bidirectional layers outside the rnn family
+        pytest.skip(f"not a valid combination: {exc}")
+    if "quantiles" in {f.name for f in dataclasses.fields(IOSpec)}:  # the head's quantiles, as fit passes them
+        io_kw = {**io_kw, "quantiles": tuple(getattr(cfg.output, "head_quantiles", ()))}
     io = IOSpec(lookback=7, horizon=3, n_past=2 + io_kw.get("n_future", 0), output=output, **io_kw)
     keras.utils.set_random_seed(seed)
-    model = build_model(cfg, io)
+    try:
+        model = build_model(cfg, io)
+    except ConfigError as exc:  # e.g. a decoder family with the quantile head: a combination that does not exist
+        pytest.skip(f"not a valid combination: {exc}")
     rng = np.random.default_rng(seed)
     model.set_weights([rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()])
     x = [rng.normal(0, 1, (6, 7, io.n_past)).astype("float32")]
@@ -61,7 +74,7 @@ def _case(model_type: str, output: str, variant: str, seed: int = 0):
     return model, tuple(x) if len(x) > 1 else x[0]
 
 
-@pytest.mark.parametrize(("model_type", "output", "variant"), CASES)
+@pytest.mark.parametrize(("model_type", "output", "variant"), PARAMS)
 def test_numpy_graph_equals_keras(model_type, output, variant, tmp_path):
     model, x = _case(model_type, output, variant)
     model.save(tmp_path / "model.keras")
@@ -71,7 +84,8 @@ def test_numpy_graph_equals_keras(model_type, output, variant, tmp_path):
         graph = NumpyModel.from_run(tmp_path / "model.keras", tmp_path / WEIGHTS_FILE)
     except UnsupportedModel as exc:
         # A clean refusal when read is allowed for families added later (Keras then loads them) ...
-        assert model_type not in NUMPY_GRAPH_FAMILIES, f"the NumPy graph refused {model_type}/{variant}: {exc}"
+        must = model_type in NUMPY_GRAPH_FAMILIES and output in NUMPY_GRAPH_HEADS
+        assert not must, f"the NumPy graph refused {model_type}/{output}/{variant}: {exc}"
         return
     got = graph.predict_on_batch(x)
     assert got.shape == expected.shape and graph.output_shape == tuple(model.output_shape)
@@ -90,7 +104,6 @@ def test_numpy_graph_refuses_what_it_does_not_compute(tmp_path):
     with pytest.raises(UnsupportedModel, match="Conv1D"):
         NumpyModel.from_run(tmp_path / "model.keras", tmp_path / WEIGHTS_FILE)
     # A mixed-precision model computes in bfloat16: refused, not silently computed in float32.
-    mixed, _ = _case("rnn", "point", "gru")
     mixed = build_model(ForecastConfig(units=3, lookback=7, horizon=3, mixed_precision="bfloat16"),
                         IOSpec(lookback=7, horizon=3, n_past=2))
     mixed.save(tmp_path / "mixed.keras")
@@ -133,7 +146,10 @@ def test_keras_numpy_backend_equals_tensorflow(tmp_path):
         if variant not in ("stacked_bidirectional", "ensemble_skip_future", "panel_embedding"):
             continue  # the richest graphs of each family and head keep the child process short
         name = f"{i:02d}_{model_type}_{output}_{variant}"
-        model, x = _case(model_type, output, variant, seed=i)
+        try:
+            model, x = _case(model_type, output, variant, seed=i)
+        except pytest.skip.Exception:
+            continue
         model.save(tmp_path / f"{name}.keras")
         xs = x if isinstance(x, tuple) else (x,)
         np.savez(tmp_path / f"{name}.npz", **{f"x{j}": a for j, a in enumerate(xs)})
@@ -177,6 +193,7 @@ def _load_in_child(run: Path, **env: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
 
 
+@pytest.mark.slow  # a fit and a child process: over the default tier's time budget
 def test_load_predict_imports_neither_keras_nor_tensorflow(saved_run):
     run, expected = saved_run
     got, _ = _load_in_child(run)
