@@ -48,13 +48,14 @@ def run(family: str, settings: dict, *, batch: int, steps: int, lookback: int, h
     from forecaster.training.pipeline import scale_in_chunks, steps_per_execution_for, training_data, use_tf_data
     from forecaster.windowing import WindowView, valid_origins
 
-    cfg = ForecastConfig(lookback=lookback, horizon=horizon, batch_size=batch, **settings)
+    # base naive, as a fit resolves `auto` to per-step bases: the recursive rnn maps its predictions back through it.
+    cfg = ForecastConfig(lookback=lookback, horizon=horizon, batch_size=batch, base="naive", **settings)
     n = steps * batch + lookback + horizon - 1
     rng = np.random.default_rng(0)
     values = np.stack([np.cumsum(rng.normal(size=n)) + 100.0, np.sin(np.arange(n) * 2 * np.pi / 24)], axis=1)
     scaler = SeriesScaler("none", "window").fit(values, columns=["y", "hour_sin"], linear=["hour_sin"])
     z = scale_in_chunks(scaler, values)
-    view = WindowView(z, lookback, horizon, relative=True, n_future=1)
+    view = WindowView(z, lookback, horizon, relative=True, n_future=1, base_steps=np.full(horizon, lookback - 1))
     origins = valid_origins(len(z), lookback, horizon)
     io = IOSpec(lookback=lookback, horizon=horizon, n_past=2, n_future=1)
     train, _, n_steps = training_data(view, origins, origins[:batch], batch, seed=0, teacher=uses_teacher(cfg))

@@ -176,7 +176,7 @@ def test_compare_cli_same_origins_one_directory(tmp_path):
 
     csv = write_sensor_csv(tmp_path / "s.csv", n=300)
     runner = CliRunner()
-    args = ["--runs-dir", str(tmp_path / "runs"), "compare", str(csv), "--models", "rnn,attention,transformer",
+    args = ["--runs-dir", str(tmp_path / "runs"), "compare", str(csv), "--target", "temp", "--models", "rnn,attention,transformer",
             "--horizon", "4", "--lookback", "24", "--epochs", "1", "--units", "4", "--ensemble", "1",
             "--refit", "never", "--stride", "4", "--normalization", "window", "--name", "cmp"]
     res = runner.invoke(cli, args)
