@@ -87,7 +87,7 @@ def test_mixed_precision_build_restores_the_global_policy(precision, compute):
 def test_policy_is_restored_when_the_build_fails(monkeypatch):
     import forecaster.models as models
 
-    def boom(*args):
+    def boom(*args, **kwargs):
         raise RuntimeError("build failed")
 
     monkeypatch.setitem(models.MODEL_BUILDERS, "rnn", boom)

@@ -36,7 +36,7 @@ def test_fit_predict_info_plot(runner):
         latest = Path("runs/latest")
         assert latest.exists()
         run = latest.resolve()
-        assert {p.name for p in run.iterdir()} == {"model.keras", "forecaster.json", "history.csv"}
+        assert {p.name for p in run.iterdir()} == {"model.keras", "forecaster.json", "history.csv", "predict.npz"}
         assert json.loads((run / "forecaster.json").read_text())["config"]["model"]["bidirectional"] is True
 
         res = runner.invoke(cli, ["predict"])
@@ -166,14 +166,16 @@ def test_range_metadata_matches_the_config_validation():
         is_int = isinstance(meta["min"], int)
         step = 1 if is_int else 1e-9
         lo = meta["min"] if not meta.get("min_open") else meta["min"] + step
-        ForecastConfig(**{key: lo})
+        # A setting of one model family is checked with that family.
+        family = {"scheduled_sampling": {"model": "seq2seq"}}.get(key, {})
+        ForecastConfig(**{key: lo}, **family)
         with pytest.raises(ConfigError):
-            ForecastConfig(**{key: lo - step})
+            ForecastConfig(**{key: lo - step}, **family)
         if "max" in meta:
             hi = meta["max"] - step if meta.get("max_open") else meta["max"]
-            ForecastConfig(**{key: hi})
+            ForecastConfig(**{key: hi}, **family)
             with pytest.raises(ConfigError):
-                ForecastConfig(**{key: hi + step})
+                ForecastConfig(**{key: hi + step}, **family)
 
 
 # ------------------------------------------------------------------------------- config layering

@@ -57,7 +57,7 @@ def test_price_forecast_uses_business_days(tmp_path):
 
 def test_save_load_identical_predictions(tmp_path, sensor, fitted):
     run = fitted.save(tmp_path / "runs" / "r1")
-    assert sorted(p.name for p in run.iterdir()) == ["forecaster.json", "history.csv", "model.keras"]
+    assert sorted(p.name for p in run.iterdir()) == ["forecaster.json", "history.csv", "model.keras", "predict.npz"]
     again = Forecaster.load(run)
     np.testing.assert_array_equal(again.predict(sensor).to_numpy(), fitted.predict(sensor).to_numpy())
     origins = np.arange(20, 200, 7)

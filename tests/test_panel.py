@@ -72,7 +72,7 @@ def test_fit_predict_save_load(fitted):
         stamps = pd.DatetimeIndex(out.loc[out["id"] == sid, "timestamp"])
         assert stamps[0] == ts[sid].index[-1] + pd.offsets.MonthBegin(1)  # each series continues its own end
     assert np.isfinite(out["value"]).all()
-    assert {p.name for p in run.iterdir()} == {"model.keras", "forecaster.json", "history.csv", "panel.npz"}
+    assert {p.name for p in run.iterdir()} == {"model.keras", "forecaster.json", "history.csv", "panel.npz", "predict.npz"}
     back = fc.load(run)
     assert back.is_panel and back.ids_ == model.ids_ and back.skipped_ == model.skipped_
     pd.testing.assert_frame_equal(back.predict(), out)
