@@ -897,15 +897,7 @@ class Forecaster:
         if series is not None:
             raise DataError("`series` selects series of a panel model; this model forecasts one series.")
         lookback, horizon = self.config.window.lookback, self.config.window.horizon
-        if data is None:
-            if self.last_window_ is None:
-                raise DataError("This run was saved without its last window (schema version 1); pass the data: predict(df).")
-            tail, last_time = self.last_window_, self.last_time_
-        else:
-            series = self._as_series(data)
-            self.check_compatible(series)
-            # Only the last `lookback` rows are used.
-            tail, last_time = series.values[len(series) - lookback :], series.index[-1]
+        tail, last_time, series = self._last_observed(data)
         index = self._future_index(last_time, horizon)
         if self.fallback_ is not None:
             if self.io_.n_future and self.future_features_:
@@ -925,6 +917,17 @@ class Forecaster:
         if not np.isfinite(forecast).all() or not all(np.isfinite(v).all() for v in extra.values()):
             raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
         return pd.DataFrame({self.target_: forecast, **extra}, index=index)
+
+    def _last_observed(self, data) -> tuple[np.ndarray, pd.Timestamp, Series | None]:
+        """The last ``lookback`` rows, the last timestamp and the validated series (None: the stored window)."""
+        if data is None:
+            if self.last_window_ is None:
+                raise DataError("This run was saved without its last window (schema version 1); pass the data: predict(df).")
+            return self.last_window_, self.last_time_, None
+        series = self._as_series(data)
+        self.check_compatible(series)
+        # Only the last `lookback` rows are used.
+        return series.values[len(series) - self.config.window.lookback :], series.index[-1], series
 
     def _last_view(self, tail: np.ndarray, index: pd.DatetimeIndex, future: pd.DataFrame | None) -> WindowView:
         """The scaled window after ``tail`` (its one origin is row ``lookback``), with the known-future rows."""
@@ -956,14 +959,7 @@ class Forecaster:
         if self.is_panel:
             raise DataError("Attention weights are drawn for a model of one series.")
         lookback, horizon = self.config.window.lookback, self.config.window.horizon
-        if data is None:
-            if self.last_window_ is None:
-                raise DataError("This run was saved without its last window (schema version 1); pass the data.")
-            tail, last_time = self.last_window_, self.last_time_
-        else:
-            series = self._as_series(data)
-            self.check_compatible(series)
-            tail, last_time = series.values[len(series) - lookback :], series.index[-1]
+        tail, last_time, _ = self._last_observed(data)
         index = self._future_index(last_time, horizon)
         view = self._last_view(tail, index, future)
         weights = attention_weights(self.model_, self.config, self.io_, view.model_inputs(np.array([lookback])))[0]
