@@ -1323,6 +1323,9 @@ def _architecture(model: keras.Model) -> list[tuple]:
 
 def _check_model_architecture(model: keras.Model, config: ForecastConfig, io: IOSpec, path: Path) -> None:
     """A model file whose layers differ from what its manifest's config builds is refused (even with equal shapes)."""
+    if not hasattr(model, "layers"):  # forecaster's NumPy graph: checked without building a Keras model
+        _check_graph_architecture(model, config, io, path)
+        return
     from forecaster.models import build_model
 
     expected = _architecture(build_model(config, io))
@@ -1335,6 +1338,30 @@ def _check_model_architecture(model: keras.Model, config: ForecastConfig, io: IO
             f"{path} does not match its manifest: layer {where + 1} is {have} where the config "
             f"({config.model.cell}, {config.model.layers} x {config.model.units} units) builds {want} "
             "or other settings. The run directory was altered; refit or restore it."
+        )
+
+
+#: ``model.cell`` -> the Keras class name of its recurrent layer.
+_CELL_CLASSES = {"gru": "GRU", "lstm": "LSTM", "simple_rnn": "SimpleRNN"}
+
+
+def _check_graph_architecture(model, config: ForecastConfig, io: IOSpec, path: Path) -> None:
+    """The NumPy graph's recurrent layers (cell, units, direction, count) against the manifest's config.
+
+    The NumPy graph computes the recurrent family only (other families load with Keras
+    and get the full layer-by-layer check), so these are the settings that can differ.
+    """
+    m = config.model
+    want = (_CELL_CLASSES.get(m.cell, m.cell), m.units, bool(m.bidirectional))
+    got = model.recurrent_layers()
+    n = m.layers * max(io.members, 1)
+    bad = next((layer for layer in got if layer != want), None)
+    if m.type != "rnn" or bad is not None or len(got) != n:
+        found = f"{bad[0]} ({bad[1]} units{', bidirectional' if bad[2] else ''})" if bad else f"{len(got)} recurrent layers"
+        raise ArtifactError(
+            f"{path} does not match its manifest: it holds {found} where the config "
+            f"({m.type} {m.cell}, {n} x {m.units} units{', bidirectional' if m.bidirectional else ''}) builds "
+            f"{want[0]} layers. The run directory was altered; refit or restore it."
         )
 
 

@@ -109,6 +109,27 @@ class NumpyModel:
             raise UnsupportedModel(f"the graph does not evaluate ({type(exc).__name__}: {exc})") from None
         self.output_shape = (None, *np.shape(out)[1:])
 
+    def recurrent_layers(self) -> list[tuple[str, int, bool]]:
+        """``(cell class, units, bidirectional)`` of each recurrent layer, in graph order (members included).
+
+        What a loaded run's config is checked against without building a Keras model.
+        """
+        out: list[tuple[str, int, bool]] = []
+
+        def walk(cfg: dict[str, Any]) -> None:
+            for layer in cfg["layers"]:
+                kind, c = layer["class_name"], layer["config"]
+                if kind == "Functional":
+                    walk(c)
+                elif kind in _RNN:
+                    out.append((kind, int(c.get("units", 0)), False))
+                elif kind == "Bidirectional":
+                    inner = c.get("layer", {})
+                    out.append((inner.get("class_name", "?"), int(inner.get("config", {}).get("units", 0)), True))
+
+        walk(self._config)
+        return out
+
     @classmethod
     def from_run(cls, model_file: Path, weights_file: Path) -> "NumpyModel":
         """Read ``model.keras``'s graph and ``predict.npz``'s weights; :class:`UnsupportedModel` if not computable."""

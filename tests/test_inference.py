@@ -255,3 +255,17 @@ def test_cli_predict_imports_neither_keras_nor_tensorflow(saved_run, tmp_path):
     assert "tensorflow" not in imported and "keras" not in imported
     got = pd.read_csv(tmp_path / "f.csv").iloc[:, 1].to_numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_numpy_graph_is_checked_against_the_manifest_config(tiny_run):
+    """A run loaded on the NumPy graph is refused when its recurrent layers are not those its config builds."""
+    from forecaster.exceptions import ArtifactError
+    from forecaster.forecaster import Forecaster, _check_model_architecture
+
+    run = Forecaster.load(tiny_run)  # (Keras is imported in this process: the Keras model, for its config)
+    graph = NumpyModel.from_run(tiny_run / "model.keras", tiny_run / WEIGHTS_FILE)
+    assert graph.recurrent_layers() == [("GRU", 3, False)]
+    _check_model_architecture(graph, run.config, run.io_, tiny_run / "model.keras")  # its own config: accepted
+    for other in ({"cell": "lstm"}, {"units": 4}, {"layers": 2}, {"bidirectional": True}):
+        with pytest.raises(ArtifactError, match="does not match its manifest"):
+            _check_model_architecture(graph, run.config.replace(**other), run.io_, tiny_run / "model.keras")
