@@ -73,8 +73,12 @@ def future_index(last: pd.Timestamp, horizon: int, freq: str, trading_calendar: 
     if freq in ("B", "C") and trading_calendar not in (None, "auto", "weekdays"):
         from forecaster.data.trading import next_sessions
 
-        return next_sessions(last, horizon, trading_calendar)
-    return pd.date_range(start=last, periods=horizon + 1, freq=freq)[1:]
+        index = next_sessions(last, horizon, trading_calendar)
+    else:
+        index = pd.date_range(start=last, periods=horizon + 1, freq=freq)[1:]
+    # One resolution whatever ``last`` carries (pandas 3 parses a stored time as microseconds): a forecast
+    # made from a loaded run has the same index as the one made before saving.
+    return index.as_unit("ns")
 
 
 #: Calendar cycles: feature name -> (position in the cycle, cycle length) from a DatetimeIndex.
