@@ -96,6 +96,7 @@ def test_policy_is_restored_when_the_build_fails(monkeypatch):
     assert keras.mixed_precision.dtype_policy().name == "float32"
 
 
+@pytest.mark.slow  # a fit on another precision policy repeats the default-tier save/load check
 def test_bfloat16_fit_save_load_predict(tmp_path, sensor):
     fc = Forecaster(ForecastConfig(mixed_precision="bfloat16", **TINY)).fit(sensor)
     assert keras.mixed_precision.dtype_policy().name == "float32"

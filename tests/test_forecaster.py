@@ -211,6 +211,7 @@ def test_val_smoothing_monitors_a_moving_average_of_the_validation_loss(tmp_path
     assert m.metrics_["val_loss"] == raw[m.metrics_["best_epoch"] - 1]
 
 
+@pytest.mark.slow  # two fits: over the default tier's time budget
 def test_zero_init_starts_the_network_at_its_base_forecast():
     """With zero_init and (almost) no training, the forecast is exactly the seasonal naive one."""
     import numpy as np

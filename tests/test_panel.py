@@ -199,6 +199,7 @@ def test_cli_long_csv_fit_predict_plot(runner):
         assert "Unknown series 'nowhere'" in err
 
 
+@pytest.mark.slow  # a CLI fit and backtest; the long-CSV CLI test stays in the default tier
 def test_cli_wide_csv_targets_and_backtest(runner):
     with runner.isolated_filesystem():
         wide_frame().to_csv("wide.csv", index=False)
