@@ -1326,10 +1326,14 @@ def _check_model_architecture(model: keras.Model, config: ForecastConfig, io: IO
     if not hasattr(model, "layers"):  # forecaster's NumPy graph: checked without building a Keras model
         _check_graph_architecture(model, config, io, path)
         return
+    import contextlib
+
     from forecaster.models import build_model
 
-    expected = _architecture(build_model(config, io))
-    got = _architecture(model)
+    # On Keras' NumPy backend, get_config() must not import TensorFlow to ask whether it is there.
+    with runtime.keep_out("tensorflow") if runtime.inference_only() else contextlib.nullcontext():
+        expected = _architecture(build_model(config, io))
+        got = _architecture(model)
     if got != expected:
         where = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
         have = got[where][0] if where < len(got) else "nothing"
