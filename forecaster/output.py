@@ -133,18 +133,7 @@ def write_text(text: str, path: str | os.PathLike[str]) -> str:
         sys.stdout.write(text)
         sys.stdout.flush()
         return "stdout"
-    from forecaster.exceptions import ForecasterError
-    from forecaster.safeio import describe_write_error
+    from forecaster.safeio import atomic_write
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ForecasterError(describe_write_error(exc, path, "the output")) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "the output")
     return str(path)

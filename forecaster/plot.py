@@ -112,19 +112,10 @@ def date_axis(ax, label: str = "time", *, maxticks: int = 8) -> None:
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG atomically (temporary file, then rename): never a half-written image."""
     from forecaster.exceptions import ArtifactError
-    from forecaster.safeio import describe_write_error
+    from forecaster.safeio import atomic_write
 
     out = Path(path)
-    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.png")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(tmp, dpi=dpi)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise ArtifactError(describe_write_error(exc, out, "the figure")) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=dpi), "the figure", suffix=".png", error=ArtifactError)
     return out
 
 

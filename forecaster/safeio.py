@@ -273,6 +273,29 @@ def describe_write_error(exc: OSError, path: str | os.PathLike[str], what: str) 
     return f"Cannot write {what} {path}: {reason}. {fix}"
 
 
+def atomic_write(path: str | os.PathLike[str], write, what: str, *, suffix: str = "",
+                 error: type[ForecasterError] = ForecasterError) -> Path:
+    """``write(tmp)`` into a temporary file beside ``path``, then rename it into place.
+
+    A reader never sees half a file; a failed write leaves nothing behind and
+    raises ``error`` with one line naming the path and the fix
+    (:func:`describe_write_error`). ``suffix`` ends the temporary name (a figure
+    keeps its ``.png`` so that its format is known from the name).
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem if suffix else path.name}.tmp-{os.getpid()}{suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise error(describe_write_error(exc, path, what)) from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
 def apply_umask(path: str | os.PathLike[str], *, directory: bool = True) -> None:
     """Give ``path`` the permissions the user's umask grants (``mkdtemp`` makes 0700 directories)."""
     mask = os.umask(0)
