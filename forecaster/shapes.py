@@ -75,11 +75,10 @@ class IOSpec:
             out["quantiles"] = list(self.quantiles)
         return out
 
-    @property
-    def loss(self):
-        """The training loss: the head's own, or its per-member form for an ensemble."""
-        from forecaster.models.heads import PinballLoss, ensemble_mse, output_head
+    def loss(self, point: str = "mse"):
+        """The training loss: pinball for a quantile head, else ``point`` (mse, mae, huber), per member for an ensemble."""
+        from forecaster.models.heads import PinballLoss, point_loss
 
         if self.output == "quantiles":
             return PinballLoss(self.quantiles, name="pinball")  # handles the members' axis itself
-        return ensemble_mse if self.members > 1 else output_head(self).loss
+        return point_loss(point, self.members)

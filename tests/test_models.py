@@ -73,3 +73,28 @@ def test_cudnn_path_reporting():
     assert cudnn_issues(ForecastConfig(cell="gru", layers=3, bidirectional=True)) == []
     assert "no fused cuDNN kernel" in cudnn_issues(ForecastConfig(cell="rnn"))[0]
     assert "recurrent_dropout=0.3" in cudnn_issues(ForecastConfig(cell="gru", recurrent_dropout=0.3))[0]
+
+
+@pytest.mark.parametrize("members", [1, 3])
+@pytest.mark.parametrize("name", ["mse", "mae", "huber"])
+def test_point_losses_match_their_formulas(name, members):
+    """Every ``train.loss`` is compiled in, and (per member for an ensemble) computes its textbook value."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(5, 4)).astype("float32")
+    pred = (y[:, None, :] + rng.normal(scale=1.5, size=(5, members, 4))).astype("float32")
+    err = pred - y[:, None, :]
+    want = {"mse": np.square(err), "mae": np.abs(err),
+            "huber": np.where(np.abs(err) <= 1, 0.5 * np.square(err), np.abs(err) - 0.5)}[name].mean()
+    cfg = ForecastConfig(units=3, lookback=8, horizon=4, loss=name, ensemble=members)
+    io = IOSpec(lookback=8, horizon=4, n_past=1, members=members)
+    model = new_model(cfg, io)
+    loss = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
+    got = float(np.mean(keras.ops.convert_to_numpy(loss(y, pred if members > 1 else pred[:, 0]))))
+    assert got == pytest.approx(float(want), rel=1e-5)
+
+
+def test_an_unknown_loss_is_refused():
+    from forecaster.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="`loss` must be one of mse, mae, huber"):
+        ForecastConfig(loss="mape")

@@ -148,6 +148,38 @@ OUTPUT_HEADS: dict[str, OutputHead] = {
 assert set(OUTPUT_HEADS) == set(OUTPUT_TYPES), "every output type in the config needs a head"
 
 
+def point_loss(name: str, members: int):
+    """The point head's training loss ``name`` (mse, mae, huber), per member for an ensemble (``members > 1``)."""
+    if name not in POINT_LOSSES:
+        raise ConfigError(f"`loss` must be one of {', '.join(POINT_LOSSES)}. Received: loss={name!r}")
+    if members > 1:
+        return POINT_LOSSES[name]
+    return {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber(delta=1.0)}[name]
+
+
+def _per_member(y_true, y_pred):
+    from keras import ops
+
+    return y_pred - ops.expand_dims(ops.cast(y_true, y_pred.dtype), 1)
+
+
+@keras.saving.register_keras_serializable(package="forecaster")
+def ensemble_mae(y_true, y_pred):
+    """Mean absolute error of every ensemble member: ``y_pred`` is ``(batch, members, horizon)``."""
+    from keras import ops
+
+    return ops.mean(ops.abs(_per_member(y_true, y_pred)), axis=(1, 2))
+
+
+@keras.saving.register_keras_serializable(package="forecaster")
+def ensemble_huber(y_true, y_pred):
+    """Huber loss (delta 1) of every ensemble member: squared below 1, absolute above."""
+    from keras import ops
+
+    a = ops.abs(_per_member(y_true, y_pred))
+    return ops.mean(ops.where(a <= 1.0, 0.5 * ops.square(a), a - 0.5), axis=(1, 2))
+
+
 @keras.saving.register_keras_serializable(package="forecaster")
 def ensemble_mse(y_true, y_pred):
     """Mean squared error of every ensemble member: ``y_pred`` is ``(batch, members, horizon)``.
@@ -165,3 +197,7 @@ def output_head(io: IOSpec) -> OutputHead:
     if head is None:
         raise ConfigError(f"`type` must be one of {', '.join(OUTPUT_HEADS)}. Received: type={io.output!r}")
     return head
+
+
+#: ``train.loss`` -> its per-member form for an ensemble.
+POINT_LOSSES = {"mse": ensemble_mse, "mae": ensemble_mae, "huber": ensemble_huber}

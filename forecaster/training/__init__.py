@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 
 from forecaster.config import ForecastConfig
@@ -147,7 +148,7 @@ def compile_model(model: keras.Model, config: ForecastConfig, io: IOSpec, *, ste
         learning_rate=config.train.learning_rate, clipnorm=config.train.clipnorm or None
     )
     model.compile(
-        optimizer=optimizer, loss=io.loss, jit_compile=config.runtime.jit_compile,
+        optimizer=optimizer, loss=io.loss(config.train.loss), jit_compile=config.runtime.jit_compile,
         steps_per_execution=steps_per_execution,
     )
     return model
@@ -165,6 +166,8 @@ class TrainResult:
     seconds: float
     replicas: int
     global_batch_size: int
+    holdout_model: keras.Model | None = None  # with final_fit "all": the early-stopped model behind the scores
+    final_epochs: int | None = None           # with final_fit "all": epochs of the refit on every window
 
 
 def train(
@@ -179,6 +182,8 @@ def train(
     tensorboard: str | Path | None = None,
     callbacks: list | None = None,
     initial_weights: list | None = None,
+    final_origins=None,
+    final_weights=None,
 ) -> TrainResult:
     """Fit a brand-new model on the training origins of ``split``, early-stopped on its validation origins.
 
@@ -200,6 +205,11 @@ def train(
         initial_weights: start from these weights (``model.get_weights()`` of a model of the
             same shapes) instead of a random initialisation: a warm start. The optimizer is
             fresh either way.
+        final_origins: with ``config.train.final_fit == "all"``, every origin (training
+            and validation rows): after the early-stopped fit, a fresh model is trained on
+            them for its best epoch count, replaying its learning rates, and returned as
+            ``model`` (the early-stopped one as ``holdout_model``). ``final_weights``: their
+            per-series loss weights.
 
     With ``verbose`` set, an overall estimate of the time left (:class:`EpochETA`) is
     printed after the first epochs.
@@ -270,8 +280,9 @@ def train(
             with warnings.catch_warnings():  # the finished fit's optimizer state is not needed, only its weights
                 warnings.simplefilter("ignore", UserWarning)
                 plain.load_weights(trained)
-            return TrainResult(model=plain, history=_read_history(history_csv), seconds=0.0, replicas=replicas,
-                               global_batch_size=batch_size)
+            result = TrainResult(model=plain, history=_read_history(history_csv), seconds=0.0, replicas=replicas,
+                                 global_batch_size=batch_size)
+            return _final_fit(result, config, io, view, final_origins, final_weights, strategy, batch_size, teacher)
         _align_history(history_csv, ckpt / "backup")
         callbacks += [
             keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
@@ -315,7 +326,55 @@ def train(
         history = _read_history(history_csv)
     else:
         history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
-    return TrainResult(model=model, history=history, seconds=elapsed, replicas=replicas, global_batch_size=batch_size)
+    result = TrainResult(model=model, history=history, seconds=elapsed, replicas=replicas, global_batch_size=batch_size)
+    return _final_fit(result, config, io, view, final_origins, final_weights, strategy, batch_size, teacher)
+
+
+def _final_fit(result: TrainResult, config: ForecastConfig, io: IOSpec, view: WindowView, origins, weights,
+               strategy, batch_size: int, teacher: bool) -> TrainResult:
+    """``config.train.final_fit == "all"``: train a fresh model on ``origins`` for the best epoch count of ``result``.
+
+    The epoch count is that of the restored (best) epoch of the monitored validation loss; the learning rate of
+    each epoch is replayed from the history (the plateau schedule reacted to validation losses this fit does not
+    see). Seeded with the training seed, so the refit repeats exactly on a CPU.
+    """
+    if config.train.final_fit != "all" or origins is None or len(origins) == 0:
+        return result
+    history = result.history
+    monitored = history.get("val_loss_smoothed", history.get("val_loss", []))
+    finite = np.isfinite(np.asarray(monitored, dtype=float)) if len(monitored) else np.zeros(0, bool)
+    epochs = int(np.nanargmin(monitored)) + 1 if finite.any() else len(history.get("loss", [])) or config.train.epochs
+    rates = history.get("learning_rate") or history.get("lr") or []
+    rates = [float(r) for r in rates[:epochs]] + [config.train.learning_rate] * max(0, epochs - len(rates))
+    keras.utils.set_random_seed(config.train.seed)
+    train_ds, _, steps = training_data(
+        view, origins, origins, batch_size,  # the validation stream is built lazily and never read
+        seed=config.train.seed + 1, steps_per_epoch=config.train.steps_per_epoch,
+        min_steps_per_epoch=config.train.min_steps_per_epoch, weights=weights, teacher=teacher,
+    )
+    per_call = steps_per_execution_for(steps, STEPS_PER_EXECUTION) if use_tf_data() and strategy is None else 1
+    with distribute.scope(strategy):
+        model = new_model(config, io, steps_per_execution=per_call, graph="train" if teacher else "predict")
+    nonfinite = StopOnNonFinite()
+    started = time.perf_counter()
+    model.fit(
+        train_ds, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=0,
+        callbacks=[nonfinite, keras.callbacks.LearningRateScheduler(lambda epoch, lr: rates[min(epoch, len(rates) - 1)])],
+    )
+    if nonfinite.bad_epoch is not None:
+        raise TrainingError(
+            f"Training diverged in the final fit on every window: the loss became NaN/inf in epoch "
+            f"{nonfinite.bad_epoch}. Lower --learning-rate or use --final-fit holdout."
+        )
+    if strategy is not None or teacher:
+        plain = build_model(config, io)
+        plain.set_weights(model.get_weights())
+        model = plain
+    log.info("final fit: a fresh model trained on %d windows (validation rows included) for %d epochs", len(origins),
+             epochs)
+    return TrainResult(model=model, history=history, seconds=result.seconds + time.perf_counter() - started,
+                       replicas=result.replicas, global_batch_size=result.global_batch_size,
+                       holdout_model=result.model, final_epochs=epochs)
 
 
 def _read_history(path: Path) -> dict[str, list[float]]:
