@@ -15,10 +15,11 @@ influence a choice. The resolved values are written into the fitted config
     training rows left after one horizon, so short series keep enough windows;
     never shorter than one season when a season fits.
 ``base``
-    per horizon step, the naive or the seasonal naive forecast, whichever
-    had the lower MAE over the training windows (the seasonal one only when
-    a whole season fits in the lookback): the last value usually wins the
-    first steps of a smooth series, the value one season back the later ones.
+    per horizon step, the naive, the seasonal naive or the Naive2 forecast
+    (the last value, seasonally adjusted by the window's own seasonal profile,
+    see :func:`naive2_weights`), whichever had the lower MAE over the training
+    windows (the seasonal ones only when one, respectively two, whole seasons
+    fit in the lookback).
 ``normalization`` / ``transform``
     each candidate (``window`` / ``global``; ``log`` / ``none`` for a
     positive target) is scored on *inner* validation windows: the last part
@@ -80,22 +81,85 @@ def auto_lookback(n_rows: int, season: int, horizon: int, val_fraction: float) -
     return max(1, min(lookback, n_train - horizon))
 
 
+#: Bases whose forecast of every step is one input row (a gather); the others are weighted sums of rows.
+ROW_BASES = ("naive", "seasonal_naive")
+
+
+def naive2_weights(lookback: int, horizon: int, season: int) -> np.ndarray:
+    """``(horizon, lookback)`` weights of the Naive2 base: the naive forecast of the seasonally adjusted window, reseasonalised.
+
+    The window's last ``K = lookback // season`` whole seasons (aligned to its end) give the seasonal profile
+    ``s_p`` = mean over those seasons of (value at phase ``p`` - that season's mean). Step ``k`` forecasts
+    ``x[-1] - s_(m-1) + s_(k mod m)``: the last value with its own seasonal effect taken off and step ``k``'s put
+    on (M4's Naive2, with the indices of each window, additive in model units: multiplicative after a log
+    transform). Each row sums to 1, so it commutes with the affine scaling and the window-relative shift.
+
+    >>> w = naive2_weights(8, 3, 4)  # two seasons of 4
+    >>> x = np.array([10, 20, 30, 40, 12, 22, 32, 42.0])  # level 25 then 27, profile -15 -5 5 15
+    >>> (w @ x).round(6).tolist()
+    [12.0, 22.0, 32.0]
+    """
+    k = lookback // season
+    if season < 2 or k < 2:
+        raise ConfigError(
+            f"`base` naive2 needs two whole seasons in the window: lookback={lookback}, season={season}. "
+            "Raise --lookback or use --base naive."
+        )
+    start = lookback - k * season
+    profile = np.zeros((season, lookback))
+    centre = np.eye(season) - 1.0 / season  # value at phase p less the season's mean
+    for c in range(k):
+        profile[:, start + c * season : start + (c + 1) * season] += centre / k
+    weights = np.zeros((horizon, lookback))
+    weights[:, lookback - 1] = 1.0
+    weights += profile[np.arange(horizon) % season] - profile[season - 1]
+    return weights
+
+
+def base_candidates(lookback: int, horizon: int, season: int) -> dict[str, np.ndarray]:
+    """The baselines ``base auto`` chooses from, as ``(horizon, lookback)`` weights: those that fit the window."""
+    out = {"naive": _one_hot(np.full(horizon, lookback - 1), lookback)}
+    if 1 < season <= lookback:
+        out["seasonal_naive"] = _one_hot(lookback - season + np.arange(horizon) % season, lookback)
+    if season > 1 and lookback // season >= 2:
+        out["naive2"] = naive2_weights(lookback, horizon, season)
+    return out
+
+
+def _one_hot(rows: np.ndarray, lookback: int) -> np.ndarray:
+    w = np.zeros((len(rows), lookback))
+    w[np.arange(len(rows)), rows] = 1.0
+    return w
+
+
 def base_steps(base: str, lookback: int, horizon: int, season: int, step_bases: tuple[str, ...] = ()) -> np.ndarray | None:
-    """Input rows holding each horizon step's baseline forecast (see :class:`~forecaster.windowing.WindowView`).
+    """Each horizon step's baseline forecast: input rows ``(horizon,)`` when every step's base is one row, else
+    ``(horizon, lookback)`` weights (see :class:`~forecaster.windowing.WindowView`); None for ``base none``.
 
     >>> base_steps("seasonal_naive", 6, 5, 4).tolist(), base_steps("naive", 6, 2, 4).tolist()
     ([2, 3, 4, 5, 2], [5, 5])
     >>> base_steps("auto", 6, 3, 4, ("naive", "seasonal_naive", "seasonal_naive")).tolist()
     [5, 3, 4]
+    >>> base_steps("naive2", 8, 2, 4).shape
+    (2, 8)
     """
     if base == "none":
         return None
     if base == "auto":
         if not step_bases:
             raise ConfigError("`base` auto is resolved by fit; pass base naive or seasonal_naive to build windows directly.")
+        if any(b not in ROW_BASES for b in step_bases):
+            rows = {"naive": _one_hot(np.full(horizon, lookback - 1), lookback)}
+            if 1 < season <= lookback:
+                rows["seasonal_naive"] = _one_hot(lookback - season + np.arange(horizon) % season, lookback)
+            if "naive2" in step_bases:
+                rows["naive2"] = naive2_weights(lookback, horizon, season)
+            return np.stack([rows[b if b in rows else "naive"][k] for k, b in enumerate(step_bases)])
         naive = np.full(horizon, lookback - 1)
         seasonal = lookback - season + np.arange(horizon) % season if 1 < season <= lookback else naive
         return np.where(np.array(step_bases) == "seasonal_naive", seasonal, naive)
+    if base == "naive2":
+        return naive2_weights(lookback, horizon, season)
     if base == "naive" or season <= 1:
         return np.full(horizon, lookback - 1)
     if season > lookback:
@@ -214,18 +278,28 @@ def _proxy_scores(config, train, transforms, norms, *, prices, linear, columns) 
 
 
 def _step_bases(target: np.ndarray, origins: range, horizon: int, season: int, lookback: int) -> tuple[tuple[str, ...], str]:
-    """Per step, the baseline (naive or seasonal naive) with the lower MAE over the training windows."""
-    if not 1 < season <= lookback:
+    """Per step, the baseline (naive, seasonal naive or Naive2, those that fit the window) with the lower MAE over
+    the training windows."""
+    cands = base_candidates(lookback, horizon, season)
+    if len(cands) == 1:
         return ("naive",) * horizon, "no whole season in the lookback: naive at every step"
     o = np.asarray(origins)
     if len(o) > PROXY_WINDOWS:
         o = o[np.linspace(0, len(o) - 1, PROXY_WINDOWS).astype(int)]
     k = np.arange(horizon)
     actual = target[o[:, None] + k]
-    naive = np.abs(actual - target[o - 1][:, None]).mean(axis=0)
-    seasonal = np.abs(actual - target[o[:, None] - season + k % season]).mean(axis=0)
-    bases = tuple("seasonal_naive" if s < n else "naive" for s, n in zip(seasonal, naive))
-    return bases, f"lower training-window MAE per step (naive {naive.mean():.4g}, seasonal naive {seasonal.mean():.4g} on average)"
+    window = target[o[:, None] - lookback + np.arange(lookback)]
+    errors = {name: np.abs(actual - window @ w.T).mean(axis=0) for name, w in cands.items()}
+    return _pick_steps(errors, "lower training-window MAE per step")
+
+
+def _pick_steps(errors: dict[str, np.ndarray], what: str) -> tuple[tuple[str, ...], str]:
+    """Per step the base of lowest error (ties: the simpler, first listed); the reason names the averages."""
+    names = list(errors)
+    table = np.stack([errors[n] for n in names])
+    bases = tuple(names[i] for i in np.argmin(table, axis=0))
+    averages = ", ".join(f"{n.replace('_', ' ')} {errors[n].mean():.4g}" for n in names)
+    return bases, f"{what} ({averages} on average)"
 
 
 def _describe_steps(bases: tuple[str, ...]) -> str:

@@ -61,7 +61,7 @@ CELLS = ("gru", "lstm", "simple_rnn")
 TRANSFORMS = ("auto", "none", "log")
 NORMALIZATIONS = ("auto", "window", "global")
 #: What the network's output is added to (``output.base``).
-BASES = ("auto", "seasonal_naive", "naive", "none")
+BASES = ("auto", "seasonal_naive", "naive", "naive2", "none")
 FALLBACKS = ("none", "baseline")
 MISSING_POLICIES = ("ffill", "interpolate", "error")
 #: Model families (keys of :data:`forecaster.models.MODEL_BUILDERS`).
@@ -430,8 +430,9 @@ class OutputConfig(_Section):
     )
     base: str = _opt(
         "auto", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
-        "last value), none (the level itself); auto: per horizon step, whichever of the two was more accurate on "
-        "the training rows. The network learns a correction to it.", choices=BASES,
+        "last value), naive2 (the last value seasonally adjusted by the window's own seasonal profile, as M4's "
+        "Naive2; needs two seasons in the window), none (the level itself); auto: per horizon step, whichever of "
+        "them was most accurate on the training rows. The network learns a correction to it.", choices=BASES,
     )
     step_bases: tuple[str, ...] = _opt(
         (), "With base auto: the baseline chosen for each horizon step (set by fit).", cli=False,

@@ -187,16 +187,20 @@ def resolve_panel(config: ForecastConfig, members: list, freq: str, *, prices: b
 
 
 def _panel_step_bases(members, lookback: int, horizon: int, season: int, val_fraction: float):
-    """Per step, naive or seasonal naive: the lower mean error over the series' training windows, each series' errors
-    divided by its mean absolute one-step change over its training rows (so no series dominates by its units)."""
-    if not 1 < season <= lookback:
+    """Per step, naive, seasonal naive or Naive2 (those that fit the window): the lower mean error over the series'
+    training windows, each series' errors divided by its mean absolute one-step change over its training rows (so
+    no series dominates by its units)."""
+    from forecaster.choices import _pick_steps, base_candidates
+
+    cands = base_candidates(lookback, horizon, season)
+    if len(cands) == 1:
         return ("naive",) * horizon, "no whole season in the lookback: naive at every step"
     k = np.arange(horizon)
-    naive, seasonal, count = np.zeros(horizon), np.zeros(horizon), 0
+    errors, count = {name: np.zeros(horizon) for name in cands}, 0
     for m in members:
         y = m.values[:, 0]
         end = split_rows(len(y), horizon, val_fraction)
-        origins = np.arange(season, end - horizon + 1)
+        origins = np.arange(lookback, end - horizon + 1)
         if end < 3 or len(origins) == 0:
             continue
         scale = float(np.mean(np.abs(np.diff(y[:end]))))
@@ -205,16 +209,13 @@ def _panel_step_bases(members, lookback: int, horizon: int, season: int, val_fra
         if len(origins) > BASE_ORIGINS_PER_SERIES:
             origins = origins[np.linspace(0, len(origins) - 1, BASE_ORIGINS_PER_SERIES).astype(int)]
         actual = y[origins[:, None] + k]
-        naive += np.abs(actual - y[origins - 1][:, None]).sum(axis=0) / scale
-        seasonal += np.abs(actual - y[origins[:, None] - season + k % season]).sum(axis=0) / scale
+        window = y[origins[:, None] - lookback + np.arange(lookback)]
+        for name, w in cands.items():
+            errors[name] += np.abs(actual - window @ w.T).sum(axis=0) / scale
         count += len(origins)
     if count == 0:
-        return ("naive",) * horizon, "no training window a season long: naive at every step"
-    bases = tuple("seasonal_naive" if s < n else "naive" for s, n in zip(seasonal, naive))
-    return bases, (
-        f"lower scaled training-window error per step over the panel (naive {naive.mean() / count:.4g}, "
-        f"seasonal naive {seasonal.mean() / count:.4g} on average)"
-    )
+        return ("naive",) * horizon, "no training window a lookback long: naive at every step"
+    return _pick_steps({n: e / count for n, e in errors.items()}, "lower scaled training-window error per step over the panel")
 
 
 def fit_scalers(members: list, layout: PanelLayout, config: ForecastConfig, *, prices: bool, linear: tuple[str, ...]):

@@ -177,9 +177,18 @@ class WindowView:
         # Which input row (0 .. lookback-1) holds the baseline forecast of each horizon step: the
         # network predicts the target minus that value (see `reference`). Window-relative inputs
         # default to the last row (the naive forecast); None means no baseline (predict the level).
+        # It may also be a weighted sum of input rows: ``base_steps`` is then ``(horizon, lookback)`` weights
+        # (``base_weights``; e.g. Naive2, see forecaster.choices.naive2_weights) and ``base_steps`` is None.
         if base_steps is None and relative:
             base_steps = np.full(horizon, lookback - 1)
-        if base_steps is not None:
+        self.base_weights = None
+        if base_steps is not None and np.ndim(base_steps) == 2:
+            weights = np.asarray(base_steps, dtype=np.float64)
+            if weights.shape != (horizon, lookback) or not np.isfinite(weights).all():
+                raise ConfigError(f"`base_steps` weights must be finite, of shape ({horizon}, {lookback}). "
+                                  f"Received shape {weights.shape}")
+            self.base_weights, base_steps = weights, None
+        elif base_steps is not None:
             base_steps = np.asarray(base_steps, dtype=np.int64)
             if base_steps.shape != (horizon,) or base_steps.min() < 0 or base_steps.max() >= lookback:
                 raise ConfigError(f"`base_steps` must be {horizon} input rows in [0, {lookback}). Received: {base_steps}")
@@ -221,7 +230,7 @@ class WindowView:
         if self._targets is None:
             raise DataError(f"The series is shorter than horizon={self.horizon}.")
         y = self._targets[np.asarray(origins)]
-        if self.base_steps is not None:
+        if self.base_steps is not None or self.base_weights is not None:
             y = y - self.reference(origins)
         return y
 
@@ -237,6 +246,9 @@ class WindowView:
         [[3.0, 4.0, 3.0]]
         """
         origins = np.asarray(origins)
+        if self.base_weights is not None:
+            window = self.values[origins[:, None] - self.lookback + np.arange(self.lookback), 0].astype(np.float64)
+            return (window @ self.base_weights.T).astype(self.values.dtype)
         if self.base_steps is None:
             return np.zeros((len(origins), self.horizon), dtype=self.values.dtype)
         return self.values[origins[:, None] - self.lookback + self.base_steps, 0]

@@ -272,3 +272,18 @@ def test_scale_in_chunks_matches_one_call() -> None:
     z = scale_in_chunks(sc, x, chunk=64)
     assert z.dtype == np.float32 and z.ctypes.data % 64 == 0
     np.testing.assert_array_equal(z, sc.transform_values(x))
+
+
+@needs_tf
+def test_tf_dataset_subtracts_a_weighted_base_like_window_view() -> None:
+    """A base that is a weighted sum of input rows (Naive2) is taken off the targets identically on both paths."""
+    from forecaster.choices import naive2_weights
+
+    weights = naive2_weights(20, 5, 4)
+    view = WindowView(_buffer(), lookback=20, horizon=5, relative=True, base_steps=weights)
+    assert view.base_steps is None and view.base_weights is not None
+    origins = np.arange(20, 120)
+    for i, (x, y) in enumerate(window_dataset(view, origins, batch_size=16)):
+        chunk = origins[i * 16 : (i + 1) * 16]
+        np.testing.assert_array_equal(x.numpy(), view.inputs(chunk))
+        np.testing.assert_allclose(y.numpy(), view.targets(chunk), rtol=1e-5, atol=1e-4)

@@ -274,3 +274,60 @@ def test_split_with_too_little_training_data() -> None:
     )
     with pytest.raises(DataError, match=re.escape(msg)):
         chronological_split(100, lookback=10, horizon=5, val_fraction=0.9)
+
+
+@PROPS
+@given(data=buffers(), season=st.integers(2, 4))
+def test_naive2_base_is_the_seasonally_adjusted_last_value(data: tuple[np.ndarray, int, int], season: int) -> None:
+    """Naive2 of each window, computed the long way: seasonal profile over the window's last whole seasons."""
+    from forecaster.choices import naive2_weights
+
+    values, lookback, horizon = data
+    if lookback // season < 2:
+        return
+    view = WindowView(values, lookback, horizon, relative=True, base_steps=naive2_weights(lookback, horizon, season))
+    origins = valid_origins(len(values), lookback, horizon)
+    ref, y = view.reference(origins), view.targets(origins)
+    k = lookback // season
+    for i, o in enumerate(origins.tolist()):
+        cycles = values[o - k * season : o, 0].astype(np.float64).reshape(k, season)
+        profile = (cycles - cycles.mean(axis=1, keepdims=True)).mean(axis=0)
+        level = values[o - 1, 0] - profile[-1]
+        want = level + profile[np.arange(horizon) % season]
+        np.testing.assert_allclose(ref[i], want, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(y[i], values[o : o + horizon, 0] - ref[i], rtol=1e-4, atol=1e-3)
+
+
+def test_naive2_needs_two_seasons_in_the_window() -> None:
+    from forecaster.choices import base_candidates, naive2_weights
+
+    with pytest.raises(ConfigError, match="two whole seasons"):
+        naive2_weights(7, 3, 4)
+    assert set(base_candidates(7, 3, 4)) == {"naive", "seasonal_naive"}
+    assert set(base_candidates(8, 3, 4)) == {"naive", "seasonal_naive", "naive2"}
+    assert set(base_candidates(8, 3, 1)) == {"naive"}
+
+
+def test_auto_base_picks_naive2_where_it_is_most_accurate_on_training_windows() -> None:
+    """A random-walk level under a strong season of 4: the last value is blind to the season, the value one season
+    back is a season out of date; the seasonally adjusted last value (Naive2) is closest at every step but the one
+    in the last value's own phase, where all three are the last value (the tie goes to naive)."""
+    from forecaster.choices import _step_bases
+    from forecaster.panel import _panel_step_bases
+
+    rng = np.random.default_rng(0)
+    n = 400
+    y = 50 + np.cumsum(rng.normal(0, 1, n)) + 5 * np.tile([1.0, -1.0, 2.0, -2.0], n // 4)
+    want = ("naive2", "naive2", "naive2", "naive")
+    bases, why = _step_bases(y, range(16, 300), 4, 4, 16)
+    assert bases == want, why
+    assert "naive2" in why and "seasonal naive" in why
+
+    class Member:  # what _panel_step_bases reads of a series: its values, target in column 0
+        def __init__(self, v):
+            self.values = v[:, None]
+
+    bases, _ = _panel_step_bases([Member(y), Member(2 * y[:200])], 16, 4, 4, 0.15)
+    assert bases == want
+    # A season that does not fit twice: naive2 is no candidate.
+    assert "naive2" not in _step_bases(y, range(16, 300), 4, 12, 16)[0]

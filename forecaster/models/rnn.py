@@ -23,6 +23,7 @@ compiling (``steps_per_execution``, XLA) by :mod:`forecaster.training`.
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from forecaster.config import ForecastConfig
 from forecaster.exceptions import ConfigError
@@ -181,6 +182,11 @@ def build_recursive_rnn(config: ForecastConfig, io: IOSpec, *, graph: str = "pre
             "`multistep='recursive'` maps each prediction back to the window's scale through its baseline; "
             "with base 'none' and window normalisation there is none. Use --base naive (or auto) or "
             "--normalization global."
+        )
+    if steps is not None and np.ndim(steps) == 2:
+        raise ConfigError(
+            "`multistep='recursive'` feeds each prediction back as the next input row through a one-row baseline; "
+            "naive2 is a weighted sum of rows. Use --base naive or seasonal_naive."
         )
     one = IOSpec(**{**io.to_dict(), "horizon": 1, "members": 1})
     if io.output != "point":

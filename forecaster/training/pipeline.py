@@ -321,6 +321,7 @@ def window_dataset(
 
     lookback, horizon, relative, n_future = view.lookback, view.horizon, view.relative, view.n_future
     base_steps = None if view.base_steps is None else tf.constant(view.base_steps, dtype=tf.int64)
+    base_weights = None if view.base_weights is None else tf.constant(view.base_weights.T, dtype=tf.float32)
     n = len(origins)
     n_batches = math.ceil(n / batch_size)
     buffer = _as_tensor(view.values)
@@ -369,6 +370,8 @@ def window_dataset(
         if base_steps is not None:
             # The baseline forecast of each step (see WindowView.reference): the network predicts the rest.
             y = y - tf.gather(x[:, :, 0], base_steps, axis=1)
+        elif base_weights is not None:
+            y = y - tf.matmul(x[:, :, 0], base_weights)  # a weighted sum of input rows per step (e.g. Naive2)
         if relative:
             x = x - x[:, -1:, :]  # inputs relative to the last observed row
         parts = [x]
