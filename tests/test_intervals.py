@@ -127,7 +127,7 @@ def test_quantile_head_never_crosses_whatever_the_weights():
     out = np.asarray(model.predict(rng.normal(0, 10, (64, 6, 1)).astype("float32"), verbose=0))
     assert out.shape == (64, 2, 3, 5)
     assert (np.diff(out, axis=-1) >= 0).all()  # ordered (softplus steps may underflow to 0 in float32, never below)
-    loss = io.loss(rng.normal(0, 1, (64, 3)).astype("float32"), out)
+    loss = io.loss()(rng.normal(0, 1, (64, 3)).astype("float32"), out)
     assert np.isfinite(float(keras.ops.convert_to_numpy(loss)))
 
 
