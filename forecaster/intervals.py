@@ -61,7 +61,6 @@ __all__ = [
     "Calibration",
     "calibrate",
     "calibrate_panel",
-    "series_scale",
     "conformal_radius",
     "coverage_verdict",
     "crps_from_quantiles",
@@ -69,6 +68,7 @@ __all__ = [
     "local_scale",
     "pinball",
     "quantile_column",
+    "series_scale",
     "winkler",
 ]
 

@@ -193,7 +193,7 @@ def test_panel_calibration_arithmetic_is_scale_free():
     unit = np.array([1.0, 2.0, 0.5])
     point = rng.normal(10, 1, (n, h)) * unit[series, None]
     actual = point + rng.normal(0, 1, (n, h)) * unit[series, None]
-    kw = dict(series=series, log=np.zeros(n, dtype=bool), source="synthetic")
+    kw = {"series": series, "log": np.zeros(n, dtype=bool), "source": "synthetic"}
     cal = I.calibrate_panel("absolute", (80,), actual, point, unit=unit, **kw)
     f = np.where(series == 1, 1000.0, 1.0)[:, None]
     cal_big = I.calibrate_panel("absolute", (80,), actual * f, point * f, unit=unit * [1, 1000, 1], **kw)
@@ -245,7 +245,7 @@ def test_panel_cli_backtest_reports_interval_coverage_per_series_and_overall():
         res = runner.invoke(cli, ["backtest", "panel.csv", "--interval", "80", "--stride", "4", *PANEL_FLAGS])
         assert res.exit_code == 0, res.output
         assert "80 %: coverage" in res.output and "per series" in res.output
-        saved = sorted(Path("runs").glob("backtest-*"))[-1]
+        saved = max(Path("runs").glob("backtest-*"))
         per = pd.read_csv(saved / "per_series.csv")
         model = per[per["method"] == "model"]
         assert len(model) == 3 and model["coverage_80"].between(0, 1).all()

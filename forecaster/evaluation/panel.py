@@ -115,8 +115,8 @@ class PanelBacktestResult:
         """What ``forecast backtest`` prints about a panel's intervals (nothing without them)."""
         if not self.intervals:
             return []
-        lines = ["Prediction intervals of the model (pooled over every series; tolerance 1.96 sd with one "
-                 "independent point per horizon; per series in per_series.csv):"]
+        lines = [("Prediction intervals of the model (pooled over every series; tolerance 1.96 sd with one "
+                  "independent point per horizon; per series in per_series.csv):")]
         for level, r in self.intervals.items():
             lines.append(
                 f"  {level} %: coverage {100 * r['coverage']:5.1f} % over {r['points']} points ({r['verdict']}, +/- "
