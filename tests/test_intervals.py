@@ -203,6 +203,21 @@ def test_panel_calibration_arithmetic_is_scale_free():
     assert np.allclose((hi_b - lo_b), (hi - lo) * f)
     # Scores per series are the errors over the series' scale: a common radius per step, times each unit.
     assert np.allclose((hi - lo) / 2, cal.radius[80][None, :] * unit[series, None])
+    # scaled (a local scale d per window, in the series' units) and cqr (a band per window) likewise.
+    d = rng.uniform(0.5, 2.0, n) * unit[series]
+    q = np.stack([point - unit[series, None], point, point + unit[series, None]], axis=-1)
+    for method in ("scaled", "cqr"):
+        extra = {"scale": d, "quantiles": q, "taus": (0.1, 0.5, 0.9)}
+        c = I.calibrate_panel(method, (80,), actual, point, unit=unit, **kw, **extra)
+        c_big = I.calibrate_panel(method, (80,), actual * f, point * f, unit=unit * [1, 1000, 1], **kw,
+                                  scale=d * f[:, 0], quantiles=q * f[..., None], taus=(0.1, 0.5, 0.9))
+        assert np.allclose(c.radius[80], c_big.radius[80]), method
+        lo, hi = c.panel_bounds(point, series=series, log=kw["log"], scale=d, quantiles=q)[80]
+        lo_b, hi_b = c_big.panel_bounds(point * f, series=series, log=kw["log"], scale=d * f[:, 0],
+                                        quantiles=q * f[..., None])[80]
+        assert np.allclose(hi_b - lo_b, (hi - lo) * f), method
+        inside = ((actual >= lo) & (actual <= hi)).mean()  # in-sample: at least the nominal level, up to ties
+        assert inside >= 0.79, (method, inside)
 
 
 def test_panel_cli_fit_predict_info_plot_with_intervals():
