@@ -414,11 +414,6 @@ class Forecaster:
             log.warning("Static columns (%s) are read but not used as model inputs.", ", ".join(ts.static_features))
         if cfg.output.fallback != "none":
             raise ConfigError("`fallback` applies to one series; a panel model serves its own forecasts. Use fallback none.")
-        if cfg.output.type != "point" or cfg.output.intervals:
-            raise ConfigError(
-                "Quantiles and conformal intervals are for models of one series so far; fit each series on its own "
-                "(forecast fit data.csv --target COLUMN, or ts[id]) or drop --quantiles/--interval."
-            )
         cfg = cfg.replace(target=ts.target if not cfg.data.targets else None, features=ts.features, future_features=())
         members = list(ts.members)
         calendar: tuple[str, ...] = ()
@@ -459,6 +454,7 @@ class Forecaster:
             lookback=w.lookback, horizon=w.horizon, n_past=len(used[0].columns), n_future=len(calendar),
             output=cfg.output.type, members=cfg.train.ensemble or 1,
             n_series=len(used) if cfg.model.series_embedding else 0, embedding=cfg.model.series_embedding,
+            quantiles=cfg.output.head_quantiles,
         )
         rows_of = np.repeat(np.arange(len(used), dtype=np.int32), layout.lengths + layout.pad)
         view = self._view(panel_buffer(used, scalers, layout.pad), io, cfg, rows_of)
@@ -519,6 +515,8 @@ class Forecaster:
             "val_end": self.last_time_.isoformat(),
         }
         score = self._panel_validation(view, layout, used, val_o)
+        # Calibrated on the validation windows by the held-out model, like one series.
+        self.calibration_ = self._calibrate_panel(view, layout, used, val_o) if cfg.output.intervals else None
         self.model_ = result.model
         val_losses = self.history_.get("val_loss", [float("nan")])
         self.metrics_ = {
@@ -538,10 +536,17 @@ class Forecaster:
         }
         return self
 
-    def _panel_predict(self, view: WindowView, origins: np.ndarray, series: np.ndarray) -> np.ndarray:
-        """Forecasts in original units at buffer-row ``origins`` of the series ``series`` (indices into ``ids_``)."""
+    def _panel_predict(self, view: WindowView, origins: np.ndarray, series: np.ndarray, *,
+                       quantiles: bool = False) -> np.ndarray:
+        """Forecasts in original units at buffer-row ``origins`` of the series ``series`` (indices into ``ids_``).
+
+        As :meth:`_predict_view`: a quantile head's point forecast is its median; ``quantiles=True``
+        returns every quantile, ``(len(origins), horizon, Q)``, each mapped back by its series' scaler.
+        """
         horizon = self.config.window.horizon
-        out = np.empty((len(origins), horizon), dtype=np.float64)
+        taus = getattr(self.io_, "quantiles", ())
+        shape = (len(origins), horizon, *((len(taus),) if taus else ()))
+        out = np.empty(shape, dtype=np.float64)
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])
             inputs = view.model_inputs(chunk)
@@ -549,11 +554,79 @@ class Forecaster:
             if size != len(chunk):
                 inputs = _pad(inputs, size)
             rel = np.asarray(self._predict_batch(inputs), dtype=np.float64)[: len(chunk)]
-            if rel.ndim == 3:
+            if rel.ndim == len(shape) + 1:  # an ensemble: the members' median (quantiles stay ordered)
                 rel = np.median(rel, axis=1)
-            z = rel + view.reference(chunk)
-            out[lo : lo + len(chunk)] = self.panel_scalers_.inverse_target(np.asarray(series[lo : lo + len(chunk)]), z)
+            ref = view.reference(chunk)
+            z = rel + (ref[..., None] if taus else ref)
+            which = np.asarray(series[lo : lo + len(chunk)])
+            out[lo : lo + len(chunk)] = self.panel_scalers_.inverse_target(which, z.reshape(len(chunk), -1)).reshape(z.shape)
+        if taus and not quantiles:
+            return out[..., taus.index(0.5)]
         return out
+
+    def _calibrate_panel(self, view: WindowView, layout, used: list, val_o):
+        """Conformal radii of a panel from the validation windows of every series, pooled with scale-free scores.
+
+        Each series' scale is fitted on its training rows only (see :mod:`forecaster.intervals`).
+        """
+        from forecaster.intervals import calibrate_panel, series_scale
+
+        out, h = self.config.output, self.config.window.horizon
+        log_of = self.panel_scalers_.log[:, 0]
+        raw, g = self._panel_targets(layout, used)
+        unit = np.array([series_scale(g_of(m.values[: int(e), 0], lg)) for m, e, lg in zip(used, layout.train_ends, log_of)])
+        pos = np.arange(len(val_o), dtype=np.int64)
+        series, origins = val_o.series_of(pos), val_o.take(pos)
+        parts = self._panel_interval_inputs(view, origins, series, g)
+        cal = calibrate_panel(
+            out.conformal, out.intervals, raw[origins[:, None] + np.arange(h)], parts["point"], series=series,
+            log=log_of[series], unit=unit,
+            source=f"{len(origins)} validation windows of {int(np.count_nonzero(val_o.counts))} series, targets "
+                   f"{self.data_['val_start']} .. {self.data_['val_end']}",
+            scale=parts["scale"], quantiles=parts["quantiles"], taus=self.io_.quantiles,
+        )
+        if cal.short:
+            log.warning(
+                "Only %d calibration windows: the %s %% interval(s) take the largest validation error, without the "
+                "finite-sample coverage guarantee. Raise --val-fraction or supply more data.",
+                cal.windows, ", ".join(map(str, cal.short)),
+            )
+        return cal
+
+    def _panel_targets(self, layout, used: list) -> tuple[np.ndarray, np.ndarray]:
+        """The original-units target in the buffer's layout (padding: the first value) and its ``g`` (log or not, per series)."""
+        log_of = self.panel_scalers_.log[:, 0]
+        raw = np.concatenate([np.concatenate([np.repeat(m.values[:1, 0], layout.pad), m.values[:, 0]]) for m in used])
+        rows_log = np.repeat(log_of[: len(used)], layout.lengths + layout.pad)
+        return raw, g_of(raw, rows_log)
+
+    def _panel_interval_inputs(self, view: WindowView, origins: np.ndarray, series: np.ndarray,
+                               g_target: np.ndarray) -> dict[str, Any]:
+        """Point and quantile forecasts of buffer-row ``origins`` and each window's local scale (``g`` units)."""
+        from forecaster.intervals import local_scale
+
+        full = self._panel_predict(view, origins, series, quantiles=True)
+        quantiles = full if self.io_.quantiles else None
+        point = full[..., self.io_.quantiles.index(0.5)] if quantiles is not None else full
+        return {"point": point, "quantiles": quantiles, "series": np.asarray(series, dtype=np.int64),
+                "scale": local_scale(g_target, origins, self.config.window.lookback)}
+
+    def _panel_interval_frame(self, parts: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Quantile and interval columns of panel forecasts (the names of :meth:`_interval_frame`)."""
+        from forecaster.intervals import interval_columns, quantile_column
+
+        cols: dict[str, np.ndarray] = {}
+        if parts["quantiles"] is not None:
+            for i, q in enumerate(self.io_.quantiles):
+                cols[quantile_column(q)] = parts["quantiles"][..., i]
+        cal = getattr(self, "calibration_", None)
+        if cal is not None:
+            bounds = cal.panel_bounds(parts["point"], series=parts["series"], log=self.panel_scalers_.log[parts["series"], 0],
+                                      scale=parts["scale"], quantiles=parts["quantiles"])
+            for level, (lo, hi) in bounds.items():
+                lo_name, hi_name = interval_columns(level)
+                cols[lo_name], cols[hi_name] = lo, hi
+        return cols
 
     def _panel_validation(self, view: WindowView, layout, used: list, val_o) -> dict[str, Any]:
         """Mean over series of sMAPE and MASE on the validation windows: the model beside naive and seasonal naive.
@@ -565,7 +638,7 @@ class Forecaster:
         h, season = self.config.window.horizon, self.config.window.season or 1
         n_series = len(used)
         # Original-units target in the buffer's layout (padding: the first value), for actuals and baselines.
-        raw = np.concatenate([np.concatenate([np.repeat(m.values[:1, 0], layout.pad), m.values[:, 0]]) for m in used])
+        raw = self._panel_targets(layout, used)[0]
         k = np.arange(h)
         names = ["model", "naive"] + (["seasonal_naive"] if 1 < season <= self.config.window.lookback else [])
         abs_sum = {n: np.zeros(n_series) for n in names}
@@ -681,14 +754,25 @@ class Forecaster:
             windows = np.stack([_pad_rows(members[s].values, lookback) for s in wanted])
             times = [members[s].index[-1] for s in wanted]
         buf, origins, futures, rows_of = self._panel_rows(windows, times, index)
-        forecast = self._panel_predict(self._view(buf, self.io_, self.config, rows_of), origins, np.asarray(index))
-        if not np.isfinite(forecast).all():
-            raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
+        view = self._view(buf, self.io_, self.config, rows_of)
         h = self.config.window.horizon
+        extra: dict[str, np.ndarray] = {}
+        if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
+            # Each series' observed window in original units, the buffer's layout (the rows after it are not read).
+            observed = np.concatenate([windows[:, :, 0], np.repeat(windows[:, -1:, 0], h, axis=1)], axis=1)
+            g = g_of(observed, self.panel_scalers_.log[index, 0][:, None]).reshape(-1)
+            parts = self._panel_interval_inputs(view, origins, np.asarray(index), g)
+            forecast = parts["point"]
+            extra = {k: v.reshape(-1) for k, v in self._panel_interval_frame(parts).items()}
+        else:
+            forecast = self._panel_predict(view, origins, np.asarray(index))
+        if not np.isfinite(forecast).all() or not all(np.isfinite(v).all() for v in extra.values()):
+            raise TrainingError("The model produced non-finite forecasts. Refit with a lower --learning-rate.")
         return pd.DataFrame({
             "id": np.repeat(np.asarray(wanted, dtype=object), h),
             "timestamp": np.concatenate([f.to_numpy() for f in futures]),
             "value": forecast.reshape(-1),
+            **extra,
         })
 
     def predict_panel_origins(self, data, origins: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -702,6 +786,15 @@ class Forecaster:
 
         Returns:
             series id -> ``(len(origins), horizon)`` forecasts in original units.
+        """
+        return {s: cols["point"] for s, cols in self.predict_panel_intervals(data, origins, columns=False).items()}
+
+    def predict_panel_intervals(self, data, origins: dict[str, np.ndarray], *,
+                                columns: bool = True) -> dict[str, dict[str, np.ndarray]]:
+        """:meth:`predict_panel_origins` with the quantile and interval columns that ``predict()`` adds.
+
+        Returns:
+            series id -> ``{"point": (n, horizon), "q0.1": ..., "lower_80": ..., "upper_80": ...}``.
         """
         self._check_fitted()
         self.select_series(list(origins))
@@ -728,11 +821,18 @@ class Forecaster:
             which.append(np.full(len(o), index[j], dtype=np.int64))
         flat_o, flat_s = np.concatenate(flat), np.concatenate(which)
         rows_of = np.repeat(np.asarray(index, dtype=np.int32), [len(v) + pad for v in values])
-        out = self._panel_predict(self._view(buf, self.io_, self.config, rows_of), flat_o, flat_s)
+        view = self._view(buf, self.io_, self.config, rows_of)
+        if columns and (self.io_.quantiles or getattr(self, "calibration_", None) is not None):
+            raw = np.concatenate([np.concatenate([np.repeat(v[:1, 0], pad), v[:, 0]]) for v in values])
+            g = g_of(raw, np.repeat(self.panel_scalers_.log[index, 0], [len(v) + pad for v in values]))
+            parts = self._panel_interval_inputs(view, flat_o, flat_s, g)
+            out = {"point": parts["point"], **self._panel_interval_frame(parts)}
+        else:
+            out = {"point": self._panel_predict(view, flat_o, flat_s)}
         result, lo = {}, 0
         for s in ids:
             n = len(origins[s])
-            result[s] = out[lo : lo + n]
+            result[s] = {k: v[lo : lo + n] for k, v in out.items()}
             lo += n
         return result
 
@@ -1147,6 +1247,9 @@ class Forecaster:
             fc.calibration_ = Calibration.from_dict(manifest["intervals"], fc.config.window.horizon)
         if "panel" in manifest:
             fc._load_panel(manifest, run)
+            cal = fc.calibration_
+            if cal is not None and (cal.series_scale is None or len(cal.series_scale) != len(fc.ids_)):
+                raise ArtifactError(f"{run / MANIFEST_FILE}: the panel's `intervals` entry needs one series scale per series.")
         else:
             _load_last_window(fc, manifest, run)
         fc.history_ = _read_history(run / HISTORY_FILE)
@@ -1174,6 +1277,13 @@ class _PanelSplit:
 
     def __init__(self, train_origins, val_origins) -> None:
         self.train_origins, self.val_origins = train_origins, val_origins
+
+
+def g_of(x: np.ndarray, log: np.ndarray | bool) -> np.ndarray:
+    """The interval transform ``g`` of target values: the log where ``log`` (a flag per row or one flag), else the values."""
+    x = np.asarray(x, dtype=np.float64)
+    log = np.broadcast_to(np.asarray(log, dtype=bool), x.shape)
+    return np.where(log, np.log(np.maximum(np.where(log, x, 1.0), 1e-300)), x)
 
 
 def _pad_rows(values: np.ndarray, rows: int) -> np.ndarray:

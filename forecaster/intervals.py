@@ -31,6 +31,20 @@ Which windows calibrate: ``fit`` uses its validation windows (the last
 ``val_fraction`` of the rows: after every training window, used only to
 stop early); a backtest's folds each use their own model's validation
 windows, all before the fold's cutoff.
+
+Panels (many series, one model) pool the validation windows of every series
+into one calibration per step. Series have their own units, so every score
+is made scale-free first: ``g`` of each series (log or identity, its own) is
+divided by that series' scale ``m``, the mean absolute one-step change of
+``g(y)`` over its **training rows** (the MASE denominator of a non-seasonal
+series)::
+
+    z = g(x) / m      absolute  s = |z(y) - z(f)|               interval g^-1(m (z(f) -/+ r_k))
+                      scaled    s = |z(y) - z(f)| / (d / m)     (= the one-series score: d is in g units)
+                      cqr       s = max(z(lo) - z(y), z(y) - z(hi))
+
+so a series multiplied by 1000 keeps its scores, and its intervals are 1000
+times as wide. ``Calibration.series_scale`` stores ``m`` per series.
 """
 
 from __future__ import annotations
@@ -46,6 +60,7 @@ from forecaster.exceptions import ArtifactError, ConfigError
 __all__ = [
     "Calibration",
     "calibrate",
+    "calibrate_panel",
     "conformal_radius",
     "coverage_verdict",
     "crps_from_quantiles",
@@ -53,6 +68,7 @@ __all__ = [
     "local_scale",
     "pinball",
     "quantile_column",
+    "series_scale",
     "winkler",
 ]
 
@@ -129,6 +145,8 @@ class Calibration:
     quantiles: tuple[float, ...] = field(default=())
     #: level -> the ``(windows, horizon)`` calibration scores (in memory only: a rolling backtest extends them).
     scores: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    #: A panel's per-series scales ``m`` (in the model's series order), None for one series.
+    series_scale: np.ndarray | None = field(default=None, repr=False)
 
     def g(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -164,8 +182,27 @@ class Calibration:
             out[level] = (self.g_inv(lo), self.g_inv(hi))
         return out
 
+    def panel_bounds(self, point: np.ndarray, *, series: np.ndarray, log: np.ndarray, scale: np.ndarray | None = None,
+                     quantiles: np.ndarray | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """:meth:`bounds` of a panel: rows of many series, each in its own units (see the module docstring).
+
+        Args:
+            point: ``(n, horizon)`` point forecasts, original units of each row's series.
+            series: ``(n,)`` each row's series (index into :attr:`series_scale`).
+            log: ``(n,)`` whether each row's series is log-transformed.
+            scale, quantiles: as for :meth:`bounds` (``scale`` in each series' ``g`` units).
+        """
+        unit = self.series_scale[np.asarray(series, dtype=np.int64)]
+        z = self.bounds(
+            to_units(point, log, unit), scale=None if scale is None else np.asarray(scale) / unit,
+            quantiles=None if quantiles is None else to_units(quantiles, log, unit),
+        )
+        return {lv: (from_units(lo, log, unit), from_units(hi, log, unit)) for lv, (lo, hi) in z.items()}
+
     def describe(self) -> str:
         """One line for ``fit`` and ``info``."""
+        if self.series_scale is not None:
+            return self._describe_panel()
         widths = ", ".join(f"{lv} %: step 1 {self.radius[lv][0]:.4g} .. step {len(self.radius[lv])} "
                            f"{self.radius[lv][-1]:.4g}" for lv in self.levels)
         unit = {"absolute": "log units" if self.log else "units", "scaled": "x local scale",
@@ -174,12 +211,22 @@ class Calibration:
                 "the finite-sample guarantee)") if self.short else ""
         return f"{self.method} conformal on {self.source}; radius ({unit}) {widths}{note}"
 
+    def _describe_panel(self) -> str:
+        widths = ", ".join(f"{lv} %: step 1 {self.radius[lv][0]:.4g} .. step {len(self.radius[lv])} "
+                           f"{self.radius[lv][-1]:.4g}" for lv in self.levels)
+        unit = {"absolute": "x each series' mean absolute one-step change", "scaled": "x local scale",
+                "cqr": "widening of the quantile band, x each series' mean absolute one-step change"}[self.method]
+        note = (f"; {', '.join(map(str, self.short))} % took the largest error ({self.windows} windows are too few for "
+                "the finite-sample guarantee)") if self.short else ""
+        return f"{self.method} conformal on {self.source}, pooled scale-free scores; radius ({unit}) {widths}{note}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method, "levels": list(self.levels), "log": bool(self.log), "windows": int(self.windows),
             "source": self.source, "short": list(self.short), "floor": float(self.floor),
             "quantiles": list(self.quantiles),
             "radius": {str(k): [float(x) for x in v] for k, v in self.radius.items()},
+            **({"series_scale": [float(x) for x in self.series_scale]} if self.series_scale is not None else {}),
         }
 
     @classmethod
@@ -191,12 +238,16 @@ class Calibration:
                 method=str(data["method"]), levels=levels, radius=radius, log=bool(data["log"]),
                 windows=int(data["windows"]), source=str(data["source"]), short=tuple(int(x) for x in data["short"]),
                 floor=float(data["floor"]), quantiles=tuple(float(q) for q in data.get("quantiles", [])),
+                series_scale=(np.asarray(data["series_scale"], dtype=np.float64).reshape(-1)
+                              if data.get("series_scale") is not None else None),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactError(f"The run's `intervals` entry is malformed: {exc!r}") from None
         if (cal.method not in ("absolute", "scaled", "cqr") or set(radius) != set(levels)
                 or any(v.shape != (horizon,) or not np.isfinite(v).all() for v in radius.values())):
             raise ArtifactError(f"The run's `intervals` entry does not hold {horizon} finite radii per level.")
+        if cal.series_scale is not None and not (np.isfinite(cal.series_scale).all() and (cal.series_scale > 0).all()):
+            raise ArtifactError("The run's `intervals` entry holds series scales that are not finite and positive.")
         return cal
 
 
@@ -243,6 +294,69 @@ def calibrate(
         if not ok:
             short.append(level)
     cal.short = tuple(short)
+    return cal
+
+
+def series_scale(g_train: np.ndarray) -> float:
+    """A panel series' scale ``m``: the mean absolute one-step change of ``g(y)`` over its training rows.
+
+    >>> series_scale(np.array([1.0, 3.0, 2.0]))
+    1.5
+    """
+    g_train = np.asarray(g_train, dtype=np.float64)
+    return float(np.mean(np.abs(np.diff(g_train)))) if len(g_train) > 1 else float("nan")
+
+
+def _rows(v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A per-row vector ``(n,)`` shaped to broadcast over ``x`` ``(n, ...)``."""
+    return np.asarray(v).reshape((-1,) + (1,) * (np.ndim(x) - 1))
+
+
+def to_units(x: np.ndarray, log: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """``g(x) / m`` per row: each row's own transform (``log``) and series scale (``unit``)."""
+    x = np.asarray(x, dtype=np.float64)
+    lg = _rows(np.asarray(log, dtype=bool), x)
+    g = np.where(lg, np.log(np.maximum(np.where(lg, x, 1.0), 1e-300)), x)
+    return g / _rows(unit, x)
+
+
+def from_units(z: np.ndarray, log: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`to_units`."""
+    g = np.asarray(z, dtype=np.float64) * _rows(unit, z)
+    lg = _rows(np.asarray(log, dtype=bool), g)
+    return np.where(lg, np.exp(np.where(lg, g, 0.0)), g)
+
+
+def calibrate_panel(
+    method: str,
+    levels: tuple[int, ...],
+    actual: np.ndarray,
+    point: np.ndarray,
+    *,
+    series: np.ndarray,
+    log: np.ndarray,
+    unit: np.ndarray,
+    source: str,
+    scale: np.ndarray | None = None,
+    quantiles: np.ndarray | None = None,
+    taus: tuple[float, ...] = (),
+) -> Calibration:
+    """:func:`calibrate` on the pooled validation windows of a panel, with scale-free scores.
+
+    Args:
+        actual, point, scale, quantiles, taus: as for :func:`calibrate`, rows of many series.
+        series: ``(n,)`` each row's series (index into ``unit``).
+        log: ``(n,)`` whether each row's series is log-transformed.
+        unit: ``(series,)`` each series' scale ``m`` (:func:`series_scale` of its training rows).
+    """
+    unit = np.asarray(unit, dtype=np.float64)
+    m = unit[np.asarray(series, dtype=np.int64)]
+    cal = calibrate(
+        method, levels, to_units(actual, log, m), to_units(point, log, m), log=False, source=source,
+        scale=None if scale is None else np.asarray(scale) / m,
+        quantiles=None if quantiles is None else to_units(quantiles, log, m), taus=taus,
+    )
+    cal.series_scale = unit
     return cal
 
 

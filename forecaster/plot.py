@@ -221,7 +221,8 @@ def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, 
 
     Args:
         history: series id -> observed values (DatetimeIndex).
-        forecast: the long table of a panel model's ``predict()`` (``id``, ``timestamp``, ``value``).
+        forecast: the long table of a panel model's ``predict()`` (``id``, ``timestamp``, ``value``); its
+            ``lower_<level>``/``upper_<level>`` (or quantile) columns are drawn as bands, as by :func:`plot_forecast`.
         title: figure title.
 
     >>> import numpy as np
@@ -236,6 +237,10 @@ def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, 
         part = forecast[forecast["id"] == sid]
         fc_values = pd.Series(part["value"].to_numpy(), index=pd.DatetimeIndex(part["timestamp"]))
         ax.plot(hist.index, hist.to_numpy(), color="0.25", lw=1.2, label="history")
+        bands = _bands(part.drop(columns=["id", "timestamp", "value"]).set_axis(fc_values.index))
+        for i, (label, lo, hi) in enumerate(bands):  # widest first, so the narrower bands are drawn over it
+            ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color="tab:orange", lw=0,
+                            alpha=0.18 + 0.17 * i / max(len(bands) - 1, 1), label=label)
         joined = pd.concat([hist.iloc[-1:], fc_values])
         ax.plot(joined.index, joined.to_numpy(), color="tab:orange", lw=2.0, marker="o", ms=3,
                 markevery=list(range(1, len(joined))), label="forecast")

@@ -168,12 +168,173 @@ def test_log_intervals_come_back_exactly(tmp_path):
     assert np.allclose(pred["y"] / pred["lower_80"], np.exp(cal.radius[80] * d))
 
 
-def test_panels_refuse_intervals_clearly():
+# ---------------------------------------------------------------------------- panels (many series, one model)
+PANEL_TINY = {"units": 4, "epochs": 1, "lookback": 12, "horizon": 4, "batch_size": 32, "ensemble": 1,
+              "min_steps_per_epoch": 1}
+PANEL_FLAGS = ["--units", "4", "--epochs", "1", "--lookback", "12", "--horizon", "4", "--batch-size", "32",
+               "--ensemble", "1", "--min-steps-per-epoch", "1"]
+
+
+def _panel(scale_of: dict[str, float] | None = None) -> pd.DataFrame:
+    """Three monthly series of different lengths and levels (``tests/test_panel.py``'s), one of them optionally rescaled."""
+    from test_panel import panel_frame
+
+    df = panel_frame({"north": (90, "2001-01-01"), "south": (60, "2003-04-01"), "east": (48, "2004-07-01")})
+    for sid, factor in (scale_of or {}).items():
+        df.loc[df["unique_id"] == sid, "value"] *= factor
+    return df
+
+
+def test_panel_calibration_arithmetic_is_scale_free():
+    """Pure arithmetic: rescaling one series' actuals and forecasts leaves the radii alone and rescales its bounds."""
+    rng = np.random.default_rng(5)
+    n, h = 300, 3
+    series = rng.integers(0, 3, n)
+    unit = np.array([1.0, 2.0, 0.5])
+    point = rng.normal(10, 1, (n, h)) * unit[series, None]
+    actual = point + rng.normal(0, 1, (n, h)) * unit[series, None]
+    kw = {"series": series, "log": np.zeros(n, dtype=bool), "source": "synthetic"}
+    cal = I.calibrate_panel("absolute", (80,), actual, point, unit=unit, **kw)
+    f = np.where(series == 1, 1000.0, 1.0)[:, None]
+    cal_big = I.calibrate_panel("absolute", (80,), actual * f, point * f, unit=unit * [1, 1000, 1], **kw)
+    assert np.allclose(cal.radius[80], cal_big.radius[80])
+    lo, hi = cal.panel_bounds(point, series=series, log=kw["log"])[80]
+    lo_b, hi_b = cal_big.panel_bounds(point * f, series=series, log=kw["log"])[80]
+    assert np.allclose((hi_b - lo_b), (hi - lo) * f)
+    # Scores per series are the errors over the series' scale: a common radius per step, times each unit.
+    assert np.allclose((hi - lo) / 2, cal.radius[80][None, :] * unit[series, None])
+    # scaled (a local scale d per window, in the series' units) and cqr (a band per window) likewise.
+    d = rng.uniform(0.5, 2.0, n) * unit[series]
+    q = np.stack([point - unit[series, None], point, point + unit[series, None]], axis=-1)
+    for method in ("scaled", "cqr"):
+        extra = {"scale": d, "quantiles": q, "taus": (0.1, 0.5, 0.9)}
+        c = I.calibrate_panel(method, (80,), actual, point, unit=unit, **kw, **extra)
+        c_big = I.calibrate_panel(method, (80,), actual * f, point * f, unit=unit * [1, 1000, 1], **kw,
+                                  scale=d * f[:, 0], quantiles=q * f[..., None], taus=(0.1, 0.5, 0.9))
+        assert np.allclose(c.radius[80], c_big.radius[80]), method
+        lo, hi = c.panel_bounds(point, series=series, log=kw["log"], scale=d, quantiles=q)[80]
+        lo_b, hi_b = c_big.panel_bounds(point * f, series=series, log=kw["log"], scale=d * f[:, 0],
+                                        quantiles=q * f[..., None])[80]
+        assert np.allclose(hi_b - lo_b, (hi - lo) * f), method
+        inside = ((actual >= lo) & (actual <= hi)).mean()  # in-sample: at least the nominal level, up to ties
+        assert inside >= 0.79, (method, inside)
+
+
+def test_panel_cli_fit_predict_info_plot_with_intervals():
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from forecaster.cli import cli
+
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        _panel().to_csv("panel.csv", index=False)
+        res = runner.invoke(cli, ["fit", "panel.csv", "--interval", "80", *PANEL_FLAGS])
+        assert res.exit_code == 0, res.output
+        assert "Intervals: absolute conformal on" in res.output and "pooled scale-free scores" in res.output
+        res = runner.invoke(cli, ["predict"])
+        assert res.exit_code == 0, res.output
+        out = pd.read_csv(Path("runs/latest/forecast.csv"))
+        assert list(out.columns) == ["id", "timestamp", "value", "lower_80", "upper_80"]
+        assert sorted(out["id"].unique()) == ["east", "north", "south"]
+        assert (out["lower_80"] <= out["value"]).all() and (out["value"] <= out["upper_80"]).all()
+        assert (out["upper_80"] > out["lower_80"]).all()
+        res = runner.invoke(cli, ["info"])
+        assert "Intervals:  80 %: absolute conformal on" in res.output
+        res = runner.invoke(cli, ["plot", "--series", "north,east", "--output", "fan.png"])
+        assert res.exit_code == 0 and Path("fan.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_panel_cli_backtest_reports_interval_coverage_per_series_and_overall():
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from forecaster.cli import cli
+
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        _panel().to_csv("panel.csv", index=False)
+        res = runner.invoke(cli, ["backtest", "panel.csv", "--interval", "80", "--stride", "4", *PANEL_FLAGS])
+        assert res.exit_code == 0, res.output
+        assert "80 %: coverage" in res.output and "per series" in res.output
+        saved = max(Path("runs").glob("backtest-*"))
+        per = pd.read_csv(saved / "per_series.csv")
+        model = per[per["method"] == "model"]
+        assert len(model) == 3 and model["coverage_80"].between(0, 1).all()
+        assert json.loads((saved / "metrics.json").read_text())["intervals"]["80"]["points"] > 0
+        assert {"lower_80", "upper_80"} <= set(pd.read_csv(saved / "forecasts.csv").columns)
+
+
+def test_panel_intervals_are_scale_free_per_series():
+    """One series x 1000: its interval widths x 1000, the others' unchanged (same seed; scalers per series)."""
     import forecaster as fc
 
-    a, b = _frame(seed=1).assign(id="a"), _frame(seed=2).assign(id="b")
-    with pytest.raises(ConfigError, match="Quantiles and conformal intervals are for models of one series so far"):
-        fc.Forecaster(**TINY, horizon=2, intervals=(80,)).fit(pd.concat([a, b]), target="y")
+    base = fc.Forecaster(**PANEL_TINY, intervals=(80,)).fit(_panel()).predict()
+    big = fc.Forecaster(**PANEL_TINY, intervals=(80,)).fit(_panel({"south": 1000.0})).predict()
+    width = (base["upper_80"] - base["lower_80"]).to_numpy()
+    width_big = (big["upper_80"] - big["lower_80"]).to_numpy()
+    south = (base["id"] == "south").to_numpy()
+    assert np.allclose(width_big[south], 1000 * width[south], rtol=1e-3)
+    assert np.allclose(width_big[~south], width[~south], rtol=1e-3)
+    assert np.allclose(big["value"].to_numpy()[south], 1000 * base["value"].to_numpy()[south], rtol=1e-3)
+
+
+def test_panel_calibration_reads_validation_windows_and_training_scales_only(monkeypatch):
+    """Spy: every actual value calibrated lies in its series' validation rows; each scale is of its training rows."""
+    import forecaster as fc
+    from forecaster.panel import split_rows
+
+    frames, values = [], {}
+    for k, (sid, n) in enumerate({"a": 70, "b": 50, "c": 44}.items()):
+        t = np.arange(n)
+        # Strictly increasing values identify their row.
+        y = 100.0 * (k + 1) + t + 0.3 * np.sin(t)
+        values[sid] = y
+        frames.append(pd.DataFrame({"id": sid, "time": pd.date_range("2020-01-01", periods=n, freq="D"), "y": y}))
+    seen = []
+    real = I.calibrate_panel
+
+    def spy(method, levels, actual, point, **kw):
+        seen.append((actual, kw["series"], kw["unit"]))
+        return real(method, levels, actual, point, **kw)
+
+    monkeypatch.setattr(I, "calibrate_panel", spy)
+    m = fc.Forecaster(**PANEL_TINY, intervals=(80,)).fit(pd.concat(frames), target="y")
+    (actual, series, unit), = seen
+    for i, sid in enumerate(m.ids_):
+        y = values[sid]
+        end = split_rows(len(y), PANEL_TINY["horizon"], m.config.window.val_fraction)
+        rows = np.searchsorted(y, actual[series == i].ravel())
+        assert np.allclose(y[rows], actual[series == i].ravel()) and rows.min() >= end, sid
+        assert unit[i] == pytest.approx(np.abs(np.diff(y[:end])).mean())
+    assert set(np.unique(series)) == {0, 1, 2}
+
+
+def test_panel_quantile_head_and_intervals_survive_save_and_load(tmp_path):
+    import forecaster as fc
+    from forecaster.exceptions import ArtifactError
+
+    m = fc.Forecaster(**PANEL_TINY, quantiles=(0.1, 0.9), intervals=(80, 95)).fit(_panel())
+    pred = m.predict()
+    assert list(pred.columns) == ["id", "timestamp", "value", "q0.1", "q0.5", "q0.9",
+                                  "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert (pred["q0.1"] <= pred["q0.5"]).all() and (pred["q0.5"] <= pred["q0.9"]).all()
+    assert np.allclose(pred["value"], pred["q0.5"])
+    assert (pred["lower_95"] <= pred["lower_80"]).all() and (pred["upper_80"] <= pred["upper_95"]).all()
+    run = m.save(tmp_path / "run")
+    manifest = json.loads((run / "forecaster.json").read_text())
+    assert len(manifest["intervals"]["series_scale"]) == 3 and manifest["io"]["quantiles"] == [0.1, 0.5, 0.9]
+    back = fc.load(run)
+    pd.testing.assert_frame_equal(back.predict(), pred)
+    pd.testing.assert_frame_equal(back.predict(series="east"), pred[pred["id"] == "east"].reset_index(drop=True))
+    # A panel calibration without its series scales is refused on load.
+    del manifest["intervals"]["series_scale"]
+    (run / "forecaster.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="one series scale per series"):
+        fc.load(run)
 
 
 # ---------------------------------------------------------------------------- backtest and the leakage spy

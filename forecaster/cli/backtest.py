@@ -257,6 +257,8 @@ def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts,
     echo("Mean over series (OWA relative to the seasonal naive forecast; lower is better):")
     echo(result.format_table())
     echo(result.verdict())
+    for line in result.interval_lines():
+        echo(line)
     out = result.save(store(ctx).path(name or store(ctx).new_name(data, run_name_part(config), prefix="backtest-")))
     t = result.timings
     echo(f"Time: {t['total_seconds']:.1f}s in all; one fit {t['fit_seconds']:.1f}s, batched predict {t['predict_seconds']:.2f}s")

@@ -90,7 +90,7 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboa
         click.echo(line)
     if fc.config.output.type == "quantiles":
         click.echo(f"Quantiles: {', '.join(f'{q:g}' for q in fc.io_.quantiles)} (monotone head, pinball loss)")
-    if getattr(fc, "calibration_", None) is not None:  # a panel model has no intervals yet
+    if getattr(fc, "calibration_", None) is not None:
         click.echo(f"Intervals: {fc.calibration_.describe()}")
     m = fc.metrics_
     click.echo(f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s")

@@ -18,6 +18,14 @@ first origin). Aggregates over the series: mean sMAPE, mean MASE and OWA,
 ``(sMAPE / sMAPE_ref + MASE / MASE_ref) / 2`` with the seasonal naive forecast as
 reference (the M4 competition used Naive2, a seasonally adjusted naive; for
 non-seasonal data both are the naive forecast).
+
+With ``--interval`` in the model's config, the model's conformal intervals
+(calibrated once, at the fit, on the pooled validation windows of every series,
+all before each series' first origin) are scored too: per series and level its
+coverage, mean width and the width divided by the series' MASE scale
+(``per_series.csv``, the ``model`` rows), and over every point of every series
+the overall coverage with its verdict (``metrics.json`` ``intervals``). The
+quantile and interval columns go into ``forecasts.csv``.
 """
 
 from __future__ import annotations
@@ -100,6 +108,22 @@ class PanelBacktestResult:
     config: dict[str, Any]
     timings: dict[str, float]
     forecaster: Any = None
+    #: level -> overall and mean per-series coverage of the model's intervals (empty without ``--interval``).
+    intervals: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def interval_lines(self) -> list[str]:
+        """What ``forecast backtest`` prints about a panel's intervals (nothing without them)."""
+        if not self.intervals:
+            return []
+        lines = [("Prediction intervals of the model (pooled over every series; tolerance 1.96 sd with one "
+                  "independent point per horizon; per series in per_series.csv):")]
+        for level, r in self.intervals.items():
+            lines.append(
+                f"  {level} %: coverage {100 * r['coverage']:5.1f} % over {r['points']} points ({r['verdict']}, +/- "
+                f"{100 * r['tolerance']:.1f}); per series {100 * r['series_min']:.0f} .. {100 * r['series_max']:.0f} % "
+                f"(mean {100 * r['series_mean']:.1f} %); mean width / MASE scale {r['scaled_width']:.3g}"
+            )
+        return lines
 
     def describe(self) -> str:
         n = self.per_series["id"].nunique()
@@ -139,6 +163,7 @@ class PanelBacktestResult:
                 "metrics": json.loads(self.metrics.to_json(orient="index")),
                 "skipped": self.skipped,
                 "timings": self.timings,
+                **({"intervals": self.intervals} if self.intervals else {}),
             }
             write_json(tmp / "metrics.json", payload)
 
@@ -187,8 +212,14 @@ def panel_backtest(
             skipped[sid] = f"skipped by the fit: {fc.skipped_.get(sid, 'too short')}"
             del origins[sid]
     t0 = time.perf_counter()
-    forecasts = fc.predict_panel_origins(ts, origins)
+    levels = tuple(fc.config.output.intervals)
+    if levels or fc.io_.quantiles:
+        columns = fc.predict_panel_intervals(ts, origins)
+        forecasts = {sid: c.pop("point") for sid, c in columns.items()}
+    else:
+        forecasts, columns = fc.predict_panel_origins(ts, origins), {sid: {} for sid in origins}
     predict_seconds = time.perf_counter() - t0
+    inside: dict[int, list[np.ndarray]] = {lv: [] for lv in levels}
     season = season if season is not None else (fc.config.window.season or season_of(config, ts.freq))
     k = np.arange(horizon)
     per_series, frames = [], []
@@ -202,6 +233,14 @@ def panel_backtest(
             err = np.abs(f - actual)
             per_series.append({"id": sid, "method": name, "origins": len(o), "MAE": float(err.mean()),
                                "sMAPE": float(smape(actual, f)), "MASE": float(err.mean() / scale)})
+            if name == "model":
+                for lv in levels:
+                    lo, hi = columns[sid][f"lower_{lv}"], columns[sid][f"upper_{lv}"]
+                    hit = (actual >= lo) & (actual <= hi)
+                    inside[lv].append(hit.reshape(-1))
+                    width = float((hi - lo).mean())
+                    per_series[-1].update({f"coverage_{lv}": float(hit.mean()), f"width_{lv}": width,
+                                           f"scaled_width_{lv}": width / scale})
         stamps = m.index.to_numpy()[o[:, None] + k]
         frame = pd.DataFrame({
             "id": sid, "cutoff": np.repeat(m.index.to_numpy()[o - 1], horizon), "step": np.tile(k + 1, len(o)),
@@ -209,8 +248,22 @@ def panel_backtest(
         })
         for name, f in methods.items():
             frame[name] = f.reshape(-1)
+        for name, v in columns[sid].items():
+            frame[name] = v.reshape(-1)
         frames.append(frame)
     per = pd.DataFrame(per_series)
+    intervals = {}
+    for lv in levels:
+        from forecaster.intervals import coverage_verdict
+
+        hits = np.concatenate(inside[lv])
+        by_series = per.loc[per["method"] == "model", f"coverage_{lv}"]
+        intervals[str(lv)] = {
+            "coverage": float(hits.mean()), "points": int(hits.size), "series_mean": float(by_series.mean()),
+            "series_min": float(by_series.min()), "series_max": float(by_series.max()),
+            "scaled_width": float(per.loc[per["method"] == "model", f"scaled_width_{lv}"].mean()),
+            **coverage_verdict(float(hits.mean()), lv / 100, int(hits.size), horizon),
+        }
     means = per.groupby("method")[["sMAPE", "MASE"]].mean().reindex(list(METHODS))
     ref = means.loc[REFERENCE]
     means["OWA"] = 0.5 * (means["sMAPE"] / ref["sMAPE"] + means["MASE"] / ref["MASE"])
@@ -224,4 +277,5 @@ def panel_backtest(
         timings={"fit_seconds": round(fit_seconds, 3), "predict_seconds": round(predict_seconds, 3),
                  "total_seconds": round(time.perf_counter() - started, 3)},
         forecaster=fc,
+        intervals=intervals,
     )
