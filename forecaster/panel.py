@@ -341,7 +341,11 @@ def static_matrix(members: list, names: tuple[str, ...] | list[str]) -> np.ndarr
                 f"Series {m.id!r} has static columns ({', '.join(have) or 'none'}); the model's are "
                 f"({', '.join(names) or 'none'}): {fix} (--static-features)."
             )
-    return np.array([[m.static[n] for n in names] for m in members], dtype=np.float64).reshape(len(members), len(names))
+    out = np.array([[m.static[n] for n in names] for m in members], dtype=np.float64).reshape(len(members), len(names))
+    if not np.isfinite(out).all():
+        bad = members[int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])].id
+        raise DataError(f"Static columns ({', '.join(names)}) of series {bad!r} must be finite numbers.")
+    return out
 
 
 def panel_buffer(members: list, scalers: PanelScalers, pad: int, index: list[int] | None = None) -> np.ndarray:

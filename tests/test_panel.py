@@ -395,3 +395,10 @@ def test_cli_fit_with_static_features(runner):
         static_frame().drop(columns="a").to_csv("no_a.csv", index=False)
         err = assert_one_line_error(runner.invoke(cli, ["predict", "--data", "no_a.csv"]))
         assert "Static column 'a' not found" in err
+
+
+def test_backtest_api_on_a_panel_with_static_columns():
+    """The panel backtest fits on the rows before each origin and forecasts them with each series' static vector."""
+    result = fc.backtest(fc.Forecaster(**TINY, static_features=("a", "b")), static_frame(), origin_stride=4)
+    assert set(result.per_series["id"]) == {"north", "south", "east"}
+    assert np.isfinite(result.metrics.loc["model", ["sMAPE", "MASE"]].astype(float)).all()
