@@ -402,3 +402,23 @@ def test_backtest_api_on_a_panel_with_static_columns():
     result = fc.backtest(fc.Forecaster(**TINY, static_features=("a", "b")), static_frame(), origin_stride=4)
     assert set(result.per_series["id"]) == {"north", "south", "east"}
     assert np.isfinite(result.metrics.loc["model", ["sMAPE", "MASE"]].astype(float)).all()
+
+
+def test_damaged_static_entries_are_artifact_errors(static_fitted, tmp_path):
+    import shutil
+
+    _, _, run, _ = static_fitted
+    bad = tmp_path / "bad"
+    shutil.copytree(run, bad)
+    manifest = json.loads((bad / "forecaster.json").read_text())
+    manifest["panel"]["static"]["std"] = [1.0, -2.0]
+    (bad / "forecaster.json").write_text(json.dumps(manifest))
+    with pytest.raises(fc.ArtifactError, match="`static` entry is malformed"):
+        fc.load(bad)
+    shutil.rmtree(bad)
+    shutil.copytree(run, bad)
+    with np.load(bad / "panel.npz") as z:
+        arrays = {k: z[k] for k in z.files if k != "static"}
+    np.savez(bad / "panel.npz", **arrays)
+    with pytest.raises(fc.ArtifactError, match="panel.npz"):
+        fc.load(bad)
