@@ -302,7 +302,7 @@ class StaticScaler:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, names: list[str], values: np.ndarray) -> "StaticScaler":
+    def fit(cls, names: list[str], values: np.ndarray) -> StaticScaler:
         values = np.asarray(values, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] != len(names) or not np.isfinite(values).all():
             raise DataError(f"Static columns ({', '.join(names)}) must hold one finite number per series.")
@@ -317,7 +317,7 @@ class StaticScaler:
         return {"features": list(self.names), "mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "StaticScaler":
+    def from_dict(cls, d: dict[str, Any]) -> StaticScaler:
         """Strictly: names, and as many finite means and positive standard deviations (else ValueError)."""
         names = [str(n) for n in d["features"]]
         mean, std = np.asarray(d["mean"], dtype=np.float64), np.asarray(d["std"], dtype=np.float64)

@@ -265,7 +265,7 @@ def static_fitted(tmp_path_factory):
 
 
 def test_static_features_are_model_inputs(static_fitted):
-    ts, model, run, _ = static_fitted
+    _, model, run, _ = static_fitted
     assert model.io_.n_static == 2 and model.static_features_ == ["a", "b"]
     assert model.config.data.static_features == ("a", "b")  # recorded (sorted): predict reads data the same way
     assert model.model_.get_layer("static").output.shape == (None, 2)
@@ -315,7 +315,7 @@ def test_static_save_load_predicts_the_same(static_fitted):
 
 
 def test_static_columns_missing_or_extra_at_predict_are_clean_errors(static_fitted, tmp_path):
-    ts, model, _, back = static_fitted
+    _, _, _, back = static_fitted
     with pytest.raises(fc.DataError, match="Static column 'b' not found") as exc:
         back.predict(static_frame().drop(columns="b"))
     assert "\n" not in str(exc.value)
@@ -350,7 +350,7 @@ def test_every_family_takes_the_static_input(family):
     from forecaster.models import build_model
     from forecaster.shapes import IOSpec
 
-    params = {"recursive": dict(multistep="recursive", base="naive")}.get(family, dict(model=family))
+    params = {"recursive": {"multistep": "recursive", "base": "naive"}}.get(family, {"model": family})
     cfg = ForecastConfig(units=4, lookback=6, horizon=2, model_dim=8, **params)
     io = IOSpec(lookback=6, horizon=2, n_past=1, n_static=2, n_series=3, embedding=2)
     model = build_model(cfg, io)
@@ -373,7 +373,7 @@ def test_training_batches_gather_each_windows_static_vector():
     static = np.array([[1.0, -1.0], [5.0, 7.0]], dtype=np.float32)
     view = WindowView(buf, 4, 2, series_index=rows_of, series_input=False, static=static)
     origins = SegmentedOrigins([4, 24], [10, 10])
-    (x, s), _ = next(iter(window_dataset(view, origins, batch_size=20)))
+    (_, s), _ = next(iter(window_dataset(view, origins, batch_size=20)))
     expected = static[rows_of[np.asarray(origins)]]
     np.testing.assert_array_equal(s.numpy(), expected)
     np.testing.assert_array_equal(view.model_inputs(np.asarray(origins))[1], expected)
