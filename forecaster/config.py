@@ -187,7 +187,8 @@ class DataConfig(_Section):
         multiple=True,
     )
     static_features: tuple[str, ...] = _opt(
-        (), "Static columns: one constant value per series (panels).", multiple=True,
+        (), "Static columns: one constant number per series of a panel, fed to the model (standardised over the "
+        "training series).", multiple=True,
     )
     time_col: str | None = _opt(None, "Time column (default: detected from names such as Date, time, ds).")
     id_col: str | None = _opt(

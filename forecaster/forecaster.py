@@ -16,8 +16,9 @@ A fitted Forecaster is saved as a directory, never a pickle::
       predict.npz        the model's weights by layer name, for prediction without Keras
                          (forecaster.inference; runs saved without it load with Keras)
       history.csv        per-epoch losses
-      panel.npz          a model of many series: every series' id, scaler parameters and last window
-                         (plain arrays, loaded with allow_pickle=False)
+      panel.npz          a model of many series: every series' id, scaler parameters and last window,
+                         and its static attributes if the model takes them (plain arrays, loaded with
+                         allow_pickle=False; their standardisation is in the manifest's `panel` entry)
 
 The directory is written under a temporary name and renamed into place, so a
 run interrupted at any moment leaves no directory that looks complete.
@@ -118,6 +119,7 @@ class Forecaster:
         roles = {
             "target": d.target, "features": d.features, "future_features": d.future_features,
             "time_col": d.time_col, "missing": d.missing, "id_col": d.id_col, "targets": d.targets,
+            "static_features": d.static_features,
         }
         roles.update({k: v for k, v in given.items() if v is not None})
         return roles
@@ -170,6 +172,7 @@ class Forecaster:
             return self._fit_panel(ts, verbose=verbose, checkpoint_dir=checkpoint_dir,
                                    extra={"tensorboard": tensorboard, "callbacks": callbacks})
         self.ids_ = None
+        self.static_features_, self.static_scaler_, self.static_values_ = [], None, None
         series = _one_series(ts, "fit")
         cfg = self.config
         if roles["target"] is not None and roles["target"] != series.target:
@@ -248,12 +251,18 @@ class Forecaster:
         return self
 
     @staticmethod
-    def _view(z: np.ndarray, io: IOSpec, cfg: ForecastConfig, series_index: np.ndarray | None = None) -> WindowView:
+    def _view(z: np.ndarray, io: IOSpec, cfg: ForecastConfig, series_index: np.ndarray | None = None,
+              static: np.ndarray | None = None) -> WindowView:
+        """Windows over the scaled buffer ``z``; a panel's ``series_index`` per buffer row and ``static`` vectors
+        (standardised, one row per series index) feed the series embedding and the static input."""
         w = cfg.window
+        if io.n_static and (static is None or series_index is None):
+            raise DataError(f"The model takes {io.n_static} static attributes per series; none were given.")
         return WindowView(
             z, io.lookback, io.horizon, relative=cfg.data.normalization == "window", n_future=io.n_future,
             base_steps=base_steps(cfg.output.base, io.lookback, io.horizon, w.season or 1, cfg.output.step_bases),
-            series_index=series_index if io.embedding else None,
+            series_index=series_index if io.embedding or io.n_static else None, series_input=bool(io.embedding),
+            static=static if io.n_static else None,
         )
 
     def _validation_errors(self, view: WindowView, values: np.ndarray, split) -> dict[str, Any]:
@@ -402,7 +411,8 @@ class Forecaster:
 
     def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir, extra: dict | None = None) -> "Forecaster":
         """Global training on every series of ``ts`` (see :mod:`forecaster.panel`)."""
-        from forecaster.panel import PanelLayout, PanelScalers, fit_scalers, panel_buffer, plan_layout, resolve_panel
+        from forecaster.panel import (PanelLayout, PanelScalers, StaticScaler, fit_scalers, panel_buffer, plan_layout,
+                                      resolve_panel, static_matrix)
 
         cfg = self.config
         if ts.future_features:
@@ -410,11 +420,11 @@ class Forecaster:
                 "Known-future columns are not supported for panels yet; use --calendar for calendar features, "
                 "or fit one series at a time."
             )
-        if ts.static_features:
-            log.warning("Static columns (%s) are read but not used as model inputs.", ", ".join(ts.static_features))
         if cfg.output.fallback != "none":
             raise ConfigError("`fallback` applies to one series; a panel model serves its own forecasts. Use fallback none.")
-        cfg = cfg.replace(target=ts.target if not cfg.data.targets else None, features=ts.features, future_features=())
+        # The static columns actually read are recorded (sorted), so `predict` reads new data the same way.
+        cfg = cfg.replace(target=ts.target if not cfg.data.targets else None, features=ts.features, future_features=(),
+                          static_features=ts.static_features)
         members = list(ts.members)
         calendar: tuple[str, ...] = ()
         prices = all(m.kind == "prices" for m in members)
@@ -444,6 +454,13 @@ class Forecaster:
         by_id = {m.id: m for m in members}
         used = [by_id[i] for i in layout.ids]
         scalers = PanelScalers.from_scalers(scaler_list)
+        static_values = static_scaler = static_input = None
+        if ts.static_features:
+            # Standardised over the series the model is fitted on: constant over time, so no row after a
+            # series' training cutoff enters them.
+            static_values = static_matrix(used, ts.static_features)
+            static_scaler = StaticScaler.fit(list(ts.static_features), static_values)
+            static_input = static_scaler.transform(static_values)
         train_o, val_o = layout.origins("train", w.window_stride), layout.origins("val", w.window_stride)
         if len(train_o) == 0 or len(val_o) == 0:
             raise DataError(
@@ -455,9 +472,10 @@ class Forecaster:
             output=cfg.output.type, members=cfg.train.ensemble or 1,
             n_series=len(used) if cfg.model.series_embedding else 0, embedding=cfg.model.series_embedding,
             quantiles=cfg.output.head_quantiles,
+            n_static=len(ts.static_features),
         )
         rows_of = np.repeat(np.arange(len(used), dtype=np.int32), layout.lengths + layout.pad)
-        view = self._view(panel_buffer(used, scalers, layout.pad), io, cfg, rows_of)
+        view = self._view(panel_buffer(used, scalers, layout.pad), io, cfg, rows_of, static_input)
         weights = None
         if cfg.train.series_weights == "series":
             # Each series weighs the same in the loss: its windows share 1 / count, rescaled to a mean of 1.
@@ -487,6 +505,9 @@ class Forecaster:
         self.fallback_ = None
         self.first_value_ = float("nan")
         self.ids_ = list(layout.ids)
+        self.static_features_ = list(ts.static_features)
+        self.static_scaler_ = static_scaler
+        self.static_values_ = static_values  # (series, n_static) original values, or None
         self.skipped_ = dict(layout.skipped)
         self.id_col_ = ts.id_col or "id"
         self.target_ = ts.target
@@ -697,14 +718,34 @@ class Forecaster:
         origins = np.arange(len(index), dtype=np.int64) * seg + lookback
         return buf, origins, futures, np.repeat(np.asarray(index, dtype=np.int32), seg)
 
+    def _static_input(self, members: list[Series] | None = None, index: list[int] | None = None) -> np.ndarray | None:
+        """The standardised static vector of every fitted series, ``(len(ids_), n_static)`` (None: the model takes none).
+
+        ``members`` (new data of the series at positions ``index``) replace the stored values of those series.
+        """
+        if not self.io_.n_static:
+            return None
+        values = self.static_values_.copy()
+        if members is not None:
+            from forecaster.panel import static_matrix
+
+            values[np.asarray(index, dtype=np.int64)] = static_matrix(members, self.static_features_)
+        return self.static_scaler_.transform(values)
+
     def _panel_members(self, data, series: list[str] | None = None) -> list[Series]:
         """The members of new panel data, validated with the fitted roles, each one a fitted series."""
         d = self.config.data
         ts = as_timeseries(
             data, target=None if d.targets else self.target_, features=self.features_, time_col=d.time_col,
-            missing=d.missing, id_col=d.id_col, targets=d.targets,
+            missing=d.missing, id_col=d.id_col, targets=d.targets, static_features=d.static_features,
         )
         members = list(ts.members)
+        if self.static_features_:
+            # Every series carries the model's static columns, no fewer and no more. (A model without static
+            # inputs, e.g. a run saved before they were inputs, ignores any it is given.)
+            from forecaster.panel import static_matrix
+
+            static_matrix(members, self.static_features_)
         unknown = [m.id for m in members if m.id not in self.ids_]
         if unknown and series is None:
             members = [m for m in members if m.id in self.ids_]
@@ -738,6 +779,7 @@ class Forecaster:
             index = [pos[s] for s in wanted]
             windows = self.last_windows_[index]
             times = [self.last_times_[i] for i in index]
+            static = self._static_input()
         else:
             members = {m.id: m for m in self._panel_members(data, series)}
             missing = [s for s in wanted if s not in members] if series is not None else []
@@ -753,8 +795,9 @@ class Forecaster:
                     )
             windows = np.stack([_pad_rows(members[s].values, lookback) for s in wanted])
             times = [members[s].index[-1] for s in wanted]
+            static = self._static_input([members[s] for s in wanted], index)
         buf, origins, futures, rows_of = self._panel_rows(windows, times, index)
-        view = self._view(buf, self.io_, self.config, rows_of)
+        view = self._view(buf, self.io_, self.config, rows_of, static)
         h = self.config.window.horizon
         extra: dict[str, np.ndarray] = {}
         if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
@@ -821,7 +864,8 @@ class Forecaster:
             which.append(np.full(len(o), index[j], dtype=np.int64))
         flat_o, flat_s = np.concatenate(flat), np.concatenate(which)
         rows_of = np.repeat(np.asarray(index, dtype=np.int32), [len(v) + pad for v in values])
-        view = self._view(buf, self.io_, self.config, rows_of)
+        static = self._static_input([members[s] for s in ids], index)
+        view = self._view(buf, self.io_, self.config, rows_of, static)
         if columns and (self.io_.quantiles or getattr(self, "calibration_", None) is not None):
             raw = np.concatenate([np.concatenate([np.repeat(v[:1, 0], pad), v[:, 0]]) for v in values])
             g = g_of(raw, np.repeat(self.panel_scalers_.log[index, 0], [len(v) + pad for v in values]))
@@ -844,6 +888,7 @@ class Forecaster:
                 fh, ids=np.asarray(self.ids_, dtype=str), log=sc.log, center=sc.center, scale=sc.scale,
                 last_windows=self.last_windows_,
                 last_times=np.asarray([t.value for t in self.last_times_], dtype=np.int64),
+                **({"static": self.static_values_} if self.io_.n_static else {}),
             )
             fh.flush()
             os.fsync(fh.fileno())
@@ -851,26 +896,36 @@ class Forecaster:
 
     def _load_panel(self, manifest: dict[str, Any], run: Path) -> None:
         """Read ``panel.npz`` strictly: shapes, finiteness and ids must match the manifest."""
-        from forecaster.panel import PanelScalers
+        from forecaster.panel import PanelScalers, StaticScaler
 
         info = manifest["panel"]
         path = run / PANEL_FILE
+        n_static = self.io_.n_static
+        keys = ("ids", "log", "center", "scale", "last_windows", "last_times", *(("static",) if n_static else ()))
         try:
             with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in ("ids", "log", "center", "scale", "last_windows", "last_times")}
+                arrays = {k: z[k] for k in keys}
         except FileNotFoundError:
             raise ArtifactError(f"{path} is missing; {run} is not a complete panel run.") from None
         except (OSError, ValueError, KeyError) as exc:
             raise ArtifactError(f"Cannot read {path}: {exc}") from None
         n, cols, lookback = len(arrays["ids"]), len(self.columns_), self.config.window.lookback
         shapes = {"log": (n, cols), "center": (n, cols), "scale": (n, cols), "last_windows": (n, lookback, cols),
-                  "last_times": (n,)}
+                  "last_times": (n,), **({"static": (n, n_static)} if n_static else {})}
         bad = [k for k, shape in shapes.items() if arrays[k].shape != shape]
         if bad or n != info.get("series") or arrays["ids"].dtype.kind != "U":
             raise ArtifactError(f"{path} does not match its manifest ({', '.join(bad) or 'ids'}).")
         if not (np.isfinite(arrays["center"]).all() and np.isfinite(arrays["scale"]).all() and (arrays["scale"] > 0).all()
-                and np.isfinite(arrays["last_windows"]).all()):
-            raise ArtifactError(f"{path}: scaler parameters and last windows must be finite (scales > 0).")
+                and np.isfinite(arrays["last_windows"]).all() and np.isfinite(arrays.get("static", 0.0)).all()):
+            raise ArtifactError(f"{path}: scaler parameters, last windows and static values must be finite (scales > 0).")
+        self.static_features_, self.static_scaler_, self.static_values_ = [], None, None
+        if n_static:
+            try:
+                self.static_scaler_ = StaticScaler.from_dict(info["static"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ArtifactError(f"{run / MANIFEST_FILE}: the panel's `static` entry is malformed ({exc}).") from None
+            self.static_features_ = list(self.static_scaler_.names)
+            self.static_values_ = arrays["static"].astype(np.float64)
         cfg = self.config.data
         self.panel_scalers_ = PanelScalers(
             transform=cfg.transform, normalization=cfg.normalization, columns=list(self.columns_),
@@ -1156,6 +1211,8 @@ class Forecaster:
             "seed": self.config.train.seed,
             **({"panel": {
                 "file": PANEL_FILE, "series": len(self.ids_), "id_col": self.id_col_, "skipped": dict(self.skipped_),
+                # The static columns' standardisation (fitted over the training series); their values are in panel.npz.
+                **({"static": self.static_scaler_.to_dict()} if self.io_.n_static else {}),
             }} if self.is_panel else {}),
         }
 
@@ -1207,12 +1264,15 @@ class Forecaster:
         calendar = list(manifest.get("calendar", []))
         n_cols = 1 + len(manifest["features"]) + len(future) + len(calendar)
         embedding = fc.config.model.series_embedding if "panel" in manifest else 0
+        # Static model inputs (panels): the columns of the manifest's panel entry; runs saved before have none.
+        static = manifest["panel"].get("static") if "panel" in manifest else None
+        n_static = len(static.get("features", ())) if isinstance(static, dict) else 0
         fc.io_ = IOSpec(
             lookback=fc.config.window.lookback, horizon=fc.config.window.horizon, n_past=n_cols,
             n_future=len(future) + len(calendar), output=fc.config.output.type,
             members=fc.config.train.ensemble or 1,
             n_series=int(manifest["panel"].get("series", 0)) if embedding else 0, embedding=embedding,
-            quantiles=fc.config.output.head_quantiles,
+            n_static=n_static, quantiles=fc.config.output.head_quantiles,
         )
         if "io" in manifest and manifest["io"] != fc.io_.to_dict():
             raise ArtifactError(f"{run / MANIFEST_FILE}: `io` {manifest['io']} does not match its config and columns.")
@@ -1221,6 +1281,7 @@ class Forecaster:
         _check_model_architecture(fc.model_, fc.config, fc.io_, run / MODEL_FILE)
         fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
         fc.ids_ = None
+        fc.static_features_, fc.static_scaler_, fc.static_values_ = [], None, None
         fc.target_ = manifest["target"]
         fc.features_ = list(manifest["features"])
         fc.future_features_ = future
@@ -1423,6 +1484,7 @@ def _check_model_shapes(model: "keras.Model", io: IOSpec, path: Path) -> None:
     shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
     expected = [(None, io.lookback, io.n_past)] + ([(None, io.horizon, io.n_future)] if io.n_future else [])
     expected += [(None, 1)] if io.embedding else []
+    expected += [(None, io.n_static)] if io.n_static else []
     got = [tuple(s) for s in shapes]
     output = (None, *io.output_shape) if io.members == 1 else (None, io.members, *io.output_shape)
     if got != expected or tuple(model.output_shape) != output:

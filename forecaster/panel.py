@@ -33,6 +33,13 @@ Per series (the same rule as one series, applied to each):
   reported** (``Forecaster.metrics_["skipped_series"]``, a warning): never
   silently dropped.
 
+Static attributes (``--static-features``, one number per series) are model
+inputs: each window gets its series' vector, every column standardised by
+:class:`StaticScaler` with the mean and standard deviation over the series
+the model is fitted on (the training series; a constant column gets a
+standard deviation of 1). Values of one series are constant over time, so
+nothing of a validation row enters them.
+
 Origins are held as one arithmetic run per series
 (:class:`~forecaster.windowing.SegmentedOrigins`): memory is the buffer
 (total points + series x lookback) plus three integers per series.
@@ -279,6 +286,66 @@ class PanelScalers:
         """Original units of target values ``z`` (rows of series ``series[row]``)."""
         g = np.asarray(z, dtype=np.float64) * self.scale[series, 0][:, None] + self.center[series, 0][:, None]
         return np.where(self.log[series, 0][:, None], np.exp(np.where(self.log[series, 0][:, None], g, 0.0)), g)
+
+
+@dataclass
+class StaticScaler:
+    """Standardisation of the static attributes: one mean and standard deviation per column, over the training series.
+
+    >>> sc = StaticScaler.fit(["a", "b"], np.array([[1.0, 5.0], [3.0, 5.0]]))
+    >>> sc.mean.tolist(), sc.std.tolist(), sc.transform(np.array([[3.0, 6.0]])).tolist()
+    ([2.0, 5.0], [1.0, 1.0], [[1.0, 1.0]])
+    """
+
+    names: list[str]
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, names: list[str], values: np.ndarray) -> StaticScaler:
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(names) or not np.isfinite(values).all():
+            raise DataError(f"Static columns ({', '.join(names)}) must hold one finite number per series.")
+        std = values.std(axis=0)
+        return cls(list(names), values.mean(axis=0), np.where(std > 0, std, 1.0))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """``(series, n_static)`` original values -> the float32 model input."""
+        return ((np.asarray(values, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(self.names), "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StaticScaler:
+        """Strictly: names, and as many finite means and positive standard deviations (else ValueError)."""
+        names = [str(n) for n in d["features"]]
+        mean, std = np.asarray(d["mean"], dtype=np.float64), np.asarray(d["std"], dtype=np.float64)
+        if not names or mean.shape != (len(names),) or std.shape != (len(names),) or not np.isfinite(mean).all() \
+                or not (np.isfinite(std) & (std > 0)).all():
+            raise ValueError("`static` needs feature names with as many finite means and positive stds")
+        return cls(names, mean, std)
+
+
+def static_matrix(members: list, names: tuple[str, ...] | list[str]) -> np.ndarray:
+    """``(len(members), len(names))`` float64: each series' static values in the order ``names``.
+
+    A series whose static columns differ from ``names`` (one missing, or one more) is a DataError.
+    """
+    names = list(names)
+    for m in members:
+        have = sorted(m.static)
+        if have != sorted(names):
+            fix = f"read the data with static_features={','.join(names)}" if names else "read it without static_features"
+            raise DataError(
+                f"Series {m.id!r} has static columns ({', '.join(have) or 'none'}); the model's are "
+                f"({', '.join(names) or 'none'}): {fix} (--static-features)."
+            )
+    out = np.array([[m.static[n] for n in names] for m in members], dtype=np.float64).reshape(len(members), len(names))
+    if not np.isfinite(out).all():
+        bad = members[int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])].id
+        raise DataError(f"Static columns ({', '.join(names)}) of series {bad!r} must be finite numbers.")
+    return out
 
 
 def panel_buffer(members: list, scalers: PanelScalers, pad: int, index: list[int] | None = None) -> np.ndarray:

@@ -25,7 +25,8 @@ class IOSpec:
         n_past: columns per input step (target first, then the past and the
             known-future covariates, whose past values are observed too).
         n_future: known-future columns fed over the horizon (0: no second input).
-        n_static: static columns per series (0: none).
+        n_static: static columns per series (0: none): panels fed a standardised
+            vector of each series' static attributes (a fourth input, ``static``).
         output: the output head (``"point"``).
     """
 
@@ -49,7 +50,8 @@ class IOSpec:
         return (self.horizon, len(self.quantiles)) if self.output == "quantiles" else (self.horizon,)
 
     def inputs(self, *, teacher: bool = False) -> list["keras.KerasTensor"]:
-        """The ``keras.Input`` tensors, named ``window`` (and ``future``, and ``series``: the series index).
+        """The ``keras.Input`` tensors, named ``window`` (and ``future``, ``series``: the series index, and
+        ``static``: the series' standardised static attributes, in that order).
 
         ``teacher=True`` appends ``teacher`` ``(batch, horizon)``: the true
         targets over the horizon, an input of the *training* graph of the
@@ -62,6 +64,8 @@ class IOSpec:
             out.append(keras.Input(shape=(self.horizon, self.n_future), name="future"))
         if self.embedding:
             out.append(keras.Input(shape=(1,), dtype="int32", name="series"))
+        if self.n_static:
+            out.append(keras.Input(shape=(self.n_static,), name="static"))
         if teacher:
             out.append(keras.Input(shape=(self.horizon,), name="teacher"))
         return out

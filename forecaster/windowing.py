@@ -160,6 +160,8 @@ class WindowView:
         n_future: int = 0,
         base_steps: np.ndarray | None = None,
         series_index: np.ndarray | None = None,
+        series_input: bool = True,
+        static: np.ndarray | None = None,
     ) -> None:
         if values.ndim != 2:
             raise ConfigError(f"`values` must be 2-D (rows, columns). Received shape {values.shape}")
@@ -193,8 +195,20 @@ class WindowView:
             if base_steps.shape != (horizon,) or base_steps.min() < 0 or base_steps.max() >= lookback:
                 raise ConfigError(f"`base_steps` must be {horizon} input rows in [0, {lookback}). Received: {base_steps}")
         self.base_steps = base_steps
-        #: Panels with a series embedding: the series index of every buffer row (int32), fed as a third input.
+        #: Panels: the series index of every buffer row (int32). Fed as an input (``series_input``) to a
+        #: series embedding, and read to gather each window's static vector.
         self.series_index = None if series_index is None else np.asarray(series_index, dtype=np.int32)
+        self.series_input = bool(series_input) and self.series_index is not None
+        #: Panels with static attributes: ``(n_series, n_static)`` float32, row ``i`` the vector of series ``i``;
+        #: each window gets its series' row (so the buffer holds nothing per row for them).
+        self.static = None
+        if static is not None:
+            if self.series_index is None:
+                raise ConfigError("`static` vectors are gathered by `series_index`; pass both.")
+            self.static = np.ascontiguousarray(static, dtype=np.float32)
+            if self.static.ndim != 2 or (len(self.series_index) and self.series_index.max() >= len(self.static)):
+                raise ConfigError(f"`static` must be (series, columns) covering every series index. Received shape "
+                                  f"{self.static.shape}")
         # (n - L + 1, C, L) -> (n - L + 1, L, C): still a view, no copy.
         self._inputs = sliding_window_view(values, lookback, axis=0).transpose(0, 2, 1)
         self._targets = sliding_window_view(values[:, 0], horizon) if len(values) >= horizon else None
@@ -216,13 +230,16 @@ class WindowView:
         return self.values[rows, self.values.shape[1] - self.n_future :]
 
     def model_inputs(self, origins: np.ndarray):
-        """What the model is called on: the lookback window, plus the known-future block and the series index if any."""
+        """What the model is called on: the lookback window, plus the known-future block, the series index and
+        the series' static vector if any (the order of :meth:`forecaster.shapes.IOSpec.inputs`)."""
         x = self.inputs(origins)
         parts = [x]
         if self.n_future:
             parts.append(self.future(origins))
-        if self.series_index is not None:
+        if self.series_input:
             parts.append(self.series_index[np.asarray(origins)][:, None])
+        if self.static is not None:
+            parts.append(self.static[self.series_index[np.asarray(origins)]])
         return tuple(parts) if len(parts) > 1 else x
 
     def targets(self, origins: np.ndarray) -> np.ndarray:

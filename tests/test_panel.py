@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,186 @@ def test_long_csv_of_one_series_stays_a_single_series_run(tmp_path):
     panel_frame({"x": (40, "2001-01-01")}).drop(columns="unique_id").to_csv(path, index=False)
     config, series = load_series(str(path), ForecastConfig())
     assert not hasattr(series, "members") and series.id is None and config.data.target == "value"
+
+
+# ------------------------------------------------------------ static inputs
+#: id -> (a, b): two static columns; "tiny" (skipped by the fit) has values far from the others.
+STATIC = {"north": (1.0, 200.0), "south": (2.5, 150.0), "east": (6.0, 150.0), "tiny": (100.0, -900.0)}
+
+
+def static_frame(static=STATIC) -> pd.DataFrame:
+    frame = panel_frame()
+    frame["a"] = frame["unique_id"].map({k: v[0] for k, v in static.items()})
+    frame["b"] = frame["unique_id"].map({k: v[1] for k, v in static.items()})
+    return frame
+
+
+@pytest.fixture(scope="module")
+def static_fitted(tmp_path_factory):
+    """A tiny panel model with two static inputs, fitted from a real CSV through the API, saved and loaded back."""
+    path = tmp_path_factory.mktemp("static") / "panel.csv"
+    static_frame().to_csv(path, index=False)
+    ts = fc.read_csv(path, static_features=["b", "a"])
+    model = fc.Forecaster(**TINY, calendar=False).fit(ts)
+    run = model.save(path.parent / "run")
+    return ts, model, run, fc.load(run)
+
+
+def test_static_features_are_model_inputs(static_fitted):
+    _, model, run, _ = static_fitted
+    assert model.io_.n_static == 2 and model.static_features_ == ["a", "b"]
+    assert model.config.data.static_features == ("a", "b")  # recorded (sorted): predict reads data the same way
+    assert model.model_.get_layer("static").output.shape == (None, 2)
+    assert "with_static" in [layer.name for layer in model.model_.layers]
+    # Standardised with the mean and std over the series the model is fitted on ("tiny", skipped, is not one).
+    used = np.array([STATIC[s] for s in model.ids_])
+    np.testing.assert_allclose(model.static_scaler_.mean, used.mean(axis=0))
+    np.testing.assert_allclose(model.static_scaler_.std, used.std(axis=0))
+    manifest = json.loads((run / "forecaster.json").read_text())
+    assert manifest["io"]["n_static"] == 2
+    assert manifest["panel"]["static"]["features"] == ["a", "b"]
+    np.testing.assert_allclose(manifest["panel"]["static"]["mean"], used.mean(axis=0))
+    # The input is wired: another static value of one series changes that series' forecast only.
+    base = model.predict(static_frame())
+    moved = model.predict(static_frame({**STATIC, "north": (4.0, 120.0)}))
+    north, south = base["id"] == "north", base["id"] == "south"
+    assert np.abs(moved.loc[north, "value"].to_numpy() - base.loc[north, "value"].to_numpy()).max() > 1e-4
+    np.testing.assert_allclose(moved.loc[south, "value"], base.loc[south, "value"], rtol=1e-6)
+    pd.testing.assert_frame_equal(base, model.predict())  # the stored static values are the data's
+
+
+def test_static_constant_column_gets_unit_std():
+    from forecaster.panel import StaticScaler
+
+    sc = StaticScaler.fit(["a", "b"], np.array([[1.0, 7.0], [3.0, 7.0], [8.0, 7.0]]))
+    assert sc.std[1] == 1.0 and sc.mean[1] == 7.0
+    np.testing.assert_allclose(sc.transform(np.array([[1.0, 7.0]]))[0], [(1 - 4) / np.std([1, 3, 8]), 0.0], rtol=1e-6)
+    assert StaticScaler.from_dict(sc.to_dict()).to_dict() == sc.to_dict()
+
+
+def test_static_save_load_predicts_the_same(static_fitted):
+    from forecaster.forecaster import NUMPY_GRAPH
+    from forecaster.inference import WEIGHTS_FILE, NumpyModel
+
+    ts, model, run, back = static_fitted
+    assert back.io_ == model.io_ and back.static_features_ == ["a", "b"]
+    np.testing.assert_array_equal(back.static_values_, model.static_values_)
+    pd.testing.assert_frame_equal(back.predict(), model.predict())
+    pd.testing.assert_frame_equal(back.predict(ts), model.predict(ts))
+    origins = {"north": np.array([40, 60, 86]), "east": np.array([20, 36])}
+    for sid, f in back.predict_panel_origins(ts, origins).items():
+        np.testing.assert_array_equal(f, model.predict_panel_origins(ts, origins)[sid])
+    # The NumPy graph (prediction without Keras) computes the static input too.
+    graph = fc.load(run)
+    graph.model_, graph.model_backend_ = NumpyModel.from_run(run / "model.keras", run / WEIGHTS_FILE), NUMPY_GRAPH
+    np.testing.assert_allclose(graph.predict()["value"], model.predict()["value"], rtol=1e-5)
+
+
+def test_static_columns_missing_or_extra_at_predict_are_clean_errors(static_fitted, tmp_path):
+    _, _, _, back = static_fitted
+    with pytest.raises(fc.DataError, match="Static column 'b' not found") as exc:
+        back.predict(static_frame().drop(columns="b"))
+    assert "\n" not in str(exc.value)
+    plain = fc.from_dataframe(static_frame().drop(columns=["a", "b"]))  # no static columns read
+    with pytest.raises(fc.DataError, match=r"has static columns \(none\); the model's are \(a, b\)"):
+        back.predict(plain)
+    extra = fc.from_dataframe(static_frame().assign(c=1.0), static_features=["a", "b", "c"])
+    with pytest.raises(fc.DataError, match=r"has static columns \(a, b, c\)"):
+        back.predict_panel_origins(extra, {"north": np.array([50])})
+
+
+def test_run_saved_before_static_inputs_still_predicts(fitted, tmp_path):
+    """A panel run saved before static columns were inputs (its config may name them) loads and ignores them."""
+    import shutil
+
+    ts, model, run = fitted
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    manifest = json.loads((old / "forecaster.json").read_text())
+    assert "static" not in manifest["panel"] and manifest["io"]["n_static"] == 0
+    manifest["config"]["data"]["static_features"] = ["a"]  # what a CLI fit with --static-features a recorded
+    (old / "forecaster.json").write_text(json.dumps(manifest))
+    back = fc.load(old)
+    assert back.io_.n_static == 0
+    pd.testing.assert_frame_equal(back.predict(), model.predict())
+    with_a = panel_frame().assign(a=1.0)
+    pd.testing.assert_frame_equal(back.predict(with_a), model.predict(ts))
+
+
+@pytest.mark.parametrize("family", ["rnn", "recursive", "seq2seq", "attention", "transformer"])
+def test_every_family_takes_the_static_input(family):
+    from forecaster.models import build_model
+    from forecaster.shapes import IOSpec
+
+    params = {"recursive": {"multistep": "recursive", "base": "naive"}}.get(family, {"model": family})
+    cfg = ForecastConfig(units=4, lookback=6, horizon=2, model_dim=8, **params)
+    io = IOSpec(lookback=6, horizon=2, n_past=1, n_static=2, n_series=3, embedding=2)
+    model = build_model(cfg, io)
+    assert [t.name for t in model.inputs] == ["window", "series", "static"]
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()])
+    window, series = rng.normal(size=(4, 6, 1)).astype("float32"), np.zeros((4, 1), dtype="int32")
+    a = model.predict_on_batch((window, series, np.zeros((4, 2), dtype="float32")))
+    b = model.predict_on_batch((window, series, np.ones((4, 2), dtype="float32")))
+    assert np.abs(np.asarray(a) - np.asarray(b)).max() > 1e-4
+
+
+def test_training_batches_gather_each_windows_static_vector():
+    """tf.data (training) and WindowView (prediction) give every window its own series' static row."""
+    from forecaster.training.pipeline import window_dataset
+    from forecaster.windowing import WindowView
+
+    buf = np.arange(40, dtype=np.float32)[:, None]
+    rows_of = np.repeat(np.array([0, 1], dtype=np.int32), 20)
+    static = np.array([[1.0, -1.0], [5.0, 7.0]], dtype=np.float32)
+    view = WindowView(buf, 4, 2, series_index=rows_of, series_input=False, static=static)
+    origins = SegmentedOrigins([4, 24], [10, 10])
+    (_, s), _ = next(iter(window_dataset(view, origins, batch_size=20)))
+    expected = static[rows_of[np.asarray(origins)]]
+    np.testing.assert_array_equal(s.numpy(), expected)
+    np.testing.assert_array_equal(view.model_inputs(np.asarray(origins))[1], expected)
+
+
+def test_cli_fit_with_static_features(runner):
+    with runner.isolated_filesystem():
+        static_frame().to_csv("panel.csv", index=False)
+        res = runner.invoke(cli, ["fit", "panel.csv", "--static-features", "a,b", *TINY_FLAGS])
+        assert res.exit_code == 0, res.output
+        manifest = json.loads(Path("runs/latest/forecaster.json").read_text())
+        assert manifest["io"]["n_static"] == 2 and manifest["panel"]["static"]["features"] == ["a", "b"]
+        used = np.array([STATIC[s] for s in ("north", "south", "east")])
+        np.testing.assert_allclose(manifest["panel"]["static"]["std"], used.std(axis=0))
+        res = runner.invoke(cli, ["predict", "--data", "panel.csv"])
+        assert res.exit_code == 0, res.output
+        out = pd.read_csv(Path("runs/latest/forecast.csv"))
+        assert sorted(out["id"].unique()) == ["east", "north", "south"] and np.isfinite(out["value"]).all()
+        static_frame().drop(columns="a").to_csv("no_a.csv", index=False)
+        err = assert_one_line_error(runner.invoke(cli, ["predict", "--data", "no_a.csv"]))
+        assert "Static column 'a' not found" in err
+
+
+def test_backtest_api_on_a_panel_with_static_columns():
+    """The panel backtest fits on the rows before each origin and forecasts them with each series' static vector."""
+    result = fc.backtest(fc.Forecaster(**TINY, static_features=("a", "b")), static_frame(), origin_stride=4)
+    assert set(result.per_series["id"]) == {"north", "south", "east"}
+    assert np.isfinite(result.metrics.loc["model", ["sMAPE", "MASE"]].astype(float)).all()
+
+
+def test_damaged_static_entries_are_artifact_errors(static_fitted, tmp_path):
+    import shutil
+
+    _, _, run, _ = static_fitted
+    bad = tmp_path / "bad"
+    shutil.copytree(run, bad)
+    manifest = json.loads((bad / "forecaster.json").read_text())
+    manifest["panel"]["static"]["std"] = [1.0, -2.0]
+    (bad / "forecaster.json").write_text(json.dumps(manifest))
+    with pytest.raises(fc.ArtifactError, match="`static` entry is malformed"):
+        fc.load(bad)
+    shutil.rmtree(bad)
+    shutil.copytree(run, bad)
+    with np.load(bad / "panel.npz") as z:
+        arrays = {k: z[k] for k in z.files if k != "static"}
+    np.savez(bad / "panel.npz", **arrays)
+    with pytest.raises(fc.ArtifactError, match="panel.npz"):
+        fc.load(bad)

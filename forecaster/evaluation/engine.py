@@ -161,7 +161,8 @@ def backtest(
 
         cfg = _series.model_config(model).data
         data = from_dataframe(data, target=cfg.target, features=cfg.features, time_col=cfg.time_col,
-                              id_col=cfg.id_col, missing=cfg.missing, targets=cfg.targets)
+                              id_col=cfg.id_col, missing=cfg.missing, targets=cfg.targets,
+                              static_features=cfg.static_features)
     config = BacktestConfig(
         folds=folds, start=start, origin_stride=origin_stride, refit=refit, window=window,
         train_size=train_size, gap=gap, season=season, calibration=calibration, refit_warm=refit_warm,

@@ -1,4 +1,4 @@
-"""Pieces every family shares: its inputs by role, the series embedding, the output head and the linear skip.
+"""Pieces every family shares: its inputs by role, the per-series vectors, the output head and the linear skip.
 
 Layer names are those the recurrent family has always used, so runs saved
 before the other families existed still load.
@@ -23,6 +23,7 @@ class Inputs:
     window: object
     future: object = None
     series: object = None
+    static: object = None
     teacher: object = None
 
     @property
@@ -36,14 +37,30 @@ def inputs_of(io: IOSpec, *, teacher: bool = False) -> Inputs:
     it = iter(tensors[1:])
     future = next(it) if io.n_future else None
     series = next(it) if io.embedding else None
+    static = next(it) if io.n_static else None
     truth = next(it) if teacher else None
-    return Inputs(all=tensors, window=tensors[0], future=future, series=series, teacher=truth)
+    return Inputs(all=tensors, window=tensors[0], future=future, series=series, static=static, teacher=truth)
 
 
 def series_vector(io: IOSpec, series) -> keras.KerasTensor:
     """The learned vector of each series id (panels): ``(batch, embedding)``."""
     ids = keras.layers.Embedding(io.n_series, io.embedding, name="series_embedding")(series)
     return keras.layers.Flatten(name="series_flat")(ids)
+
+
+def per_series(io: IOSpec, ins: Inputs) -> list:
+    """What is known of each window's series beside its values: the learned embedding and the static attributes.
+
+    Both are constant over a series, so they join the summary of the window (the last recurrent state, the
+    decoder's state of each step, the encoded sequence) rather than every input row; the static vector is
+    fed as given (standardised over the training series, see :mod:`forecaster.panel`).
+    """
+    out = []
+    if ins.series is not None:
+        out.append(series_vector(io, ins.series))
+    if ins.static is not None:
+        out.append(ins.static)
+    return out
 
 
 def head_layer(config: ForecastConfig, io: IOSpec) -> keras.layers.Layer:

@@ -8,6 +8,7 @@ on every Keras 3 backend (TensorFlow, JAX, PyTorch)::
       -> Dropout (if dropout > 0)
       [-> Concatenate(Flatten(future))]      known-future inputs over the horizon, if any
       [-> Concatenate(Embedding(series))]    a learned vector per series id (panels, --series-embedding)
+      [-> Concatenate(static)]               the series' standardised static attributes (panels, --static-features)
     -> output head (Dense(horizon))        direct multi-step output
     [+ Dense(horizon)(Flatten(window))]     skip = linear: an autoregressive highway
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from forecaster.config import ForecastConfig
 from forecaster.exceptions import ConfigError
-from forecaster.models.common import head_layer, series_vector, with_linear_skip
+from forecaster.models.common import head_layer, inputs_of, per_series, with_linear_skip
 from forecaster.models.heads import IOSpec
 
 #: Registry of recurrent cells. Keys are the canonical ``--cell`` names.
@@ -113,7 +114,8 @@ def build_rnn(config: ForecastConfig, io: IOSpec, *, graph: str = "predict") -> 
     if spec.multistep == "recursive":
         return build_recursive_rnn(config, io, graph=graph)
     layer_cls = CELLS[spec.cell]
-    inputs = io.inputs()
+    ins = inputs_of(io)
+    inputs = ins.all
     x = inputs[0]
     for i in range(spec.layers):
         # Every layer but the last passes the whole sequence to the next one.
@@ -131,9 +133,13 @@ def build_rnn(config: ForecastConfig, io: IOSpec, *, graph: str = "predict") -> 
     if io.n_future:
         future = keras.layers.Flatten(name="future_flat")(inputs[1])
         x = keras.layers.Concatenate(name="with_future")([x, future])
+    vectors = per_series(io, ins)
     if io.embedding:
         # A learned vector per series (panels): what sets this series apart, beside its recent window.
-        x = keras.layers.Concatenate(name="with_series")([x, series_vector(io, inputs[-1])])
+        x = keras.layers.Concatenate(name="with_series")([x, vectors.pop(0)])
+    if io.n_static:
+        # The series' static attributes (panels): known differences between series, shared across them.
+        x = keras.layers.Concatenate(name="with_static")([x, vectors.pop(0)])
     if spec.dropout > 0:
         x = keras.layers.Dropout(spec.dropout, name="dropout")(x)
     outputs = head_layer(config, io)(x)
@@ -147,7 +153,7 @@ def build_recursive_rnn(config: ForecastConfig, io: IOSpec, *, graph: str = "pre
     ::
 
         window (lookback, n_past) -> RNN x layers (states kept) -> h_0
-        step t:  [h_t, future_t, series] -> head Dense(1) [+ linear skip_t] -> y_t
+        step t:  [h_t, future_t, series, static] -> head Dense(1) [+ linear skip_t] -> y_t
                  row_t = [y_t + baseline_t (the target, back in input space), covariates of the last row]
                  row_t -> the same RNN layers, one step, from their states -> h_{t+1}
 
@@ -213,7 +219,7 @@ def build_recursive_rnn(config: ForecastConfig, io: IOSpec, *, graph: str = "pre
     flat = keras.layers.Flatten(name="state_flat")
     head = head_layer(config, one)
     drop = keras.layers.Dropout(spec.dropout, name="dropout") if spec.dropout > 0 else None
-    emb = series_vector(io, ins.series) if io.embedding else None
+    vectors = per_series(io, ins)
     linear = None
     if spec.skip == "linear":
         zeros = {"kernel_initializer": "zeros"} if config.output.zero_init else {}
@@ -228,8 +234,7 @@ def build_recursive_rnn(config: ForecastConfig, io: IOSpec, *, graph: str = "pre
         if ins.future is not None:
             parts.append(keras.layers.Flatten(name=f"future_{t + 1}_flat")(
                 StepSlice(t, name=f"future_{t + 1}")(ins.future)))
-        if emb is not None:
-            parts.append(emb)
+        parts.extend(vectors)
         z = keras.layers.Concatenate(name=f"step_{t + 1}_features")(parts) if len(parts) > 1 else parts[0]
         if drop is not None:
             z = drop(z)

@@ -15,6 +15,9 @@
               [previous value, future_t, c_t] -> decoder -> [s_t, c_t] -> head -> y_t
       score: additive  v . tanh(W_q s + W_k h)  (Bahdanau)   or   dot  s . h  (Luong)
 
+A panel's per-series vectors (the series embedding, the standardised static
+attributes) join each step's decoder output before the head.
+
 The decoder is unrolled over the horizon in the functional graph: the same
 recurrent layers (``return_state``, called on one step with the carried
 state as ``initial_state``), the same attention and the same head are
@@ -50,7 +53,7 @@ import keras
 
 from forecaster.config import ForecastConfig
 from forecaster.exceptions import ConfigError
-from forecaster.models.common import head_layer, inputs_of, series_vector, step_io, with_linear_skip
+from forecaster.models.common import head_layer, inputs_of, per_series, step_io, with_linear_skip
 from forecaster.models.heads import IOSpec
 from forecaster.models.layers import StartToken, StepSlice, TeacherForcing
 from forecaster.models.rnn import CELLS
@@ -108,7 +111,7 @@ def _build(config: ForecastConfig, io: IOSpec, *, graph: str, attention: str | N
     teacher = None
     if ins.teacher is not None:
         teacher = TeacherForcing(spec.scheduled_sampling, seed=config.train.seed, name="teacher_forcing")
-    emb = series_vector(io, ins.series) if io.embedding else None
+    vectors = per_series(io, ins)  # the series embedding and static attributes, joined at every step
 
     previous = StartToken(name="start")(ins.window)
     preds, weights = [], []
@@ -140,8 +143,7 @@ def _build(config: ForecastConfig, io: IOSpec, *, graph: str, attention: str | N
         features = [flat(h)]
         if context is not None:
             features.append(flat(context))
-        if emb is not None:
-            features.append(emb)
+        features.extend(vectors)
         z = keras.layers.Concatenate(name=f"step_{t + 1}_features")(features) if len(features) > 1 else features[0]
         if drop is not None:
             z = drop(z)

@@ -7,7 +7,8 @@
            -> Dense(2 model_dim, relu) -> Dense(model_dim) -> Add & LayerNorm ] x transformer_blocks
       -> [last step, mean over steps]
       [-> Concatenate(Flatten(future))]     known-future inputs over the horizon
-      [-> Concatenate(Embedding(series))]   panels
+      [-> Concatenate(Embedding(series))]   panels (--series-embedding)
+      [-> Concatenate(static)]              panels: the series' standardised static attributes
     -> output head (Dense(horizon))           direct multi-step output
     [+ Dense(horizon)(Flatten(window))]      skip = linear
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 import keras
 
 from forecaster.config import ForecastConfig
-from forecaster.models.common import head_layer, inputs_of, series_vector, with_linear_skip
+from forecaster.models.common import head_layer, inputs_of, per_series, with_linear_skip
 from forecaster.models.heads import IOSpec
 from forecaster.models.layers import PositionalEncoding, StepSlice
 
@@ -54,8 +55,7 @@ def build_transformer(config: ForecastConfig, io: IOSpec, *, graph: str = "predi
     parts = [last, mean]
     if ins.future is not None:
         parts.append(keras.layers.Flatten(name="future_flat")(ins.future))
-    if ins.series is not None:
-        parts.append(series_vector(io, ins.series))
+    parts.extend(per_series(io, ins))  # the series embedding and static attributes, if any
     z = keras.layers.Concatenate(name="encoded")(parts)
     if spec.dropout > 0:
         z = keras.layers.Dropout(spec.dropout, name="dropout")(z)

@@ -326,6 +326,8 @@ def window_dataset(
     n_batches = math.ceil(n / batch_size)
     buffer = _as_tensor(view.values)
     series_rows = None if view.series_index is None else tf.constant(view.series_index)
+    series_input = view.series_input  # the series index is fed (an embedding), not only read for the static rows
+    static_t = None if view.static is None else tf.constant(view.static)  # (series, n_static): small
     segmented = isinstance(origins, SegmentedOrigins)
     rng = None if segmented else _as_range(origins)
     weights_t = None
@@ -378,8 +380,10 @@ def window_dataset(
         if n_future:
             # Known-future covariates over the horizon, as scaled (see WindowView.future).
             parts.append(ahead[:, :, -n_future:])
-        if series_rows is not None:
+        if series_input:
             parts.append(tf.gather(series_rows, batch)[:, None])  # the series index (embedding input)
+        if static_t is not None:
+            parts.append(tf.gather(static_t, tf.gather(series_rows, batch)))  # the series' static vector
         if teacher:
             parts.append(y)  # the true targets: the `teacher` input of a teacher-forced training graph
         x = tuple(parts) if len(parts) > 1 else x
