@@ -195,6 +195,9 @@ def resolve(config: ForecastConfig, values: np.ndarray, freq: str, *, prices: bo
         lookback = auto_lookback(len(values), season, w.horizon, w.val_fraction)
         choices["lookback"] = {"value": lookback, "why": f"3 seasons (>= 2 x horizon), capped by length and at {MAX_AUTO_LOOKBACK}"}
     config = config.replace(lookback=lookback, season=season)
+    if config.model.skip == "auto":
+        config = config.replace(skip="linear")
+        choices["skip"] = {"value": "linear", "why": "one series: the window's linear map beside the recurrent layers"}
     split = chronological_split(len(values), lookback, w.horizon, w.val_fraction, stride=w.window_stride)
     if config.output.base == "auto":
         step_bases, why = _step_bases(values[:, 0], split.train_origins, w.horizon, season, lookback)

@@ -73,7 +73,7 @@ ATTENTION_SCORES = ("additive", "dot")
 #: Families with a decoder fed the previous value of each horizon step (teacher forcing in training).
 DECODER_TYPES = ("seq2seq", "attention")
 #: ``model.skip``: none, or a linear map of the input window added to the network's output.
-SKIPS = ("none", "linear")
+SKIPS = ("auto", "none", "linear")
 #: ``train.loss``: the point head's training loss.
 LOSSES = ("mse", "mae", "huber")
 #: ``train.final_fit``: serve the early-stopped model, or one refitted on every window for its epoch count.
@@ -319,8 +319,9 @@ class ModelConfig(_Section):
     recurrent_dropout: float = _opt(0.0, "Dropout on the recurrent state; leaves the fused cuDNN path on GPUs.",
                                      min=0.0, max=1.0, max_open=True)
     skip: str = _opt(
-        "linear", "linear: add a linear map of the whole input window to the network's output (an autoregressive "
-        "highway beside the recurrent layers); none: the recurrent layers alone.", choices=SKIPS,
+        "auto", "linear: add a linear map of the whole input window to the network's output (an autoregressive "
+        "highway beside the recurrent layers); none: the recurrent layers alone; auto: linear, except in a panel "
+        "of series without a season (yearly, or --season 1), where it measured worse.", choices=SKIPS,
     )
     series_embedding: int = _opt(
         0, "Panels: learn a vector of this many numbers per series id, joined to the last recurrent state "

@@ -178,6 +178,11 @@ def resolve_panel(config: ForecastConfig, members: list, freq: str, *, prices: b
         bases, why = _panel_step_bases(members, lookback, w.horizon, season, w.val_fraction)
         config = config.replace(step_bases=bases)
         choices["base"] = {"value": _describe_steps(bases), "why": why}
+    if config.model.skip == "auto":
+        skip = "linear" if season > 1 else "none"
+        config = config.replace(skip=skip)
+        choices["skip"] = {"value": skip, "why": "a panel with a season: the window's linear map helps" if season > 1
+                           else "a panel without a season: the window's linear map measured worse (M3 yearly)"}
     transform, normalization = config.data.transform, config.data.normalization
     if normalization == "auto":
         normalization = "window"

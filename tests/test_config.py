@@ -22,7 +22,7 @@ def test_defaults_are_valid_and_documented_values() -> None:
     # Lookback and ensemble size are automatic (None) by default, like base, normalization and transform.
     assert (cfg.window.lookback, cfg.window.horizon, cfg.window.window_stride) == (None, 5, 1)
     assert (cfg.output.base, cfg.data.normalization, cfg.data.calendar, cfg.train.ensemble) == ("auto", "auto", True, None)
-    assert cfg.model.skip == "linear"
+    assert cfg.model.skip == "auto"  # linear, except in a panel without a season
     # The training budget does not depend on the series' length: 30 steps an epoch, at most 60 epochs.
     assert (cfg.train.steps_per_epoch, cfg.train.min_steps_per_epoch, cfg.train.epochs) == (30, 30, 60)
     assert (cfg.train.patience, cfg.train.lr_patience) == (10, 4)

@@ -422,3 +422,15 @@ def test_damaged_static_entries_are_artifact_errors(static_fitted, tmp_path):
     np.savez(bad / "panel.npz", **arrays)
     with pytest.raises(fc.ArtifactError, match="panel.npz"):
         fc.load(bad)
+
+
+def test_skip_auto_is_linear_with_a_season_and_none_without():
+    """``skip auto``: a seasonal panel keeps the window's linear map, a panel without a season drops it; the choice
+    is recorded, and a given value is kept."""
+    frame = panel_frame()
+    _, cfg, choices, _, _ = _prepare(frame, ForecastConfig(**TINY))
+    assert cfg.model.skip == "linear" and choices["skip"]["value"] == "linear"
+    _, cfg, choices, _, _ = _prepare(frame, ForecastConfig(**TINY, season=1))
+    assert cfg.model.skip == "none" and "without a season" in choices["skip"]["why"]
+    _, cfg, choices, _, _ = _prepare(frame, ForecastConfig(**TINY, season=1, skip="linear"))
+    assert cfg.model.skip == "linear" and "skip" not in choices

@@ -166,7 +166,7 @@ def test_a_run_saved_before_a_field_existed_loads_with_the_value_it_was_built_wi
     loaded = Forecaster.load(old)
     cfg = loaded.config
     assert (cfg.model.skip, cfg.data.calendar, cfg.output.base, cfg.train.ensemble) == ("none", False, "naive", 1)
-    assert ForecastConfig().model.skip == "linear"  # not today's default
+    assert ForecastConfig().model.skip == "auto"  # not today's default
     np.testing.assert_array_equal(loaded.predict().to_numpy(), Forecaster.load(v1_like_run).predict().to_numpy())
 
 

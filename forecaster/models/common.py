@@ -89,7 +89,7 @@ def step_io(io: IOSpec) -> IOSpec:
 
 def with_linear_skip(config: ForecastConfig, io: IOSpec, window, outputs):
     """``skip = linear``: add a linear map of the whole (scaled) input window to ``outputs`` (as in LSTNet)."""
-    if config.model.skip != "linear":
+    if config.model.skip == "none":  # "auto" left unresolved (a model built by hand) is linear
         return outputs
     zeros = {"kernel_initializer": "zeros"} if config.output.zero_init else {}
     flat = keras.layers.Flatten(name="window_flat")(window)

@@ -221,7 +221,7 @@ def build_recursive_rnn(config: ForecastConfig, io: IOSpec, *, graph: str = "pre
     drop = keras.layers.Dropout(spec.dropout, name="dropout") if spec.dropout > 0 else None
     vectors = per_series(io, ins)
     linear = None
-    if spec.skip == "linear":
+    if spec.skip != "none":
         zeros = {"kernel_initializer": "zeros"} if config.output.zero_init else {}
         window_flat = keras.layers.Flatten(name="window_flat")(ins.window)
         linear = keras.layers.Dense(io.horizon, name="linear_skip", dtype="float32", **zeros)(window_flat)
