@@ -440,8 +440,9 @@ class OutputConfig(_Section):
         (), "With base auto: the baseline chosen for each horizon step (set by fit).", cli=False,
     )
     zero_init: bool = _opt(
-        False, "Start the output layer (and the linear skip) at zero, so the untrained network forecasts exactly "
-        "its base (e.g. the seasonal naive forecast) and training moves away from it only as far as the data support.",
+        True, "Start the output layer (and the linear skip) at zero, so the untrained network forecasts exactly "
+        "its base (e.g. the seasonal naive forecast) and training moves away from it only as far as the data support "
+        "(a quantile head keeps its own initialisation; --no-zero-init: random).",
     )
     fallback: str = _opt(
         "none", "baseline: when the model loses to the best baseline on the validation windows, serve that "
@@ -543,7 +544,7 @@ class TrainConfig(_Section):
     )
 
     loss: str = _opt(
-        "mse", "Point forecasts: the training loss in model units. mse: mean squared error (the mean); mae: mean "
+        "mae", "Point forecasts: the training loss in model units. mse: mean squared error (the mean); mae: mean "
         "absolute error (the median; robust to outliers, and with per-series scaling it is the MASE a panel is "
         "scored by); huber: squared below 1, absolute above. Quantile heads always use the pinball loss.",
         choices=LOSSES,

@@ -50,7 +50,8 @@ def test_teacher_forcing_is_the_training_graph_only(settings):
     """Training: step t gets the true y_{t-1} (the output depends on the teacher input); otherwise its own."""
     from forecaster.models import IOSpec, build_model
 
-    cfg = ForecastConfig(units=4, skip="none", **settings)
+    # A random output layer (zero_init off): a zero one would hide the wiring under identical zero outputs.
+    cfg = ForecastConfig(units=4, skip="none", zero_init=False, **settings)
     io = IOSpec(lookback=8, horizon=3, n_past=2, n_future=1)
     train, predict = build_model(cfg, io, graph="train"), build_model(cfg, io)
     assert [t.name for t in train.inputs] == ["window", "future", "teacher"]

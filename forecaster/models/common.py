@@ -69,10 +69,9 @@ def head_layer(config: ForecastConfig, io: IOSpec) -> keras.layers.Layer:
     A decoder family asks for it with ``horizon=1`` (one step's forecast, applied at every step).
     """
     head = output_head(io).layer(io)
-    if config.output.zero_init:
-        if io.output != "point":
-            raise ConfigError(f"`zero_init` is for the point output. Received: output type {io.output!r}")
-        # The untrained network then forecasts exactly its base (the output is a correction to it).
+    if config.output.zero_init and io.output == "point":
+        # The untrained network then forecasts exactly its base (the output is a correction to it). A quantile head
+        # keeps its own initialisation: its quantiles must start apart.
         head = keras.layers.Dense(io.horizon, name=head.name, dtype="float32", kernel_initializer="zeros")
     return head
 
