@@ -20,7 +20,7 @@ from forecaster.config import ForecastConfig
 from forecaster.exceptions import ConfigError
 from forecaster.forecaster import Forecaster
 
-TINY = dict(units=4, epochs=3, lookback=16, horizon=4, batch_size=32, patience=5, ensemble=1, min_steps_per_epoch=2)
+TINY = dict(units=4, epochs=2, lookback=16, horizon=4, batch_size=32, patience=5, ensemble=1, min_steps_per_epoch=2)
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,7 @@ def test_the_refitted_model_is_saved_and_loaded_back(tmp_path, sensor, pair):
     np.testing.assert_allclose(loaded.predict(sensor).to_numpy(), final.predict(sensor).to_numpy(), rtol=1e-5)
 
 
+@pytest.mark.slow  # two panel fits and a refit: the single-series tests above cover the mechanism in the default tier
 def test_a_panel_refits_on_every_series_window():
     frame = panel_frame()
     held = fc.Forecaster(**PANEL_TINY, series_weights="series").fit(frame)
