@@ -47,7 +47,7 @@ from forecaster.scaling import SeriesScaler
 from forecaster.shapes import IOSpec
 from forecaster.choices import base_steps, resolve
 from forecaster.data.calendar import calendar_features
-from forecaster.windowing import WindowView, chronological_split
+from forecaster.windowing import WindowView, chronological_split, origin_range
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -209,7 +209,8 @@ class Forecaster:
         )
         view = self._view(scale_in_chunks(scaler, values), io, cfg)
         initial = _warm_weights(warm_start, cfg, io)
-        every = range(split.train_origins.start, split.val_origins.stop, split.train_origins.step or 1) \
+        # Every window of the series, counted back from the most recent one (as the split's strides are).
+        every = origin_range(len(values), w.lookback, w.horizon, stride=w.window_stride) \
             if cfg.train.final_fit == "all" else None
         result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, tensorboard=tensorboard,
                        callbacks=callbacks, initial_weights=initial, final_origins=every)
