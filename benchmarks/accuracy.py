@@ -657,7 +657,7 @@ def main(argv=None) -> int:
           f"seeds: {', '.join('default' if s is None else str(s) for s in seeds)}")
     if any(t.set in ("bundled", "shared") for t in tasks):
         print("rolling-origin horizons: " + ", ".join(f"{k} {v}" for k, v in HORIZONS.items())
-              + f"; test region = last 20 % of rows, origins every h rows, refit never"
+              + "; test region = last 20 % of rows, origins every h rows, refit never"
               + (f", at most {max_origins} origins per series (evenly spaced)" if max_origins else ""))
         if fit_rows:
             print(f"AutoETS, AutoARIMA, AutoTheta fitted on at most the last {fit_rows} rows before the first origin "

@@ -8,7 +8,6 @@ What must hold: the reported validation scores are those of the held-out model (
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from helpers import write_sensor_csv
 from test_panel import TINY as PANEL_TINY
