@@ -477,11 +477,7 @@ class Forecaster:
         )
         rows_of = np.repeat(np.arange(len(used), dtype=np.int32), layout.lengths + layout.pad)
         view = self._view(panel_buffer(used, scalers, layout.pad), io, cfg, rows_of, static_input)
-        weights = None
-        if cfg.train.series_weights == "series":
-            # Each series weighs the same in the loss: its windows share 1 / count, rescaled to a mean of 1.
-            counts = train_o.counts.astype(np.float64)
-            weights = np.where(counts > 0, len(train_o) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
+        weights = _series_weights(train_o) if cfg.train.series_weights == "series" else None
         split = _PanelSplit(train_origins=train_o, val_origins=val_o)
         every = every_weights = None
         if cfg.train.final_fit == "all":
@@ -490,8 +486,7 @@ class Forecaster:
                                 train_ends=layout.lengths, first_origins=layout.first_origins)
             every = whole.origins("train", w.window_stride)
             if weights is not None:
-                counts = every.counts.astype(np.float64)
-                every_weights = np.where(counts > 0, len(every) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
+                every_weights = _series_weights(every)
         result = train(cfg, io, view, split, verbose=verbose, checkpoint_dir=checkpoint_dir, weights=weights,
                        final_origins=every, final_weights=every_weights, **(extra or {}))
 
@@ -1557,6 +1552,13 @@ def _check_graph_architecture(model, config: ForecastConfig, io: IOSpec, path: P
             f"({m.type} {m.cell}, {n} x {m.units} units{', bidirectional' if m.bidirectional else ''}) builds "
             f"{want[0]} layers. The run directory was altered; refit or restore it."
         )
+
+
+def _series_weights(origins) -> np.ndarray:
+    """Per-series loss weights of ``series_weights="series"``: each series weighs the same in the loss, its windows
+    sharing 1 / count, rescaled to a mean of 1 over the windows (a series without windows gets 0)."""
+    counts = origins.counts.astype(np.float64)
+    return np.where(counts > 0, len(origins) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
 
 
 def _final_metrics(result, origins) -> dict[str, Any]:
