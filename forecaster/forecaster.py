@@ -339,25 +339,33 @@ class Forecaster:
         """Point and quantile forecasts of ``origins`` and each window's local scale (what the intervals need)."""
         from forecaster.intervals import local_scale
 
-        full = self._predict_view(view, origins, quantiles=True)
-        quantiles = full if self.io_.quantiles else None
-        point = full[..., self.io_.quantiles.index(0.5)] if quantiles is not None else full
+        point, quantiles = self._point_and_quantiles(self._predict_view(view, origins, quantiles=True))
         g = np.log(np.maximum(target, 1e-300)) if self.scaler_.log_[0] else np.asarray(target, dtype=np.float64)
         return {"point": point, "quantiles": quantiles, "scale": local_scale(g, origins, self.config.window.lookback)}
 
+    def _point_and_quantiles(self, full: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The point forecast (the median of a quantile head) and the quantiles (None for a point head)."""
+        if not self.io_.quantiles:
+            return full, None
+        return full[..., self.io_.quantiles.index(0.5)], full
+
     def _interval_frame(self, parts: dict[str, Any]) -> dict[str, np.ndarray]:
         """Quantile and interval columns (``q0.1``, ``lower_80``, ...) of the forecasts in ``parts``."""
+        cal = getattr(self, "calibration_", None)
+        bounds = {} if cal is None else cal.bounds(parts["point"], scale=parts["scale"], quantiles=parts["quantiles"])
+        return self._quantile_interval_columns(parts["quantiles"], bounds)
+
+    def _quantile_interval_columns(self, quantiles: np.ndarray | None, bounds: dict) -> dict[str, np.ndarray]:
+        """``q0.1`` ... columns of ``quantiles`` and ``lower_80``/``upper_80`` ... columns of ``bounds`` (level -> (lo, hi))."""
         from forecaster.intervals import interval_columns, quantile_column
 
         cols: dict[str, np.ndarray] = {}
-        if parts["quantiles"] is not None:
+        if quantiles is not None:
             for i, q in enumerate(self.io_.quantiles):
-                cols[quantile_column(q)] = parts["quantiles"][..., i]
-        cal = getattr(self, "calibration_", None)
-        if cal is not None:
-            for level, (lo, hi) in cal.bounds(parts["point"], scale=parts["scale"], quantiles=parts["quantiles"]).items():
-                lo_name, hi_name = interval_columns(level)
-                cols[lo_name], cols[hi_name] = lo, hi
+                cols[quantile_column(q)] = quantiles[..., i]
+        for level, (lo, hi) in bounds.items():
+            lo_name, hi_name = interval_columns(level)
+            cols[lo_name], cols[hi_name] = lo, hi
         return cols
 
     def predict_intervals(self, series: Series, origins: np.ndarray) -> dict[str, np.ndarray]:
@@ -622,28 +630,17 @@ class Forecaster:
         """Point and quantile forecasts of buffer-row ``origins`` and each window's local scale (``g`` units)."""
         from forecaster.intervals import local_scale
 
-        full = self._panel_predict(view, origins, series, quantiles=True)
-        quantiles = full if self.io_.quantiles else None
-        point = full[..., self.io_.quantiles.index(0.5)] if quantiles is not None else full
+        point, quantiles = self._point_and_quantiles(self._panel_predict(view, origins, series, quantiles=True))
         return {"point": point, "quantiles": quantiles, "series": np.asarray(series, dtype=np.int64),
                 "scale": local_scale(g_target, origins, self.config.window.lookback)}
 
     def _panel_interval_frame(self, parts: dict[str, Any]) -> dict[str, np.ndarray]:
         """Quantile and interval columns of panel forecasts (the names of :meth:`_interval_frame`)."""
-        from forecaster.intervals import interval_columns, quantile_column
-
-        cols: dict[str, np.ndarray] = {}
-        if parts["quantiles"] is not None:
-            for i, q in enumerate(self.io_.quantiles):
-                cols[quantile_column(q)] = parts["quantiles"][..., i]
         cal = getattr(self, "calibration_", None)
-        if cal is not None:
-            bounds = cal.panel_bounds(parts["point"], series=parts["series"], log=self.panel_scalers_.log[parts["series"], 0],
-                                      scale=parts["scale"], quantiles=parts["quantiles"])
-            for level, (lo, hi) in bounds.items():
-                lo_name, hi_name = interval_columns(level)
-                cols[lo_name], cols[hi_name] = lo, hi
-        return cols
+        bounds = {} if cal is None else cal.panel_bounds(
+            parts["point"], series=parts["series"], log=self.panel_scalers_.log[parts["series"], 0],
+            scale=parts["scale"], quantiles=parts["quantiles"])
+        return self._quantile_interval_columns(parts["quantiles"], bounds)
 
     def _panel_validation(self, view: WindowView, layout, used: list, val_o) -> dict[str, Any]:
         """Mean over series of sMAPE and MASE on the validation windows: the model beside naive and seasonal naive.
