@@ -169,17 +169,7 @@ def plot_forecast(
         ax, zax = fig.add_subplot(), None
 
     def draw(a, hist: pd.Series, legend: bool) -> None:
-        a.plot(hist.index, hist.to_numpy(), color="0.25", lw=1.2, label="history")
-        for i, (label, lo, hi) in enumerate(bands):  # widest first, so the narrower bands are drawn over it
-            a.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color="tab:orange", lw=0,
-                           alpha=0.18 + 0.17 * i / max(len(bands) - 1, 1), label=label)
-        # Join the forecast to the last observation so the line is continuous.
-        joined = pd.concat([hist.iloc[-1:], forecast])
-        a.plot(joined.index, joined.to_numpy(), color="tab:orange", lw=2.0, marker="o", ms=3,
-               markevery=list(range(1, len(joined))), label="forecast")
-        if actual is not None and len(actual):
-            a.plot(actual.index, actual.to_numpy(), color="tab:blue", lw=1.2, ls="--", label="actual")
-        a.axvline(hist.index[-1], color="0.6", lw=0.8, ls=":")
+        _draw_forecast(a, hist, forecast, bands, actual)
         date_axis(a, history.index.name or "time", maxticks=4 if a is zax else 8)
         a.grid(alpha=0.3)
         if legend:
@@ -236,15 +226,8 @@ def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, 
     for ax, (sid, hist) in zip(axes, history.items()):
         part = forecast[forecast["id"] == sid]
         fc_values = pd.Series(part["value"].to_numpy(), index=pd.DatetimeIndex(part["timestamp"]))
-        ax.plot(hist.index, hist.to_numpy(), color="0.25", lw=1.2, label="history")
         bands = _bands(part.drop(columns=["id", "timestamp", "value"]).set_axis(fc_values.index))
-        for i, (label, lo, hi) in enumerate(bands):  # widest first, so the narrower bands are drawn over it
-            ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color="tab:orange", lw=0,
-                            alpha=0.18 + 0.17 * i / max(len(bands) - 1, 1), label=label)
-        joined = pd.concat([hist.iloc[-1:], fc_values])
-        ax.plot(joined.index, joined.to_numpy(), color="tab:orange", lw=2.0, marker="o", ms=3,
-                markevery=list(range(1, len(joined))), label="forecast")
-        ax.axvline(hist.index[-1], color="0.6", lw=0.8, ls=":")
+        _draw_forecast(ax, hist, fc_values, bands)
         ax.set_ylabel(str(sid))
         date_axis(ax)
         ax.grid(alpha=0.3)
@@ -252,6 +235,21 @@ def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, 
     if title:
         axes[0].set_title(wrap_title(title, fig.get_figwidth()))
     return fig
+
+
+def _draw_forecast(ax, hist: pd.Series, forecast: pd.Series, bands: list, actual: pd.Series | None = None) -> None:
+    """History, the interval bands (widest first, so the narrower ones are drawn over it), the forecast joined to
+    the last observation so the line is continuous, the actual values if given, and a line at the forecast origin."""
+    ax.plot(hist.index, hist.to_numpy(), color="0.25", lw=1.2, label="history")
+    for i, (label, lo, hi) in enumerate(bands):
+        ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color="tab:orange", lw=0,
+                        alpha=0.18 + 0.17 * i / max(len(bands) - 1, 1), label=label)
+    joined = pd.concat([hist.iloc[-1:], forecast])
+    ax.plot(joined.index, joined.to_numpy(), color="tab:orange", lw=2.0, marker="o", ms=3,
+            markevery=list(range(1, len(joined))), label="forecast")
+    if actual is not None and len(actual):
+        ax.plot(actual.index, actual.to_numpy(), color="tab:blue", lw=1.2, ls="--", label="actual")
+    ax.axvline(hist.index[-1], color="0.6", lw=0.8, ls=":")
 
 
 def plot_history(history: dict[str, list[float]], *, title: str | None = None) -> Figure:
