@@ -149,12 +149,10 @@ def base_steps(base: str, lookback: int, horizon: int, season: int, step_bases: 
         if not step_bases:
             raise ConfigError("`base` auto is resolved by fit; pass base naive or seasonal_naive to build windows directly.")
         if any(b not in ROW_BASES for b in step_bases):
-            rows = {"naive": _one_hot(np.full(horizon, lookback - 1), lookback)}
-            if 1 < season <= lookback:
-                rows["seasonal_naive"] = _one_hot(lookback - season + np.arange(horizon) % season, lookback)
             if "naive2" in step_bases:
-                rows["naive2"] = naive2_weights(lookback, horizon, season)
-            return np.stack([rows[b if b in rows else "naive"][k] for k, b in enumerate(step_bases)])
+                naive2_weights(lookback, horizon, season)  # the clear error when two seasons do not fit
+            rows = base_candidates(lookback, horizon, season)
+            return np.stack([rows.get(b, rows["naive"])[k] for k, b in enumerate(step_bases)])
         naive = np.full(horizon, lookback - 1)
         seasonal = lookback - season + np.arange(horizon) % season if 1 < season <= lookback else naive
         return np.where(np.array(step_bases) == "seasonal_naive", seasonal, naive)
