@@ -535,7 +535,8 @@ def seed_spread(rows: list[Row], n_seeds: int) -> dict | None:
 
 # ----------------------------------------------------------------------------- CLI
 def parse_value(text: str):
-    """'3' -> 3, '0.5' -> 0.5, 'true' -> True, 'null' -> None, else the string ('none' stays a choice name)."""
+    """'3' -> 3, '0.5' -> 0.5, 'true' -> True, 'null' -> None, 'a+b' -> ['a', 'b'] (a list option), else the string
+    ('none' stays a choice name)."""
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
@@ -546,6 +547,8 @@ def parse_value(text: str):
             return cast(text)
         except ValueError:
             pass
+    if "+" in text:
+        return [parse_value(t) for t in text.split("+")]
     return text
 
 

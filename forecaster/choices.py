@@ -15,11 +15,14 @@ influence a choice. The resolved values are written into the fitted config
     training rows left after one horizon, so short series keep enough windows;
     never shorter than one season when a season fits.
 ``base``
-    per horizon step, the naive, the seasonal naive or the Naive2 forecast
+    per horizon step, the naive, the seasonal naive, the Naive2 forecast
     (the last value, seasonally adjusted by the window's own seasonal profile,
-    see :func:`naive2_weights`), whichever had the lower MAE over the training
-    windows (the seasonal ones only when one, respectively two, whole seasons
-    fit in the lookback).
+    see :func:`naive2_weights`) or, when listed in ``base_candidates``, the
+    window's drift (:func:`drift_weights`; not by default: on M3 it chose drift
+    on the training windows and lost on the hidden future), whichever had the
+    lower MAE over the training windows (the seasonal ones
+    only when one, respectively two, whole seasons fit in the lookback; a
+    recursive model only the one-row bases naive and seasonal naive).
 ``normalization`` / ``transform``
     each candidate (``window`` / ``global``; ``log`` / ``none`` for a
     positive target) is scored on *inner* validation windows: the last part
@@ -40,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from forecaster.config import ForecastConfig
+from forecaster.config import DEFAULT_BASE_CANDIDATES, ForecastConfig
 from forecaster.exceptions import ConfigError, DataError
 from forecaster.windowing import WindowView, chronological_split
 
@@ -116,13 +119,38 @@ def naive2_weights(lookback: int, horizon: int, season: int) -> np.ndarray:
     return weights
 
 
-def base_candidates(lookback: int, horizon: int, season: int) -> dict[str, np.ndarray]:
-    """The baselines ``base auto`` chooses from, as ``(horizon, lookback)`` weights: those that fit the window."""
+def drift_weights(lookback: int, horizon: int) -> np.ndarray:
+    """``(horizon, lookback)`` weights of the drift base: the last value plus step ``k`` times the window's average
+    change per row, ``x[-1] + k (x[-1] - x[0]) / (lookback - 1)`` (the random walk with drift fitted on the window).
+    Each row sums to 1, so it commutes with the affine scaling and the window-relative shift.
+
+    >>> (drift_weights(4, 2) @ np.array([10, 11, 12, 13.0])).tolist()
+    [14.0, 15.0]
+    """
+    if lookback < 2:
+        raise ConfigError(f"`base` drift needs two rows in the window: lookback={lookback}. Raise --lookback or use --base naive.")
+    weights = np.zeros((horizon, lookback))
+    slope = np.arange(1, horizon + 1) / (lookback - 1)
+    weights[:, lookback - 1] = 1.0 + slope
+    weights[:, 0] -= slope
+    return weights
+
+
+def base_candidates(lookback: int, horizon: int, season: int, names: tuple[str, ...] = DEFAULT_BASE_CANDIDATES,
+                    rows_only: bool = False) -> dict[str, np.ndarray]:
+    """The baselines ``base auto`` chooses from (``names``, in that order), as ``(horizon, lookback)`` weights: those
+    that fit the window, naive always. ``rows_only``: only the bases that copy one input row (a recursive model
+    feeds its prediction back through such a base)."""
     out = {"naive": _one_hot(np.full(horizon, lookback - 1), lookback)}
-    if 1 < season <= lookback:
-        out["seasonal_naive"] = _one_hot(lookback - season + np.arange(horizon) % season, lookback)
-    if season > 1 and lookback // season >= 2:
-        out["naive2"] = naive2_weights(lookback, horizon, season)
+    for name in names:
+        if name == "seasonal_naive" and 1 < season <= lookback:
+            out[name] = _one_hot(lookback - season + np.arange(horizon) % season, lookback)
+        elif rows_only or name in out:
+            continue
+        elif name == "naive2" and season > 1 and lookback // season >= 2:
+            out[name] = naive2_weights(lookback, horizon, season)
+        elif name == "drift" and lookback >= 2:
+            out[name] = drift_weights(lookback, horizon)
     return out
 
 
@@ -151,13 +179,15 @@ def base_steps(base: str, lookback: int, horizon: int, season: int, step_bases: 
         if any(b not in ROW_BASES for b in step_bases):
             if "naive2" in step_bases:
                 naive2_weights(lookback, horizon, season)  # the clear error when two seasons do not fit
-            rows = base_candidates(lookback, horizon, season)
+            rows = base_candidates(lookback, horizon, season, tuple(dict.fromkeys(step_bases)))
             return np.stack([rows.get(b, rows["naive"])[k] for k, b in enumerate(step_bases)])
         naive = np.full(horizon, lookback - 1)
         seasonal = lookback - season + np.arange(horizon) % season if 1 < season <= lookback else naive
         return np.where(np.array(step_bases) == "seasonal_naive", seasonal, naive)
     if base == "naive2":
         return naive2_weights(lookback, horizon, season)
+    if base == "drift":
+        return drift_weights(lookback, horizon)
     if base == "naive" or season <= 1:
         return np.full(horizon, lookback - 1)
     if season > lookback:
@@ -198,7 +228,9 @@ def resolve(config: ForecastConfig, values: np.ndarray, freq: str, *, prices: bo
         choices["skip"] = {"value": "linear", "why": "one series: the window's linear map beside the recurrent layers"}
     split = chronological_split(len(values), lookback, w.horizon, w.val_fraction, stride=w.window_stride)
     if config.output.base == "auto":
-        step_bases, why = _step_bases(values[:, 0], split.train_origins, w.horizon, season, lookback)
+        cands = base_candidates(lookback, w.horizon, season, config.output.base_candidates,
+                                rows_only=config.model.multistep == "recursive")
+        step_bases, why = _step_bases(values[:, 0], split.train_origins, cands, w.horizon, lookback)
         config = config.replace(step_bases=step_bases)
         choices["base"] = {"value": _describe_steps(step_bases), "why": why}
     train = values[: split.train_end]
@@ -278,12 +310,12 @@ def _proxy_scores(config, train, transforms, norms, *, prices, linear, columns) 
     return scores
 
 
-def _step_bases(target: np.ndarray, origins: range, horizon: int, season: int, lookback: int) -> tuple[tuple[str, ...], str]:
-    """Per step, the baseline (naive, seasonal naive or Naive2, those that fit the window) with the lower MAE over
-    the training windows."""
-    cands = base_candidates(lookback, horizon, season)
+def _step_bases(target: np.ndarray, origins: range, cands: dict[str, np.ndarray], horizon: int,
+                lookback: int) -> tuple[tuple[str, ...], str]:
+    """Per step, the baseline of ``cands`` (see :func:`base_candidates`) with the lower MAE over the training
+    windows."""
     if len(cands) == 1:
-        return ("naive",) * horizon, "no whole season in the lookback: naive at every step"
+        return ("naive",) * horizon, "no other candidate fits the lookback: naive at every step"
     o = np.asarray(origins)
     if len(o) > PROXY_WINDOWS:
         o = o[np.linspace(0, len(o) - 1, PROXY_WINDOWS).astype(int)]

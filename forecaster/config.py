@@ -61,7 +61,11 @@ CELLS = ("gru", "lstm", "simple_rnn")
 TRANSFORMS = ("auto", "none", "log")
 NORMALIZATIONS = ("auto", "window", "global")
 #: What the network's output is added to (``output.base``).
-BASES = ("auto", "seasonal_naive", "naive", "naive2", "none")
+BASES = ("auto", "seasonal_naive", "naive", "naive2", "drift", "none")
+#: The baselines ``base auto`` may pick per horizon step (``output.base_candidates``).
+STEP_BASES = ("naive", "seasonal_naive", "naive2", "drift")
+#: Their default: drift measured worse on M3 (yearly sMAPE 17.65 against 13.94 without it; quarterly 14.91 against 13.57).
+DEFAULT_BASE_CANDIDATES = ("naive", "seasonal_naive", "naive2")
 FALLBACKS = ("none", "baseline")
 MISSING_POLICIES = ("ffill", "interpolate", "error")
 #: Model families (keys of :data:`forecaster.models.MODEL_BUILDERS`).
@@ -410,7 +414,7 @@ class OutputConfig(_Section):
     """What the network emits per horizon step, and the loss it is trained with."""
 
     SECTION: ClassVar[str] = "output"
-    _TUPLES: ClassVar[tuple[str, ...]] = ("step_bases",)
+    _TUPLES: ClassVar[tuple[str, ...]] = ("step_bases", "base_candidates")
 
     type: str = _opt("point", "Output head: point (one value per step, mean squared error); quantiles (several "
                      "quantiles per step, pinball loss, never crossing; set by --quantiles).",
@@ -433,11 +437,22 @@ class OutputConfig(_Section):
     base: str = _opt(
         "auto", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
         "last value), naive2 (the last value seasonally adjusted by the window's own seasonal profile, as M4's "
-        "Naive2; needs two seasons in the window), none (the level itself); auto: per horizon step, whichever of "
-        "them was most accurate on the training rows. The network learns a correction to it.", choices=BASES,
+        "Naive2; needs two seasons in the window), drift (the last value plus the window's average change per "
+        "step), none (the level itself); auto: per horizon step, whichever of --base-candidates was most accurate "
+        "on the training rows. The network learns a correction to it.", choices=BASES,
+    )
+    base_candidates: tuple[str, ...] = _opt(
+        DEFAULT_BASE_CANDIDATES, "With base auto: the baselines it chooses from per horizon step, from naive, "
+        "seasonal_naive, naive2, drift (those that fit the window; a recursive rnn takes naive and seasonal_naive "
+        "only).", multiple=True, choices=STEP_BASES,
     )
     step_bases: tuple[str, ...] = _opt(
         (), "With base auto: the baseline chosen for each horizon step (set by fit).", cli=False,
+    )
+    series_base: bool = _opt(
+        True, "Panels with base auto: each series takes its own base, the panel's per-step choice or one of "
+        "--base-candidates, whichever was most accurate on that series' training windows (--no-series-base: the "
+        "panel's per-step choice for every series; a recursive rnn always takes the panel's).",
     )
     zero_init: bool = _opt(
         True, "Start the output layer (and the linear skip) at zero, so the untrained network forecasts exactly "
@@ -452,6 +467,19 @@ class OutputConfig(_Section):
     def __post_init__(self) -> None:
         _choice("type", self.type, OUTPUT_TYPES)
         _choice("base", self.base, BASES)
+        object.__setattr__(self, "step_bases", tuple(self.step_bases))
+        for b in self.step_bases:
+            _choice("step_bases", b, STEP_BASES)
+        if self.step_bases and self.base != "auto":
+            raise ConfigError(f"`step_bases` goes with base='auto'. Received: base={self.base!r}")
+        object.__setattr__(self, "base_candidates", tuple(self.base_candidates))
+        if not self.base_candidates:
+            raise ConfigError(f"`base_candidates` needs at least one of {', '.join(STEP_BASES)}.")
+        for b in self.base_candidates:
+            _choice("base_candidates", b, STEP_BASES)
+        _choice("fallback", self.fallback, FALLBACKS)
+        _bool("zero_init", self.zero_init)
+        _bool("series_base", self.series_base)
         object.__setattr__(self, "quantiles", _numbers("quantiles", self.quantiles, float))
         object.__setattr__(self, "intervals", _numbers("intervals", self.intervals, int))
         for q in self.quantiles:
@@ -495,13 +523,6 @@ class OutputConfig(_Section):
             for level in self.intervals:
                 qs |= {round((1 - level / 100) / 2, 6), round((1 + level / 100) / 2, 6)}
         return tuple(sorted(round(q, 6) for q in qs))
-        object.__setattr__(self, "step_bases", tuple(self.step_bases))
-        for b in self.step_bases:
-            _choice("step_bases", b, ("naive", "seasonal_naive"))
-        if self.step_bases and self.base != "auto":
-            raise ConfigError(f"`step_bases` goes with base='auto'. Received: base={self.base!r}")
-        _choice("fallback", self.fallback, FALLBACKS)
-        _bool("zero_init", self.zero_init)
 
 
 @dataclass(frozen=True)
@@ -556,6 +577,11 @@ class TrainConfig(_Section):
         "the reported validation scores and the interval calibration stay those of the held-out model.",
         choices=FINAL_FITS,
     )
+    keep_base: bool = _opt(
+        True, "Early stopping also weighs the untrained network, which with --zero-init forecasts exactly its "
+        "base: when no epoch beats it on the validation windows, it is kept (the fit then serves the base "
+        "forecast, recorded as best epoch 0). Point output only.",
+    )
     series_weights: str = _opt(
         "windows", "Panels: how the series' windows weigh in the loss. windows: every window alike (long series "
         "dominate); series: each series alike (its windows share a weight of 1 / its window count, rescaled to "
@@ -584,6 +610,7 @@ class TrainConfig(_Section):
         _choice("series_weights", self.series_weights, ("windows", "series"))
         _choice("loss", self.loss, LOSSES)
         _choice("final_fit", self.final_fit, FINAL_FITS)
+        _bool("keep_base", self.keep_base)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise ConfigError(f"`seed` must be an integer in [0, 2**32). Received: seed={self.seed!r}")
         if not _real(self.learning_rate) or not self.learning_rate > 0:

@@ -171,7 +171,7 @@ class Forecaster:
         if len(ts) > 1 or roles["targets"]:
             return self._fit_panel(ts, verbose=verbose, checkpoint_dir=checkpoint_dir,
                                    extra={"tensorboard": tensorboard, "callbacks": callbacks})
-        self.ids_ = None
+        self.ids_ = self.series_bases_ = None
         self.static_features_, self.static_scaler_, self.static_values_ = [], None, None
         series = _one_series(ts, "fit")
         cfg = self.config
@@ -244,6 +244,7 @@ class Forecaster:
             "train_windows": int(len(split.train_origins)),
             "epochs_run": len(self.history_.get("loss", [])),
             "best_epoch": best + 1 if best is not None and "val_loss" in self.history_ else None,
+            **_kept_metrics(result),
             "fit_seconds": round(result.seconds, 3),
             "replicas": result.replicas,
             "global_batch_size": result.global_batch_size,
@@ -253,18 +254,30 @@ class Forecaster:
 
     @staticmethod
     def _view(z: np.ndarray, io: IOSpec, cfg: ForecastConfig, series_index: np.ndarray | None = None,
-              static: np.ndarray | None = None) -> WindowView:
+              static: np.ndarray | None = None, series_bases: tuple[np.ndarray, np.ndarray] | None = None) -> WindowView:
         """Windows over the scaled buffer ``z``; a panel's ``series_index`` per buffer row and ``static`` vectors
-        (standardised, one row per series index) feed the series embedding and the static input."""
+        (standardised, one row per series index) feed the series embedding and the static input; its
+        ``series_bases`` (see :meth:`_series_base_arrays`) give each series its own base."""
         w = cfg.window
         if io.n_static and (static is None or series_index is None):
             raise DataError(f"The model takes {io.n_static} static attributes per series; none were given.")
         return WindowView(
             z, io.lookback, io.horizon, relative=cfg.data.normalization == "window", n_future=io.n_future,
             base_steps=base_steps(cfg.output.base, io.lookback, io.horizon, w.season or 1, cfg.output.step_bases),
-            series_index=series_index if io.embedding or io.n_static else None, series_input=bool(io.embedding),
-            static=static if io.n_static else None,
+            series_index=series_index if io.embedding or io.n_static or series_bases is not None else None,
+            series_input=bool(io.embedding), static=static if io.n_static else None, series_bases=series_bases,
         )
+
+    def _series_base_arrays(self, cfg: ForecastConfig | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """A panel's per-series bases as ``(weights, choice)`` for :class:`WindowView`; None when every series
+        takes the panel's per-step base."""
+        chosen = getattr(self, "series_bases_", None)
+        if chosen is None:
+            return None
+        from forecaster.panel import series_base_stack
+
+        names, choice = chosen
+        return series_base_stack(names, cfg or self.config), choice
 
     def _validation_errors(self, view: WindowView, values: np.ndarray, split) -> dict[str, Any]:
         """MAE and RMSE of the model and of the baselines on the validation origins, chunk by chunk.
@@ -420,8 +433,8 @@ class Forecaster:
 
     def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir, extra: dict | None = None) -> "Forecaster":
         """Global training on every series of ``ts`` (see :mod:`forecaster.panel`)."""
-        from forecaster.panel import (PanelLayout, PanelScalers, StaticScaler, fit_scalers, panel_buffer, plan_layout,
-                                      resolve_panel, static_matrix)
+        from forecaster.panel import (PanelLayout, PanelScalers, StaticScaler, choose_series_bases, describe_series_bases,
+                                      fit_scalers, panel_buffer, plan_layout, resolve_panel, static_matrix)
 
         cfg = self.config
         if ts.future_features:
@@ -484,7 +497,17 @@ class Forecaster:
             n_static=len(ts.static_features),
         )
         rows_of = np.repeat(np.arange(len(used), dtype=np.int32), layout.lengths + layout.pad)
-        view = self._view(panel_buffer(used, scalers, layout.pad), io, cfg, rows_of, static_input)
+        buffer = panel_buffer(used, scalers, layout.pad)
+        self.series_bases_ = None
+        if cfg.output.base == "auto" and cfg.output.series_base and cfg.model.multistep != "recursive":
+            # Each series its own base, chosen on its training windows (the network still corrects it).
+            self.series_bases_ = choose_series_bases(buffer, layout, cfg)
+            self.choices_["base"] = {
+                "value": f"per series: {describe_series_bases(*self.series_bases_)}",
+                "why": f"each series' lowest training-window error among the panel's choice "
+                       f"({self.choices_['base']['value']}) and {', '.join(self.series_bases_[0][1:])}",
+            }
+        view = self._view(buffer, io, cfg, rows_of, static_input, self._series_base_arrays(cfg))
         weights = _series_weights(train_o) if cfg.train.series_weights == "series" else None
         split = _PanelSplit(train_origins=train_o, val_origins=val_o)
         every = every_weights = None
@@ -554,6 +577,7 @@ class Forecaster:
             "series_weights": cfg.train.series_weights,
             "epochs_run": len(self.history_.get("loss", [])),
             "best_epoch": int(np.argmin(self.history_["val_loss"])) + 1 if "val_loss" in self.history_ else None,
+            **_kept_metrics(result),
             "fit_seconds": round(result.seconds, 3),
             "replicas": result.replicas,
             "global_batch_size": result.global_batch_size,
@@ -790,7 +814,7 @@ class Forecaster:
             times = [members[s].index[-1] for s in wanted]
             static = self._static_input([members[s] for s in wanted], index)
         buf, origins, futures, rows_of = self._panel_rows(windows, times, index)
-        view = self._view(buf, self.io_, self.config, rows_of, static)
+        view = self._view(buf, self.io_, self.config, rows_of, static, self._series_base_arrays())
         h = self.config.window.horizon
         extra: dict[str, np.ndarray] = {}
         if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
@@ -858,7 +882,7 @@ class Forecaster:
         flat_o, flat_s = np.concatenate(flat), np.concatenate(which)
         rows_of = np.repeat(np.asarray(index, dtype=np.int32), [len(v) + pad for v in values])
         static = self._static_input([members[s] for s in ids], index)
-        view = self._view(buf, self.io_, self.config, rows_of, static)
+        view = self._view(buf, self.io_, self.config, rows_of, static, self._series_base_arrays())
         if columns and (self.io_.quantiles or getattr(self, "calibration_", None) is not None):
             raw = np.concatenate([np.concatenate([np.repeat(v[:1, 0], pad), v[:, 0]]) for v in values])
             g = g_of(raw, np.repeat(self.panel_scalers_.log[index, 0], [len(v) + pad for v in values]))
@@ -882,6 +906,7 @@ class Forecaster:
                 last_windows=self.last_windows_,
                 last_times=np.asarray([t.value for t in self.last_times_], dtype=np.int64),
                 **({"static": self.static_values_} if self.io_.n_static else {}),
+                **({"series_base": self.series_bases_[1]} if getattr(self, "series_bases_", None) else {}),
             )
             fh.flush()
             os.fsync(fh.fileno())
@@ -894,7 +919,9 @@ class Forecaster:
         info = manifest["panel"]
         path = run / PANEL_FILE
         n_static = self.io_.n_static
-        keys = ("ids", "log", "center", "scale", "last_windows", "last_times", *(("static",) if n_static else ()))
+        base_names = info.get("series_bases")
+        keys = ("ids", "log", "center", "scale", "last_windows", "last_times", *(("static",) if n_static else ()),
+                *(("series_base",) if base_names else ()))
         try:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in keys}
@@ -904,7 +931,8 @@ class Forecaster:
             raise ArtifactError(f"Cannot read {path}: {exc}") from None
         n, cols, lookback = len(arrays["ids"]), len(self.columns_), self.config.window.lookback
         shapes = {"log": (n, cols), "center": (n, cols), "scale": (n, cols), "last_windows": (n, lookback, cols),
-                  "last_times": (n,), **({"static": (n, n_static)} if n_static else {})}
+                  "last_times": (n,), **({"static": (n, n_static)} if n_static else {}),
+                  **({"series_base": (n,)} if base_names else {})}
         bad = [k for k, shape in shapes.items() if arrays[k].shape != shape]
         if bad or n != info.get("series") or arrays["ids"].dtype.kind != "U":
             raise ArtifactError(f"{path} does not match its manifest ({', '.join(bad) or 'ids'}).")
@@ -925,6 +953,17 @@ class Forecaster:
             log=arrays["log"].astype(bool), center=arrays["center"].astype(np.float64), scale=arrays["scale"].astype(np.float64),
         )
         self.ids_ = [str(i) for i in arrays["ids"]]
+        self.series_bases_ = None
+        if base_names:
+            choice = arrays["series_base"]
+            if (not isinstance(base_names, list) or choice.dtype.kind not in "iu"
+                    or (n and (choice.min() < 0 or choice.max() >= len(base_names)))):
+                raise ArtifactError(f"{path}: the per-series bases do not match the manifest's `series_bases`.")
+            self.series_bases_ = ([str(b) for b in base_names], choice.astype(np.int64))
+            try:
+                self._series_base_arrays()
+            except (DataError, ConfigError) as exc:
+                raise ArtifactError(f"{run / MANIFEST_FILE}: `series_bases` {base_names}: {exc}") from None
         self.skipped_ = {str(k): str(v) for k, v in dict(info.get("skipped", {})).items()}
         self.id_col_ = str(info.get("id_col", "id"))
         self.last_windows_ = arrays["last_windows"].astype(np.float64)
@@ -1206,6 +1245,8 @@ class Forecaster:
                 "file": PANEL_FILE, "series": len(self.ids_), "id_col": self.id_col_, "skipped": dict(self.skipped_),
                 # The static columns' standardisation (fitted over the training series); their values are in panel.npz.
                 **({"static": self.static_scaler_.to_dict()} if self.io_.n_static else {}),
+                # Each series' own base: the candidates' names here, one index per series in panel.npz.
+                **({"series_bases": list(self.series_bases_[0])} if getattr(self, "series_bases_", None) else {}),
             }} if self.is_panel else {}),
         }
 
@@ -1273,7 +1314,7 @@ class Forecaster:
         _check_model_shapes(fc.model_, fc.io_, run / MODEL_FILE)
         _check_model_architecture(fc.model_, fc.config, fc.io_, run / MODEL_FILE)
         fc.scaler_ = SeriesScaler.from_dict(manifest["scaler"])
-        fc.ids_ = None
+        fc.ids_ = fc.series_bases_ = None
         fc.static_features_, fc.static_scaler_, fc.static_values_ = [], None, None
         fc.target_ = manifest["target"]
         fc.features_ = list(manifest["features"])
@@ -1556,6 +1597,14 @@ def _series_weights(origins) -> np.ndarray:
     sharing 1 / count, rescaled to a mean of 1 over the windows (a series without windows gets 0)."""
     counts = origins.counts.astype(np.float64)
     return np.where(counts > 0, len(origins) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
+
+
+def _kept_metrics(result) -> dict[str, Any]:
+    """With ``train.keep_base``, when the untrained network (its base forecast) beat every epoch: best epoch 0 and
+    its validation loss."""
+    if not result.kept_initial:
+        return {}
+    return {"best_epoch": 0, "val_loss": float(result.initial_val_loss), "kept_base": True}
 
 
 def _final_metrics(result, origins) -> dict[str, Any]:

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from forecaster.choices import MAX_AUTO_LOOKBACK, _describe_steps, season_of
+from forecaster.choices import MAX_AUTO_LOOKBACK, _describe_steps, base_candidates, season_of
 from forecaster.config import ForecastConfig
 from forecaster.exceptions import DataError
 from forecaster.scaling import SeriesScaler
@@ -175,7 +175,9 @@ def resolve_panel(config: ForecastConfig, members: list, freq: str, *, prices: b
         }
     config = config.replace(lookback=lookback, season=season)
     if config.output.base == "auto":
-        bases, why = _panel_step_bases(members, lookback, w.horizon, season, w.val_fraction)
+        cands = base_candidates(lookback, w.horizon, season, config.output.base_candidates,
+                                rows_only=config.model.multistep == "recursive")
+        bases, why = _panel_step_bases(members, cands, lookback, w.horizon, w.val_fraction)
         config = config.replace(step_bases=bases)
         choices["base"] = {"value": _describe_steps(bases), "why": why}
     if config.model.skip == "auto":
@@ -198,15 +200,14 @@ def resolve_panel(config: ForecastConfig, members: list, freq: str, *, prices: b
     return config, choices
 
 
-def _panel_step_bases(members, lookback: int, horizon: int, season: int, val_fraction: float):
-    """Per step, naive, seasonal naive or Naive2 (those that fit the window): the lower mean error over the series'
-    training windows, each series' errors divided by its mean absolute one-step change over its training rows (so
-    no series dominates by its units)."""
-    from forecaster.choices import _pick_steps, base_candidates
+def _panel_step_bases(members, cands: dict[str, np.ndarray], lookback: int, horizon: int, val_fraction: float):
+    """Per step, the baseline of ``cands`` (see :func:`forecaster.choices.base_candidates`) with the lower mean
+    error over the series' training windows, each series' errors divided by its mean absolute one-step change over
+    its training rows (so no series dominates by its units)."""
+    from forecaster.choices import _pick_steps
 
-    cands = base_candidates(lookback, horizon, season)
     if len(cands) == 1:
-        return ("naive",) * horizon, "no whole season in the lookback: naive at every step"
+        return ("naive",) * horizon, "no other candidate fits the lookback: naive at every step"
     k = np.arange(horizon)
     errors, count = {name: np.zeros(horizon) for name in cands}, 0
     for m in members:
@@ -228,6 +229,72 @@ def _panel_step_bases(members, lookback: int, horizon: int, season: int, val_fra
     if count == 0:
         return ("naive",) * horizon, "no training window a lookback long: naive at every step"
     return _pick_steps({n: e / count for n, e in errors.items()}, "lower scaled training-window error per step over the panel")
+
+
+#: Name of the panel's own per-step choice among the per-series base candidates (see :func:`choose_series_bases`).
+PANEL_BASE = "panel"
+
+
+def series_base_stack(names: list[str], config: ForecastConfig) -> np.ndarray:
+    """``(len(names), horizon, lookback)`` weights of the per-series base candidates named ``names``: ``panel`` (the
+    panel's per-step choice, ``output.step_bases``) or a single baseline of :func:`forecaster.choices.base_candidates`."""
+    from forecaster.choices import base_steps
+
+    w = config.window
+    season = w.season or 1
+    rows = base_candidates(w.lookback, w.horizon, season, tuple(n for n in names if n != PANEL_BASE))
+    out = []
+    for name in names:
+        if name == PANEL_BASE:
+            steps = base_steps("auto", w.lookback, w.horizon, season, config.output.step_bases)
+            if np.ndim(steps) == 1:
+                steps = np.eye(w.lookback)[steps]
+            out.append(np.asarray(steps, dtype=np.float64))
+        elif name in rows:
+            out.append(rows[name])
+        else:
+            raise DataError(f"The base {name!r} does not fit the window (lookback {w.lookback}, season {season}).")
+    return np.stack(out)
+
+
+def choose_series_bases(buffer: np.ndarray, layout: PanelLayout, config: ForecastConfig) -> tuple[list[str], np.ndarray]:
+    """Each series' own base: the panel's per-step choice or one of ``output.base_candidates`` (those that fit the
+    window), whichever has the lowest absolute error summed over that series' training windows (model units, so a
+    log transform's multiplicative forms are judged as the network sees them; ties keep the panel's choice). A
+    series without a training window keeps the panel's choice. Reads only training windows, whose targets end
+    before each series' validation rows.
+
+    Returns:
+        The candidate names (``panel`` first) and one index into them per series of ``layout``.
+    """
+    w = config.window
+    cands = base_candidates(w.lookback, w.horizon, w.season or 1, config.output.base_candidates)
+    names = [PANEL_BASE, *cands]
+    stack = series_base_stack(names, config)
+    train = layout.origins("train", w.window_stride)
+    choice = np.zeros(len(layout.ids), dtype=np.int64)
+    lags, steps = np.arange(-w.lookback, 0), np.arange(w.horizon)
+    for i in range(len(layout.ids)):
+        hi = int(train.ends[i])
+        lo = hi - int(train.counts[i])
+        if hi == lo:
+            continue
+        pos = np.arange(lo, hi)
+        if len(pos) > BASE_ORIGINS_PER_SERIES:
+            pos = pos[np.linspace(0, len(pos) - 1, BASE_ORIGINS_PER_SERIES).astype(int)]
+        o = train.take(pos)
+        window = buffer[o[:, None] + lags, 0].astype(np.float64)
+        actual = buffer[o[:, None] + steps, 0].astype(np.float64)
+        errors = np.abs(actual[None] - np.einsum("nl,chl->cnh", window, stack)).sum(axis=(1, 2))
+        choice[i] = int(np.argmin(errors))
+    return names, choice
+
+
+def describe_series_bases(names: list[str], choice: np.ndarray) -> str:
+    """``panel 40, naive2 35, naive 25 series``."""
+    counts = np.bincount(choice, minlength=len(names))
+    order = np.argsort(-counts, kind="stable")
+    return ", ".join(f"{names[i].replace('_', ' ')} {counts[i]}" for i in order if counts[i]) + " series"
 
 
 def fit_scalers(members: list, layout: PanelLayout, config: ForecastConfig, *, prices: bool, linear: tuple[str, ...]):

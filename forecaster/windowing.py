@@ -162,6 +162,7 @@ class WindowView:
         series_index: np.ndarray | None = None,
         series_input: bool = True,
         static: np.ndarray | None = None,
+        series_bases: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         if values.ndim != 2:
             raise ConfigError(f"`values` must be 2-D (rows, columns). Received shape {values.shape}")
@@ -209,6 +210,21 @@ class WindowView:
             if self.static.ndim != 2 or (len(self.series_index) and self.series_index.max() >= len(self.static)):
                 raise ConfigError(f"`static` must be (series, columns) covering every series index. Received shape "
                                   f"{self.static.shape}")
+        #: Panels: ``(stack, choice)``, each series its own base: ``stack`` ``(candidates, horizon, lookback)``
+        #: weights, ``choice[i]`` the candidate of series ``i`` (read through ``series_index``). Replaces
+        #: ``base_steps``; memory grows with the series, not the windows.
+        self.series_bases = None
+        if series_bases is not None:
+            stack, choice = np.asarray(series_bases[0], dtype=np.float64), np.asarray(series_bases[1], dtype=np.int64)
+            if self.series_index is None:
+                raise ConfigError("`series_bases` are read through `series_index`; pass both.")
+            if (stack.ndim != 3 or stack.shape[1:] != (horizon, lookback) or not np.isfinite(stack).all()
+                    or choice.ndim != 1 or (len(choice) and (choice.min() < 0 or choice.max() >= len(stack)))
+                    or (len(self.series_index) and self.series_index.max() >= len(choice))):
+                raise ConfigError(f"`series_bases` must be finite (candidates, {horizon}, {lookback}) weights and one "
+                                  f"candidate per series. Received shapes {stack.shape}, {choice.shape}")
+            self.series_bases = (stack, choice)
+            self.base_steps = self.base_weights = None
         # (n - L + 1, C, L) -> (n - L + 1, L, C): still a view, no copy.
         self._inputs = sliding_window_view(values, lookback, axis=0).transpose(0, 2, 1)
         self._targets = sliding_window_view(values[:, 0], horizon) if len(values) >= horizon else None
@@ -247,7 +263,7 @@ class WindowView:
         if self._targets is None:
             raise DataError(f"The series is shorter than horizon={self.horizon}.")
         y = self._targets[np.asarray(origins)]
-        if self.base_steps is not None or self.base_weights is not None:
+        if self.base_steps is not None or self.base_weights is not None or self.series_bases is not None:
             y = y - self.reference(origins)
         return y
 
@@ -263,6 +279,11 @@ class WindowView:
         [[3.0, 4.0, 3.0]]
         """
         origins = np.asarray(origins)
+        if self.series_bases is not None:
+            stack, choice = self.series_bases
+            window = self.values[origins[:, None] - self.lookback + np.arange(self.lookback), 0].astype(np.float64)
+            weights = stack[choice[self.series_index[origins]]]  # (windows, horizon, lookback)
+            return np.einsum("nl,nhl->nh", window, weights).astype(self.values.dtype)
         if self.base_weights is not None:
             window = self.values[origins[:, None] - self.lookback + np.arange(self.lookback), 0].astype(np.float64)
             return (window @ self.base_weights.T).astype(self.values.dtype)

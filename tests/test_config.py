@@ -318,3 +318,18 @@ def test_zero_unsets_the_epoch_cap_and_the_learning_rate_schedule(tmp_path) -> N
     path.write_text(cfg.to_toml())
     assert ForecastConfig.from_file(path) == cfg  # None written as 0 where the default is set
     assert ForecastConfig.from_file(path).window.lookback == 24
+
+
+def test_base_candidates_and_step_bases_are_validated():
+    from forecaster.config import ForecastConfig
+
+    assert ForecastConfig().output.base_candidates == ("naive", "seasonal_naive", "naive2")
+    assert ForecastConfig(base_candidates=["naive", "drift"]).output.base_candidates == ("naive", "drift")
+    with pytest.raises(ConfigError, match="base_candidates"):
+        ForecastConfig(base_candidates=["theta"])
+    with pytest.raises(ConfigError, match="base_candidates"):
+        ForecastConfig(base_candidates=[])
+    with pytest.raises(ConfigError, match="step_bases"):
+        ForecastConfig(step_bases=["seasonal"])
+    with pytest.raises(ConfigError, match="goes with base='auto'"):
+        ForecastConfig(base="naive", step_bases=["naive"])

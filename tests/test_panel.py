@@ -434,3 +434,75 @@ def test_skip_auto_is_linear_with_a_season_and_none_without():
     assert cfg.model.skip == "none" and "without a season" in choices["skip"]["why"]
     _, cfg, choices, _, _ = _prepare(frame, ForecastConfig(**TINY, season=1, skip="linear"))
     assert cfg.model.skip == "linear" and "skip" not in choices
+
+
+def _layout_buffer(values: list[np.ndarray], lookback: int, horizon: int):
+    from forecaster.panel import panel_buffer
+
+    layout = plan_layout([str(i) for i in range(len(values))], [len(v) for v in values], lookback, horizon, 0.15)
+    return layout, panel_buffer([v[:, None] for v in values], _IdentityScalers(), layout.pad)
+
+
+class _IdentityScalers:
+    """What panel_buffer reads of the scalers: one column, values as they are."""
+
+    columns = ["value"]
+
+    @staticmethod
+    def transform_values(i, v):
+        return np.asarray(v, dtype=np.float32)
+
+
+def test_each_series_gets_the_base_most_accurate_on_its_own_training_windows():
+    """A random walk under a strong season of 4 is best served by Naive2; a plain random walk by the last value
+    (the panel's per-step choice here, which ties keep); a season that grows from one season to the next around a
+    fixed level by the seasonal naive (Naive2 averages the older, smaller seasons into its profile)."""
+    from forecaster.panel import choose_series_bases, describe_series_bases
+
+    rng = np.random.default_rng(0)
+    n = 200
+    season = 8 * np.tile([1.0, -1.0, 2.0, -2.0], n // 4)
+    walk = 50 + np.cumsum(rng.normal(0, 1, n))
+    growing = 50 + season * (1 + np.arange(n) / 20) + rng.normal(0, 0.1, n)
+    values = [walk + season, 50 + np.cumsum(rng.normal(0, 1, n)), growing]
+    layout, buf = _layout_buffer(values, 16, 4)
+    cfg = ForecastConfig(lookback=16, horizon=4, season=4, step_bases=("naive",) * 4)
+    names, choice = choose_series_bases(buf, layout, cfg)
+    assert names == ["panel", "naive", "seasonal_naive", "naive2"]
+    assert [names[c] for c in choice] == ["naive2", "panel", "seasonal_naive"]
+    assert describe_series_bases(names, choice) == "panel 1, seasonal naive 1, naive2 1 series"
+
+
+def test_the_series_base_choice_reads_training_windows_only():
+    """Leakage spy: rewriting every row from a series' validation part on leaves its choice as it was."""
+    from forecaster.panel import choose_series_bases
+
+    rng = np.random.default_rng(1)
+    n = 120
+    values = [50 + np.cumsum(rng.normal(0, 1, n)) + 5 * np.tile([1.0, -1.0, 2.0, -2.0], n // 4) for _ in range(4)]
+    layout, buf = _layout_buffer(values, 16, 4)
+    cfg = ForecastConfig(lookback=16, horizon=4, season=4, step_bases=("naive",) * 4)
+    before = choose_series_bases(buf, layout, cfg)[1]
+    poisoned = buf.copy()
+    for start, end, n_rows in zip(layout.starts, layout.train_ends, layout.lengths):
+        poisoned[start + end : start + n_rows] = rng.normal(0, 1e4, n_rows - end)[:, None]
+    np.testing.assert_array_equal(choose_series_bases(poisoned, layout, cfg)[1], before)
+
+
+def test_a_panel_with_its_own_base_per_series_saves_and_loads(tmp_path):
+    frame = panel_frame()
+    fit = fc.Forecaster(ForecastConfig(**TINY, season=12)).fit(frame)
+    assert fit.choices_["base"]["value"].startswith("per series:")
+    assert fit.series_bases_ is not None and len(fit.series_bases_[1]) == len(fit.ids_)
+    run = fit.save(tmp_path / "run")
+    manifest = json.loads((run / "forecaster.json").read_text())
+    assert manifest["panel"]["series_bases"][0] == "panel"
+    loaded = fc.Forecaster.load(run)
+    np.testing.assert_array_equal(loaded.series_bases_[1], fit.series_bases_[1])
+    pd.testing.assert_frame_equal(loaded.predict(), fit.predict(), rtol=1e-5)
+    # --no-series-base: every series takes the panel's per-step base, and the run records none.
+    plain = fc.Forecaster(ForecastConfig(**TINY, season=12, series_base=False)).fit(frame)
+    assert plain.series_bases_ is None and not plain.choices_["base"]["value"].startswith("per series")
+    run2 = plain.save(tmp_path / "run2")
+    assert "series_bases" not in json.loads((run2 / "forecaster.json").read_text())["panel"]
+    assert fc.Forecaster.load(run2).series_bases_ is None

@@ -287,3 +287,27 @@ def test_tf_dataset_subtracts_a_weighted_base_like_window_view() -> None:
         chunk = origins[i * 16 : (i + 1) * 16]
         np.testing.assert_array_equal(x.numpy(), view.inputs(chunk))
         np.testing.assert_allclose(y.numpy(), view.targets(chunk), rtol=1e-5, atol=1e-4)
+
+
+@needs_tf
+def test_tf_dataset_subtracts_each_series_own_base_like_window_view() -> None:
+    """Per-series bases (a panel: each buffer row's series picks its own weights) are taken off the targets
+    identically on both paths, and equal each series' own weighted sum of its window."""
+    from forecaster.choices import base_candidates
+
+    cands = base_candidates(20, 5, 4)
+    stack = np.stack(list(cands.values()))  # naive, seasonal naive, naive2
+    buf = _buffer(300)
+    rows = np.repeat(np.arange(3, dtype=np.int32), 100)  # three series of 100 buffer rows
+    choice = np.array([2, 0, 1])
+    view = WindowView(buf, lookback=20, horizon=5, relative=True, series_index=rows, series_input=False,
+                      series_bases=(stack, choice))
+    origins = np.concatenate([np.arange(20, 95), np.arange(120, 195), np.arange(220, 295)])
+    ref = view.reference(origins)
+    for o, r in zip(origins, ref):
+        window = buf[o - 20 : o, 0].astype(np.float64)
+        np.testing.assert_allclose(r, stack[choice[rows[o]]] @ window, rtol=1e-5, atol=1e-4)
+    for i, (x, y) in enumerate(window_dataset(view, origins, batch_size=16)):
+        chunk = origins[i * 16 : (i + 1) * 16]
+        np.testing.assert_array_equal(x.numpy(), view.inputs(chunk))
+        np.testing.assert_allclose(y.numpy(), view.targets(chunk), rtol=1e-5, atol=1e-4)

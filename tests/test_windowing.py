@@ -306,20 +306,52 @@ def test_naive2_needs_two_seasons_in_the_window() -> None:
     assert set(base_candidates(7, 3, 4)) == {"naive", "seasonal_naive"}
     assert set(base_candidates(8, 3, 4)) == {"naive", "seasonal_naive", "naive2"}
     assert set(base_candidates(8, 3, 1)) == {"naive"}
+    assert set(base_candidates(8, 3, 1, ("naive", "drift"))) == {"naive", "drift"}
+    # The candidate list is the user's; naive is always there; a recursive model takes the one-row bases only.
+    assert set(base_candidates(8, 3, 4, ("seasonal_naive",))) == {"naive", "seasonal_naive"}
+    assert set(base_candidates(8, 3, 4, ("naive2", "drift", "seasonal_naive"), rows_only=True)) == {"naive", "seasonal_naive"}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 30), st.integers(1, 12), st.integers(0, 2**31 - 1))
+def test_drift_base_is_the_window_random_walk_with_drift(lookback, horizon, seed) -> None:
+    """The drift weights give ``x[-1] + k (x[-1] - x[0]) / (L - 1)`` for step ``k``, equal the baselines module's
+    drift over the same window, and sum to one (so they commute with scaling and the window shift)."""
+    from forecaster.baselines import drift
+    from forecaster.choices import drift_weights
+
+    x = np.random.default_rng(seed).normal(0, 1, lookback).cumsum()
+    w = drift_weights(lookback, horizon)
+    k = np.arange(1, horizon + 1)
+    np.testing.assert_allclose(w @ x, x[-1] + k * (x[-1] - x[0]) / (lookback - 1), atol=1e-9)
+    np.testing.assert_allclose(w @ x, drift(x, [lookback], horizon)[0], atol=1e-9)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+
+
+def test_auto_base_picks_drift_on_a_trend() -> None:
+    from forecaster.choices import _step_bases, base_candidates
+
+    rng = np.random.default_rng(1)
+    y = 3.0 * np.arange(300) + rng.normal(0, 0.5, 300)
+    bases, why = _step_bases(y, range(12, 280), base_candidates(12, 4, 1, ("naive", "drift")), 4, 12)
+    assert bases == ("drift",) * 4 and "drift" in why
+    # Without drift among the candidates, naive is all that is left.
+    assert _step_bases(y, range(12, 280), base_candidates(12, 4, 1, ("naive",)), 4, 12)[0] == ("naive",) * 4
 
 
 def test_auto_base_picks_naive2_where_it_is_most_accurate_on_training_windows() -> None:
     """A random-walk level under a strong season of 4: the last value is blind to the season, the value one season
     back is a season out of date; the seasonally adjusted last value (Naive2) is closest at every step but the one
     in the last value's own phase, where all three are the last value (the tie goes to naive)."""
-    from forecaster.choices import _step_bases
+    from forecaster.choices import _step_bases, base_candidates
     from forecaster.panel import _panel_step_bases
 
     rng = np.random.default_rng(0)
     n = 400
     y = 50 + np.cumsum(rng.normal(0, 1, n)) + 5 * np.tile([1.0, -1.0, 2.0, -2.0], n // 4)
     want = ("naive2", "naive2", "naive2", "naive")
-    bases, why = _step_bases(y, range(16, 300), 4, 4, 16)
+    cands = base_candidates(16, 4, 4, ("naive", "seasonal_naive", "naive2"))
+    bases, why = _step_bases(y, range(16, 300), cands, 4, 16)
     assert bases == want, why
     assert "naive2" in why and "seasonal naive" in why
 
@@ -327,7 +359,26 @@ def test_auto_base_picks_naive2_where_it_is_most_accurate_on_training_windows() 
         def __init__(self, v):
             self.values = v[:, None]
 
-    bases, _ = _panel_step_bases([Member(y), Member(2 * y[:200])], 16, 4, 4, 0.15)
+    bases, _ = _panel_step_bases([Member(y), Member(2 * y[:200])], cands, 16, 4, 0.15)
     assert bases == want
     # A season that does not fit twice: naive2 is no candidate.
-    assert "naive2" not in _step_bases(y, range(16, 300), 4, 12, 16)[0]
+    assert "naive2" not in _step_bases(y, range(16, 300), base_candidates(16, 4, 12), 4, 16)[0]
+
+
+def test_a_recursive_rnn_with_the_automatic_base_chooses_among_one_row_bases():
+    """A recursive model feeds its prediction back through a one-row base: ``base auto`` must not pick Naive2 or
+    drift for it, even where they fit (two seasons in the window) and would win."""
+    import pandas as pd
+
+    from forecaster.config import ForecastConfig
+    from forecaster.forecaster import Forecaster
+
+    rng = np.random.default_rng(0)
+    n = 160
+    y = 50 + np.cumsum(rng.normal(0, 1, n)) + 5 * np.tile([1.0, -1.0, 2.0, -2.0], n // 4)
+    frame = pd.DataFrame({"time": pd.date_range("2020-01-01", periods=n, freq="D"), "y": y})
+    cfg = ForecastConfig(multistep="recursive", lookback=16, horizon=4, season=4, units=4, epochs=1, ensemble=1,
+                         calendar=False)
+    fit = Forecaster(cfg).fit(frame, target="y")
+    assert set(fit.config.output.step_bases) <= {"naive", "seasonal_naive"}
+    assert np.isfinite(fit.predict().to_numpy()).all()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -168,6 +168,8 @@ class TrainResult:
     global_batch_size: int
     holdout_model: keras.Model | None = None  # with final_fit "all": the early-stopped model behind the scores
     final_epochs: int | None = None           # with final_fit "all": epochs of the refit on every window
+    initial_val_loss: float | None = None     # with keep_base: the untrained network's validation loss
+    kept_initial: bool = False                # the untrained network (its base forecast) beat every epoch
 
 
 def train(
@@ -294,6 +296,13 @@ def train(
         callbacks.append(EpochETA(config.train.epochs))
     callbacks += user_callbacks
     started = time.perf_counter()
+    # keep_base: the untrained network is a candidate of early stopping too. With a zero-initialised point head it
+    # forecasts exactly its base, so the fit can never end worse than the base on the validation windows.
+    guard = config.train.keep_base and config.output.zero_init and config.output.type == "point"
+    initial = initial_loss = None
+    if guard:
+        initial = model.get_weights()
+        initial_loss = float(_evaluate_loss(model, val_ds))
     fitted = model.fit(
         train_ds,
         validation_data=val_ds,
@@ -309,6 +318,19 @@ def train(
             f"Training diverged: the loss became NaN/inf in epoch {nonfinite.bad_epoch}. "
             "Lower --learning-rate, keep gradient clipping on (--clipnorm 1.0), or check the data for extreme values."
         )
+    if history_csv is not None and history_csv.exists():
+        # Includes the epochs run before an interruption, not just this call's.
+        history = _read_history(history_csv)
+    else:
+        history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
+    kept = False
+    if guard and np.isfinite(initial_loss):
+        best = restored_val_loss(history)
+        if not initial_loss > best:  # also when no epoch has a finite validation loss
+            model.set_weights(initial)
+            kept = True
+            log.info("no epoch beat the untrained network (its base forecast) on the validation windows "
+                     "(val_loss %.5g vs %.5g): keeping it", initial_loss, best)
     if strategy is not None or teacher:
         # The predict graph of a teacher-forced family (same layers, same weight order); and
         # keep a plain single-device copy: predicting and saving then work without the strategy
@@ -321,12 +343,8 @@ def train(
         partial = trained.with_name("trained-partial.weights.h5")
         model.save_weights(partial)
         partial.replace(trained)
-    if history_csv is not None and history_csv.exists():
-        # Includes the epochs run before an interruption, not just this call's.
-        history = _read_history(history_csv)
-    else:
-        history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
-    result = TrainResult(model=model, history=history, seconds=elapsed, replicas=replicas, global_batch_size=batch_size)
+    result = TrainResult(model=model, history=history, seconds=elapsed, replicas=replicas, global_batch_size=batch_size,
+                         initial_val_loss=initial_loss, kept_initial=kept)
     return _final_fit(result, config, io, view, final_origins, final_weights, strategy, batch_size, teacher)
 
 
@@ -344,6 +362,10 @@ def _final_fit(result: TrainResult, config: ForecastConfig, io: IOSpec, view: Wi
     monitored = history.get("val_loss_smoothed", history.get("val_loss", []))
     finite = np.isfinite(np.asarray(monitored, dtype=float)) if len(monitored) else np.zeros(0, bool)
     epochs = int(np.nanargmin(monitored)) + 1 if finite.any() else len(history.get("loss", [])) or config.train.epochs
+    if result.kept_initial:  # the untrained network won: so does the refit's (the same base forecast)
+        with distribute.scope(strategy):
+            model = build_model(config, io)
+        return replace(result, model=model, holdout_model=result.model, final_epochs=0)
     rates = history.get("learning_rate") or history.get("lr") or []
     rates = [float(r) for r in rates[:epochs]] + [config.train.learning_rate] * max(0, epochs - len(rates))
     keras.utils.set_random_seed(config.train.seed)
@@ -375,6 +397,22 @@ def _final_fit(result: TrainResult, config: ForecastConfig, io: IOSpec, view: Wi
     return TrainResult(model=model, history=history, seconds=result.seconds + time.perf_counter() - started,
                        replicas=result.replicas, global_batch_size=result.global_batch_size,
                        holdout_model=result.model, final_epochs=epochs)
+
+
+def restored_val_loss(history: dict[str, list[float]]) -> float:
+    """The raw validation loss of the epoch early stopping restores (the best of the monitored, possibly smoothed,
+    loss); NaN when no epoch has a finite one."""
+    raw = np.asarray(history.get("val_loss", []), dtype=float)
+    monitored = np.asarray(history.get("val_loss_smoothed", raw), dtype=float)
+    if not np.isfinite(monitored).any():
+        return float("nan")
+    return float(raw[int(np.nanargmin(monitored))])
+
+
+def _evaluate_loss(model: keras.Model, data) -> float:
+    """The compiled loss of ``model`` over a validation stream (one pass)."""
+    out = model.evaluate(data, verbose=0, return_dict=True)
+    return float(out["loss"])
 
 
 def _read_history(path: Path) -> dict[str, list[float]]:

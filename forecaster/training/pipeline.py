@@ -326,6 +326,10 @@ def window_dataset(
     n_batches = math.ceil(n / batch_size)
     buffer = _as_tensor(view.values)
     series_rows = None if view.series_index is None else tf.constant(view.series_index)
+    series_stack = series_choice = None
+    if view.series_bases is not None:  # each series its own base: (candidates, lookback, horizon) and one pick per series
+        series_stack = tf.constant(view.series_bases[0].transpose(0, 2, 1), dtype=tf.float32)
+        series_choice = tf.constant(view.series_bases[1], dtype=tf.int32)
     series_input = view.series_input  # the series index is fed (an embedding), not only read for the static rows
     static_t = None if view.static is None else tf.constant(view.static)  # (series, n_static): small
     segmented = isinstance(origins, SegmentedOrigins)
@@ -374,6 +378,9 @@ def window_dataset(
             y = y - tf.gather(x[:, :, 0], base_steps, axis=1)
         elif base_weights is not None:
             y = y - tf.matmul(x[:, :, 0], base_weights)  # a weighted sum of input rows per step (e.g. Naive2)
+        elif series_stack is not None:
+            picked = tf.gather(series_stack, tf.gather(series_choice, tf.gather(series_rows, batch)))  # (b, L, H)
+            y = y - tf.einsum("bl,blh->bh", x[:, :, 0], picked)
         if relative:
             x = x - x[:, -1:, :]  # inputs relative to the last observed row
         parts = [x]

@@ -1,0 +1,67 @@
+"""``train.keep_base``: the untrained network, which with a zero-initialised output forecasts exactly its base, is a
+candidate of early stopping too, so a fit never ends worse than its base on the validation windows.
+
+The data make the base exact on every validation window (a season of 4 repeated without noise at the end), so no
+trained epoch can beat it there; training windows carry noise, so training does move the weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecaster.config import ForecastConfig
+from forecaster.exceptions import ConfigError
+from forecaster.forecaster import Forecaster
+
+TINY = dict(units=4, epochs=2, lookback=8, horizon=4, season=4, batch_size=16, patience=5, ensemble=1,
+            min_steps_per_epoch=2, base="seasonal_naive", normalization="global", transform="none", calendar=False)
+
+
+def _frame(n: int = 160) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    y = np.tile([10.0, 14.0, 12.0, 8.0], n // 4)
+    y[: n // 2] += rng.normal(0, 2.0, n // 2)  # noise in the training rows only: the base is exact later on
+    return pd.DataFrame({"time": pd.date_range("2020-01-01", periods=n, freq="D"), "y": y})
+
+
+def _seasonal_naive(frame: pd.DataFrame, horizon: int = 4) -> np.ndarray:
+    y = frame["y"].to_numpy()
+    return y[-4:][np.arange(horizon) % 4]
+
+
+def test_the_untrained_network_is_kept_when_no_epoch_beats_its_base():
+    frame = _frame()
+    kept = Forecaster(ForecastConfig(**TINY)).fit(frame, target="y")
+    assert kept.metrics_["kept_base"] is True and kept.metrics_["best_epoch"] == 0
+    assert kept.metrics_["epochs_run"] >= 1
+    np.testing.assert_allclose(kept.predict().to_numpy().ravel(), _seasonal_naive(frame), atol=1e-4)
+    # Without the guard the trained weights are served and the forecast leaves the exact base.
+    trained = Forecaster(ForecastConfig(**TINY, keep_base=False)).fit(frame, target="y")
+    assert "kept_base" not in trained.metrics_ and trained.metrics_["best_epoch"] >= 1
+    assert not np.allclose(trained.predict().to_numpy().ravel(), _seasonal_naive(frame), atol=1e-4)
+    assert trained.metrics_["val_loss"] > kept.metrics_["val_loss"]
+
+
+def test_a_kept_base_survives_save_and_load_and_the_final_fit(tmp_path):
+    frame = _frame()
+    final = Forecaster(ForecastConfig(**TINY, final_fit="all")).fit(frame, target="y")
+    assert final.metrics_["kept_base"] is True and final.metrics_["final_epochs"] == 0
+    np.testing.assert_allclose(final.predict().to_numpy().ravel(), _seasonal_naive(frame), atol=1e-4)
+    loaded = Forecaster.load(final.save(tmp_path / "run"))
+    np.testing.assert_allclose(loaded.predict().to_numpy(), final.predict().to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_trained_epoch_that_beats_the_base_is_served():
+    """A season of 4 with the naive base: the base is far off, one epoch of training beats it."""
+    n = 200
+    y = np.tile([10.0, 14.0, 12.0, 8.0], n // 4) + np.random.default_rng(1).normal(0, 0.1, n)
+    frame = pd.DataFrame({"time": pd.date_range("2020-01-01", periods=n, freq="D"), "y": y})
+    fit = Forecaster(ForecastConfig(**{**TINY, "base": "naive", "epochs": 3, "learning_rate": 0.01})).fit(frame, target="y")
+    assert "kept_base" not in fit.metrics_ and fit.metrics_["best_epoch"] >= 1
+
+
+def test_keep_base_must_be_a_bool():
+    with pytest.raises(ConfigError, match="keep_base"):
+        ForecastConfig(keep_base="yes")
