@@ -53,7 +53,12 @@ from typing import Any
 
 import numpy as np
 
-from forecaster.choices import MAX_AUTO_LOOKBACK, _describe_steps, base_candidates, season_of
+from forecaster.choices import (
+    MAX_AUTO_LOOKBACK,
+    _describe_steps,
+    base_candidates,
+    season_of,
+)
 from forecaster.config import ForecastConfig
 from forecaster.exceptions import DataError
 from forecaster.scaling import SeriesScaler

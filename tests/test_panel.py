@@ -446,7 +446,7 @@ def _layout_buffer(values: list[np.ndarray], lookback: int, horizon: int):
 class _IdentityScalers:
     """What panel_buffer reads of the scalers: one column, values as they are."""
 
-    columns = ["value"]
+    columns = ("value",)
 
     @staticmethod
     def transform_values(i, v):
