@@ -444,7 +444,7 @@ class OutputConfig(_Section):
     base_candidates: tuple[str, ...] = _opt(
         DEFAULT_BASE_CANDIDATES, "With base auto: the baselines it chooses from per horizon step, from naive, "
         "seasonal_naive, naive2, drift (those that fit the window; a recursive rnn takes naive and seasonal_naive "
-        "only).", multiple=True, choices=STEP_BASES,
+        "only).", multiple=True,
     )
     step_bases: tuple[str, ...] = _opt(
         (), "With base auto: the baseline chosen for each horizon step (set by fit).", cli=False,
