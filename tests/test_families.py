@@ -202,30 +202,43 @@ def test_compare_cli_same_origins_one_directory(tmp_path):
     assert not (tmp_path / "runs" / "bad").exists()
 
 
-JAX_SCRIPT = textwrap.dedent("""
+BACKEND_SCRIPT = textwrap.dedent("""
     import os, sys, numpy as np, pandas as pd
     import forecaster as fc
     import keras
-    assert keras.backend.backend() == "jax", keras.backend.backend()
+    assert keras.backend.backend() == sys.argv[2], keras.backend.backend()
     rng = np.random.default_rng(0)
     idx = pd.date_range("2024-01-01", periods=200, freq="h")
     frame = pd.DataFrame({"temp": 20 + 5 * np.sin(np.arange(200) * 2 * np.pi / 24) + rng.normal(0, 0.3, 200)}, index=idx)
-    for settings in [dict(model="rnn"), dict(model="rnn", multistep="recursive"), dict(model="seq2seq", scheduled_sampling=0.2),
-                     dict(model="attention"), dict(model="transformer")]:
+    cases = [dict(model="rnn"), dict(model="rnn", multistep="recursive"), dict(model="seq2seq", scheduled_sampling=0.2),
+             dict(model="attention"), dict(model="transformer"),
+             dict(model="rnn", quantiles=(0.1, 0.5, 0.9)), dict(model="transformer", quantiles=(0.1, 0.5, 0.9))]
+    for i, settings in enumerate(cases):
         m = fc.Forecaster(units=4, epochs=1, lookback=16, horizon=4, ensemble=2, calendar=True, **settings).fit(frame)
         p = m.predict()
-        run = m.save(os.path.join(sys.argv[1], settings["model"] + settings.get("multistep", "")))
+        assert np.isfinite(p.to_numpy()).all(), settings
+        run = m.save(os.path.join(sys.argv[1], f"{i}-{settings['model']}"))  # loaded back with safe_mode=True
         back = fc.Forecaster.load(run)
         np.testing.assert_allclose(back.predict().to_numpy(), p.to_numpy(), rtol=1e-5)
         print("ok", settings)
 """)
+#: The families and the quantile heads (rnn, transformer) on each backend Keras runs besides TensorFlow.
+BACKEND_CASES = 7
 
 
 @pytest.mark.slow
-def test_every_family_fits_predicts_saves_and_loads_on_jax(tmp_path):
-    pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", JAX_SCRIPT, str(tmp_path)], capture_output=True, text=True,
+@pytest.mark.parametrize("backend, package", [("jax", "jax"), ("torch", "torch")])
+def test_every_family_fits_predicts_saves_and_loads_on_other_backends(backend, package, tmp_path):
+    """Each family, the recursive rnn and the quantile heads on Keras' JAX and PyTorch backends, in a subprocess.
+
+    Skipped where the backend's package is not installed (PyTorch is the ``torch`` extra, not ``dev``).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} is not installed (the {backend} backend)")
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
+    out = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT, str(tmp_path), backend], capture_output=True, text=True,
                          env=env, timeout=1200, cwd=tmp_path, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.count("ok ") == 5, out.stdout
+    assert out.stdout.count("ok ") == BACKEND_CASES, out.stdout
