@@ -23,7 +23,7 @@ import pytest
 from helpers import assert_one_line_error, write_sensor_csv
 
 from forecaster.config import ForecastConfig
-from forecaster.evaluation.compare import parse_families
+from forecaster.evaluation.compare import COMPARE_MODELS, family_configs, parse_families
 from forecaster.evaluation.stats import dm_pvalue
 from forecaster.exceptions import ConfigError
 
@@ -157,6 +157,36 @@ def test_parse_families():
             parse_families(bad)
 
 
+def test_compare_takes_the_recursive_rnn_beside_the_direct_one(tmp_path):
+    """``rnn_recursive`` (or ``rnn-recursive``) is the rnn with multistep recursive; listed, the others are direct."""
+    from click.testing import CliRunner
+
+    from forecaster.cli import cli
+
+    assert parse_families("rnn, RNN-Recursive,seq2seq") == ("rnn", "rnn_recursive", "seq2seq")
+    with pytest.raises(ConfigError, match="twice"):
+        parse_families("rnn_recursive,rnn-recursive")
+    cfgs = family_configs(ForecastConfig(**COMPARE_MODELS["rnn_recursive"]), ("rnn_recursive", "rnn", "seq2seq"))
+    assert [(c.model.type, c.model.multistep) for c in cfgs.values()] == [
+        ("rnn", "recursive"), ("rnn", "direct"), ("seq2seq", "direct")]
+    shared = ForecastConfig(**COMPARE_MODELS["rnn_recursive"], scheduled_sampling=0.2)  # as the CLI starts
+    assert family_configs(shared, ("rnn_recursive", "attention"))["attention"].model.scheduled_sampling == 0.2
+    with pytest.raises(ConfigError, match="mixes the inputs of a decoder"):
+        family_configs(shared, ("rnn_recursive", "rnn"))  # the direct rnn has no decoder inputs to mix
+    # Without rnn_recursive a typed --multistep recursive is the rnn's, and a decoder family still refuses it.
+    assert family_configs(ForecastConfig(multistep="recursive"), ("rnn",))["rnn"].model.multistep == "recursive"
+    with pytest.raises(ConfigError, match="for the rnn family"):
+        family_configs(ForecastConfig(multistep="recursive"), ("rnn", "seq2seq"))
+    # The command line checks each model's config before the data is read.
+    runner = CliRunner()
+    args = ["--runs-dir", str(tmp_path / "runs"), "compare", str(tmp_path / "missing.csv"), "--scheduled-sampling", "0.3"]
+    line = assert_one_line_error(runner.invoke(cli, [*args, "--models", "rnn-recursive,transformer"]))
+    assert "--scheduled-sampling" in line
+    line = assert_one_line_error(runner.invoke(cli, [*args, "--models", "rnn-recursive,seq2seq"]))
+    assert "missing.csv" in line and "scheduled" not in line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
 def test_overall_diebold_mariano():
     rng = np.random.default_rng(3)
     y = np.zeros((250, 6))
@@ -200,6 +230,36 @@ def test_compare_cli_same_origins_one_directory(tmp_path):
     bad = runner.invoke(cli, [*args[:-2], "--name", "bad", "--scheduled-sampling", "0.3"])
     assert "--scheduled-sampling" in assert_one_line_error(bad)
     assert not (tmp_path / "runs" / "bad").exists()
+
+
+@pytest.mark.slow
+def test_compare_cli_direct_and_recursive_rnn_on_the_same_origins(tmp_path):
+    """rnn and rnn-recursive: two rows, two forecast columns, two lines of the figure, their configs in compare.json."""
+    from click.testing import CliRunner
+
+    from forecaster.cli import cli
+
+    csv = write_sensor_csv(tmp_path / "s.csv", n=240)
+    res = CliRunner().invoke(cli, [
+        "--runs-dir", str(tmp_path / "runs"), "compare", str(csv), "--target", "temp", "--models", "rnn,rnn-recursive",
+        "--horizon", "3", "--lookback", "12", "--epochs", "1", "--units", "4", "--ensemble", "1", "--refit", "never",
+        "--stride", "6", "--name", "cmp"])
+    assert res.exit_code == 0, res.output
+    assert "rnn_recursive: cuDNN" in res.output
+    out = tmp_path / "runs" / "cmp"
+    table = pd.read_csv(out / "compare.csv", index_col=0)
+    assert list(table.index[:2]) == ["rnn", "rnn_recursive"]
+    assert (table.loc[["rnn", "rnn_recursive"], "kind"] == "model").all()
+    assert table.loc[["rnn", "rnn_recursive"], "MASE"].notna().all()
+    forecasts = pd.read_csv(out / "forecasts.csv")
+    assert np.isfinite(forecasts[["rnn", "rnn_recursive"]].to_numpy()).all()
+    assert not np.allclose(forecasts["rnn"], forecasts["rnn_recursive"])
+    assert list(pd.read_csv(out / "per_step.csv", index_col=0).columns[:2]) == ["rnn", "rnn_recursive"]
+    manifest = json.loads((out / "compare.json").read_text())
+    assert manifest["families"] == ["rnn", "rnn_recursive"]
+    assert manifest["configs"]["rnn"]["model"]["multistep"] == "direct"
+    assert manifest["configs"]["rnn_recursive"]["model"]["multistep"] == "recursive"
+    assert (out / "error_by_step.png").stat().st_size > 0
 
 
 BACKEND_SCRIPT = textwrap.dedent("""

@@ -8,6 +8,12 @@ family and per baseline, MASE, sMAPE and RMSE; the Diebold-Mariano p-value
 of the whole-horizon absolute error against the best baseline (lowest
 MASE); parameters; fit and predict seconds.
 
+A compared model is a family (``model.type``) or ``rnn_recursive``: the rnn
+with ``multistep="recursive"`` (a one-step model fed its own predictions),
+so the two multi-step strategies of the rnn meet on the same origins. Where
+``rnn_recursive`` is listed, ``rnn`` is the direct rnn and every other
+family is direct too (:func:`family_configs`).
+
 ::
 
     runs/compare-<data>-<time>/
@@ -36,28 +42,61 @@ from forecaster.evaluation.splits import BacktestConfig
 from forecaster.evaluation.stats import dm_pvalue
 from forecaster.exceptions import ConfigError
 
-__all__ = ["BASELINES", "CompareResult", "compare_families", "parse_families"]
+__all__ = ["BASELINES", "COMPARE_MODELS", "CompareResult", "compare_families", "family_configs", "parse_families"]
 
 BASELINES = ("naive", "seasonal_naive", "drift", "window_mean")
 COLUMNS = ["kind", "MASE", "sMAPE%", "RMSE", "DM p vs best baseline", "params", "fit_s", "predict_s"]
 
 
+#: What ``--models`` may list: each family, and the rnn's recursive strategy; name -> its config overrides.
+COMPARE_MODELS: dict[str, dict[str, str]] = {
+    **{t: {"model": t} for t in MODEL_TYPES},
+    "rnn_recursive": {"model": "rnn", "multistep": "recursive"},
+}
+
+
 def parse_families(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """``"rnn,seq2seq"`` -> ``("rnn", "seq2seq")``; unknown or repeated names are a :class:`ConfigError`.
 
-    >>> parse_families("rnn, transformer")
-    ('rnn', 'transformer')
+    ``rnn-recursive`` is read as ``rnn_recursive``.
+
+    >>> parse_families("rnn, rnn-recursive, transformer")
+    ('rnn', 'rnn_recursive', 'transformer')
     """
     items = text.split(",") if isinstance(text, str) else [p for t in text for p in str(t).split(",")]
-    names = tuple(p.strip().lower() for p in items if p.strip())
+    names = tuple(p.strip().lower().replace("-", "_") for p in items if p.strip())
+    known = ", ".join(COMPARE_MODELS)
     if not names:
-        raise ConfigError(f"`models` must name at least one family of {', '.join(MODEL_TYPES)}. Received: models={text!r}")
-    bad = [n for n in names if n not in MODEL_TYPES]
+        raise ConfigError(f"`models` must name at least one of {known}. Received: models={text!r}")
+    bad = [n for n in names if n not in COMPARE_MODELS]
     if bad:
-        raise ConfigError(f"`models` must be families of {', '.join(MODEL_TYPES)}. Received: {', '.join(bad)}")
+        raise ConfigError(f"`models` must be among {known}. Received: {', '.join(bad)}")
     if len(set(names)) != len(names):
         raise ConfigError(f"`models` lists a family twice. Received: models={text!r}")
     return names
+
+
+def family_configs(config: ForecastConfig, families: tuple[str, ...]) -> dict[str, ForecastConfig]:
+    """Each compared model's config: ``config`` (the shared settings) with the model's overrides applied.
+
+    Where ``rnn_recursive`` is listed, a recursive ``multistep`` in ``config`` is its own (the command line
+    starts from the first model's config), so every other model is set to ``direct``: ``rnn`` is then the
+    direct rnn, and the decoder families and the transformer, which refuse the setting, are not left with it.
+    A refused combination (a family's own option shared with a family that refuses it) is a
+    :class:`ConfigError` before any data is read.
+
+    >>> cfgs = family_configs(ForecastConfig(multistep="recursive"), ("rnn_recursive", "rnn", "seq2seq"))
+    >>> [(c.model.type, c.model.multistep) for c in cfgs.values()]
+    [('rnn', 'recursive'), ('rnn', 'direct'), ('seq2seq', 'direct')]
+    """
+    direct = "rnn_recursive" in families
+    out = {}
+    for name in families:
+        overrides = dict(COMPARE_MODELS[name])
+        if direct and "multistep" not in overrides:
+            overrides["multistep"] = "direct"
+        out[name] = config.merged(overrides)
+    return out
 
 
 @dataclass
@@ -166,7 +205,7 @@ def compare_families(
         config: settings shared by every family (a family's own options, e.g.
             ``attention``, apply to that family only).
         series: one validated series (panels are not compared here).
-        families: names from :data:`~forecaster.config.MODEL_TYPES`.
+        families: names from :data:`COMPARE_MODELS` (the families, and ``rnn_recursive``).
         bt_config: folds, origins and refits (default ``BacktestConfig()``).
         progress: called with ``(family, BacktestResult)`` after each family.
     """
@@ -177,7 +216,7 @@ def compare_families(
         raise ConfigError("`forecast compare` takes one series; backtest a panel with `forecast backtest`.")
     started = time.perf_counter()
     bt_config = bt_config or BacktestConfig()
-    configs = {f: config.merged({"model": f}) for f in families}  # every combination checked before any fit
+    configs = family_configs(config, families)  # every combination checked before any fit
     results: dict[str, BacktestResult] = {}
     for family in families:
         results[family] = run_backtest(configs[family], series, bt_config, verbose=verbose)
