@@ -259,6 +259,11 @@ def test_compare_cli_direct_and_recursive_rnn_on_the_same_origins(tmp_path):
     assert manifest["families"] == ["rnn", "rnn_recursive"]
     assert manifest["configs"]["rnn"]["model"]["multistep"] == "direct"
     assert manifest["configs"]["rnn_recursive"]["model"]["multistep"] == "recursive"
+    # Where it ran: the backend and device, and each model's cuDNN status (printed too).
+    backend = manifest["versions"]["backend"]
+    assert manifest["device"].startswith(f"{backend} backend on ") and backend in manifest["versions"]
+    assert manifest["cudnn"]["rnn_recursive"].startswith("cuDNN: GRU eligible")
+    assert f"Device: {manifest['device']} (keras " in res.output
     assert (out / "error_by_step.png").stat().st_size > 0
 
 

@@ -218,8 +218,8 @@ def compare(ctx: click.Context, data: str, families: str, name: str | None, **pa
 
     import_backend(ctx)
     from forecaster.evaluation.compare import compare_families
-    from forecaster.models import cudnn_status
-    from forecaster.runtime import backend_name, device_summary, on_gpu
+    from forecaster.evaluation.storage import runtime_versions
+    from forecaster.runtime import device_summary
 
     click.echo(f"Device: {device_summary()}", err=True)
 
@@ -233,8 +233,10 @@ def compare(ctx: click.Context, data: str, families: str, name: str | None, **pa
     click.echo("")
     click.echo(result.describe())
     click.echo(result.format_table())
-    for family, family_config in family_configs(config, names).items():
-        status = cudnn_status(family_config, on_gpu=on_gpu(), backend=backend_name())
+    versions = runtime_versions()
+    backend = versions.get("backend", "")
+    click.echo(f"Device: {result.device} (keras {versions.get('keras', '?')}, {backend} {versions.get(backend, '?')})")
+    for family, status in result.cudnn.items():
         click.echo(f"  {family}: {status}")
     out = result.save(runs.path(name or runs.new_name(data, "-".join(names), prefix="compare-")))
     click.echo(f"Time: {result.seconds:.1f}s in all")

@@ -17,7 +17,8 @@ family is direct too (:func:`family_configs`).
 ::
 
     runs/compare-<data>-<time>/
-      compare.json     families, configs, backtest settings, season, origins, the table, versions
+      compare.json     families, configs, backtest settings, season, origins, the table, versions,
+                       the device and backend, and each model's cuDNN status
       compare.csv      the table
       per_step.csv     MASE per horizon step of every family and baseline
       forecasts.csv    one row per (origin, step): actual, every family, every baseline
@@ -110,6 +111,9 @@ class CompareResult:
     best_baseline: str
     backtests: dict[str, BacktestResult] = field(repr=False)
     seconds: float = 0.0
+    #: ``device_summary()`` where the models ran (backend and device), and each model's cuDNN status line.
+    device: str = ""
+    cudnn: dict[str, str] = field(default_factory=dict)
 
     def format_table(self) -> str:
         fmt = {"MASE": "{:.4f}", "sMAPE%": "{:.3f}", "RMSE": "{:.4g}", "DM p vs best baseline": "{:.3g}",
@@ -155,7 +159,7 @@ class CompareResult:
         """Write the run directory atomically (an existing one is never overwritten); return its path."""
         from forecaster import __version__
         from forecaster.artifacts import write_json, write_run_dir
-        from forecaster.evaluation.storage import _jsonable
+        from forecaster.evaluation.storage import _jsonable, runtime_versions
 
         bt = next(iter(self.backtests.values()))
         manifest = {
@@ -170,7 +174,10 @@ class CompareResult:
             "timings": {f: r.timings for f, r in self.backtests.items()},
             "table": self.table.reset_index().to_dict(orient="records"),
             "total_seconds": round(self.seconds, 3),
+            "device": self.device,
+            "cudnn": dict(self.cudnn),
             "version": __version__,
+            "versions": runtime_versions(),
         }
         fig = self.figure()
 
@@ -257,5 +264,10 @@ def compare_families(
          **{b: results[families[0]].per_step.loc[b, "MASE"].to_numpy() for b in BASELINES}},
         index=pd.RangeIndex(1, horizon + 1, name="step"),
     )
+    from forecaster.models import cudnn_status
+    from forecaster.runtime import backend_name, device_summary
+
+    device = device_summary()
+    cudnn = {f: cudnn_status(configs[f], on_gpu=" on GPU" in device, backend=backend_name()) for f in families}
     return CompareResult(families=families, table=table, per_step=per_step, forecasts=forecasts, best_baseline=best,
-                         backtests=results, seconds=time.perf_counter() - started)
+                         backtests=results, seconds=time.perf_counter() - started, device=device, cudnn=cudnn)
