@@ -2,7 +2,7 @@
 
     python benchmarks/families.py                       # rnn, rnn recursive, seq2seq, attention, transformer
     python benchmarks/families.py --quick               # tiny sizes: checks that everything runs
-    python benchmarks/families.py --backend torch --steps 12   # the same on Keras' PyTorch backend (or jax)
+    python benchmarks/families.py --backend torch --steps 24   # the same on Keras' PyTorch backend (or jax)
     KERAS_BACKEND=jax python benchmarks/families.py --batch 256,4096
     python benchmarks/families.py --json runs/families.json
 
@@ -13,7 +13,11 @@ Every family trains as ``Forecaster.fit`` trains it: the model from
 :func:`forecaster.training.pipeline.training_data` over a random walk with
 one known-future column, horizon 24 and lookback 96 by default. Each family
 is fitted for one warm-up epoch (tracing, compilation), then for
-``--steps`` batches; windows/s = timed batches x batch size / seconds.
+``--steps`` batches; windows/s = timed batches x batch size / seconds,
+from the first batch's end to the last's. On TensorFlow a batch callback
+comes once per ``steps_per_execution`` batches (the largest divisor of
+``--steps`` up to 16), so ``--steps`` must be more than one such group
+(24, not 12) or windows/s is nan; JAX and PyTorch run one batch per call.
 Nothing here asserts a timing; read the table (and say what else ran on the machine).
 """
 
