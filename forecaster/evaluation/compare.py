@@ -223,6 +223,7 @@ def compare_families(
         raise ConfigError("`forecast compare` takes one series; backtest a panel with `forecast backtest`.")
     started = time.perf_counter()
     bt_config = bt_config or BacktestConfig()
+    families = parse_families(families)  # "rnn-recursive" as "rnn_recursive"; unknown or repeated names refused
     configs = family_configs(config, families)  # every combination checked before any fit
     results: dict[str, BacktestResult] = {}
     for family in families:
