@@ -4,7 +4,8 @@ Default tier: graphs only (no training): teacher forcing switches with the
 training flag, the predict graph equals the training graph run free,
 safe-mode save/load, attention weights, config refusals, the overall
 Diebold-Mariano test. Slow tier: fits through the CLI (``forecast
-compare``) and every family on the JAX backend in a subprocess. The full
+compare``, with rnn_recursive) and every family on the JAX and PyTorch backends in a
+subprocess (skipped where the backend's package is missing). The full
 estimator contract runs over every family in tests/test_contract.py.
 """
 
