@@ -2,6 +2,7 @@
 
     python benchmarks/families.py                       # rnn, rnn recursive, seq2seq, attention, transformer
     python benchmarks/families.py --quick               # tiny sizes: checks that everything runs
+    python benchmarks/families.py --backend torch --steps 24   # the same on Keras' PyTorch backend (or jax)
     KERAS_BACKEND=jax python benchmarks/families.py --batch 256,4096
     python benchmarks/families.py --json runs/families.json
 
@@ -12,7 +13,11 @@ Every family trains as ``Forecaster.fit`` trains it: the model from
 :func:`forecaster.training.pipeline.training_data` over a random walk with
 one known-future column, horizon 24 and lookback 96 by default. Each family
 is fitted for one warm-up epoch (tracing, compilation), then for
-``--steps`` batches; windows/s = timed batches x batch size / seconds.
+``--steps`` batches; windows/s = timed batches x batch size / seconds,
+from the first batch's end to the last's. On TensorFlow a batch callback
+comes once per ``steps_per_execution`` batches (the largest divisor of
+``--steps`` up to 16), so ``--steps`` must be more than one such group
+(24, not 12) or windows/s is nan; JAX and PyTorch run one batch per call.
 Nothing here asserts a timing; read the table (and say what else ran on the machine).
 """
 
@@ -77,7 +82,9 @@ def run(family: str, settings: dict, *, batch: int, steps: int, lookback: int, h
     timer = Timer()
     model.fit(train, epochs=1, steps_per_epoch=n_steps, verbose=0, shuffle=False, callbacks=[timer])
     rate = (timer.b1 - timer.b0) * batch / (timer.t1 - timer.t0) if timer.b1 > timer.b0 else float("nan")
-    return {"family": family, **settings, "backend": keras.backend.backend(), "batch": batch, "steps": n_steps,
+    # n_steps None: an epoch is the whole PyDataset (JAX, PyTorch).
+    return {"family": family, **settings, "backend": keras.backend.backend(), "batch": batch,
+            "steps": n_steps if n_steps is not None else len(train),
             "params": int(model.count_params()), "build_s": round(build_s, 2), "warmup_s": round(warm_s, 2),
             "windows_per_s": round(rate, 1)}
 
@@ -91,7 +98,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--horizon", type=int, default=24)
     p.add_argument("--quick", action="store_true", help="tiny sizes (lookback 16, horizon 4, 32 steps of batch 32)")
     p.add_argument("--json", help="also write the rows to this JSON file")
+    p.add_argument("--backend", choices=("tensorflow", "jax", "torch"),
+                   help="Keras backend (sets KERAS_BACKEND before Keras is imported; default: KERAS_BACKEND, else "
+                        "tensorflow)")
     args = p.parse_args(argv)
+    if args.backend:
+        if "keras" in sys.modules and sys.modules["keras"].backend.backend() != args.backend:
+            p.error(f"Keras is already imported with the {sys.modules['keras'].backend.backend()} backend")
+        os.environ["KERAS_BACKEND"] = args.backend
     if args.quick:
         args.lookback, args.horizon, args.steps, args.batch = 16, 4, 32, "32"
     rows = []
@@ -102,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
     print(f"\n{platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"python {sys.version.split()[0]}, lookback {args.lookback}, horizon {args.horizon}")
+          f"python {sys.version.split()[0]}, {rows[0]['backend'] if rows else '?'} backend, "
+          f"lookback {args.lookback}, horizon {args.horizon}")
     print(f"{'family':<15}{'batch':>7}{'params':>9}{'windows/s':>12}{'warm-up s':>11}")
     for r in rows:
         print(f"{r['family']:<15}{r['batch']:>7}{r['params']:>9}{r['windows_per_s']:>12.0f}{r['warmup_s']:>11.1f}")

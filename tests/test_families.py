@@ -4,7 +4,8 @@ Default tier: graphs only (no training): teacher forcing switches with the
 training flag, the predict graph equals the training graph run free,
 safe-mode save/load, attention weights, config refusals, the overall
 Diebold-Mariano test. Slow tier: fits through the CLI (``forecast
-compare``) and every family on the JAX backend in a subprocess. The full
+compare``, with rnn_recursive) and every family on the JAX and PyTorch backends in a
+subprocess (skipped where the backend's package is missing). The full
 estimator contract runs over every family in tests/test_contract.py.
 """
 
@@ -23,7 +24,7 @@ import pytest
 from helpers import assert_one_line_error, write_sensor_csv
 
 from forecaster.config import ForecastConfig
-from forecaster.evaluation.compare import parse_families
+from forecaster.evaluation.compare import COMPARE_MODELS, family_configs, parse_families
 from forecaster.evaluation.stats import dm_pvalue
 from forecaster.exceptions import ConfigError
 
@@ -157,6 +158,36 @@ def test_parse_families():
             parse_families(bad)
 
 
+def test_compare_takes_the_recursive_rnn_beside_the_direct_one(tmp_path):
+    """``rnn_recursive`` (or ``rnn-recursive``) is the rnn with multistep recursive; listed, the others are direct."""
+    from click.testing import CliRunner
+
+    from forecaster.cli import cli
+
+    assert parse_families("rnn, RNN-Recursive,seq2seq") == ("rnn", "rnn_recursive", "seq2seq")
+    with pytest.raises(ConfigError, match="twice"):
+        parse_families("rnn_recursive,rnn-recursive")
+    cfgs = family_configs(ForecastConfig(**COMPARE_MODELS["rnn_recursive"]), ("rnn_recursive", "rnn", "seq2seq"))
+    assert [(c.model.type, c.model.multistep) for c in cfgs.values()] == [
+        ("rnn", "recursive"), ("rnn", "direct"), ("seq2seq", "direct")]
+    shared = ForecastConfig(**COMPARE_MODELS["rnn_recursive"], scheduled_sampling=0.2)  # as the CLI starts
+    assert family_configs(shared, ("rnn_recursive", "attention"))["attention"].model.scheduled_sampling == 0.2
+    with pytest.raises(ConfigError, match="mixes the inputs of a decoder"):
+        family_configs(shared, ("rnn_recursive", "rnn"))  # the direct rnn has no decoder inputs to mix
+    # Without rnn_recursive a typed --multistep recursive is the rnn's, and a decoder family still refuses it.
+    assert family_configs(ForecastConfig(multistep="recursive"), ("rnn",))["rnn"].model.multistep == "recursive"
+    with pytest.raises(ConfigError, match="for the rnn family"):
+        family_configs(ForecastConfig(multistep="recursive"), ("rnn", "seq2seq"))
+    # The command line checks each model's config before the data is read.
+    runner = CliRunner()
+    args = ["--runs-dir", str(tmp_path / "runs"), "compare", str(tmp_path / "missing.csv"), "--scheduled-sampling", "0.3"]
+    line = assert_one_line_error(runner.invoke(cli, [*args, "--models", "rnn-recursive,transformer"]))
+    assert "--scheduled-sampling" in line
+    line = assert_one_line_error(runner.invoke(cli, [*args, "--models", "rnn-recursive,seq2seq"]))
+    assert "missing.csv" in line and "scheduled" not in line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
 def test_overall_diebold_mariano():
     rng = np.random.default_rng(3)
     y = np.zeros((250, 6))
@@ -202,30 +233,78 @@ def test_compare_cli_same_origins_one_directory(tmp_path):
     assert not (tmp_path / "runs" / "bad").exists()
 
 
-JAX_SCRIPT = textwrap.dedent("""
+@pytest.mark.slow
+def test_compare_cli_direct_and_recursive_rnn_on_the_same_origins(tmp_path):
+    """rnn and rnn-recursive: two rows, two forecast columns, two lines of the figure, their configs in compare.json."""
+    from click.testing import CliRunner
+
+    from forecaster.cli import cli
+
+    csv = write_sensor_csv(tmp_path / "s.csv", n=240)
+    res = CliRunner().invoke(cli, [
+        "--runs-dir", str(tmp_path / "runs"), "compare", str(csv), "--target", "temp", "--models", "rnn,rnn-recursive",
+        "--horizon", "3", "--lookback", "12", "--epochs", "1", "--units", "4", "--ensemble", "1", "--refit", "never",
+        "--stride", "6", "--name", "cmp"])
+    assert res.exit_code == 0, res.output
+    assert "rnn_recursive: cuDNN" in res.output
+    out = tmp_path / "runs" / "cmp"
+    table = pd.read_csv(out / "compare.csv", index_col=0)
+    assert list(table.index[:2]) == ["rnn", "rnn_recursive"]
+    assert (table.loc[["rnn", "rnn_recursive"], "kind"] == "model").all()
+    assert table.loc[["rnn", "rnn_recursive"], "MASE"].notna().all()
+    forecasts = pd.read_csv(out / "forecasts.csv")
+    assert np.isfinite(forecasts[["rnn", "rnn_recursive"]].to_numpy()).all()
+    assert not np.allclose(forecasts["rnn"], forecasts["rnn_recursive"])
+    assert list(pd.read_csv(out / "per_step.csv", index_col=0).columns[:2]) == ["rnn", "rnn_recursive"]
+    manifest = json.loads((out / "compare.json").read_text())
+    assert manifest["families"] == ["rnn", "rnn_recursive"]
+    assert manifest["configs"]["rnn"]["model"]["multistep"] == "direct"
+    assert manifest["configs"]["rnn_recursive"]["model"]["multistep"] == "recursive"
+    # Where it ran: the backend and device, and each model's cuDNN status (printed too).
+    backend = manifest["versions"]["backend"]
+    assert manifest["device"].startswith(f"{backend} backend on ") and backend in manifest["versions"]
+    assert manifest["cudnn"]["rnn_recursive"].startswith("cuDNN: GRU eligible")
+    assert f"Device: {manifest['device']} (keras " in res.output
+    assert (out / "error_by_step.png").stat().st_size > 0
+
+
+BACKEND_SCRIPT = textwrap.dedent("""
     import os, sys, numpy as np, pandas as pd
     import forecaster as fc
     import keras
-    assert keras.backend.backend() == "jax", keras.backend.backend()
+    assert keras.backend.backend() == sys.argv[2], keras.backend.backend()
     rng = np.random.default_rng(0)
     idx = pd.date_range("2024-01-01", periods=200, freq="h")
     frame = pd.DataFrame({"temp": 20 + 5 * np.sin(np.arange(200) * 2 * np.pi / 24) + rng.normal(0, 0.3, 200)}, index=idx)
-    for settings in [dict(model="rnn"), dict(model="rnn", multistep="recursive"), dict(model="seq2seq", scheduled_sampling=0.2),
-                     dict(model="attention"), dict(model="transformer")]:
+    cases = [dict(model="rnn"), dict(model="rnn", multistep="recursive"), dict(model="seq2seq", scheduled_sampling=0.2),
+             dict(model="attention"), dict(model="transformer"),
+             dict(model="rnn", quantiles=(0.1, 0.5, 0.9)), dict(model="transformer", quantiles=(0.1, 0.5, 0.9))]
+    for i, settings in enumerate(cases):
         m = fc.Forecaster(units=4, epochs=1, lookback=16, horizon=4, ensemble=2, calendar=True, **settings).fit(frame)
         p = m.predict()
-        run = m.save(os.path.join(sys.argv[1], settings["model"] + settings.get("multistep", "")))
+        assert np.isfinite(p.to_numpy()).all(), settings
+        run = m.save(os.path.join(sys.argv[1], f"{i}-{settings['model']}"))  # loaded back with safe_mode=True
         back = fc.Forecaster.load(run)
         np.testing.assert_allclose(back.predict().to_numpy(), p.to_numpy(), rtol=1e-5)
         print("ok", settings)
 """)
+#: The families and the quantile heads (rnn, transformer) on each backend Keras runs besides TensorFlow.
+BACKEND_CASES = 7
 
 
 @pytest.mark.slow
-def test_every_family_fits_predicts_saves_and_loads_on_jax(tmp_path):
-    pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", JAX_SCRIPT, str(tmp_path)], capture_output=True, text=True,
+@pytest.mark.parametrize("backend, package", [("jax", "jax"), ("torch", "torch")])
+def test_every_family_fits_predicts_saves_and_loads_on_other_backends(backend, package, tmp_path):
+    """Each family, the recursive rnn and the quantile heads on Keras' JAX and PyTorch backends, in a subprocess.
+
+    Skipped where the backend's package is not installed (PyTorch is the ``torch`` extra, not ``dev``).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} is not installed (the {backend} backend)")
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
+    out = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT, str(tmp_path), backend], capture_output=True, text=True,
                          env=env, timeout=1200, cwd=tmp_path, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.count("ok ") == 5, out.stdout
+    assert out.stdout.count("ok ") == BACKEND_CASES, out.stdout

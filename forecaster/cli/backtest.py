@@ -172,7 +172,8 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
 @click.command(cls=ForecastCommand, error_names={"stride": "origin_stride", "families": "models"})
 @click.argument("data", type=click.Path(dir_okay=True))
 @click.option("--models", "families", required=True, metavar="A,B",
-              help="Model families to compare, comma-separated (rnn, seq2seq, attention, transformer).")
+              help="Model families to compare, comma-separated (rnn, seq2seq, attention, transformer; "
+                   "rnn_recursive or rnn-recursive: the rnn with --multistep recursive, beside which rnn is direct).")
 @config_options(renames={"window_stride": "--train-stride"})
 @backtest_options
 @click.option("--name", help="Directory name under runs/ (default: compare-<csv>-<families>-<timestamp>).")
@@ -188,20 +189,19 @@ def compare(ctx: click.Context, data: str, families: str, name: str | None, **pa
     Writes runs/compare-.../ with compare.json, compare.csv, per_step.csv,
     forecasts.csv and error_by_step.png.
     """
-    from forecaster.evaluation.compare import parse_families
+    from forecaster.evaluation.compare import COMPARE_MODELS, family_configs, parse_families
     from forecaster.evaluation.splits import BacktestConfig, fold_table, format_fold_table, plan_backtest
 
     from forecaster.config import ForecastConfig
 
     names = parse_families(families)
     config, bt_settings = build_config(ctx, params, backtest_keys=tuple(_BACKTEST_PARAMS.values()),
-                                       base=ForecastConfig(model=names[0]))
+                                       base=ForecastConfig(**COMPARE_MODELS[names[0]]))
     bt_settings.update({field: params[param] for param, field in _BACKTEST_PARAMS.items() if typed(ctx, param)})
     if config.window.season is not None:
         bt_settings["season"] = config.window.season
     bt_config = BacktestConfig(**bt_settings)
-    for family in names:
-        config.merged({"model": family})  # a family that refuses a setting fails before the data is read
+    family_configs(config, names)  # a family that refuses a setting fails before the data is read
     runs = store(ctx)
     if name is not None:
         runs.path(name)
@@ -218,8 +218,8 @@ def compare(ctx: click.Context, data: str, families: str, name: str | None, **pa
 
     import_backend(ctx)
     from forecaster.evaluation.compare import compare_families
-    from forecaster.models import cudnn_status
-    from forecaster.runtime import backend_name, device_summary, on_gpu
+    from forecaster.evaluation.storage import runtime_versions
+    from forecaster.runtime import device_summary
 
     click.echo(f"Device: {device_summary()}", err=True)
 
@@ -233,8 +233,10 @@ def compare(ctx: click.Context, data: str, families: str, name: str | None, **pa
     click.echo("")
     click.echo(result.describe())
     click.echo(result.format_table())
-    for family in names:
-        status = cudnn_status(config.merged({"model": family}), on_gpu=on_gpu(), backend=backend_name())
+    versions = runtime_versions()
+    backend = versions.get("backend", "")
+    click.echo(f"Device: {result.device} (keras {versions.get('keras', '?')}, {backend} {versions.get(backend, '?')})")
+    for family, status in result.cudnn.items():
         click.echo(f"  {family}: {status}")
     out = result.save(runs.path(name or runs.new_name(data, "-".join(names), prefix="compare-")))
     click.echo(f"Time: {result.seconds:.1f}s in all")

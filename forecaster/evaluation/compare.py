@@ -8,10 +8,17 @@ family and per baseline, MASE, sMAPE and RMSE; the Diebold-Mariano p-value
 of the whole-horizon absolute error against the best baseline (lowest
 MASE); parameters; fit and predict seconds.
 
+A compared model is a family (``model.type``) or ``rnn_recursive``: the rnn
+with ``multistep="recursive"`` (a one-step model fed its own predictions),
+so the two multi-step strategies of the rnn meet on the same origins. Where
+``rnn_recursive`` is listed, ``rnn`` is the direct rnn and every other
+family is direct too (:func:`family_configs`).
+
 ::
 
     runs/compare-<data>-<time>/
-      compare.json     families, configs, backtest settings, season, origins, the table, versions
+      compare.json     families, configs, backtest settings, season, origins, the table, versions,
+                       the device and backend, and each model's cuDNN status
       compare.csv      the table
       per_step.csv     MASE per horizon step of every family and baseline
       forecasts.csv    one row per (origin, step): actual, every family, every baseline
@@ -36,28 +43,61 @@ from forecaster.evaluation.splits import BacktestConfig
 from forecaster.evaluation.stats import dm_pvalue
 from forecaster.exceptions import ConfigError
 
-__all__ = ["BASELINES", "CompareResult", "compare_families", "parse_families"]
+__all__ = ["BASELINES", "COMPARE_MODELS", "CompareResult", "compare_families", "family_configs", "parse_families"]
 
 BASELINES = ("naive", "seasonal_naive", "drift", "window_mean")
 COLUMNS = ["kind", "MASE", "sMAPE%", "RMSE", "DM p vs best baseline", "params", "fit_s", "predict_s"]
 
 
+#: What ``--models`` may list: each family, and the rnn's recursive strategy; name -> its config overrides.
+COMPARE_MODELS: dict[str, dict[str, str]] = {
+    **{t: {"model": t} for t in MODEL_TYPES},
+    "rnn_recursive": {"model": "rnn", "multistep": "recursive"},
+}
+
+
 def parse_families(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """``"rnn,seq2seq"`` -> ``("rnn", "seq2seq")``; unknown or repeated names are a :class:`ConfigError`.
 
-    >>> parse_families("rnn, transformer")
-    ('rnn', 'transformer')
+    ``rnn-recursive`` is read as ``rnn_recursive``.
+
+    >>> parse_families("rnn, rnn-recursive, transformer")
+    ('rnn', 'rnn_recursive', 'transformer')
     """
     items = text.split(",") if isinstance(text, str) else [p for t in text for p in str(t).split(",")]
-    names = tuple(p.strip().lower() for p in items if p.strip())
+    names = tuple(p.strip().lower().replace("-", "_") for p in items if p.strip())
+    known = ", ".join(COMPARE_MODELS)
     if not names:
-        raise ConfigError(f"`models` must name at least one family of {', '.join(MODEL_TYPES)}. Received: models={text!r}")
-    bad = [n for n in names if n not in MODEL_TYPES]
+        raise ConfigError(f"`models` must name at least one of {known}. Received: models={text!r}")
+    bad = [n for n in names if n not in COMPARE_MODELS]
     if bad:
-        raise ConfigError(f"`models` must be families of {', '.join(MODEL_TYPES)}. Received: {', '.join(bad)}")
+        raise ConfigError(f"`models` must be among {known}. Received: {', '.join(bad)}")
     if len(set(names)) != len(names):
         raise ConfigError(f"`models` lists a family twice. Received: models={text!r}")
     return names
+
+
+def family_configs(config: ForecastConfig, families: tuple[str, ...]) -> dict[str, ForecastConfig]:
+    """Each compared model's config: ``config`` (the shared settings) with the model's overrides applied.
+
+    Where ``rnn_recursive`` is listed, a recursive ``multistep`` in ``config`` is its own (the command line
+    starts from the first model's config), so every other model is set to ``direct``: ``rnn`` is then the
+    direct rnn, and the decoder families and the transformer, which refuse the setting, are not left with it.
+    A refused combination (a family's own option shared with a family that refuses it) is a
+    :class:`ConfigError` before any data is read.
+
+    >>> cfgs = family_configs(ForecastConfig(multistep="recursive"), ("rnn_recursive", "rnn", "seq2seq"))
+    >>> [(c.model.type, c.model.multistep) for c in cfgs.values()]
+    [('rnn', 'recursive'), ('rnn', 'direct'), ('seq2seq', 'direct')]
+    """
+    direct = "rnn_recursive" in families
+    out = {}
+    for name in families:
+        overrides = dict(COMPARE_MODELS[name])
+        if direct and "multistep" not in overrides:
+            overrides["multistep"] = "direct"
+        out[name] = config.merged(overrides)
+    return out
 
 
 @dataclass
@@ -71,6 +111,9 @@ class CompareResult:
     best_baseline: str
     backtests: dict[str, BacktestResult] = field(repr=False)
     seconds: float = 0.0
+    #: ``device_summary()`` where the models ran (backend and device), and each model's cuDNN status line.
+    device: str = ""
+    cudnn: dict[str, str] = field(default_factory=dict)
 
     def format_table(self) -> str:
         fmt = {"MASE": "{:.4f}", "sMAPE%": "{:.3f}", "RMSE": "{:.4g}", "DM p vs best baseline": "{:.3g}",
@@ -116,7 +159,7 @@ class CompareResult:
         """Write the run directory atomically (an existing one is never overwritten); return its path."""
         from forecaster import __version__
         from forecaster.artifacts import write_json, write_run_dir
-        from forecaster.evaluation.storage import _jsonable
+        from forecaster.evaluation.storage import _jsonable, runtime_versions
 
         bt = next(iter(self.backtests.values()))
         manifest = {
@@ -131,7 +174,10 @@ class CompareResult:
             "timings": {f: r.timings for f, r in self.backtests.items()},
             "table": self.table.reset_index().to_dict(orient="records"),
             "total_seconds": round(self.seconds, 3),
+            "device": self.device,
+            "cudnn": dict(self.cudnn),
             "version": __version__,
+            "versions": runtime_versions(),
         }
         fig = self.figure()
 
@@ -166,7 +212,7 @@ def compare_families(
         config: settings shared by every family (a family's own options, e.g.
             ``attention``, apply to that family only).
         series: one validated series (panels are not compared here).
-        families: names from :data:`~forecaster.config.MODEL_TYPES`.
+        families: names from :data:`COMPARE_MODELS` (the families, and ``rnn_recursive``).
         bt_config: folds, origins and refits (default ``BacktestConfig()``).
         progress: called with ``(family, BacktestResult)`` after each family.
     """
@@ -177,7 +223,8 @@ def compare_families(
         raise ConfigError("`forecast compare` takes one series; backtest a panel with `forecast backtest`.")
     started = time.perf_counter()
     bt_config = bt_config or BacktestConfig()
-    configs = {f: config.merged({"model": f}) for f in families}  # every combination checked before any fit
+    families = parse_families(families)  # "rnn-recursive" as "rnn_recursive"; unknown or repeated names refused
+    configs = family_configs(config, families)  # every combination checked before any fit
     results: dict[str, BacktestResult] = {}
     for family in families:
         results[family] = run_backtest(configs[family], series, bt_config, verbose=verbose)
@@ -218,5 +265,10 @@ def compare_families(
          **{b: results[families[0]].per_step.loc[b, "MASE"].to_numpy() for b in BASELINES}},
         index=pd.RangeIndex(1, horizon + 1, name="step"),
     )
+    from forecaster.models import cudnn_status
+    from forecaster.runtime import backend_name, device_summary
+
+    device = device_summary()
+    cudnn = {f: cudnn_status(configs[f], on_gpu=" on GPU" in device, backend=backend_name()) for f in families}
     return CompareResult(families=families, table=table, per_step=per_step, forecasts=forecasts, best_baseline=best,
-                         backtests=results, seconds=time.perf_counter() - started)
+                         backtests=results, seconds=time.perf_counter() - started, device=device, cudnn=cudnn)

@@ -47,14 +47,21 @@ HISTORY_FILE = "history.csv"
 _OPTIONAL_COLUMNS = ("origin",)
 
 
-def manifest(result: Any) -> dict[str, Any]:
-    """The content of ``backtest.json`` for a backtest result."""
+def runtime_versions() -> dict[str, str]:
+    """forecaster's, NumPy's, pandas', Keras' versions, the Keras backend, and that backend's package version."""
     versions = {"forecaster": __version__, "numpy": np.__version__, "pandas": pd.__version__}
     if "keras" in sys.modules:
         versions["keras"] = sys.modules["keras"].__version__
         versions["backend"] = sys.modules["keras"].backend.backend()
-    if "tensorflow" in sys.modules:
-        versions["tensorflow"] = getattr(sys.modules["tensorflow"], "__version__", "?")
+    for package in ("tensorflow", "jax", "torch"):
+        if package in sys.modules and (package == "tensorflow" or versions.get("backend") == package):
+            versions[package] = getattr(sys.modules[package], "__version__", "?")
+    return versions
+
+
+def manifest(result: Any) -> dict[str, Any]:
+    """The content of ``backtest.json`` for a backtest result."""
+    versions = runtime_versions()
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "backtest",
