@@ -131,6 +131,45 @@ def test_quantile_head_never_crosses_whatever_the_weights():
     assert np.isfinite(float(keras.ops.convert_to_numpy(loss)))
 
 
+@pytest.mark.parametrize("family", ["seq2seq", "attention"])
+def test_decoder_quantile_head_never_crosses_and_feeds_back_its_median(family):
+    """The predict graph of a decoder with a quantile head: ordered quantiles; the median is the value fed back.
+
+    Step t + 1 reads step t's fed-back value only, so changing the head's weights of the non-median quantiles
+    must leave every step's median alone (it would move steps 2.. if another quantile were fed back), and
+    changing the median's weights must move the later steps of every quantile.
+    """
+    from forecaster.models import IOSpec, build_model
+
+    cfg = ForecastConfig(model=family, units=3, quantiles=(0.1, 0.9), skip="none")
+    taus = cfg.output.head_quantiles
+    io = IOSpec(lookback=6, horizon=4, n_past=1, output="quantiles", quantiles=taus)
+    model = build_model(cfg, io)
+    rng = np.random.default_rng(3)
+    model.set_weights([rng.normal(0, 1.0, w.shape).astype("float32") for w in model.get_weights()])
+    x = rng.normal(0, 2, (32, 6, 1)).astype("float32")
+    out = np.asarray(model.predict_on_batch(x))
+    assert out.shape == (32, 4, 3) and (np.diff(out, axis=-1) >= 0).all()
+    assert model.get_layer("fed_back_median").index == taus.index(0.5)
+    kernel, bias = model.get_layer("forecast").dense.get_weights()  # one step: columns are the quantiles
+    m = taus.index(0.5)
+    others = [j for j in range(len(taus)) if j != m]
+    k2, b2 = kernel.copy(), bias.copy()
+    k2[:, others] += rng.normal(0, 3, (kernel.shape[0], len(others))).astype("float32")
+    b2[others] += 2.0
+    model.get_layer("forecast").dense.set_weights([k2, b2])
+    moved = np.asarray(model.predict_on_batch(x))
+    np.testing.assert_allclose(moved[..., m], out[..., m], rtol=1e-6, atol=1e-6)  # the median path is unchanged
+    assert np.abs(moved[..., others] - out[..., others]).max() > 0.1  # ... while the other quantiles moved
+    k3, b3 = kernel.copy(), bias.copy()
+    b3[m] += 2.0
+    model.get_layer("forecast").dense.set_weights([k3, b3])
+    shifted = np.asarray(model.predict_on_batch(x))
+    # Step 1 moves by exactly the bias change; the later steps differ otherwise (the fed-back median changed).
+    np.testing.assert_allclose(shifted[:, 0, :] - out[:, 0, :], 2.0, rtol=1e-5, atol=1e-4)
+    assert np.abs(shifted[:, 1:, :] - out[:, 1:, :] - 2.0).max() > 1e-3
+
+
 # ---------------------------------------------------------------------------- fit, predict, save, load
 def test_intervals_and_quantiles_survive_save_and_load(tmp_path):
     import forecaster as fc
@@ -428,3 +467,58 @@ def test_cli_fit_predict_info_plot_backtest_with_intervals():
         assert set(metrics["intervals"]["levels"]) == {"80", "95"}
         res = runner.invoke(cli, ["plot", "--backtest", "runs/bt"])
         assert res.exit_code == 0, res.output
+
+
+def test_cli_seq2seq_quantiles_fit_predict_and_load():
+    """`--model seq2seq --quantiles` (an ensemble of two): ordered quantiles, the same forecasts after loading."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import write_sensor_csv
+
+    import forecaster as fc
+    from forecaster.cli import cli
+
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        write_sensor_csv(Path("s.csv"), n=200)
+        res = runner.invoke(cli, ["fit", "s.csv", "--target", "temp", "--model", "seq2seq", "--quantiles", "0.1,0.9",
+                                  "--interval", "80", *CLI_TINY, "--ensemble", "2", "--units", "3"])
+        assert res.exit_code == 0, res.output
+        assert "Quantiles: 0.1, 0.5, 0.9" in res.output
+        res = runner.invoke(cli, ["predict"])
+        assert res.exit_code == 0, res.output
+        out = pd.read_csv(Path("runs/latest/forecast.csv"), index_col=0)
+        assert list(out.columns) == ["temp", "q0.1", "q0.5", "q0.9", "lower_80", "upper_80"]
+        assert (out["q0.1"] <= out["q0.5"]).all() and (out["q0.5"] <= out["q0.9"]).all()
+        assert (out["q0.1"] < out["q0.9"]).all() and np.allclose(out["temp"], out["q0.5"])
+        back = fc.load(Path("runs/latest")).predict()  # Keras, safe_mode=True
+        np.testing.assert_allclose(back.to_numpy(), out.to_numpy(), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_attention_quantiles_predict_in_a_fresh_process_without_tensorflow(tmp_path):
+    """The NumPy graph refuses the decoder's layers when read; Keras' NumPy backend gives the same forecasts."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import forecaster as fc
+
+    pytest.importorskip("jax", reason="Keras' NumPy backend needs jax importable")
+    m = fc.Forecaster(**{**TINY, "ensemble": 2}, model="attention", horizon=3, quantiles=(0.1, 0.9), intervals=(80,))
+    pred = m.fit(_frame(), target="y").predict()
+    assert (np.diff(pred[["q0.1", "q0.5", "q0.9"]].to_numpy(), axis=1) >= 0).all()
+    run = m.save(tmp_path / "run")
+    script = ("import json, sys; import forecaster as fc; m = fc.load(sys.argv[1]); f = m.predict(); "
+              "print(json.dumps({'on': m.model_backend_, 'tf': 'tensorflow' in sys.modules, "
+              "'values': f.to_numpy().tolist()}))")
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "FORECASTER_INFERENCE")}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", script, str(run)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["on"] == "numpy" and got["tf"] is False, got["on"]
+    np.testing.assert_allclose(np.asarray(got["values"]), pred.to_numpy(), rtol=1e-5)
