@@ -470,7 +470,7 @@ def test_cli_fit_predict_info_plot_backtest_with_intervals():
 
 
 def test_cli_seq2seq_quantiles_fit_predict_and_load():
-    """`--model seq2seq --quantiles` (an ensemble of two): ordered quantiles, the same forecasts after loading."""
+    """`--model seq2seq --quantiles`: ordered quantiles, the same forecasts after loading (ensembles: the slow test)."""
     from pathlib import Path
 
     from click.testing import CliRunner
@@ -483,7 +483,7 @@ def test_cli_seq2seq_quantiles_fit_predict_and_load():
     with runner.isolated_filesystem():
         write_sensor_csv(Path("s.csv"), n=200)
         res = runner.invoke(cli, ["fit", "s.csv", "--target", "temp", "--model", "seq2seq", "--quantiles", "0.1,0.9",
-                                  "--interval", "80", *CLI_TINY, "--ensemble", "2", "--units", "3"])
+                                  "--interval", "80", *CLI_TINY, "--units", "3"])
         assert res.exit_code == 0, res.output
         assert "Quantiles: 0.1, 0.5, 0.9" in res.output
         res = runner.invoke(cli, ["predict"])

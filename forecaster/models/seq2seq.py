@@ -45,6 +45,15 @@ Every value the decoder sees or emits is in the space of the model's
 outputs: the scaled target minus its baseline forecast (naive or seasonal
 naive, see ``output.base``), so teacher values and fed-back predictions are
 alike; the first step's previous value is 0 ("as the baseline says").
+
+With the quantile head (``output.type = "quantiles"``) each step emits
+``(batch, 1, Q)`` ordered quantiles (:class:`~forecaster.models.heads.QuantileHead`
+with a horizon of one, shared by every step) and the decoder feeds back the
+**median** (:class:`~forecaster.models.layers.QuantilePick`): the point
+forecast, the value the true previous value stands in for in training
+(teacher forcing is unchanged). Feeding back another quantile would make
+every later step's median depend on how wide the band is. The steps are
+stacked on axis 1: ``(batch, horizon, Q)``, as the other families emit.
 """
 
 from __future__ import annotations
