@@ -352,6 +352,71 @@ def test_panel_calibration_reads_validation_windows_and_training_scales_only(mon
     assert set(np.unique(series)) == {0, 1, 2}
 
 
+def test_panel_backtest_baseline_interval_reads_only_rows_before_each_first_origin(monkeypatch):
+    """Spy on both panel calibrations of a panel backtest (the model's, then the seasonal-naive baseline's): every
+    actual value lies before its series' first origin, the scales are the training rows'; the JSON summary, the
+    scale-free baseline bands and the figure with the bands come out of `forecast backtest --format json`."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from forecaster.cli import cli
+    from forecaster.panel import split_rows
+
+    values, frames = {}, []
+    for k, (sid, n) in enumerate({"a": 70, "b": 50, "c": 44}.items()):
+        t = np.arange(n)
+        values[sid] = 100.0 * (k + 1) + t + 0.3 * np.sin(2 * np.pi * t / 12)  # strictly increasing: a value is a row
+        frames.append(pd.DataFrame({"unique_id": sid, "date": pd.date_range("2001-01-01", periods=n, freq="MS"),
+                                    "value": values[sid]}))
+    seen = []
+    real = I.calibrate_panel
+
+    def spy(method, levels, actual, point, **kw):
+        seen.append((actual, kw["unit"]))
+        return real(method, levels, actual, point, **kw)
+
+    monkeypatch.setattr(I, "calibrate_panel", spy)
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        pd.concat(frames).to_csv("panel.csv", index=False)
+        res = runner.invoke(cli, ["backtest", "panel.csv", "--interval", "80", "--stride", "2", "--name", "bt",
+                                  "--format", "json", *PANEL_FLAGS])
+        assert res.exit_code == 0, res.output
+        doc = json.loads(res.stdout)
+        saved = Path("runs/bt")
+        table = pd.read_csv(saved / "forecasts.csv")
+        per = pd.read_csv(saved / "per_series.csv")
+        assert (saved / "forecast.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(seen) == 2  # the model's calibration at the fit, then the baseline's
+    id_col = "unique_id" if "unique_id" in table else "id"
+    # Each series' first origin: the row of the earliest actual value it was scored on.
+    first = {sid: int(np.searchsorted(values[sid], table.loc[table[id_col] == sid, "actual"].min())) for sid in values}
+    for actual, unit in seen:
+        for i, sid in enumerate(values):  # ids in the panel's order: a, b, c
+            mine = actual[(actual >= 100 * (i + 1)) & (actual < 100 * (i + 2))].ravel()
+            assert len(mine), sid
+            rows = np.searchsorted(values[sid], mine)
+            assert np.allclose(values[sid][rows], mine) and rows.max() < first[sid], (sid, rows.max(), first[sid])
+            end = split_rows(first[sid], 4, 0.15)  # the training rows of the series' slice before its first origin
+            assert unit[i] == pytest.approx(np.abs(np.diff(values[sid][:end])).mean())
+    # The baseline interval: around the seasonal naive forecast, one pooled radius per step times each series' scale.
+    half = (table["seasonal_naive_upper_80"] - table["seasonal_naive_lower_80"]) / 2
+    assert np.allclose((table["seasonal_naive_upper_80"] + table["seasonal_naive_lower_80"]) / 2, table["seasonal_naive"])
+    radius = {sid: (half[table[id_col] == sid] / seen[1][1][i]).groupby(table["step"]).mean().to_numpy()
+              for i, sid in enumerate(values)}
+    assert np.allclose(radius["a"], radius["b"]) and np.allclose(radius["a"], radius["c"])
+    iv = doc["intervals"]["80"]
+    assert set(iv) == {"model", "seasonal_naive", "winkler_ratio", "series_better"}
+    for name in ("model", "seasonal_naive"):
+        assert 0 <= iv[name]["coverage"] <= 1 and iv[name]["calibrated"] == (iv[name]["verdict"] == "calibrated")
+        assert iv[name]["scaled_winkler"] > 0 and iv[name]["scaled_width"] > 0
+        rows = per[per["method"] == name]
+        assert len(rows) == 3 and rows["coverage_80"].between(0, 1).all()
+        assert (rows["scaled_winkler_80"] >= rows["scaled_width_80"] - 1e-12).all()  # width plus the misses' penalty
+    assert iv["winkler_ratio"] == pytest.approx(iv["model"]["scaled_winkler"] / iv["seasonal_naive"]["scaled_winkler"])
+
+
 def test_panel_quantile_head_and_intervals_survive_save_and_load(tmp_path):
     import forecaster as fc
     from forecaster.exceptions import ArtifactError
