@@ -473,6 +473,36 @@ def test_backtest_calibration_never_reads_rows_at_or_after_the_cutoff(monkeypatc
     iv = res.scores["intervals"]["levels"]["80"]
     assert set(iv) == {"model", "seasonal_naive", "winkler_ratio"}
     assert len(iv["model"]["coverage_per_step"]) == 3
+    # The figures that show forecasts draw the model's interval bands.
+    figures = res.plot()
+    for name in ("backtest.png", "forecast.png"):
+        labels = [c.get_label() for ax in figures[name].axes for c in ax.collections]
+        assert "80 % interval" in labels, (name, labels)
+
+
+def test_backtest_figures_draw_the_interval_bands():
+    """The overlay of a backtest table and a panel's last forecasts: one shaded band per level around the model."""
+    from matplotlib.collections import PolyCollection
+
+    from forecaster.plot import plot_backtest, plot_panel_forecasts
+
+    ts = pd.date_range("2024-01-01", periods=8, freq="h")
+    table = pd.DataFrame({"fold": 1, "cutoff": ts[[0, 0, 2, 2]], "step": [1, 2, 1, 2], "timestamp": ts[[1, 2, 3, 4]],
+                          "actual": [1.0, 2.0, 3.0, 4.0], "model": [1.1, 2.1, 2.9, 4.2], "seasonal_naive": 1.0})
+    for lv, r in ((80, 0.5), (95, 1.0)):
+        table[f"lower_{lv}"], table[f"upper_{lv}"] = table["model"] - r, table["model"] + r
+    table["seasonal_naive_lower_80"], table["seasonal_naive_upper_80"] = 0.0, 2.0  # the baseline's: not drawn
+    ax = plot_backtest(table).axes[0]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert sorted({c.get_label() for c in bands if not c.get_label().startswith("_")}) == ["80 % interval", "95 % interval"]
+    assert len(bands) == 4  # two paths, two levels each
+    assert np.allclose(bands[0].get_paths()[0].vertices[:, 1].max(), table["upper_95"].iloc[:2].max())
+    hist = {"a": pd.Series(np.arange(5.0), index=pd.date_range("2023-12-31 19:00", periods=5, freq="h"))}
+    fc = table.iloc[:2].rename(columns={"model": "value"}).assign(id="a")[["id", "timestamp", "value", "lower_80",
+                                                                           "upper_80"]]
+    fig = plot_panel_forecasts(hist, fc, actual={"a": table.iloc[:2].set_index("timestamp")["actual"]})
+    labels = [c.get_label() for c in fig.axes[0].collections] + [line.get_label() for line in fig.axes[0].lines]
+    assert "80 % interval" in labels and "actual" in labels
 
 
 # ---------------------------------------------------------------------------- the command line
@@ -582,7 +612,7 @@ def test_attention_quantiles_predict_in_a_fresh_process_without_tensorflow(tmp_p
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "FORECASTER_INFERENCE")}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, "-c", script, str(run)], capture_output=True, text=True, env=env,
-                          timeout=300)
+                          timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got["on"] == "numpy" and got["tf"] is False, got["on"]
