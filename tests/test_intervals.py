@@ -553,9 +553,13 @@ def test_cli_fit_predict_info_plot_backtest_with_intervals():
         res = runner.invoke(cli, ["plot", "--output", "fan.png"])
         assert res.exit_code == 0 and Path("fan.png").read_bytes()[:4] == b"\x89PNG"
         res = runner.invoke(cli, ["backtest", "s.csv", *args, "--folds", "2", "--refit", "never",
-                                  "--calibration", "rolling", "--name", "bt"])
+                                  "--calibration", "rolling", "--name", "bt", "--format", "json"])
         assert res.exit_code == 0, res.output
-        assert "Prediction intervals" in res.output and "seasonal naive conformal" in res.output
+        assert "Prediction intervals" in res.stderr and "seasonal naive conformal" in res.stderr
+        summary = json.loads(res.stdout)["intervals"]
+        assert set(summary["95"]) == {"model", "seasonal_naive", "winkler_ratio"}
+        assert summary["80"]["model"]["calibrated"] == (summary["80"]["model"]["verdict"] == "calibrated")
+        assert summary["80"]["model"]["winkler"] >= summary["80"]["model"]["width"] > 0
         table = pd.read_csv(Path("runs/bt/forecasts.csv"))
         assert {"q0.1", "lower_80", "upper_95", "seasonal_naive_lower_80"} <= set(table.columns)
         metrics = json.loads(Path("runs/bt/metrics.json").read_text())
