@@ -389,9 +389,8 @@ def test_panel_backtest_baseline_interval_reads_only_rows_before_each_first_orig
         per = pd.read_csv(saved / "per_series.csv")
         assert (saved / "forecast.png").read_bytes()[:4] == b"\x89PNG"
     assert len(seen) == 2  # the model's calibration at the fit, then the baseline's
-    id_col = "unique_id" if "unique_id" in table else "id"
     # Each series' first origin: the row of the earliest actual value it was scored on.
-    first = {sid: int(np.searchsorted(values[sid], table.loc[table[id_col] == sid, "actual"].min())) for sid in values}
+    first = {sid: int(np.searchsorted(values[sid], table.loc[table["id"] == sid, "actual"].min())) for sid in values}
     for actual, unit in seen:
         for i, sid in enumerate(values):  # ids in the panel's order: a, b, c
             mine = actual[(actual >= 100 * (i + 1)) & (actual < 100 * (i + 2))].ravel()
@@ -403,7 +402,7 @@ def test_panel_backtest_baseline_interval_reads_only_rows_before_each_first_orig
     # The baseline interval: around the seasonal naive forecast, one pooled radius per step times each series' scale.
     half = (table["seasonal_naive_upper_80"] - table["seasonal_naive_lower_80"]) / 2
     assert np.allclose((table["seasonal_naive_upper_80"] + table["seasonal_naive_lower_80"]) / 2, table["seasonal_naive"])
-    radius = {sid: (half[table[id_col] == sid] / seen[1][1][i]).groupby(table["step"]).mean().to_numpy()
+    radius = {sid: (half[table["id"] == sid] / seen[1][1][i]).groupby(table["step"]).mean().to_numpy()
               for i, sid in enumerate(values)}
     assert np.allclose(radius["a"], radius["b"]) and np.allclose(radius["a"], radius["c"])
     iv = doc["intervals"]["80"]
