@@ -581,7 +581,7 @@ def test_cli_seq2seq_quantiles_fit_predict_and_load():
     with runner.isolated_filesystem():
         write_sensor_csv(Path("s.csv"), n=200)
         res = runner.invoke(cli, ["fit", "s.csv", "--target", "temp", "--model", "seq2seq", "--quantiles", "0.1,0.9",
-                                  "--interval", "80", *CLI_TINY, "--units", "3"])
+                                  "--interval", "80", *CLI_TINY, "--units", "3", "--horizon", "3"])
         assert res.exit_code == 0, res.output
         assert "Quantiles: 0.1, 0.5, 0.9" in res.output
         res = runner.invoke(cli, ["predict"])
