@@ -339,6 +339,8 @@ def plot_backtest(
     Args:
         forecasts: the long table of a backtest (``forecasts.csv``): columns
             ``fold, cutoff, step, timestamp, actual`` and one per forecaster.
+            The model's ``lower_<level>``/``upper_<level>`` (else quantile)
+            columns are drawn as shaded bands around each of its paths.
         models: forecaster columns to draw (the first one prominently).
         max_paths: at most this many (most recent) paths in the overview.
         zoom_paths: paths shown in the zoomed panel.
