@@ -29,6 +29,16 @@ Methods, on exactly the same series and split:
   decomposition when a 90 % autocorrelation test finds seasonality, naive on
   the seasonally adjusted series), used for OWA.
 
+``--interval 80,95``: the forecaster's conformal intervals (``intervals=`` on
+the fit: calibrated on the pooled validation windows of every series of the
+group, scale-free) beside the seasonal-naive conformal baseline interval of a
+panel backtest (:func:`forecaster.evaluation.panel.baseline_interval_bounds`:
+the same windows, scales and method around the seasonal naive forecast), both
+scored on the hidden ``xx`` of the series the model forecast: coverage pooled
+over every point of the group, the sampling-error verdict, and the mean
+Winkler score over each series' MASE scale (scale-free), with the ratio
+model / baseline (below 1: the model's intervals are better).
+
 Scores: sMAPE (0-200) and MASE (scaled by the in-sample seasonal-naive MAE of
 ``x``) per series, averaged per group and over every series of a set;
 ``OWA = (sMAPE / sMAPE_Naive2 + MASE / MASE_Naive2) / 2`` on those averages
@@ -140,11 +150,13 @@ def _seasonal(x: np.ndarray, season: int) -> bool:
 
 
 # ----------------------------------------------------------------------------- methods
-def run_forecaster(items, h: int, season: int, freq: str, params: dict) -> tuple[dict[str, np.ndarray], float, dict]:
+def run_forecaster(items, h: int, season: int, freq: str, params: dict,
+                   levels: tuple[int, ...] = ()) -> tuple[dict[str, np.ndarray], float, dict]:
+    """The group's forecasts by series id; with ``levels``, ``info["bands"]``: id -> {"model" | "baseline": level -> (lo, hi)}."""
     import forecaster as fc
 
     frame = long_frame(items, freq)
-    kw = {"lookback": 0, "season": season, **params, "horizon": h}
+    kw = {"lookback": 0, "season": season, **params, "horizon": h, **({"intervals": levels} if levels else {})}
     t0 = time.perf_counter()
     model = fc.Forecaster(**kw).fit(frame)
     out = model.predict()
@@ -153,7 +165,65 @@ def run_forecaster(items, h: int, season: int, freq: str, params: dict) -> tuple
     info = {"skipped": len(model.skipped_), "lookback": model.config.window.lookback, "epochs": model.metrics_["epochs_run"],
             "train_windows": model.metrics_["train_windows"], "ensemble": model.config.train.ensemble,
             "fit_seconds": model.metrics_["fit_seconds"]}
+    if levels:
+        info["bands"] = interval_bands(model, out, items, h, season)
+        info["calibration"] = model.calibration_.describe()
     return forecasts, seconds, info
+
+
+class _History:
+    """What the baseline interval reads of a series: ``values`` ``(n, 1)``."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.values = np.asarray(x, dtype=np.float64)[:, None]
+
+
+def interval_bands(model, out: pd.DataFrame, items, h: int, season: int) -> dict[str, dict[str, dict]]:
+    """Each forecast series' model interval (from ``predict()``) and seasonal-naive conformal baseline interval."""
+    from forecaster.evaluation.panel import _baselines, baseline_interval_bounds
+
+    levels = tuple(model.config.output.intervals)
+    by_id = {str(it.sn): _History(it.x) for it in items if str(it.sn) in model.ids_}
+    origins = {sid: np.array([len(hist.values)], dtype=np.int64) for sid, hist in by_id.items()}
+    seasonal = {sid: _baselines(by_id[sid].values[:, 0], o, h, season)["seasonal_naive"] for sid, o in origins.items()}
+    base = baseline_interval_bounds(model, by_id, origins, seasonal, season)
+    bands = {}
+    for sid, part in out.groupby("id", sort=False):
+        if sid in by_id:
+            bands[sid] = {"model": {lv: (part[f"lower_{lv}"].to_numpy(), part[f"upper_{lv}"].to_numpy()) for lv in levels},
+                          "baseline": {lv: (lo[0], hi[0]) for lv, (lo, hi) in base.get(sid, {}).items()}}
+    return bands
+
+
+def score_intervals(items, h: int, season: int, bands: dict, levels: tuple[int, ...]) -> dict[str, dict]:
+    """Per level: pooled coverage with its verdict and the scale-free mean Winkler score of the model and the baseline."""
+    from forecaster.intervals import coverage_verdict, winkler
+
+    out = {}
+    for lv in levels:
+        hits = {"model": [], "baseline": []}
+        scores = {"model": [], "baseline": []}
+        for it in items:
+            sid = str(it.sn)
+            if sid not in bands or lv not in bands[sid]["baseline"]:
+                continue  # fallback series (no interval) are left out of both
+            actual = np.asarray(it.xx, dtype=np.float64)[:h]
+            scale = mase_scale(np.asarray(it.x, dtype=np.float64), season)
+            for name, (lo, hi) in ((n, bands[sid][n][lv]) for n in hits):
+                hits[name].append((actual >= lo) & (actual <= hi))
+                scores[name].append(winkler(actual, lo, hi, lv / 100) / scale)
+        row = {"series": len(hits["model"])}
+        for name, hit in hits.items():
+            if not hit:
+                continue
+            cov = float(np.concatenate(hit).mean())
+            points = int(sum(len(x) for x in hit))
+            row[name] = {"coverage": cov, "points": points, "winkler": float(np.mean(np.concatenate(scores[name]))),
+                         **coverage_verdict(cov, lv / 100, points, h)}
+        if "model" in row and "baseline" in row:
+            row["winkler_ratio"] = row["model"]["winkler"] / row["baseline"]["winkler"]
+        out[str(lv)] = row
+    return out
 
 
 def run_stats(items, h: int, season: int, names: tuple[str, ...], n_jobs: int) -> tuple[dict[str, dict[str, np.ndarray]], float]:
@@ -222,6 +292,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help=f"StatsForecast models, comma-separated from {', '.join(STATS)}, or 'none' (default: all)")
     p.add_argument("--n-jobs", type=int, default=1, help="StatsForecast worker processes (default 1)")
     p.add_argument("--json", default=None, help="write every group's scores and timings to this JSON file")
+    p.add_argument("--interval", default=None, metavar="LEVELS",
+                   help="score the forecaster's conformal intervals at these coverages in percent (e.g. 80,95) beside "
+                        "the seasonal-naive conformal baseline interval")
     return p.parse_args(argv)
 
 
@@ -249,6 +322,9 @@ def main(argv=None) -> int:
                 raise ValueError(f"--variant needs a new NAME:KEY=VALUE[,KEY=VALUE...]. Received: {item!r}")
             variants[name] = {**params, **parse_params(filter(None, (x.strip() for x in body.split(","))),
                                                        what="--variant")}
+        levels = () if not args.interval else tuple(int(v) for v in args.interval.split(",") if v.strip())
+        if any(not 0 < lv < 100 for lv in levels):
+            raise ValueError(f"--interval takes coverages in percent between 0 and 100. Received: {args.interval!r}")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -276,7 +352,7 @@ def main(argv=None) -> int:
         items = load_group(set_name, group, args.limit, args.seed)
         forecasts, fallback, timing, infos = {}, 0, {}, {}
         for name, vparams in variants.items():
-            fcast, seconds, vinfo = run_forecaster(items, h, season, freq, vparams)
+            fcast, seconds, vinfo = run_forecaster(items, h, season, freq, vparams, levels if name == "forecaster" else ())
             timing[name], infos[name] = seconds, vinfo
             print(f"{set_name} {group}: {name} fit+predict of {len(items)} series took {seconds:.1f}s")
             forecasts[name] = {}
@@ -289,6 +365,7 @@ def main(argv=None) -> int:
                     m = season if len(x) >= season else 1
                     forecasts[name][sid] = x[len(x) - m + np.arange(h) % m]
                     fallback += name == "forecaster"
+        bands = infos["forecaster"].pop("bands", None)
         fc_seconds, info = timing["forecaster"], infos["forecaster"]
         stats_seconds = 0.0
         if stats:
@@ -331,6 +408,18 @@ def main(argv=None) -> int:
         print(f"  {'method':<14}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}")
         for m, v in summary.items():
             print(f"  {m:<14}{_fmt(v['sMAPE'])} {_fmt(v['MASE'])} {_fmt(v['OWA'])}")
+        if levels:
+            row["intervals"] = score_intervals(items, h, season, bands, levels)
+            print(f"  intervals ({info['calibration']}):")
+            for lv, r in row["intervals"].items():
+                if "model" not in r or "baseline" not in r:
+                    print(f"  {lv} %: no interval scored ({r['series']} series)")
+                    continue
+                m, b = r["model"], r["baseline"]
+                print(f"  {lv} %: {r['series']} series, {m['points']} points: coverage model {100 * m['coverage']:.1f} % "
+                      f"({m['verdict']}, +/- {100 * m['tolerance']:.1f}), seasonal naive conformal "
+                      f"{100 * b['coverage']:.1f} % ({b['verdict']}); Winkler / MASE scale model {m['winkler']:.3f}, "
+                      f"baseline {b['winkler']:.3f}, ratio {r['winkler_ratio']:.3f}")
     overall = {s: summarise(v) for s, v in per_set.items()}
     for s, summary in overall.items():
         n = len(next(iter(per_set[s].values()))["smape"])

@@ -628,6 +628,11 @@ class Forecaster:
         unit = np.array([series_scale(g_of(m.values[: int(e), 0], lg)) for m, e, lg in zip(used, layout.train_ends, log_of)])
         pos = np.arange(len(val_o), dtype=np.int64)
         series, origins = val_o.series_of(pos), val_o.take(pos)
+        # Each series' calibration origins in its own rows (read by a panel backtest's baseline interval).
+        starts = layout.starts
+        self.series_calibration_origins_ = {
+            sid: origins[series == i] - starts[i] for i, sid in enumerate(layout.ids)
+        }
         parts = self._panel_interval_inputs(view, origins, series, g)
         cal = calibrate_panel(
             out.conformal, out.intervals, raw[origins[:, None] + np.arange(h)], parts["point"], series=series,

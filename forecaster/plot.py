@@ -206,7 +206,8 @@ def _bands(forecast: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series]]:
     return out
 
 
-def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, *, title: str | None = None) -> Figure:
+def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, *, title: str | None = None,
+                         actual: dict[str, pd.Series] | None = None) -> Figure:
     """History and forecast of several series of a panel, one axis per series (stacked).
 
     Args:
@@ -214,6 +215,7 @@ def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, 
         forecast: the long table of a panel model's ``predict()`` (``id``, ``timestamp``, ``value``); its
             ``lower_<level>``/``upper_<level>`` (or quantile) columns are drawn as bands, as by :func:`plot_forecast`.
         title: figure title.
+        actual: series id -> observed values over the forecast period, when known (a backtest).
 
     >>> import numpy as np
     >>> idx = pd.date_range("2024-01-01", periods=10, freq="D")
@@ -227,7 +229,7 @@ def plot_panel_forecasts(history: dict[str, pd.Series], forecast: pd.DataFrame, 
         part = forecast[forecast["id"] == sid]
         fc_values = pd.Series(part["value"].to_numpy(), index=pd.DatetimeIndex(part["timestamp"]))
         bands = _bands(part.drop(columns=["id", "timestamp", "value"]).set_axis(fc_values.index))
-        _draw_forecast(ax, hist, fc_values, bands)
+        _draw_forecast(ax, hist, fc_values, bands, None if actual is None else actual.get(sid))
         ax.set_ylabel(str(sid))
         date_axis(ax)
         ax.grid(alpha=0.3)
@@ -290,6 +292,21 @@ def _path_lines(forecasts: pd.DataFrame, column: str, cutoffs: pd.Index) -> tupl
     return xs, ys
 
 
+def _path_bands(ax, forecasts: pd.DataFrame, cutoffs: pd.Index, color: str) -> None:
+    """The model's interval bands (:func:`_bands`: ``lower_<level>``/``upper_<level>``, else quantiles) around each
+    forecast path issued at ``cutoffs``, widest first and lightest; one legend entry per band."""
+    columns = [c for c in forecasts.columns
+               if c.startswith(("lower_", "upper_")) or (c.startswith("q") and c[1:].replace(".", "", 1).isdigit())]
+    if not columns:
+        return
+    part = forecasts[forecasts["cutoff"].isin(cutoffs)].sort_values(["cutoff", "step"])
+    for n, (_, path) in enumerate(part.groupby("cutoff", sort=True)):
+        bands = _bands(path.set_index("timestamp")[columns])
+        for i, (label, lo, hi) in enumerate(bands):
+            ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color=color, lw=0,
+                            alpha=0.15 + 0.15 * i / max(len(bands) - 1, 1), label=label if n == 0 else None)
+
+
 def _tiled_cutoffs(forecasts: pd.DataFrame, max_paths: int) -> pd.Index:
     """Forecast origins whose paths do not overlap (each starts after the previous one ends), latest ``max_paths``."""
     spans = forecasts.groupby("cutoff", sort=True)["timestamp"].agg(["min", "max"])
@@ -322,6 +339,8 @@ def plot_backtest(
     Args:
         forecasts: the long table of a backtest (``forecasts.csv``): columns
             ``fold, cutoff, step, timestamp, actual`` and one per forecaster.
+            The model's ``lower_<level>``/``upper_<level>`` (else quantile)
+            columns are drawn as shaded bands around each of its paths.
         models: forecaster columns to draw (the first one prominently).
         max_paths: at most this many (most recent) paths in the overview.
         zoom_paths: paths shown in the zoomed panel.
@@ -350,6 +369,8 @@ def plot_backtest(
         for i, name in enumerate(names if with_baselines else names[:1]):
             xs, ys = _path_lines(forecasts, name, chosen)
             color = _FORECASTER_COLORS.get(name)
+            if i == 0 and name == "model":
+                _path_bands(ax, forecasts, chosen, color or "tab:orange")
             if i == 0:
                 ax.plot(xs, ys, label=name, color=color or "tab:orange", lw=lw)
             else:

@@ -131,6 +131,45 @@ def test_quantile_head_never_crosses_whatever_the_weights():
     assert np.isfinite(float(keras.ops.convert_to_numpy(loss)))
 
 
+@pytest.mark.parametrize("family", ["seq2seq", "attention"])
+def test_decoder_quantile_head_never_crosses_and_feeds_back_its_median(family):
+    """The predict graph of a decoder with a quantile head: ordered quantiles; the median is the value fed back.
+
+    Step t + 1 reads step t's fed-back value only, so changing the head's weights of the non-median quantiles
+    must leave every step's median alone (it would move steps 2.. if another quantile were fed back), and
+    changing the median's weights must move the later steps of every quantile.
+    """
+    from forecaster.models import IOSpec, build_model
+
+    cfg = ForecastConfig(model=family, units=3, quantiles=(0.1, 0.9), skip="none")
+    taus = cfg.output.head_quantiles
+    io = IOSpec(lookback=6, horizon=4, n_past=1, output="quantiles", quantiles=taus)
+    model = build_model(cfg, io)
+    rng = np.random.default_rng(3)
+    model.set_weights([rng.normal(0, 1.0, w.shape).astype("float32") for w in model.get_weights()])
+    x = rng.normal(0, 2, (32, 6, 1)).astype("float32")
+    out = np.asarray(model.predict_on_batch(x))
+    assert out.shape == (32, 4, 3) and (np.diff(out, axis=-1) >= 0).all()
+    assert model.get_layer("fed_back_median").index == taus.index(0.5)
+    kernel, bias = model.get_layer("forecast").dense.get_weights()  # one step: columns are the quantiles
+    m = taus.index(0.5)
+    others = [j for j in range(len(taus)) if j != m]
+    k2, b2 = kernel.copy(), bias.copy()
+    k2[:, others] += rng.normal(0, 3, (kernel.shape[0], len(others))).astype("float32")
+    b2[others] += 2.0
+    model.get_layer("forecast").dense.set_weights([k2, b2])
+    moved = np.asarray(model.predict_on_batch(x))
+    np.testing.assert_allclose(moved[..., m], out[..., m], rtol=1e-6, atol=1e-6)  # the median path is unchanged
+    assert np.abs(moved[..., others] - out[..., others]).max() > 0.1  # ... while the other quantiles moved
+    k3, b3 = kernel.copy(), bias.copy()
+    b3[m] += 2.0
+    model.get_layer("forecast").dense.set_weights([k3, b3])
+    shifted = np.asarray(model.predict_on_batch(x))
+    # Step 1 moves by exactly the bias change; the later steps differ otherwise (the fed-back median changed).
+    np.testing.assert_allclose(shifted[:, 0, :] - out[:, 0, :], 2.0, rtol=1e-5, atol=1e-4)
+    assert np.abs(shifted[:, 1:, :] - out[:, 1:, :] - 2.0).max() > 1e-3
+
+
 # ---------------------------------------------------------------------------- fit, predict, save, load
 def test_intervals_and_quantiles_survive_save_and_load(tmp_path):
     import forecaster as fc
@@ -313,6 +352,70 @@ def test_panel_calibration_reads_validation_windows_and_training_scales_only(mon
     assert set(np.unique(series)) == {0, 1, 2}
 
 
+def test_panel_backtest_baseline_interval_reads_only_rows_before_each_first_origin(monkeypatch):
+    """Spy on both panel calibrations of a panel backtest (the model's, then the seasonal-naive baseline's): every
+    actual value lies before its series' first origin, the scales are the training rows'; the JSON summary, the
+    scale-free baseline bands and the figure with the bands come out of `forecast backtest --format json`."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from forecaster.cli import cli
+    from forecaster.panel import split_rows
+
+    values, frames = {}, []
+    for k, (sid, n) in enumerate({"a": 70, "b": 50, "c": 44}.items()):
+        t = np.arange(n)
+        values[sid] = 100.0 * (k + 1) + t + 0.3 * np.sin(2 * np.pi * t / 12)  # strictly increasing: a value is a row
+        frames.append(pd.DataFrame({"unique_id": sid, "date": pd.date_range("2001-01-01", periods=n, freq="MS"),
+                                    "value": values[sid]}))
+    seen = []
+    real = I.calibrate_panel
+
+    def spy(method, levels, actual, point, **kw):
+        seen.append((actual, kw["unit"]))
+        return real(method, levels, actual, point, **kw)
+
+    monkeypatch.setattr(I, "calibrate_panel", spy)
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        pd.concat(frames).to_csv("panel.csv", index=False)
+        res = runner.invoke(cli, ["backtest", "panel.csv", "--interval", "80", "--stride", "2", "--name", "bt",
+                                  "--format", "json", *PANEL_FLAGS])
+        assert res.exit_code == 0, res.output
+        doc = json.loads(res.stdout)
+        saved = Path("runs/bt")
+        table = pd.read_csv(saved / "forecasts.csv")
+        per = pd.read_csv(saved / "per_series.csv")
+        assert (saved / "forecast.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(seen) == 2  # the model's calibration at the fit, then the baseline's
+    # Each series' first origin: the row of the earliest actual value it was scored on.
+    first = {sid: int(np.searchsorted(values[sid], table.loc[table["id"] == sid, "actual"].min())) for sid in values}
+    for actual, unit in seen:
+        for i, sid in enumerate(values):  # ids in the panel's order: a, b, c
+            mine = actual[(actual >= 100 * (i + 1)) & (actual < 100 * (i + 2))].ravel()
+            assert len(mine), sid
+            rows = np.searchsorted(values[sid], mine)
+            assert np.allclose(values[sid][rows], mine) and rows.max() < first[sid], (sid, rows.max(), first[sid])
+            end = split_rows(first[sid], 4, 0.15)  # the training rows of the series' slice before its first origin
+            assert unit[i] == pytest.approx(np.abs(np.diff(values[sid][:end])).mean())
+    # The baseline interval: around the seasonal naive forecast, one pooled radius per step times each series' scale.
+    half = (table["seasonal_naive_upper_80"] - table["seasonal_naive_lower_80"]) / 2
+    assert np.allclose((table["seasonal_naive_upper_80"] + table["seasonal_naive_lower_80"]) / 2, table["seasonal_naive"])
+    radius = {sid: (half[table["id"] == sid] / seen[1][1][i]).groupby(table["step"]).mean().to_numpy()
+              for i, sid in enumerate(values)}
+    assert np.allclose(radius["a"], radius["b"]) and np.allclose(radius["a"], radius["c"])
+    iv = doc["intervals"]["80"]
+    assert set(iv) == {"model", "seasonal_naive", "winkler_ratio", "series_better"}
+    for name in ("model", "seasonal_naive"):
+        assert 0 <= iv[name]["coverage"] <= 1 and iv[name]["calibrated"] == (iv[name]["verdict"] == "calibrated")
+        assert iv[name]["scaled_winkler"] > 0 and iv[name]["scaled_width"] > 0
+        rows = per[per["method"] == name]
+        assert len(rows) == 3 and rows["coverage_80"].between(0, 1).all()
+        assert (rows["scaled_winkler_80"] >= rows["scaled_width_80"] - 1e-12).all()  # width plus the misses' penalty
+    assert iv["winkler_ratio"] == pytest.approx(iv["model"]["scaled_winkler"] / iv["seasonal_naive"]["scaled_winkler"])
+
+
 def test_panel_quantile_head_and_intervals_survive_save_and_load(tmp_path):
     import forecaster as fc
     from forecaster.exceptions import ArtifactError
@@ -369,6 +472,36 @@ def test_backtest_calibration_never_reads_rows_at_or_after_the_cutoff(monkeypatc
     iv = res.scores["intervals"]["levels"]["80"]
     assert set(iv) == {"model", "seasonal_naive", "winkler_ratio"}
     assert len(iv["model"]["coverage_per_step"]) == 3
+    # The figures that show forecasts draw the model's interval bands.
+    figures = res.plot()
+    for name in ("backtest.png", "forecast.png"):
+        labels = [c.get_label() for ax in figures[name].axes for c in ax.collections]
+        assert "80 % interval" in labels, (name, labels)
+
+
+def test_backtest_figures_draw_the_interval_bands():
+    """The overlay of a backtest table and a panel's last forecasts: one shaded band per level around the model."""
+    from matplotlib.collections import PolyCollection
+
+    from forecaster.plot import plot_backtest, plot_panel_forecasts
+
+    ts = pd.date_range("2024-01-01", periods=8, freq="h")
+    table = pd.DataFrame({"fold": 1, "cutoff": ts[[0, 0, 2, 2]], "step": [1, 2, 1, 2], "timestamp": ts[[1, 2, 3, 4]],
+                          "actual": [1.0, 2.0, 3.0, 4.0], "model": [1.1, 2.1, 2.9, 4.2], "seasonal_naive": 1.0})
+    for lv, r in ((80, 0.5), (95, 1.0)):
+        table[f"lower_{lv}"], table[f"upper_{lv}"] = table["model"] - r, table["model"] + r
+    table["seasonal_naive_lower_80"], table["seasonal_naive_upper_80"] = 0.0, 2.0  # the baseline's: not drawn
+    ax = plot_backtest(table).axes[0]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert sorted({c.get_label() for c in bands if not c.get_label().startswith("_")}) == ["80 % interval", "95 % interval"]
+    assert len(bands) == 4  # two paths, two levels each
+    assert np.allclose(bands[0].get_paths()[0].vertices[:, 1].max(), table["upper_95"].iloc[:2].max())
+    hist = {"a": pd.Series(np.arange(5.0), index=pd.date_range("2023-12-31 19:00", periods=5, freq="h"))}
+    fc = table.iloc[:2].rename(columns={"model": "value"}).assign(id="a")[["id", "timestamp", "value", "lower_80",
+                                                                           "upper_80"]]
+    fig = plot_panel_forecasts(hist, fc, actual={"a": table.iloc[:2].set_index("timestamp")["actual"]})
+    labels = [c.get_label() for c in fig.axes[0].collections] + [line.get_label() for line in fig.axes[0].lines]
+    assert "80 % interval" in labels and "actual" in labels
 
 
 # ---------------------------------------------------------------------------- the command line
@@ -419,12 +552,71 @@ def test_cli_fit_predict_info_plot_backtest_with_intervals():
         res = runner.invoke(cli, ["plot", "--output", "fan.png"])
         assert res.exit_code == 0 and Path("fan.png").read_bytes()[:4] == b"\x89PNG"
         res = runner.invoke(cli, ["backtest", "s.csv", *args, "--folds", "2", "--refit", "never",
-                                  "--calibration", "rolling", "--name", "bt"])
+                                  "--calibration", "rolling", "--name", "bt", "--format", "json"])
         assert res.exit_code == 0, res.output
-        assert "Prediction intervals" in res.output and "seasonal naive conformal" in res.output
+        assert "Prediction intervals" in res.stderr and "seasonal naive conformal" in res.stderr
+        summary = json.loads(res.stdout)["intervals"]
+        assert set(summary["95"]) == {"model", "seasonal_naive", "winkler_ratio"}
+        assert summary["80"]["model"]["calibrated"] == (summary["80"]["model"]["verdict"] == "calibrated")
+        assert summary["80"]["model"]["winkler"] >= summary["80"]["model"]["width"] > 0
         table = pd.read_csv(Path("runs/bt/forecasts.csv"))
         assert {"q0.1", "lower_80", "upper_95", "seasonal_naive_lower_80"} <= set(table.columns)
         metrics = json.loads(Path("runs/bt/metrics.json").read_text())
         assert set(metrics["intervals"]["levels"]) == {"80", "95"}
         res = runner.invoke(cli, ["plot", "--backtest", "runs/bt"])
         assert res.exit_code == 0, res.output
+
+
+def test_cli_seq2seq_quantiles_fit_predict_and_load():
+    """`--model seq2seq --quantiles`: ordered quantiles, the same forecasts after loading (ensembles: the slow test)."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import write_sensor_csv
+
+    import forecaster as fc
+    from forecaster.cli import cli
+
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        write_sensor_csv(Path("s.csv"), n=200)
+        res = runner.invoke(cli, ["fit", "s.csv", "--target", "temp", "--model", "seq2seq", "--quantiles", "0.1,0.9",
+                                  "--interval", "80", *CLI_TINY, "--units", "3", "--horizon", "3"])
+        assert res.exit_code == 0, res.output
+        assert "Quantiles: 0.1, 0.5, 0.9" in res.output
+        res = runner.invoke(cli, ["predict"])
+        assert res.exit_code == 0, res.output
+        out = pd.read_csv(Path("runs/latest/forecast.csv"), index_col=0)
+        assert list(out.columns) == ["temp", "q0.1", "q0.5", "q0.9", "lower_80", "upper_80"]
+        assert (out["q0.1"] <= out["q0.5"]).all() and (out["q0.5"] <= out["q0.9"]).all()
+        assert (out["q0.1"] < out["q0.9"]).all() and np.allclose(out["temp"], out["q0.5"])
+        back = fc.load(Path("runs/latest")).predict()  # Keras, safe_mode=True
+        np.testing.assert_allclose(back.to_numpy(), out.to_numpy(), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_attention_quantiles_predict_in_a_fresh_process_without_tensorflow(tmp_path):
+    """The NumPy graph refuses the decoder's layers when read; Keras' NumPy backend gives the same forecasts."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import forecaster as fc
+
+    pytest.importorskip("jax", reason="Keras' NumPy backend needs jax importable")
+    m = fc.Forecaster(**{**TINY, "ensemble": 2}, model="attention", horizon=3, quantiles=(0.1, 0.9), intervals=(80,))
+    pred = m.fit(_frame(), target="y").predict()
+    assert (np.diff(pred[["q0.1", "q0.5", "q0.9"]].to_numpy(), axis=1) >= 0).all()
+    run = m.save(tmp_path / "run")
+    script = ("import json, sys; import forecaster as fc; m = fc.load(sys.argv[1]); f = m.predict(); "
+              "print(json.dumps({'on': m.model_backend_, 'tf': 'tensorflow' in sys.modules, "
+              "'values': f.to_numpy().tolist()}))")
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "FORECASTER_INFERENCE")}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", script, str(run)], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["on"] == "numpy" and got["tf"] is False, got["on"]
+    np.testing.assert_allclose(np.asarray(got["values"]), pred.to_numpy(), rtol=1e-5)

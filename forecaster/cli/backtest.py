@@ -261,7 +261,8 @@ def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts,
     echo(result.verdict())
     for line in result.interval_lines():
         echo(line)
-    out = result.save(store(ctx).path(name or store(ctx).new_name(data, run_name_part(config), prefix="backtest-")))
+    out = result.save(store(ctx).path(name or store(ctx).new_name(data, run_name_part(config), prefix="backtest-")),
+                      figures=result.plot())
     t = result.timings
     echo(f"Time: {t['total_seconds']:.1f}s in all; one fit {t['fit_seconds']:.1f}s, batched predict {t['predict_seconds']:.2f}s")
     echo(f"Saved {out} (per_series.csv: every series' scores)")
@@ -286,8 +287,42 @@ def machine_output(result, fmt: str, saved: Path) -> str:
         "per_step": records(result.per_step) if hasattr(result, "per_step") and not callable(result.per_step) else None,
         "verdict": scores.get("verdict") if scores else result.verdict(),
         "mape_note": result.mape_note() if hasattr(result, "mape_note") else None,
+        "intervals": _interval_summary(result),
     }
     return json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n"
+
+
+def _interval_summary(result) -> dict | None:
+    """Per level: coverage, width, Winkler score and calibrated verdict of the model and the baseline interval.
+
+    A panel's widths and Winkler scores are scale-free (over each series' MASE scale, see
+    :mod:`forecaster.evaluation.panel`); one series' are in its units. None without ``--interval``.
+    """
+    import math
+
+    if hasattr(result, "interval_summary"):
+        return result.interval_summary() or None
+    iv = (getattr(result, "scores", {}) or {}).get("intervals")
+    if not iv:
+        return None
+
+    def clean(v):
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    out = {}
+    for level, row in iv["levels"].items():
+        entry = {}
+        for name in ("model", "seasonal_naive"):
+            if name in row:
+                r = row[name]
+                entry[name] = {k: clean(r[k]) for k in ("coverage", "width", "winkler", "verdict", "tolerance")}
+                entry[name]["calibrated"] = r["verdict"] == "calibrated"
+        if "winkler_ratio" in row:
+            entry["winkler_ratio"] = clean(row["winkler_ratio"])
+        out[level] = entry
+    out["points"] = iv["points"]
+    out["crps"] = {k: clean(v) for k, v in iv.get("crps", {}).items()}
+    return out
 
 
 def plot_backtest_dir(run: Path) -> None:

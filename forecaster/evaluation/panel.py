@@ -21,11 +21,21 @@ non-seasonal data both are the naive forecast).
 
 With ``--interval`` in the model's config, the model's conformal intervals
 (calibrated once, at the fit, on the pooled validation windows of every series,
-all before each series' first origin) are scored too: per series and level its
-coverage, mean width and the width divided by the series' MASE scale
-(``per_series.csv``, the ``model`` rows), and over every point of every series
-the overall coverage with its verdict (``metrics.json`` ``intervals``). The
-quantile and interval columns go into ``forecasts.csv``.
+all before each series' first origin) are scored too, beside the **baseline
+interval** of one series' backtest: the seasonal naive forecast with conformal
+residuals, calibrated on the same validation windows of every series (those
+starting a whole season in), pooled with the same scale-free scores (each
+series' errors over its scale ``m`` of its training rows, the radius times
+``m`` back), by the same method (``cqr`` falls back to ``absolute``). Per
+series and level (``per_series.csv``, the ``model`` and ``seasonal_naive``
+rows): coverage, mean width, width / MASE scale, mean Winkler score and
+Winkler / MASE scale. Over every point of every series (``metrics.json``
+``intervals``): the coverage of both with their verdicts, the scale-free
+mean Winkler score of both (each point's score over its series' MASE scale,
+so no series outweighs another by its units), their ratio model / baseline
+and the share of series on which the model's Winkler score is the lower.
+The quantile and interval columns (``seasonal_naive_lower_*`` too) go into
+``forecasts.csv``.
 """
 
 from __future__ import annotations
@@ -47,6 +57,8 @@ from forecaster.evaluation.metrics import smape
 BASELINES = ("naive", "seasonal_naive", "drift")
 REFERENCE = "seasonal_naive"
 METHODS = ("model", *BASELINES)
+#: Series drawn in a panel backtest's figure.
+FIGURE_SERIES = 4
 
 
 def _first_origin(series, start, horizon: int) -> int:
@@ -88,6 +100,49 @@ def _baselines(y: np.ndarray, origins: np.ndarray, horizon: int, season: int) ->
     return {"naive": naive, "seasonal_naive": seasonal, "drift": last + slope * (k + 1)}
 
 
+def baseline_interval_bounds(fc: Any, by_id: dict, origins: dict[str, np.ndarray], seasonal: dict[str, np.ndarray],
+                             season: int) -> dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """Each series' seasonal-naive conformal interval at its backtest ``origins`` (see the module docstring).
+
+    Calibrated on the fitted model's validation windows of every series (rows before the series' first
+    origin only), with the model's series scales and transforms; ``seasonal`` holds the seasonal naive
+    forecasts at ``origins``. Empty when no calibration window starts a whole season in.
+    """
+    from forecaster.forecaster import g_of
+    from forecaster.intervals import calibrate_panel, local_scale, seasonal_naive
+
+    cfg, cal_model = fc.config, fc.calibration_
+    horizon, lookback, levels = cfg.window.horizon, cfg.window.lookback, tuple(cfg.output.intervals)
+    method = "absolute" if cfg.output.conformal == "cqr" else cfg.output.conformal
+    log_of = np.asarray(fc.panel_scalers_.log[:, 0], dtype=bool)
+    k = np.arange(horizon)
+    actual, point, series, scale = [], [], [], []
+    for i, sid in enumerate(fc.ids_):
+        cal_o = np.asarray(fc.series_calibration_origins_.get(sid, []), dtype=np.int64)
+        cal_o = cal_o[cal_o >= season]
+        if not len(cal_o):
+            continue
+        y = by_id[sid].values[:, 0].astype(np.float64)
+        actual.append(y[cal_o[:, None] + k])
+        point.append(seasonal_naive(y, cal_o, horizon, season))
+        series.append(np.full(len(cal_o), i, dtype=np.int64))
+        scale.append(local_scale(g_of(y, log_of[i]), cal_o, lookback))
+    if not actual:
+        return {}
+    series_all = np.concatenate(series)
+    cal = calibrate_panel(
+        method, levels, np.concatenate(actual), np.concatenate(point), series=series_all, log=log_of[series_all],
+        unit=cal_model.series_scale, source="seasonal naive", scale=np.concatenate(scale),
+    )
+    out = {}
+    for sid, o in origins.items():
+        i = fc.ids_.index(sid)
+        y = by_id[sid].values[:, 0].astype(np.float64)
+        out[sid] = cal.panel_bounds(seasonal[sid], series=np.full(len(o), i), log=np.full(len(o), log_of[i]),
+                                    scale=local_scale(g_of(y, log_of[i]), o, lookback))
+    return out
+
+
 def _scale(y: np.ndarray, season: int) -> float:
     for m in (season, 1):
         if len(y) > m:
@@ -110,6 +165,8 @@ class PanelBacktestResult:
     forecaster: Any = None
     #: level -> overall and mean per-series coverage of the model's intervals (empty without ``--interval``).
     intervals: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The panel backtested (for the figures; not saved).
+    series: Any = dataclasses.field(default=None, repr=False)
 
     def interval_lines(self) -> list[str]:
         """What ``forecast backtest`` prints about a panel's intervals (nothing without them)."""
@@ -123,7 +180,37 @@ class PanelBacktestResult:
                 f"{100 * r['tolerance']:.1f}); per series {100 * r['series_min']:.0f} .. {100 * r['series_max']:.0f} % "
                 f"(mean {100 * r['series_mean']:.1f} %); mean width / MASE scale {r['scaled_width']:.3g}"
             )
+            b = r.get("seasonal_naive")
+            if b:
+                lines.append(
+                    f"        seasonal naive conformal: coverage {100 * b['coverage']:5.1f} % ({b['verdict']}), width / "
+                    f"MASE scale {b['scaled_width']:.3g}; Winkler / MASE scale model {r['winkler']:.3g} vs "
+                    f"{b['winkler']:.3g}, ratio {r['winkler_ratio']:.3f} (below 1: the model's intervals are better), "
+                    f"the model's is the lower on {100 * r['series_better']:.0f} % of the series"
+                )
         return lines
+
+    def interval_summary(self) -> dict[str, Any]:
+        """Per level, the model and the baseline interval: coverage, calibrated verdict, width and Winkler score.
+
+        The shape of one series' ``backtest --format json`` ``intervals``; widths and Winkler scores are
+        scale-free here (over each series' MASE scale). JSON-safe (no NaN).
+        """
+        out: dict[str, Any] = {}
+        for level, r in self.intervals.items():
+            model = {"coverage": r["coverage"], "points": r["points"], "verdict": r["verdict"],
+                     "tolerance": r["tolerance"], "calibrated": r["verdict"] == "calibrated",
+                     "scaled_width": r["scaled_width"], "scaled_winkler": r["winkler"],
+                     "series_coverage": {"mean": r["series_mean"], "min": r["series_min"], "max": r["series_max"]}}
+            entry: dict[str, Any] = {"model": model}
+            b = r.get(REFERENCE)
+            if b:
+                entry[REFERENCE] = {"coverage": b["coverage"], "points": b["points"], "verdict": b["verdict"],
+                                    "tolerance": b["tolerance"], "calibrated": b["verdict"] == "calibrated",
+                                    "scaled_width": b["scaled_width"], "scaled_winkler": b["winkler"]}
+                entry["winkler_ratio"], entry["series_better"] = r["winkler_ratio"], r["series_better"]
+            out[level] = entry
+        return json.loads(json.dumps(out), parse_constant=lambda _: None)  # NaN -> null
 
     def describe(self) -> str:
         n = self.per_series["id"].nunique()
@@ -150,11 +237,43 @@ class PanelBacktestResult:
         return (f"The model {verb} the best baseline ({best.replace('_', ' ')}) on mean MASE: {model:.3f} vs {ref:.3f}; "
                 f"it beats every baseline on {share:.0%} of the series.")
 
-    def save(self, path: str | Path) -> Path:
-        """A directory with ``metrics.json``, ``per_series.csv`` and ``forecasts.csv``, written atomically."""
+    def plot(self, max_series: int = FIGURE_SERIES) -> dict[str, Any]:
+        """``forecast.png``: the last backtest forecast of the first ``max_series`` series, one axis each.
+
+        Each with its recent history, what really happened and the model's interval (or quantile) bands
+        (:func:`forecaster.plot.plot_panel_forecasts`). Empty without the panel (a result read back).
+        """
+        if self.series is None or self.forecasts.empty:
+            return {}
+        from forecaster.plot import plot_panel_forecasts
+
+        by_id = {m.id: m for m in self.series}
+        lookback = getattr(getattr(self.forecaster, "config", None), "window", None)
+        lookback = getattr(lookback, "lookback", None) or 24
+        history, actual, parts = {}, {}, []
+        for sid in list(dict.fromkeys(self.forecasts["id"]))[:max_series]:
+            rows = self.forecasts[self.forecasts["id"] == sid]
+            last = rows[rows["cutoff"] == rows["cutoff"].max()]
+            values = by_id[sid].values[:, 0]
+            full = pd.Series(values, index=by_id[sid].index)
+            history[sid] = full.loc[: last["cutoff"].iloc[0]].iloc[-max(4 * int(lookback), 60):]
+            stamps = pd.DatetimeIndex(last["timestamp"])
+            actual[sid] = pd.Series(last["actual"].to_numpy(), index=stamps)
+            bands = [c for c in last.columns if c.startswith(("lower_", "upper_", "q"))]
+            parts.append(last[["id", "timestamp", "model", *bands]].rename(columns={"model": "value"}))
+        title = (f"Panel backtest: the last forecast of {len(history)} of {self.forecasts['id'].nunique()} series, "
+                 "with the model's intervals and what happened")
+        return {"forecast.png": plot_panel_forecasts(history, pd.concat(parts, ignore_index=True), title=title,
+                                                     actual=actual)}
+
+    def save(self, path: str | Path, *, figures: dict[str, Any] | None = None) -> Path:
+        """A directory with ``metrics.json``, ``per_series.csv``, ``forecasts.csv`` and the ``figures`` given
+        (file name -> matplotlib Figure, saved as PNG), written atomically."""
         from forecaster.artifacts import write_json, write_run_dir
 
         def write(tmp: Path) -> None:
+            for name, fig in (figures or {}).items():
+                fig.savefig(tmp / name, dpi=110)
             self.per_series.to_csv(tmp / "per_series.csv", index=False)
             self.forecasts.to_csv(tmp / "forecasts.csv", index=False)
             payload = {
@@ -219,28 +338,42 @@ def panel_backtest(
     else:
         forecasts, columns = fc.predict_panel_origins(ts, origins), {sid: {} for sid in origins}
     predict_seconds = time.perf_counter() - t0
-    inside: dict[int, list[np.ndarray]] = {lv: [] for lv in levels}
     season = season if season is not None else (fc.config.window.season or season_of(config, ts.freq))
     k = np.arange(horizon)
+    baselines = {sid: _baselines(by_id[sid].values[:, 0], o, horizon, season) for sid, o in origins.items()}
+    base_bounds = {}
+    if levels:
+        base_bounds = baseline_interval_bounds(fc, by_id, origins, {s: b[REFERENCE] for s, b in baselines.items()}, season)
+        for sid, by_level in base_bounds.items():
+            for lv, (lo, hi) in by_level.items():
+                columns[sid][f"{REFERENCE}_lower_{lv}"], columns[sid][f"{REFERENCE}_upper_{lv}"] = lo, hi
+    from forecaster.intervals import winkler
+
+    # method -> level -> per series: the hits and the scale-free Winkler scores of every point.
+    inside: dict[str, dict[int, list[np.ndarray]]] = {"model": {lv: [] for lv in levels}, REFERENCE: {lv: [] for lv in levels}}
+    scored: dict[str, dict[int, list[np.ndarray]]] = {"model": {lv: [] for lv in levels}, REFERENCE: {lv: [] for lv in levels}}
     per_series, frames = [], []
     for sid, o in origins.items():
         m = by_id[sid]
         y = m.values[:, 0]
         actual = y[o[:, None] + k]
-        methods = {"model": forecasts[sid], **_baselines(y, o, horizon, season)}
+        methods = {"model": forecasts[sid], **baselines[sid]}
         scale = _scale(y[: int(o[0])], season)
+        bands = {"model": {lv: (columns[sid][f"lower_{lv}"], columns[sid][f"upper_{lv}"]) for lv in levels},
+                 REFERENCE: base_bounds.get(sid, {})}
         for name, f in methods.items():
             err = np.abs(f - actual)
             per_series.append({"id": sid, "method": name, "origins": len(o), "MAE": float(err.mean()),
                                "sMAPE": float(smape(actual, f)), "MASE": float(err.mean() / scale)})
-            if name == "model":
-                for lv in levels:
-                    lo, hi = columns[sid][f"lower_{lv}"], columns[sid][f"upper_{lv}"]
-                    hit = (actual >= lo) & (actual <= hi)
-                    inside[lv].append(hit.reshape(-1))
-                    width = float((hi - lo).mean())
-                    per_series[-1].update({f"coverage_{lv}": float(hit.mean()), f"width_{lv}": width,
-                                           f"scaled_width_{lv}": width / scale})
+            for lv, (lo, hi) in bands.get(name, {}).items():
+                hit = (actual >= lo) & (actual <= hi)
+                w = winkler(actual, lo, hi, lv / 100)
+                inside[name][lv].append(hit.reshape(-1))
+                scored[name][lv].append((w / scale).reshape(-1))
+                width = float((hi - lo).mean())
+                per_series[-1].update({f"coverage_{lv}": float(hit.mean()), f"width_{lv}": width,
+                                       f"scaled_width_{lv}": width / scale, f"winkler_{lv}": float(w.mean()),
+                                       f"scaled_winkler_{lv}": float(w.mean() / scale)})
         stamps = m.index.to_numpy()[o[:, None] + k]
         frame = pd.DataFrame({
             "id": sid, "cutoff": np.repeat(m.index.to_numpy()[o - 1], horizon), "step": np.tile(k + 1, len(o)),
@@ -253,17 +386,34 @@ def panel_backtest(
         frames.append(frame)
     per = pd.DataFrame(per_series)
     intervals = {}
-    for lv in levels:
-        from forecaster.intervals import coverage_verdict
+    from forecaster.intervals import coverage_verdict
 
-        hits = np.concatenate(inside[lv])
-        by_series = per.loc[per["method"] == "model", f"coverage_{lv}"]
+    for lv in levels:
+        hits = np.concatenate(inside["model"][lv])
+        rows_of = {name: per[per["method"] == name].set_index("id") for name in ("model", REFERENCE)}
+        by_series = rows_of["model"][f"coverage_{lv}"]
+        model_w = float(np.mean(np.concatenate(scored["model"][lv])))
         intervals[str(lv)] = {
             "coverage": float(hits.mean()), "points": int(hits.size), "series_mean": float(by_series.mean()),
             "series_min": float(by_series.min()), "series_max": float(by_series.max()),
-            "scaled_width": float(per.loc[per["method"] == "model", f"scaled_width_{lv}"].mean()),
+            "scaled_width": float(rows_of["model"][f"scaled_width_{lv}"].mean()),
+            "winkler": model_w,
             **coverage_verdict(float(hits.mean()), lv / 100, int(hits.size), horizon),
         }
+        if inside[REFERENCE][lv]:
+            b_hits = np.concatenate(inside[REFERENCE][lv])
+            base_w = float(np.mean(np.concatenate(scored[REFERENCE][lv])))
+            ref = rows_of[REFERENCE].dropna(subset=[f"winkler_{lv}"])
+            both = rows_of["model"].loc[ref.index]
+            intervals[str(lv)].update({
+                "winkler_ratio": model_w / base_w if base_w > 0 else float("nan"),
+                "series_better": float((both[f"winkler_{lv}"] < ref[f"winkler_{lv}"]).mean()),
+                REFERENCE: {
+                    "coverage": float(b_hits.mean()), "points": int(b_hits.size),
+                    "scaled_width": float(ref[f"scaled_width_{lv}"].mean()), "winkler": base_w,
+                    **coverage_verdict(float(b_hits.mean()), lv / 100, int(b_hits.size), horizon),
+                },
+            })
     means = per.groupby("method")[["sMAPE", "MASE"]].mean().reindex(list(METHODS))
     ref = means.loc[REFERENCE]
     means["OWA"] = 0.5 * (means["sMAPE"] / ref["sMAPE"] + means["MASE"] / ref["MASE"])
@@ -278,4 +428,5 @@ def panel_backtest(
                  "total_seconds": round(time.perf_counter() - started, 3)},
         forecaster=fc,
         intervals=intervals,
+        series=ts,
     )

@@ -334,7 +334,9 @@ def backtest_figures(result: BacktestResult, series: Any = None) -> dict[str, An
         last = fc[fc["cutoff"] == fc["cutoff"].max()]
         n = max(4 * result.fc_config.window.lookback, 120)
         hist = _series.target_series(series).loc[: last["cutoff"].iloc[0]].iloc[-n:]
-        forecast = last.set_index("timestamp")[MODEL].rename(target)
+        # The model's interval (or quantile) columns go with it: plot_forecast draws them as bands.
+        bands = [c for c in last.columns if c.startswith(("lower_", "upper_", "q"))]
+        forecast = last.set_index("timestamp")[[MODEL, *bands]].rename(columns={MODEL: target})
         actual = last.set_index("timestamp")["actual"]
         figures[BACKTEST_FIGURES["forecast"]] = plot_forecast(
             hist, forecast, actual=actual, title=result.title(f"forecast from {time_label(last['cutoff'].iloc[0])}"), ylabel=target,

@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 import keras
 
 from forecaster.config import ForecastConfig
-from forecaster.exceptions import ConfigError
 from forecaster.models.heads import IOSpec, add_to_forecast, output_head
 
 
@@ -77,12 +76,7 @@ def head_layer(config: ForecastConfig, io: IOSpec) -> keras.layers.Layer:
 
 
 def step_io(io: IOSpec) -> IOSpec:
-    """The shapes of one decoder step: the same model with a horizon of one."""
-    if io.output != "point":
-        raise ConfigError(
-            f"The seq2seq and attention decoders feed their point forecast of each step back in; they take "
-            f"the point output only. Received: output type {io.output!r}. Use --model rnn or transformer."
-        )
+    """The shapes of one decoder step: the same model with a horizon of one (a quantile head keeps its quantiles)."""
     return replace(io, horizon=1, members=1)
 
 

@@ -35,6 +35,29 @@ class StepSlice(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="forecaster")
+class QuantilePick(keras.layers.Layer):
+    """Quantile ``index`` of one step's quantile forecast: ``(batch, 1, Q) -> (batch, 1)``.
+
+    What a decoder with a quantile head feeds back as its previous value:
+    the median, its point forecast (the other quantiles never enter the
+    next step).
+    """
+
+    def __init__(self, index: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.index = int(index)
+
+    def call(self, x):
+        return x[:, :, self.index]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1])
+
+    def get_config(self):
+        return {**super().get_config(), "index": self.index}
+
+
+@keras.saving.register_keras_serializable(package="forecaster")
 class StartToken(keras.layers.Layer):
     """Zeros ``(batch, 1, 1)``: the decoder's "previous value" at the first horizon step.
 

@@ -45,6 +45,15 @@ Every value the decoder sees or emits is in the space of the model's
 outputs: the scaled target minus its baseline forecast (naive or seasonal
 naive, see ``output.base``), so teacher values and fed-back predictions are
 alike; the first step's previous value is 0 ("as the baseline says").
+
+With the quantile head (``output.type = "quantiles"``) each step emits
+``(batch, 1, Q)`` ordered quantiles (:class:`~forecaster.models.heads.QuantileHead`
+with a horizon of one, shared by every step) and the decoder feeds back the
+**median** (:class:`~forecaster.models.layers.QuantilePick`): the point
+forecast, the value the true previous value stands in for in training
+(teacher forcing is unchanged). Feeding back another quantile would make
+every later step's median depend on how wide the band is. The steps are
+stacked on axis 1: ``(batch, horizon, Q)``, as the other families emit.
 """
 
 from __future__ import annotations
@@ -55,7 +64,7 @@ from forecaster.config import ForecastConfig
 from forecaster.exceptions import ConfigError
 from forecaster.models.common import head_layer, inputs_of, per_series, step_io, with_linear_skip
 from forecaster.models.heads import IOSpec
-from forecaster.models.layers import StartToken, StepSlice, TeacherForcing
+from forecaster.models.layers import QuantilePick, StartToken, StepSlice, TeacherForcing
 from forecaster.models.rnn import CELLS
 
 GRAPHS = ("predict", "train", "attention")
@@ -77,7 +86,9 @@ def _build(config: ForecastConfig, io: IOSpec, *, graph: str, attention: str | N
     if graph == "attention" and attention is None:
         raise ConfigError("Attention weights exist for the attention family only. Received: model='seq2seq'")
     spec = config.model
-    one = step_io(io)  # refuses output heads other than the point forecast
+    one = step_io(io)  # one step's shapes; a quantile head keeps its quantiles
+    # A quantile head emits (batch, 1, Q) per step; the median is the step's point forecast and is fed back.
+    median = QuantilePick(io.quantiles.index(0.5), name="fed_back_median") if io.output == "quantiles" else None
     rnn_cls = CELLS[spec.cell]
     ins = inputs_of(io, teacher=graph == "train")
 
@@ -106,7 +117,7 @@ def _build(config: ForecastConfig, io: IOSpec, *, graph: str, attention: str | N
     query_shape = keras.layers.Reshape((1, spec.units), name="query")
     as_step = keras.layers.Reshape((1, 1), name="previous_value")
     flat = keras.layers.Flatten(name="step_flat")
-    head = head_layer(config, one)  # Dense(1): one step's forecast, shared by every step
+    head = head_layer(config, one)  # Dense(1) (or QuantileHead(1, Q)): one step's forecast, shared by every step
     drop = keras.layers.Dropout(spec.dropout, name="dropout") if spec.dropout > 0 else None
     teacher = None
     if ins.teacher is not None:
@@ -117,7 +128,7 @@ def _build(config: ForecastConfig, io: IOSpec, *, graph: str, attention: str | N
     preds, weights = [], []
     for t in range(io.horizon):
         if t > 0:
-            own = preds[-1]
+            own = preds[-1] if median is None else median(preds[-1])  # (batch, 1)
             if teacher is not None:
                 own = teacher([own, StepSlice(t - 1, name=f"teacher_{t}")(ins.teacher)])
             previous = as_step(own)
@@ -147,8 +158,9 @@ def _build(config: ForecastConfig, io: IOSpec, *, graph: str, attention: str | N
         z = keras.layers.Concatenate(name=f"step_{t + 1}_features")(features) if len(features) > 1 else features[0]
         if drop is not None:
             z = drop(z)
-        preds.append(head(z))  # (batch, 1)
-    outputs = keras.layers.Concatenate(name="decoded", dtype="float32")(preds) if io.horizon > 1 else preds[0]
+        preds.append(head(z))  # (batch, 1), or (batch, 1, Q) for a quantile head
+    axis = 1 if median is not None else -1  # steps are axis 1 in both: (batch, horizon[, Q])
+    outputs = keras.layers.Concatenate(axis=axis, name="decoded", dtype="float32")(preds) if io.horizon > 1 else preds[0]
     outputs = with_linear_skip(config, io, ins.window, outputs)
     name = f"forecaster_{'attention' if attention else 'seq2seq'}_{spec.cell}"
     if graph == "attention":
