@@ -489,26 +489,24 @@ class Forecaster:
                 f"The panel has {len(train_o)} training and {len(val_o)} validation windows; both are needed. "
                 "Reduce --lookback or --horizon, or supply longer series."
             )
+        io = IOSpec(
+            lookback=w.lookback, horizon=w.horizon, n_past=len(used[0].columns), n_future=len(calendar),
+            output=cfg.output.type, members=cfg.train.ensemble or 1,
+            n_series=len(used) if cfg.model.series_embedding else 0, embedding=cfg.model.series_embedding,
+            quantiles=cfg.output.head_quantiles,
+            n_static=len(ts.static_features),
+        )
         rows_of = np.repeat(np.arange(len(used), dtype=np.int32), layout.lengths + layout.pad)
         buffer = panel_buffer(used, scalers, layout.pad)
         self.series_bases_ = None
         if cfg.output.base == "auto" and cfg.output.series_base and cfg.model.multistep != "recursive":
-            # Each series its own base, chosen on its training windows; the network corrects it and is told which
-            # one it corrects (a one-hot static input), since the same window means another residual per base.
+            # Each series its own base, chosen on its training windows (the network still corrects it).
             self.series_bases_ = choose_series_bases(buffer, layout, cfg)
             self.choices_["base"] = {
                 "value": f"per series: {describe_series_bases(*self.series_bases_)}",
                 "why": f"each series' lowest training-window error among the panel's choice "
                        f"({self.choices_['base']['value']}) and {', '.join(self.series_bases_[0][1:])}",
             }
-            static_input = _with_base_one_hot(static_input, self.series_bases_, len(used))
-        io = IOSpec(
-            lookback=w.lookback, horizon=w.horizon, n_past=len(used[0].columns), n_future=len(calendar),
-            output=cfg.output.type, members=cfg.train.ensemble or 1,
-            n_series=len(used) if cfg.model.series_embedding else 0, embedding=cfg.model.series_embedding,
-            quantiles=cfg.output.head_quantiles,
-            n_static=len(ts.static_features) + (len(self.series_bases_[0]) if self.series_bases_ else 0),
-        )
         view = self._view(buffer, io, cfg, rows_of, static_input, self._series_base_arrays(cfg))
         weights = _series_weights(train_o) if cfg.train.series_weights == "series" else None
         split = _PanelSplit(train_origins=train_o, val_origins=val_o)
@@ -749,15 +747,12 @@ class Forecaster:
         """
         if not self.io_.n_static:
             return None
-        out = None
-        if self.static_features_:
-            values = self.static_values_.copy()
-            if members is not None:
-                from forecaster.panel import static_matrix
+        values = self.static_values_.copy()
+        if members is not None:
+            from forecaster.panel import static_matrix
 
-                values[np.asarray(index, dtype=np.int64)] = static_matrix(members, self.static_features_)
-            out = self.static_scaler_.transform(values)
-        return _with_base_one_hot(out, getattr(self, "series_bases_", None), len(self.ids_))
+            values[np.asarray(index, dtype=np.int64)] = static_matrix(members, self.static_features_)
+        return self.static_scaler_.transform(values)
 
     def _panel_members(self, data, series: list[str] | None = None) -> list[Series]:
         """The members of new panel data, validated with the fitted roles, each one a fitted series."""
@@ -915,7 +910,7 @@ class Forecaster:
                 fh, ids=np.asarray(self.ids_, dtype=str), log=sc.log, center=sc.center, scale=sc.scale,
                 last_windows=self.last_windows_,
                 last_times=np.asarray([t.value for t in self.last_times_], dtype=np.int64),
-                **({"static": self.static_values_} if self.static_features_ else {}),
+                **({"static": self.static_values_} if self.io_.n_static else {}),
                 **({"series_base": self.series_bases_[1]} if getattr(self, "series_bases_", None) else {}),
             )
             fh.flush()
@@ -928,8 +923,8 @@ class Forecaster:
 
         info = manifest["panel"]
         path = run / PANEL_FILE
+        n_static = self.io_.n_static
         base_names = info.get("series_bases")
-        n_static = self.io_.n_static - (len(base_names) if isinstance(base_names, list) else 0)  # the static columns
         keys = ("ids", "log", "center", "scale", "last_windows", "last_times", *(("static",) if n_static else ()),
                 *(("series_base",) if base_names else ()))
         try:
@@ -1254,7 +1249,7 @@ class Forecaster:
             **({"panel": {
                 "file": PANEL_FILE, "series": len(self.ids_), "id_col": self.id_col_, "skipped": dict(self.skipped_),
                 # The static columns' standardisation (fitted over the training series); their values are in panel.npz.
-                **({"static": self.static_scaler_.to_dict()} if self.static_features_ else {}),
+                **({"static": self.static_scaler_.to_dict()} if self.io_.n_static else {}),
                 # Each series' own base: the candidates' names here, one index per series in panel.npz.
                 **({"series_bases": list(self.series_bases_[0])} if getattr(self, "series_bases_", None) else {}),
             }} if self.is_panel else {}),
@@ -1311,8 +1306,6 @@ class Forecaster:
         # Static model inputs (panels): the columns of the manifest's panel entry; runs saved before have none.
         static = manifest["panel"].get("static") if "panel" in manifest else None
         n_static = len(static.get("features", ())) if isinstance(static, dict) else 0
-        bases = manifest["panel"].get("series_bases") if "panel" in manifest else None
-        n_static += len(bases) if isinstance(bases, list) else 0  # the one-hot of each series' own base
         fc.io_ = IOSpec(
             lookback=fc.config.window.lookback, horizon=fc.config.window.horizon, n_past=n_cols,
             n_future=len(future) + len(calendar), output=fc.config.output.type,
@@ -1609,16 +1602,6 @@ def _series_weights(origins) -> np.ndarray:
     sharing 1 / count, rescaled to a mean of 1 over the windows (a series without windows gets 0)."""
     counts = origins.counts.astype(np.float64)
     return np.where(counts > 0, len(origins) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
-
-
-def _with_base_one_hot(static: np.ndarray | None, series_bases, n_series: int) -> np.ndarray | None:
-    """The static input with each series' own base appended as a one-hot block (``series_bases`` = ``(names,
-    choice)``); unchanged without per-series bases."""
-    if not series_bases:
-        return static
-    names, choice = series_bases
-    one_hot = np.eye(len(names), dtype=np.float32)[np.asarray(choice[:n_series])]
-    return one_hot if static is None else np.concatenate([np.asarray(static, dtype=np.float32), one_hot], axis=1)
 
 
 def _kept_metrics(result) -> dict[str, Any]:
