@@ -450,9 +450,10 @@ class OutputConfig(_Section):
         (), "With base auto: the baseline chosen for each horizon step (set by fit).", cli=False,
     )
     series_base: bool = _opt(
-        True, "Panels with base auto: each series takes its own base, the panel's per-step choice or one of "
-        "--base-candidates, whichever was most accurate on that series' training windows (--no-series-base: the "
-        "panel's per-step choice for every series; a recursive rnn always takes the panel's).",
+        False, "Panels with base auto: each series takes its own base, the panel's per-step choice or one of "
+        "--base-candidates, whichever was most accurate on that series' training windows (off: the panel's "
+        "per-step choice for every series; a recursive rnn always takes the panel's). Off by default: it helped "
+        "M3 quarterly and hurt M3 monthly and Tourism.",
     )
     zero_init: bool = _opt(
         True, "Start the output layer (and the linear skip) at zero, so the untrained network forecasts exactly "

@@ -491,7 +491,7 @@ def test_the_series_base_choice_reads_training_windows_only():
 
 def test_a_panel_with_its_own_base_per_series_saves_and_loads(tmp_path):
     frame = panel_frame()
-    fit = fc.Forecaster(ForecastConfig(**TINY, season=12)).fit(frame)
+    fit = fc.Forecaster(ForecastConfig(**TINY, season=12, series_base=True)).fit(frame)
     assert fit.choices_["base"]["value"].startswith("per series:")
     assert fit.series_bases_ is not None and len(fit.series_bases_[1]) == len(fit.ids_)
     run = fit.save(tmp_path / "run")
@@ -500,8 +500,8 @@ def test_a_panel_with_its_own_base_per_series_saves_and_loads(tmp_path):
     loaded = fc.Forecaster.load(run)
     np.testing.assert_array_equal(loaded.series_bases_[1], fit.series_bases_[1])
     pd.testing.assert_frame_equal(loaded.predict(), fit.predict(), rtol=1e-5)
-    # --no-series-base: every series takes the panel's per-step base, and the run records none.
-    plain = fc.Forecaster(ForecastConfig(**TINY, season=12, series_base=False)).fit(frame)
+    # The default (--no-series-base): every series takes the panel's per-step base, and the run records none.
+    plain = fc.Forecaster(ForecastConfig(**TINY, season=12)).fit(frame)
     assert plain.series_bases_ is None and not plain.choices_["base"]["value"].startswith("per series")
     run2 = plain.save(tmp_path / "run2")
     assert "series_bases" not in json.loads((run2 / "forecaster.json").read_text())["panel"]
