@@ -65,3 +65,22 @@ def test_a_trained_epoch_that_beats_the_base_is_served():
 def test_keep_base_must_be_a_bool():
     with pytest.raises(ConfigError, match="keep_base"):
         ForecastConfig(keep_base="yes")
+
+
+def test_fit_and_info_say_when_the_base_was_kept(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from forecaster.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    _frame().to_csv("kept.csv", index=False)
+    runner = CliRunner()
+    flags = ["--units", "4", "--epochs", "2", "--lookback", "8", "--horizon", "4", "--season", "4", "--batch-size", "16",
+             "--ensemble", "1", "--min-steps-per-epoch", "2", "--base", "seasonal_naive", "--normalization", "global",
+             "--transform", "none", "--no-calendar"]
+    res = runner.invoke(cli, ["fit", "kept.csv", "--target", "y", *flags])
+    assert res.exit_code == 0, res.output
+    assert "(best 0)" in res.output and "it is kept" in res.output
+    info = runner.invoke(cli, ["info"])
+    assert info.exit_code == 0, info.output
+    assert "was kept" in info.output

@@ -94,6 +94,9 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboa
         click.echo(f"Intervals: {fc.calibration_.describe()}")
     m = fc.metrics_
     click.echo(f"{m['epochs_run']} epochs (best {m['best_epoch']}) in {m['fit_seconds']:.1f}s")
+    if m.get("kept_base"):
+        click.echo("No epoch beat the untrained network on the validation windows: it is kept, so the model serves "
+                   "its base forecast (--no-keep-base serves the best trained epoch).")
     if tensorboard:
         click.echo(f"TensorBoard logs in {tensorboard} (tensorboard --logdir {tensorboard})")
 
