@@ -567,6 +567,7 @@ def test_cli_fit_predict_info_plot_backtest_with_intervals():
         assert res.exit_code == 0, res.output
 
 
+@pytest.mark.slow  # a decoder graph traced for fit and predict: ~30 s; the API test above covers the head in the default tier
 def test_cli_seq2seq_quantiles_fit_predict_and_load():
     """`--model seq2seq --quantiles`: ordered quantiles, the same forecasts after loading (ensembles: the slow test)."""
     from pathlib import Path

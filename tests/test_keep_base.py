@@ -7,6 +7,10 @@ trained epoch can beat it there; training windows carry noise, so training does 
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,18 +48,9 @@ def test_the_untrained_network_is_kept_when_no_epoch_beats_its_base():
     assert trained.metrics_["val_loss"] > kept.metrics_["val_loss"]
 
 
-def test_a_kept_base_survives_save_and_load_and_the_final_fit(tmp_path):
-    frame = _frame()
-    final = Forecaster(ForecastConfig(**TINY, final_fit="all")).fit(frame, target="y")
-    assert final.metrics_["kept_base"] is True and final.metrics_["final_epochs"] == 0
-    np.testing.assert_allclose(final.predict().to_numpy().ravel(), _seasonal_naive(frame), atol=1e-4)
-    loaded = Forecaster.load(final.save(tmp_path / "run"))
-    np.testing.assert_allclose(loaded.predict().to_numpy(), final.predict().to_numpy(), rtol=1e-5, atol=1e-6)
-
-
 def test_a_trained_epoch_that_beats_the_base_is_served():
     """A season of 4 with the naive base: the base is far off, one epoch of training beats it."""
-    n = 200
+    n = 120
     y = np.tile([10.0, 14.0, 12.0, 8.0], n // 4) + np.random.default_rng(1).normal(0, 0.1, n)
     frame = pd.DataFrame({"time": pd.date_range("2020-01-01", periods=n, freq="D"), "y": y})
     fit = Forecaster(ForecastConfig(**{**TINY, "base": "naive", "epochs": 3, "learning_rate": 0.01})).fit(frame, target="y")
@@ -67,20 +62,29 @@ def test_keep_base_must_be_a_bool():
         ForecastConfig(keep_base="yes")
 
 
-def test_fit_and_info_say_when_the_base_was_kept(tmp_path, monkeypatch):
+def test_fit_info_and_predict_of_a_kept_base_with_the_final_fit(tmp_path, monkeypatch):
+    """Through the CLI: fit says the base was kept, the final fit on every window is then 0 epochs, info says it, and
+    the saved run, loaded back by predict, forecasts exactly the seasonal naive forecast."""
     from click.testing import CliRunner
 
     from forecaster.cli import cli
 
     monkeypatch.chdir(tmp_path)
-    _frame().to_csv("kept.csv", index=False)
+    frame = _frame()
+    frame.to_csv("kept.csv", index=False)
     runner = CliRunner()
     flags = ["--units", "4", "--epochs", "2", "--lookback", "8", "--horizon", "4", "--season", "4", "--batch-size", "16",
              "--ensemble", "1", "--min-steps-per-epoch", "2", "--base", "seasonal_naive", "--normalization", "global",
-             "--transform", "none", "--no-calendar"]
+             "--transform", "none", "--no-calendar", "--final-fit", "all"]
     res = runner.invoke(cli, ["fit", "kept.csv", "--target", "y", *flags])
     assert res.exit_code == 0, res.output
     assert "(best 0)" in res.output and "it is kept" in res.output
     info = runner.invoke(cli, ["info"])
     assert info.exit_code == 0, info.output
     assert "was kept" in info.output
+    metrics = json.loads(Path("runs/latest/forecaster.json").read_text())["metrics"]
+    assert metrics["kept_base"] is True and metrics["final_epochs"] == 0
+    res = runner.invoke(cli, ["predict", "--output", "-"])
+    assert res.exit_code == 0, res.output
+    values = pd.read_csv(io.StringIO(res.stdout)).iloc[:, 1].to_numpy()
+    np.testing.assert_allclose(values, _seasonal_naive(frame), atol=1e-4)
