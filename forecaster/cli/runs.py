@@ -151,8 +151,8 @@ def info(ctx: click.Context, model: str | None, as_json: bool, fmt: str | None =
         f"Training:   {cfg['epochs']} max epochs, batch {cfg['batch_size']}, lr {cfg['learning_rate']}, "
         f"clipnorm {cfg['clipnorm']}, seed {man['seed']}",
         *[f"Metrics:    {line}" for line in validation_lines(m, man["target"], man.get("fallback"))],
-        f"            {m.get('epochs_run')} epochs (best {m.get('best_epoch')}"
-        f"{': the untrained network, its base forecast, was kept' if m.get('kept_base') else ''}), {m.get('fit_seconds')}s",
+        (f"            {m.get('epochs_run')} epochs (best {m.get('best_epoch')}"
+         f"{': the untrained network, its base forecast, was kept' if m.get('kept_base') else ''}), {m.get('fit_seconds')}s"),
         *(["Choices:", *choice_lines(man["choices"])] if man.get("choices") else []),
         *_interval_lines(cfg, man, run),
         "Versions:   " + ", ".join(f"{k} {val}" for k, val in v.items()),
