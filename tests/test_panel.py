@@ -215,7 +215,7 @@ def test_cli_wide_csv_targets_and_backtest(runner):
         assert res.exit_code == 0, res.output
         assert "Panel backtest: 3 series" in res.stdout and "seasonal_naive" in res.stdout
         saved = next(Path("runs").glob("backtest-*"))
-        assert {p.name for p in saved.iterdir()} == {"metrics.json", "per_series.csv", "forecasts.csv"}
+        assert {p.name for p in saved.iterdir()} == {"metrics.json", "per_series.csv", "forecasts.csv", "forecast.png"}
 
 
 def test_cli_bad_targets_leave_no_run(runner):
