@@ -48,6 +48,7 @@ def test_the_untrained_network_is_kept_when_no_epoch_beats_its_base():
     assert trained.metrics_["val_loss"] > kept.metrics_["val_loss"]
 
 
+@pytest.mark.slow  # a third fit; the default tier has the kept case and its opposite above
 def test_a_trained_epoch_that_beats_the_base_is_served():
     """A season of 4 with the naive base: the base is far off, one epoch of training beats it."""
     n = 120
@@ -62,6 +63,7 @@ def test_keep_base_must_be_a_bool():
         ForecastConfig(keep_base="yes")
 
 
+@pytest.mark.slow  # a CLI fit, refit and predict: ~15 s
 def test_fit_info_and_predict_of_a_kept_base_with_the_final_fit(tmp_path, monkeypatch):
     """Through the CLI: fit says the base was kept, the final fit on every window is then 0 epochs, info says it, and
     the saved run, loaded back by predict, forecasts exactly the seasonal naive forecast."""

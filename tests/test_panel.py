@@ -489,6 +489,7 @@ def test_the_series_base_choice_reads_training_windows_only():
     np.testing.assert_array_equal(choose_series_bases(poisoned, layout, cfg)[1], before)
 
 
+@pytest.mark.slow  # two panel fits; the choice itself and its leakage spy above run in the default tier
 def test_a_panel_with_its_own_base_per_series_saves_and_loads(tmp_path):
     frame = panel_frame()
     fit = fc.Forecaster(ForecastConfig(**TINY, season=12, series_base=True)).fit(frame)
