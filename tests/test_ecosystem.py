@@ -58,7 +58,7 @@ def test_every_option_of_every_command_has_help():
 
 def test_fit_prints_eta_and_no_cudnn_note_on_cpu(fitted):
     _, res = fitted
-    assert "ETA: at most" in res.stdout and "epoch left" in res.stdout
+    assert "ETA: at most" in res.stderr and "epoch left" in res.stderr  # logged: stdout stays the program's output
     assert "cuDNN" not in res.output  # no GPU on the test machine
 
 

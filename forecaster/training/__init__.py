@@ -78,10 +78,10 @@ class SmoothedValLoss(keras.callbacks.Callback):
 
 
 class EpochETA(keras.callbacks.Callback):
-    """Prints an overall estimate of the time left: the remaining epochs at the mean epoch time so far.
+    """Logs an overall estimate of the time left: the remaining epochs at the mean epoch time so far.
 
     The estimate is an upper bound (every remaining epoch run; early stopping usually ends
-    sooner). Printed after epochs 1 and 2, then every 10 epochs, on the console Keras prints to.
+    sooner). Logged (INFO) after epochs 1 and 2, then every 10 epochs: the CLI shows it on stderr.
     """
 
     def __init__(self, epochs: int, every: int = 10) -> None:
@@ -100,11 +100,9 @@ class EpochETA(keras.callbacks.Callback):
         if left <= 0 or not (done <= 2 or done % self.every == 0):
             return
         per_epoch = (time.perf_counter() - self.started) / max(done, 1)
-        print(
-            f"ETA: at most {format_seconds(per_epoch * left)} for the {left} epoch{'s' if left > 1 else ''} left "
-            f"({per_epoch:.1f}s per epoch so far; early stopping may end sooner)",
-            flush=True,
-        )
+        # Through logging (the CLI shows INFO on stderr): library code does not write to the terminal itself.
+        log.info("ETA: at most %s for the %d epoch%s left (%.1fs per epoch so far; early stopping may end sooner)",
+                 format_seconds(per_epoch * left), left, "s" if left > 1 else "", per_epoch)
 
 
 def format_seconds(seconds: float) -> str:
@@ -214,7 +212,7 @@ def train(
             per-series loss weights.
 
     With ``verbose`` set, an overall estimate of the time left (:class:`EpochETA`) is
-    printed after the first epochs.
+    logged after the first epochs.
 
     Raises:
         TrainingError: the loss became NaN/inf.
