@@ -176,7 +176,7 @@ def bench_train(size: dict, rounds: int, only_sides: set[str] | None = None) -> 
         }
         if importable("skforecast") and (only_sides is None or "skforecast" in only_sides):
             sides[cell]["skforecast"] = _skforecast_side(cell, size, values[:, 0], Timer)
-        if importable("darts") and (only_sides is None or "darts" in only_sides):
+        if importable("darts") and importable("pytorch_lightning") and (only_sides is None or "darts" in only_sides):
             sides[cell]["darts"] = _darts_side(cell, size, values[:, 0])
         if only_sides is not None:
             sides[cell] = {k: v for k, v in sides[cell].items() if k in only_sides or k == "forecaster"}
@@ -273,7 +273,28 @@ print(f.predict()["pred"].round(3).tolist() if "pred" in f.predict() else f.pred
 '''
 
 
-def bench_e2e(size: dict, rounds: int, workdir: Path) -> tuple[list[dict], Path | None]:
+#: Darts' ``BlockRNNModel`` (a direct multi-step GRU, as forecaster's and the other peers' jobs), on its own default
+#: threading: the same rows, the same scaling on the first 80 %, validation on the rest, then the next horizon.
+E2E_DARTS = r'''
+import sys, logging, numpy as np, pandas as pd
+logging.getLogger("pytorch_lightning").setLevel(logging.ERROR); logging.getLogger("lightning").setLevel(logging.ERROR)
+from darts import TimeSeries
+from darts.models import BlockRNNModel
+csv, lookback, horizon, units, epochs, rows = sys.argv[1], *map(int, sys.argv[2:7])
+y = pd.read_csv(csv)["OT"].to_numpy(np.float64)[: rows or None]
+n_train = int(0.8 * len(y)); mu, sd = y[:n_train].mean(), y[:n_train].std()
+z = ((y - mu) / sd).astype(np.float32)
+train, val = TimeSeries.from_values(z[:n_train]), TimeSeries.from_values(z[n_train - lookback:])
+model = BlockRNNModel(model="GRU", hidden_dim=units, input_chunk_length=lookback, output_chunk_length=horizon,
+                      batch_size=64, n_epochs=epochs, random_state=0,
+                      pl_trainer_kwargs={"enable_progress_bar": False, "logger": False, "enable_model_summary": False})
+model.fit(train, val_series=val, verbose=False)
+pred = model.predict(horizon, series=TimeSeries.from_values(z), verbose=False).values()[:, 0]
+print((pred * sd + mu).round(3).tolist())
+'''
+
+
+def bench_e2e(size: dict, rounds: int, workdir: Path, xla: bool = True) -> tuple[list[dict], Path | None]:
     """The ETTh1 job per side, interleaved rounds; returns the rows and the last forecaster run directory."""
     if not DATA.exists():
         print(f"e2e: {DATA} is missing; skipped", file=sys.stderr)
@@ -291,6 +312,16 @@ def bench_e2e(size: dict, rounds: int, workdir: Path) -> tuple[list[dict], Path 
     rows, last_run = [], None
     for r in range(rounds):
         runs = workdir / f"runs-{r}"
+        for flag, side in (("--jit-compile", "forecaster_xla"),) if xla else ():
+            res = timed_child([sys.executable, "-m", "forecaster.cli", "--runs-dir", str(runs), "fit", str(csv),
+                               "--target", "OT", "--lookback", str(lookback), "--horizon", str(horizon), "--cell", "gru",
+                               "--units", str(units), "--epochs", str(epochs), "--patience", str(epochs),
+                               "--batch-size", "64", "--ensemble", "1", "--name", "etth1-xla", flag], env)
+            if res["rc"] != 0:
+                raise RuntimeError(f"forecast fit {flag} failed: {res['stderr']}")
+            rows.append({"round": r + 1, "side": side, "wall_s": res["wall_s"], "fit_s": res["wall_s"],
+                         "peak_mb": res["peak_mb"]})
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         fit = timed_child([sys.executable, "-m", "forecaster.cli", "--runs-dir", str(runs), "fit", str(csv),
                            "--target", "OT", "--lookback", str(lookback), "--horizon", str(horizon), "--cell", "gru",
                            "--units", str(units), "--epochs", str(epochs), "--patience", str(epochs),
@@ -307,6 +338,8 @@ def bench_e2e(size: dict, rounds: int, workdir: Path) -> tuple[list[dict], Path 
         peers = {"plain_keras": E2E_PLAIN}
         if importable("skforecast"):
             peers["skforecast"] = E2E_SKFORECAST
+        if importable("darts") and importable("pytorch_lightning"):
+            peers["darts"] = E2E_DARTS
         for side, script in peers.items():
             res = timed_child([sys.executable, "-c", script, *args], env)
             if res["rc"] != 0:
