@@ -60,6 +60,7 @@ CELL_ALIASES: dict[str, str] = {
 CELLS = ("gru", "lstm", "simple_rnn")
 TRANSFORMS = ("auto", "none", "log")
 NORMALIZATIONS = ("auto", "window", "global")
+DESEASON = ("auto", "on", "off")
 #: What the network's output is added to (``output.base``).
 BASES = ("auto", "seasonal_naive", "naive", "naive2", "drift", "none")
 #: The baselines ``base auto`` may pick per horizon step (``output.base_candidates``).
@@ -213,6 +214,11 @@ class DataConfig(_Section):
         "auto: chosen per series on inner validation windows of the training rows.",
         choices=NORMALIZATIONS,
     )
+    deseason: str = _opt(
+        "auto", "Panels: divide each series by its multiplicative seasonal indices (M4's Naive2 decomposition of its "
+        "training rows, where the 90 % seasonality test passes) before the network, and multiply the forecasts back. "
+        "auto: on for a panel with a season; off for one series.", choices=DESEASON,
+    )
     calendar: bool = _opt(
         True, "Add calendar features (sin/cos of hour, weekday, day of year / month, as fit the frequency) "
         "as known-future inputs (--no-calendar is accepted too).", flag="--calendar-features",
@@ -240,6 +246,7 @@ class DataConfig(_Section):
         _choice("missing", self.missing, MISSING_POLICIES)
         _choice("transform", self.transform, TRANSFORMS)
         _choice("normalization", self.normalization, NORMALIZATIONS)
+        _choice("deseason", self.deseason, DESEASON)
         if not isinstance(self.trading_calendar, str) or not self.trading_calendar.strip():
             raise ConfigError(
                 "`trading_calendar` must be auto, weekdays or an exchange code such as XNYS. "

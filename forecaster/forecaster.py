@@ -171,10 +171,13 @@ class Forecaster:
         if len(ts) > 1 or roles["targets"]:
             return self._fit_panel(ts, verbose=verbose, checkpoint_dir=checkpoint_dir,
                                    extra={"tensorboard": tensorboard, "callbacks": callbacks})
-        self.ids_ = self.series_bases_ = None
+        self.ids_ = self.series_bases_ = self.seasonal_ = None
         self.static_features_, self.static_scaler_, self.static_values_ = [], None, None
         series = _one_series(ts, "fit")
         cfg = self.config
+        if cfg.data.deseason == "on":
+            raise ConfigError("`deseason` on applies to panels (many series) only; use --deseason auto or off for one series.")
+        cfg = cfg.replace(deseason="off")
         if roles["target"] is not None and roles["target"] != series.target:
             raise DataError(f"The config's target is {roles['target']!r} but the series' target is {series.target!r}.")
         # The config records the roles actually used, so the manifest (and `predict`) read data the same way.
@@ -433,8 +436,10 @@ class Forecaster:
 
     def _fit_panel(self, ts: TimeSeries, *, verbose: int | str, checkpoint_dir, extra: dict | None = None) -> "Forecaster":
         """Global training on every series of ``ts`` (see :mod:`forecaster.panel`)."""
-        from forecaster.panel import (PanelLayout, PanelScalers, StaticScaler, choose_series_bases, describe_series_bases,
-                                      fit_scalers, panel_buffer, plan_layout, resolve_panel, static_matrix)
+        from forecaster.choices import season_of
+        from forecaster.panel import (PanelLayout, PanelScalers, StaticScaler, choose_series_bases, deseason_members,
+                                      describe_series_bases, fit_scalers, panel_buffer, plan_layout, resolve_panel,
+                                      static_matrix)
 
         cfg = self.config
         if ts.future_features:
@@ -455,7 +460,14 @@ class Forecaster:
         if cfg.data.calendar or cfg.data.holidays:
             pairs = [_with_calendar(m, cycles=cfg.data.calendar, holidays=cfg.data.holidays) for m in members]
             members, calendar = [p[0] for p in pairs], pairs[0][1]
+        # Seasonal adjustment first: the automatic base, the scalers and the network see the adjusted series; the
+        # validation scores, intervals and stored windows keep the original values (``raw_by_id``).
+        raw_by_id = {m.id: m for m in members}
+        members, seasonal, deseason_choice = deseason_members(members, cfg, ts.freq, season_of(cfg, ts.freq))
         cfg, self.choices_ = resolve_panel(cfg, members, ts.freq, prices=prices)
+        cfg = cfg.replace(deseason="on" if seasonal else "off")
+        if deseason_choice is not None:
+            self.choices_["deseason"] = deseason_choice
         self.choices_.update(trading_choice)
         IOSpec, cudnn_issues, train, scale_in_chunks = _training_api()
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
@@ -498,6 +510,13 @@ class Forecaster:
         )
         rows_of = np.repeat(np.arange(len(used), dtype=np.int32), layout.lengths + layout.pad)
         buffer = panel_buffer(used, scalers, layout.pad)
+        self.seasonal_ = None
+        if seasonal:
+            self.seasonal_ = np.ones((len(used), cfg.window.season), dtype=np.float64)
+            for i, sid in enumerate(layout.ids):
+                if sid in seasonal:
+                    self.seasonal_[i] = seasonal[sid]
+        used_raw = [raw_by_id[i] for i in layout.ids]
         self.series_bases_ = None
         if cfg.output.base == "auto" and cfg.output.series_base and cfg.model.multistep != "recursive":
             # Each series its own base, chosen on its training windows (the network still corrects it).
@@ -508,6 +527,7 @@ class Forecaster:
                        f"({self.choices_['base']['value']}) and {', '.join(self.series_bases_[0][1:])}",
             }
         view = self._view(buffer, io, cfg, rows_of, static_input, self._series_base_arrays(cfg))
+        self._place_seasons(view, [m.index[0] for m in used], [len(m) for m in used], layout.pad, ts.freq)
         weights = _series_weights(train_o) if cfg.train.series_weights == "series" else None
         split = _PanelSplit(train_origins=train_o, val_origins=val_o)
         every = every_weights = None
@@ -545,7 +565,7 @@ class Forecaster:
         self.kind_ = used[0].kind
         self.time_col_ = used[0].time_col
         self.series_id_ = "panel"
-        self.last_windows_ = np.stack([_pad_rows(m.values, w.lookback) for m in used])
+        self.last_windows_ = np.stack([_pad_rows(m.values, w.lookback) for m in used_raw])
         self.last_times_ = [m.index[-1] for m in used]
         self.last_window_, self.last_time_ = None, max(self.last_times_)
         starts = [m.index[0] for m in used]
@@ -562,9 +582,9 @@ class Forecaster:
             "val_start": min(val_first).isoformat(),
             "val_end": self.last_time_.isoformat(),
         }
-        score = self._panel_validation(view, layout, used, val_o)
+        score = self._panel_validation(view, layout, used_raw, val_o)
         # Calibrated on the validation windows by the held-out model, like one series.
-        self.calibration_ = self._calibrate_panel(view, layout, used, val_o) if cfg.output.intervals else None
+        self.calibration_ = self._calibrate_panel(view, layout, used_raw, val_o) if cfg.output.intervals else None
         self.model_ = result.model
         val_losses = self.history_.get("val_loss", [float("nan")])
         self.metrics_ = {
@@ -609,9 +629,41 @@ class Forecaster:
             z = rel + (ref[..., None] if taus else ref)
             which = np.asarray(series[lo : lo + len(chunk)])
             out[lo : lo + len(chunk)] = self.panel_scalers_.inverse_target(which, z.reshape(len(chunk), -1)).reshape(z.shape)
+            if getattr(self, "seasonal_", None) is not None:  # the indices of the forecast rows, multiplied back
+                out[lo : lo + len(chunk)] *= self._season_factors(view, chunk, which)[..., None] if taus else \
+                    self._season_factors(view, chunk, which)
         if taus and not quantiles:
             return out[..., taus.index(0.5)]
         return out
+
+    def _place_seasons(self, view: WindowView, first_times: list, lengths: list[int], pad: int, freq: str | None = None) -> None:
+        """Give ``view`` each buffer row's grid ordinal (see :func:`forecaster.seasonality.grid_ordinal`), for
+        :meth:`_season_factors`: series ``j`` starts at ``first_times[j]`` after ``pad`` padding rows."""
+        if getattr(self, "seasonal_", None) is None:
+            return
+        from forecaster.seasonality import grid_ordinal
+
+        first = grid_ordinal(pd.DatetimeIndex(first_times), freq or self.freq_)
+        if first is None:
+            raise DataError(f"The frequency {freq or self.freq_!r} has no fixed grid; this model's seasonal adjustment needs one.")
+        view.row_ordinal = np.concatenate([o - pad + np.arange(n + pad, dtype=np.int64) for o, n in zip(first, lengths)])
+
+    def _season_factors(self, view: WindowView, origins: np.ndarray, series: np.ndarray) -> np.ndarray:
+        """``(len(origins), horizon)`` seasonal indices of each forecast row of buffer-row ``origins``."""
+        m = self.seasonal_.shape[1]
+        rows = view.row_ordinal[np.asarray(origins)][:, None] + np.arange(self.config.window.horizon)
+        return self.seasonal_[np.asarray(series)[:, None], rows % m]
+
+    def _adjusted(self, values: np.ndarray, i: int, first_time=None, first_ordinal: int | None = None) -> np.ndarray:
+        """Series ``i``'s rows ``values`` (original units, the first at ``first_time``, or at grid ordinal
+        ``first_ordinal``), seasonally adjusted."""
+        if getattr(self, "seasonal_", None) is None:
+            return values
+        from forecaster.seasonality import adjust, grid_ordinal
+
+        if first_ordinal is None:
+            first_ordinal = int(grid_ordinal(pd.DatetimeIndex([first_time]), self.freq_)[0])
+        return adjust(values, self.seasonal_[i], first_ordinal)
 
     def _calibrate_panel(self, view: WindowView, layout, used: list, val_o):
         """Conformal radii of a panel from the validation windows of every series, pooled with scale-free scores.
@@ -728,10 +780,18 @@ class Forecaster:
         seg = lookback + horizon
         buf = np.empty((len(index) * seg, n_cols), dtype=np.float32)
         futures = []
+        self._last_row_ordinals = last = None
+        if getattr(self, "seasonal_", None) is not None:
+            from forecaster.seasonality import grid_ordinal
+
+            last = grid_ordinal(pd.DatetimeIndex(last_times), self.freq_)
+            self._last_row_ordinals = np.concatenate([o - (lookback - 1) + np.arange(seg, dtype=np.int64) for o in last])
         for j, (i, tail, t) in enumerate(zip(index, windows, last_times)):
             fidx = self._future_index(t, horizon)
             futures.append(fidx)
             rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
+            if getattr(self, "seasonal_", None) is not None:
+                rows = self._adjusted(rows, i, first_ordinal=int(last[j]) - (lookback - 1))
             if self.io_.n_future:
                 rows[lookback:, n_cols - self.io_.n_future :] = self._calendar_values(fidx)
             z = self.panel_scalers_.transform_values(i, rows)
@@ -820,6 +880,8 @@ class Forecaster:
             static = self._static_input([members[s] for s in wanted], index)
         buf, origins, futures, rows_of = self._panel_rows(windows, times, index)
         view = self._view(buf, self.io_, self.config, rows_of, static, self._series_base_arrays())
+        if self._last_row_ordinals is not None:
+            view.row_ordinal = self._last_row_ordinals
         h = self.config.window.horizon
         extra: dict[str, np.ndarray] = {}
         if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
@@ -874,7 +936,8 @@ class Forecaster:
 
         values = [members[s].values for s in ids]
         index = [pos[s] for s in ids]
-        buf = panel_buffer(values, self.panel_scalers_, pad, index)
+        buf = panel_buffer([self._adjusted(v, i, members[s].index[0]) for v, i, s in zip(values, index, ids)],
+                           self.panel_scalers_, pad, index)
         starts = np.concatenate([[0], np.cumsum([len(v) + pad for v in values])[:-1]]).astype(np.int64) + pad
         flat, which = [], []
         last_ok = self.config.window.horizon if self.io_.n_future else 0
@@ -888,6 +951,7 @@ class Forecaster:
         rows_of = np.repeat(np.asarray(index, dtype=np.int32), [len(v) + pad for v in values])
         static = self._static_input([members[s] for s in ids], index)
         view = self._view(buf, self.io_, self.config, rows_of, static, self._series_base_arrays())
+        self._place_seasons(view, [members[s].index[0] for s in ids], [len(v) for v in values], pad)
         if columns and (self.io_.quantiles or getattr(self, "calibration_", None) is not None):
             raw = np.concatenate([np.concatenate([np.repeat(v[:1, 0], pad), v[:, 0]]) for v in values])
             g = g_of(raw, np.repeat(self.panel_scalers_.log[index, 0], [len(v) + pad for v in values]))
@@ -912,6 +976,7 @@ class Forecaster:
                 last_times=np.asarray([t.value for t in self.last_times_], dtype=np.int64),
                 **({"static": self.static_values_} if self.io_.n_static else {}),
                 **({"series_base": self.series_bases_[1]} if getattr(self, "series_bases_", None) else {}),
+                **({"seasonal": self.seasonal_} if getattr(self, "seasonal_", None) is not None else {}),
             )
             fh.flush()
             os.fsync(fh.fileno())
@@ -925,8 +990,9 @@ class Forecaster:
         path = run / PANEL_FILE
         n_static = self.io_.n_static
         base_names = info.get("series_bases")
+        deseason = self.config.data.deseason == "on"
         keys = ("ids", "log", "center", "scale", "last_windows", "last_times", *(("static",) if n_static else ()),
-                *(("series_base",) if base_names else ()))
+                *(("series_base",) if base_names else ()), *(("seasonal",) if deseason else ()))
         try:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in keys}
@@ -937,13 +1003,16 @@ class Forecaster:
         n, cols, lookback = len(arrays["ids"]), len(self.columns_), self.config.window.lookback
         shapes = {"log": (n, cols), "center": (n, cols), "scale": (n, cols), "last_windows": (n, lookback, cols),
                   "last_times": (n,), **({"static": (n, n_static)} if n_static else {}),
-                  **({"series_base": (n,)} if base_names else {})}
+                  **({"series_base": (n,)} if base_names else {}),
+                  **({"seasonal": (n, self.config.window.season or 1)} if deseason else {})}
         bad = [k for k, shape in shapes.items() if arrays[k].shape != shape]
         if bad or n != info.get("series") or arrays["ids"].dtype.kind != "U":
             raise ArtifactError(f"{path} does not match its manifest ({', '.join(bad) or 'ids'}).")
         if not (np.isfinite(arrays["center"]).all() and np.isfinite(arrays["scale"]).all() and (arrays["scale"] > 0).all()
-                and np.isfinite(arrays["last_windows"]).all() and np.isfinite(arrays.get("static", 0.0)).all()):
-            raise ArtifactError(f"{path}: scaler parameters, last windows and static values must be finite (scales > 0).")
+                and np.isfinite(arrays["last_windows"]).all() and np.isfinite(arrays.get("static", 0.0)).all()
+                and np.isfinite(arrays.get("seasonal", 1.0)).all() and (np.asarray(arrays.get("seasonal", 1.0)) > 0).all()):
+            raise ArtifactError(f"{path}: scaler parameters, last windows, static values and seasonal indices must be "
+                                "finite (scales and indices > 0).")
         self.static_features_, self.static_scaler_, self.static_values_ = [], None, None
         if n_static:
             try:
@@ -958,6 +1027,7 @@ class Forecaster:
             log=arrays["log"].astype(bool), center=arrays["center"].astype(np.float64), scale=arrays["scale"].astype(np.float64),
         )
         self.ids_ = [str(i) for i in arrays["ids"]]
+        self.seasonal_ = arrays["seasonal"].astype(np.float64) if deseason else None
         self.series_bases_ = None
         if base_names:
             choice = arrays["series_base"]

@@ -236,6 +236,46 @@ def _panel_step_bases(members, cands: dict[str, np.ndarray], lookback: int, hori
     return _pick_steps({n: e / count for n, e in errors.items()}, "lower scaled training-window error per step over the panel")
 
 
+def deseason_members(members: list, config: ForecastConfig, freq: str, season: int) -> tuple[list, dict[str, np.ndarray], dict[str, Any] | None]:
+    """``data.deseason`` for a panel (see :mod:`forecaster.seasonality`): each series' seasonal indices from its
+    training rows (the rows before its validation split), and the members with those series' targets divided by them.
+
+    Returns:
+        The members (an adjusted copy for each adjusted series, the others as given), series id -> indices
+        ``(season,)`` of the adjusted series, and the choice to report (None when off by ``config``).
+    """
+    from dataclasses import replace
+
+    from forecaster.seasonality import grid_ordinal, seasonal_indices
+
+    mode = config.data.deseason
+    if mode == "off" or (mode == "auto" and season < 2):
+        return members, {}, None
+    if season < 2:
+        return members, {}, {"value": "off", "why": "the series have no season (season 1)"}
+    ordinals = [grid_ordinal(m.index[:1], freq) for m in members]
+    if any(o is None for o in ordinals):
+        return members, {}, {"value": "off", "why": f"the frequency {freq!r} has no fixed grid to place the seasons on"}
+    w = config.window
+    out, indices = [], {}
+    for m, o in zip(members, ordinals):
+        end = split_rows(len(m), w.horizon, w.val_fraction)
+        idx = seasonal_indices(m.values[: max(end, 0), 0], season, int(o[0] % season)) if end > 0 else None
+        if idx is None:
+            out.append(m)
+            continue
+        indices[m.id] = idx
+        frame = m.frame.copy()
+        frame[m.target] = frame[m.target].to_numpy(np.float64) / idx[(int(o[0]) + np.arange(len(m))) % season]
+        out.append(replace(m, frame=frame))
+    choice = {
+        "value": f"{len(indices)} of {len(members)} series seasonally adjusted",
+        "why": f"{mode}: multiplicative indices of season {season} from each series' training rows, where they are "
+               "positive, span three seasons and pass the 90 % seasonality test (M4's Naive2)",
+    }
+    return out, indices, choice
+
+
 #: Name of the panel's own per-step choice among the per-series base candidates (see :func:`choose_series_bases`).
 PANEL_BASE = "panel"
 
