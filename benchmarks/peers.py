@@ -22,12 +22,14 @@ Sections (``--only``):
   - ``skforecast``: ``ForecasterRnn`` with ``create_and_compile_model`` (it
     materialises windows too), when skforecast is installed;
   - ``darts``: ``RNNModel`` (Darts' own default threading), when Darts is
-    importable. Darts needs PyTorch; not installed where the README's table was measured.
+    importable (with pytorch_lightning). Darts needs PyTorch: install its CPU wheel yourself (see the README).
 
 * ``e2e``: the whole job on ETTh1 (OT, lookback 96, horizon 24, GRU-32, 10
   epochs, batch 64, one network): ``forecast fit`` then ``forecast predict``
-  (two processes, as a user runs them) vs a plain-Keras script and a
-  skforecast script doing the same; wall time and peak RSS of each process.
+  (two processes, as a user runs them), the same fit with ``--jit-compile``,
+  and a plain-Keras, a skforecast and a Darts ``BlockRNNModel`` script doing
+  the same job (the last two when importable); wall time and peak RSS of each
+  process.
 * ``predict``: a cold ``forecast predict`` of that run vs ``python -c "import
   tensorflow"``, alternating; wall time and peak RSS.
 
