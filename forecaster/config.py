@@ -291,8 +291,13 @@ class WindowConfig(_Section):
         None, "Season length in steps for the seasonal baseline and the automatic lookback (default: from the "
         "frequency: 24 hourly, 7 daily, 12 monthly, ...).", min=1,
     )
+    lookback_search: bool = _opt(
+        True, "Panels with an automatic lookback: fit at half, one and one and a half times it and keep the lowest "
+        "validation sMAPE (three fits).",
+    )
 
     def __post_init__(self) -> None:
+        _bool("lookback_search", self.lookback_search)
         if self.lookback == 0 and not isinstance(self.lookback, bool):
             object.__setattr__(self, "lookback", None)  # 0 spells "automatic" where None cannot (CLI, TOML)
         if self.lookback is not None:

@@ -442,6 +442,8 @@ class Forecaster:
                                       static_matrix)
 
         cfg = self.config
+        if cfg.window.lookback is None and cfg.window.lookback_search and checkpoint_dir is None:
+            return self._search_panel_lookback(ts, verbose=verbose, extra=extra)
         if ts.future_features:
             raise ConfigError(
                 "Known-future columns are not supported for panels yet; use --calendar for calendar features, "
@@ -603,6 +605,43 @@ class Forecaster:
             "global_batch_size": result.global_batch_size,
             **_final_metrics(result, every),
         }
+        return self
+
+    def _search_panel_lookback(self, ts: TimeSeries, *, verbose: int | str, extra: dict | None) -> "Forecaster":
+        """``window.lookback_search``: the panel fitted at half, one and one and a half times its automatic lookback
+        (:func:`forecaster.panel.panel_lookback`, the longest capped like it); the fit with the lowest validation
+        sMAPE (mean over series, on the validation rows: before every forecast origin) is kept whole."""
+        from forecaster.choices import season_of
+        from forecaster.panel import panel_lookback
+
+        cfg = self.config
+        lengths = np.array([len(m) for m in ts.members])
+        auto = panel_lookback(lengths, season_of(cfg, ts.freq), cfg.window.horizon)
+        cap = max(auto, int(np.median(lengths)) - cfg.window.horizon)
+        candidates = sorted({max(2, auto // 2), auto, min(auto + auto // 2, cap)})
+        scores, best = {}, None
+        for lookback in candidates:
+            trial = Forecaster(cfg.replace(lookback=lookback, lookback_search=False))
+            try:
+                trial._fit_panel(ts, verbose=verbose, checkpoint_dir=None, extra=extra)
+            except DataError as exc:  # e.g. no series long enough for this window
+                if lookback == auto:
+                    raise
+                log.info("Lookback %d left out of the search: %s", lookback, exc)
+                continue
+            score = float(trial.metrics_.get("val_smape", float("nan")))
+            scores[lookback] = score
+            key = score if np.isfinite(score) else np.inf
+            if best is None or key < best[0]:
+                best = (key, lookback, trial)
+        _, lookback, trial = best
+        self.__dict__.update(trial.__dict__)
+        listed = ", ".join(f"{k}: {v:.3f}" for k, v in scores.items())
+        self.choices_["lookback"] = {
+            "value": lookback,
+            "why": f"lowest validation sMAPE of lookbacks {listed} (half, one and 1.5 x the automatic {auto})",
+        }
+        self.metrics_["lookback_search"] = listed
         return self
 
     def _panel_predict(self, view: WindowView, origins: np.ndarray, series: np.ndarray, *,
