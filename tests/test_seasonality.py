@@ -175,3 +175,23 @@ def test_a_run_saved_before_the_adjustment_existed_loads_unadjusted(tmp_path):
     back = fc.load(run)
     assert back.seasonal_ is None
     pd.testing.assert_frame_equal(back.predict(), model.predict())
+
+
+def test_lookback_search_keeps_the_lowest_validation_smape():
+    frame = seasonal_panel(n_series=2)
+    tiny = {k: v for k, v in TINY.items() if k != "lookback"}
+    model = fc.Forecaster(**tiny, lookback=0).fit(frame)
+    scores = dict(part.split(": ") for part in model.metrics_["lookback_search"].split(", "))
+    scores = {int(k): float(v) for k, v in scores.items()}
+    auto = 36  # three seasons of 12 (monthly), under the median length less the horizon
+    assert sorted(scores) == [18, 36, 54]
+    chosen = model.config.window.lookback
+    assert chosen == min(scores, key=scores.get) == model.choices_["lookback"]["value"]
+    assert f"automatic {auto}" in model.choices_["lookback"]["why"]
+    assert model.metrics_["val_smape"] == pytest.approx(scores[chosen], abs=5e-4)
+    assert model.config.window.lookback_search is False  # the manifest records the resolved lookback
+
+
+def test_a_given_lookback_is_fitted_once(deseasoned):
+    _, model = deseasoned
+    assert model.config.window.lookback == TINY["lookback"] and "lookback_search" not in model.metrics_
