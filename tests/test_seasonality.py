@@ -144,6 +144,7 @@ def test_save_load_and_new_data_predict_the_same(deseasoned, tmp_path):
                                rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_off_and_one_series():
     frame = seasonal_panel(n_series=2)
     assert fc.Forecaster(**TINY, deseason="off").fit(frame).seasonal_ is None
@@ -163,6 +164,7 @@ def test_cli_deseason_on_for_one_series_is_a_one_line_error(tmp_path):
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+@pytest.mark.slow
 def test_a_run_saved_before_the_adjustment_existed_loads_unadjusted(tmp_path):
     import json
 
@@ -177,6 +179,7 @@ def test_a_run_saved_before_the_adjustment_existed_loads_unadjusted(tmp_path):
     pd.testing.assert_frame_equal(back.predict(), model.predict())
 
 
+@pytest.mark.slow
 def test_lookback_search_keeps_the_lowest_validation_smape():
     frame = seasonal_panel(n_series=2)
     tiny = {k: v for k, v in TINY.items() if k != "lookback"}
