@@ -14,7 +14,8 @@ from forecaster.exceptions import ConfigError
 from forecaster.panel import split_rows
 from forecaster.seasonality import adjust, grid_ordinal, seasonal_indices, seasonal_test
 
-TINY = dict(units=4, epochs=1, lookback=12, horizon=4, batch_size=32, ensemble=1, min_steps_per_epoch=1)
+TINY = {"units": 4, "epochs": 1, "lookback": 12, "horizon": 4, "batch_size": 32, "ensemble": 1,
+        "min_steps_per_epoch": 1}
 PROFILE = np.array([0.8, 0.9, 1.0, 1.1, 1.3, 1.2, 1.1, 1.0, 0.9, 0.85, 0.9, 0.95])
 
 
