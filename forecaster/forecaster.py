@@ -624,7 +624,7 @@ class Forecaster:
             trial = Forecaster(cfg.replace(lookback=lookback, lookback_search=False))
             try:
                 trial._fit_panel(ts, verbose=verbose, checkpoint_dir=None, extra=extra)
-            except DataError as exc:  # e.g. no series long enough for this window
+            except (DataError, ConfigError) as exc:  # no series long enough, or a forced base that does not fit
                 if lookback == auto:
                     raise
                 log.info("Lookback %d left out of the search: %s", lookback, exc)

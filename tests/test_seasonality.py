@@ -199,3 +199,13 @@ def test_lookback_search_keeps_the_lowest_validation_smape():
 def test_a_given_lookback_is_fitted_once(deseasoned):
     _, model = deseasoned
     assert model.config.window.lookback == TINY["lookback"] and "lookback_search" not in model.metrics_
+
+
+@pytest.mark.slow
+def test_lookback_search_leaves_out_a_window_the_forced_base_does_not_fit():
+    frame = seasonal_panel(n_series=2)
+    tiny = {k: v for k, v in TINY.items() if k != "lookback"}
+    # Naive2 needs two seasons (24 months) in the window: the half lookback (18) cannot take it.
+    model = fc.Forecaster(**tiny, lookback=0, base="naive2").fit(frame)
+    assert sorted(int(p.split(": ")[0]) for p in model.metrics_["lookback_search"].split(", ")) == [36, 54]
+    assert model.config.window.lookback in (36, 54)
