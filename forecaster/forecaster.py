@@ -529,7 +529,7 @@ class Forecaster:
                        f"({self.choices_['base']['value']}) and {', '.join(self.series_bases_[0][1:])}",
             }
         view = self._view(buffer, io, cfg, rows_of, static_input, self._series_base_arrays(cfg))
-        self._place_seasons(view, [m.index[0] for m in used], [len(m) for m in used], layout.pad, ts.freq)
+        self._place_seasons(view, self._ordinals([m.index[0] for m in used], ts.freq), [len(m) for m in used], layout.pad)
         weights = _series_weights(train_o) if cfg.train.series_weights == "series" else None
         split = _PanelSplit(train_origins=train_o, val_origins=val_o)
         every = every_weights = None
@@ -669,23 +669,29 @@ class Forecaster:
             which = np.asarray(series[lo : lo + len(chunk)])
             out[lo : lo + len(chunk)] = self.panel_scalers_.inverse_target(which, z.reshape(len(chunk), -1)).reshape(z.shape)
             if getattr(self, "seasonal_", None) is not None:  # the indices of the forecast rows, multiplied back
-                out[lo : lo + len(chunk)] *= self._season_factors(view, chunk, which)[..., None] if taus else \
-                    self._season_factors(view, chunk, which)
+                factors = self._season_factors(view, chunk, which)
+                out[lo : lo + len(chunk)] *= factors[..., None] if taus else factors
         if taus and not quantiles:
             return out[..., taus.index(0.5)]
         return out
 
-    def _place_seasons(self, view: WindowView, first_times: list, lengths: list[int], pad: int, freq: str | None = None) -> None:
-        """Give ``view`` each buffer row's grid ordinal (see :func:`forecaster.seasonality.grid_ordinal`), for
-        :meth:`_season_factors`: series ``j`` starts at ``first_times[j]`` after ``pad`` padding rows."""
+    def _ordinals(self, times: list, freq: str | None = None) -> np.ndarray | None:
+        """Grid ordinals of ``times`` (see :func:`forecaster.seasonality.grid_ordinal`); None without seasonal indices."""
         if getattr(self, "seasonal_", None) is None:
-            return
+            return None
         from forecaster.seasonality import grid_ordinal
 
-        first = grid_ordinal(pd.DatetimeIndex(first_times), freq or self.freq_)
-        if first is None:
+        out = grid_ordinal(pd.DatetimeIndex(times), freq or self.freq_)
+        if out is None:
             raise DataError(f"The frequency {freq or self.freq_!r} has no fixed grid; this model's seasonal adjustment needs one.")
-        view.row_ordinal = np.concatenate([o - pad + np.arange(n + pad, dtype=np.int64) for o, n in zip(first, lengths)])
+        return out
+
+    @staticmethod
+    def _place_seasons(view: WindowView, first: np.ndarray | None, lengths: list[int], pad: int) -> None:
+        """Give ``view`` each buffer row's grid ordinal, for :meth:`_season_factors`: series ``j``'s first row has
+        ordinal ``first[j]`` and follows ``pad`` padding rows (nothing to do when ``first`` is None)."""
+        if first is not None:
+            view.row_ordinal = np.concatenate([o - pad + np.arange(n + pad, dtype=np.int64) for o, n in zip(first, lengths)])
 
     def _season_factors(self, view: WindowView, origins: np.ndarray, series: np.ndarray) -> np.ndarray:
         """``(len(origins), horizon)`` seasonal indices of each forecast row of buffer-row ``origins``."""
@@ -693,16 +699,14 @@ class Forecaster:
         rows = view.row_ordinal[np.asarray(origins)][:, None] + np.arange(self.config.window.horizon)
         return self.seasonal_[np.asarray(series)[:, None], rows % m]
 
-    def _adjusted(self, values: np.ndarray, i: int, first_time=None, first_ordinal: int | None = None) -> np.ndarray:
-        """Series ``i``'s rows ``values`` (original units, the first at ``first_time``, or at grid ordinal
-        ``first_ordinal``), seasonally adjusted."""
-        if getattr(self, "seasonal_", None) is None:
+    def _adjusted(self, values: np.ndarray, i: int, first: np.ndarray | None, j: int) -> np.ndarray:
+        """Series ``i``'s rows ``values`` (original units, the first at grid ordinal ``first[j]``), seasonally
+        adjusted (as given when ``first`` is None)."""
+        if first is None:
             return values
-        from forecaster.seasonality import adjust, grid_ordinal
+        from forecaster.seasonality import adjust
 
-        if first_ordinal is None:
-            first_ordinal = int(grid_ordinal(pd.DatetimeIndex([first_time]), self.freq_)[0])
-        return adjust(values, self.seasonal_[i], first_ordinal)
+        return adjust(values, self.seasonal_[i], int(first[j]))
 
     def _calibrate_panel(self, view: WindowView, layout, used: list, val_o):
         """Conformal radii of a panel from the validation windows of every series, pooled with scale-free scores.
@@ -812,25 +816,19 @@ class Forecaster:
         out["beats_best_baseline"] = bool(out["val_mase"] < out[f"{best}_val_mase"])
         return out
 
-    def _panel_rows(self, windows: np.ndarray, last_times: list, index: list[int]) -> tuple[np.ndarray, np.ndarray, list]:
-        """The scaled buffer of each series' last window plus ``horizon`` future rows, its origins and future indexes."""
+    def _panel_rows(self, windows: np.ndarray, last_times: list, index: list[int],
+                    first: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list]:
+        """The scaled buffer of each series' last window plus ``horizon`` future rows, its origins and future indexes;
+        ``first``: each segment's first grid ordinal, for the seasonal adjustment (None: none)."""
         lookback, horizon = self.config.window.lookback, self.config.window.horizon
         n_cols = windows.shape[2]
         seg = lookback + horizon
         buf = np.empty((len(index) * seg, n_cols), dtype=np.float32)
         futures = []
-        self._last_row_ordinals = last = None
-        if getattr(self, "seasonal_", None) is not None:
-            from forecaster.seasonality import grid_ordinal
-
-            last = grid_ordinal(pd.DatetimeIndex(last_times), self.freq_)
-            self._last_row_ordinals = np.concatenate([o - (lookback - 1) + np.arange(seg, dtype=np.int64) for o in last])
         for j, (i, tail, t) in enumerate(zip(index, windows, last_times)):
             fidx = self._future_index(t, horizon)
             futures.append(fidx)
-            rows = np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)])
-            if getattr(self, "seasonal_", None) is not None:
-                rows = self._adjusted(rows, i, first_ordinal=int(last[j]) - (lookback - 1))
+            rows = self._adjusted(np.vstack([tail, np.repeat(tail[-1:], horizon, axis=0)]), i, first, j)
             if self.io_.n_future:
                 rows[lookback:, n_cols - self.io_.n_future :] = self._calendar_values(fidx)
             z = self.panel_scalers_.transform_values(i, rows)
@@ -917,10 +915,11 @@ class Forecaster:
             windows = np.stack([_pad_rows(members[s].values, lookback) for s in wanted])
             times = [members[s].index[-1] for s in wanted]
             static = self._static_input([members[s] for s in wanted], index)
-        buf, origins, futures, rows_of = self._panel_rows(windows, times, index)
+        last = self._ordinals(times)
+        first = None if last is None else last - (lookback - 1)
+        buf, origins, futures, rows_of = self._panel_rows(windows, times, index, first)
         view = self._view(buf, self.io_, self.config, rows_of, static, self._series_base_arrays())
-        if self._last_row_ordinals is not None:
-            view.row_ordinal = self._last_row_ordinals
+        self._place_seasons(view, first, [lookback + self.config.window.horizon] * len(index), 0)
         h = self.config.window.horizon
         extra: dict[str, np.ndarray] = {}
         if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
@@ -975,7 +974,8 @@ class Forecaster:
 
         values = [members[s].values for s in ids]
         index = [pos[s] for s in ids]
-        buf = panel_buffer([self._adjusted(v, i, members[s].index[0]) for v, i, s in zip(values, index, ids)],
+        first = self._ordinals([members[s].index[0] for s in ids])
+        buf = panel_buffer([self._adjusted(v, i, first, j) for j, (v, i) in enumerate(zip(values, index))],
                            self.panel_scalers_, pad, index)
         starts = np.concatenate([[0], np.cumsum([len(v) + pad for v in values])[:-1]]).astype(np.int64) + pad
         flat, which = [], []
@@ -990,7 +990,7 @@ class Forecaster:
         rows_of = np.repeat(np.asarray(index, dtype=np.int32), [len(v) + pad for v in values])
         static = self._static_input([members[s] for s in ids], index)
         view = self._view(buf, self.io_, self.config, rows_of, static, self._series_base_arrays())
-        self._place_seasons(view, [members[s].index[0] for s in ids], [len(v) for v in values], pad)
+        self._place_seasons(view, first, [len(v) for v in values], pad)
         if columns and (self.io_.quantiles or getattr(self, "calibration_", None) is not None):
             raw = np.concatenate([np.concatenate([np.repeat(v[:1, 0], pad), v[:, 0]]) for v in values])
             g = g_of(raw, np.repeat(self.panel_scalers_.log[index, 0], [len(v) + pad for v in values]))

@@ -246,7 +246,7 @@ def deseason_members(members: list, config: ForecastConfig, freq: str, season: i
     """
     from dataclasses import replace
 
-    from forecaster.seasonality import grid_ordinal, seasonal_indices
+    from forecaster.seasonality import adjust, grid_ordinal, seasonal_indices
 
     mode = config.data.deseason
     if mode == "off" or (mode == "auto" and season < 2):
@@ -266,7 +266,7 @@ def deseason_members(members: list, config: ForecastConfig, freq: str, season: i
             continue
         indices[m.id] = idx
         frame = m.frame.copy()
-        frame[m.target] = frame[m.target].to_numpy(np.float64) / idx[(int(o[0]) + np.arange(len(m))) % season]
+        frame[m.target] = adjust(frame[[m.target]].to_numpy(np.float64), idx, int(o[0]))[:, 0]
         out.append(replace(m, frame=frame))
     choice = {
         "value": f"{len(indices)} of {len(members)} series seasonally adjusted",
