@@ -120,7 +120,9 @@ def mase_scale(x: np.ndarray, season: int) -> float:
 
 def naive2(x: np.ndarray, h: int, season: int) -> np.ndarray:
     """M4's Naive2: seasonally adjust (classical multiplicative decomposition) when a 90 % ACF test says seasonal."""
-    if season > 1 and len(x) >= 3 * season and _seasonal(x, season):
+    from forecaster.seasonality import seasonal_test
+
+    if season > 1 and len(x) >= 3 * season and seasonal_test(x, season):
         # Centered moving average of order `season` (2 x m for even m), then the mean ratio per position.
         if season % 2 == 0:
             w = np.r_[0.5, np.ones(season - 1), 0.5] / season
@@ -136,17 +138,6 @@ def naive2(x: np.ndarray, h: int, season: int) -> np.ndarray:
         last = x[-1] / si[-1]
         return last * idx[(len(x) + np.arange(h)) % season]
     return np.full(h, x[-1], dtype=np.float64)
-
-
-def _seasonal(x: np.ndarray, season: int) -> bool:
-    """The M4 seasonality test: |ACF(season)| beyond 1.645 standard errors (Bartlett)."""
-    xc = x - x.mean()
-    denom = float((xc**2).sum())
-    if denom == 0:
-        return False
-    acf = np.array([float((xc[k:] * xc[: len(x) - k]).sum()) / denom for k in range(season + 1)])
-    limit = 1.645 * math.sqrt((1 + 2 * float((acf[1:season] ** 2).sum())) / len(x))
-    return abs(acf[season]) > limit
 
 
 # ----------------------------------------------------------------------------- methods

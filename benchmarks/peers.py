@@ -312,22 +312,23 @@ def bench_e2e(size: dict, rounds: int, workdir: Path, xla: bool = True) -> tuple
     env = env_with_repo()
     args = [str(csv), str(lookback), str(horizon), str(units), str(epochs), "0"]
     rows, last_run = [], None
+
+    def fit_cmd(runs: Path, name: str, *flags: str) -> list[str]:
+        return [sys.executable, "-m", "forecaster.cli", "--runs-dir", str(runs), "fit", str(csv), "--target", "OT",
+                "--lookback", str(lookback), "--horizon", str(horizon), "--cell", "gru", "--units", str(units),
+                "--epochs", str(epochs), "--patience", str(epochs), "--batch-size", "64", "--ensemble", "1",
+                "--name", name, *flags]
+
     for r in range(rounds):
         runs = workdir / f"runs-{r}"
-        for flag, side in (("--jit-compile", "forecaster_xla"),) if xla else ():
-            res = timed_child([sys.executable, "-m", "forecaster.cli", "--runs-dir", str(runs), "fit", str(csv),
-                               "--target", "OT", "--lookback", str(lookback), "--horizon", str(horizon), "--cell", "gru",
-                               "--units", str(units), "--epochs", str(epochs), "--patience", str(epochs),
-                               "--batch-size", "64", "--ensemble", "1", "--name", "etth1-xla", flag], env)
+        if xla:
+            res = timed_child(fit_cmd(runs, "etth1-xla", "--jit-compile"), env)
             if res["rc"] != 0:
-                raise RuntimeError(f"forecast fit {flag} failed: {res['stderr']}")
-            rows.append({"round": r + 1, "side": side, "wall_s": res["wall_s"], "fit_s": res["wall_s"],
+                raise RuntimeError(f"forecast fit --jit-compile failed: {res['stderr']}")
+            rows.append({"round": r + 1, "side": "forecaster_xla", "wall_s": res["wall_s"], "fit_s": res["wall_s"],
                          "peak_mb": res["peak_mb"]})
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-        fit = timed_child([sys.executable, "-m", "forecaster.cli", "--runs-dir", str(runs), "fit", str(csv),
-                           "--target", "OT", "--lookback", str(lookback), "--horizon", str(horizon), "--cell", "gru",
-                           "--units", str(units), "--epochs", str(epochs), "--patience", str(epochs),
-                           "--batch-size", "64", "--ensemble", "1", "--name", "etth1"], env)
+        fit = timed_child(fit_cmd(runs, "etth1"), env)
         pred = timed_child([sys.executable, "-m", "forecaster.cli", "--runs-dir", str(runs), "predict"], env)
         for step in (fit, pred):
             if step["rc"] != 0:
