@@ -68,6 +68,8 @@ STEP_BASES = ("naive", "seasonal_naive", "naive2", "drift")
 #: Their default: drift measured worse on M3 (yearly sMAPE 17.65 against 13.94 without it; quarterly 14.91 against 13.57).
 DEFAULT_BASE_CANDIDATES = ("naive", "seasonal_naive", "naive2")
 FALLBACKS = ("none", "baseline")
+#: ``output.combine``: what a panel's network forecast is averaged with.
+COMBINES = ("auto", "theta", "off")
 MISSING_POLICIES = ("ffill", "interpolate", "error")
 #: Model families (keys of :data:`forecaster.models.MODEL_BUILDERS`).
 MODEL_TYPES = ("rnn", "seq2seq", "attention", "transformer")
@@ -472,6 +474,12 @@ class OutputConfig(_Section):
         "its base (e.g. the seasonal naive forecast) and training moves away from it only as far as the data support "
         "(a quantile head keeps its own initialisation; --no-zero-init: random).",
     )
+    combine: str = _opt(
+        "auto", "Panels: theta serves the mean of the network's forecast and each series' Theta forecast (simple "
+        "exponential smoothing with half the series' linear trend over its whole history, on the seasonally adjusted "
+        "series); auto: the combination where it has the lower validation sMAPE, else the network alone; off: the "
+        "network alone. One series: off.", choices=COMBINES,
+    )
     fallback: str = _opt(
         "none", "baseline: when the model loses to the best baseline on the validation windows, serve that "
         "baseline's forecasts instead (recorded in the run).", choices=FALLBACKS,
@@ -491,6 +499,7 @@ class OutputConfig(_Section):
         for b in self.base_candidates:
             _choice("base_candidates", b, STEP_BASES)
         _choice("fallback", self.fallback, FALLBACKS)
+        _choice("combine", self.combine, COMBINES)
         _bool("zero_init", self.zero_init)
         _bool("series_base", self.series_base)
         object.__setattr__(self, "quantiles", _numbers("quantiles", self.quantiles, float))

@@ -177,7 +177,10 @@ class Forecaster:
         cfg = self.config
         if cfg.data.deseason == "on":
             raise ConfigError("`deseason` on applies to panels (many series) only; use --deseason auto or off for one series.")
-        cfg = cfg.replace(deseason="off")
+        if cfg.output.combine == "theta":
+            raise ConfigError("`combine` theta applies to panels (many series) only; use --combine auto or off for one series.")
+        cfg = cfg.replace(deseason="off", combine="off")
+        self.theta_ = None
         if roles["target"] is not None and roles["target"] != series.target:
             raise DataError(f"The config's target is {roles['target']!r} but the series' target is {series.target!r}.")
         # The config records the roles actually used, so the manifest (and `predict`) read data the same way.
@@ -584,7 +587,8 @@ class Forecaster:
             "val_start": min(val_first).isoformat(),
             "val_end": self.last_time_.isoformat(),
         }
-        score = self._panel_validation(view, layout, used_raw, val_o)
+        score = self._choose_combination(view, buffer, layout, used_raw, val_o)
+        cfg = self.config
         # Calibrated on the validation windows by the held-out model, like one series.
         self.calibration_ = self._calibrate_panel(view, layout, used_raw, val_o) if cfg.output.intervals else None
         self.model_ = result.model
@@ -606,6 +610,41 @@ class Forecaster:
             **_final_metrics(result, every),
         }
         return self
+
+    def _choose_combination(self, view: WindowView, buffer: np.ndarray, layout, used: list, val_o) -> dict[str, Any]:
+        """``output.combine``: each series' Theta smoothing weight from its training rows, then the network alone
+        and its mean with the Theta forecasts scored on the validation windows; ``auto`` keeps the lower sMAPE.
+        Sets ``theta_`` (None: the network alone) and the concrete ``combine`` in the config; returns the kept
+        validation scores."""
+        from forecaster.theta import choose_alpha
+
+        mode = self.config.output.combine
+        self.theta_ = None
+        off = self._panel_validation(view, layout, used, val_o) if mode != "theta" else None
+        if mode == "off":
+            return off
+        starts = layout.starts
+        alpha = np.array([choose_alpha(buffer[s : s + int(e), 0]) for s, e in zip(starts, layout.train_ends)])
+        self.theta_ = {"alpha": alpha}
+        self._theta_state(view, buffer, layout.lengths, layout.pad, range(len(alpha)))
+        self.theta_["end"] = view.theta[starts + layout.lengths].copy()
+        on = self._panel_validation(view, layout, used, val_o)
+        if off is not None:
+            both = {"val_smape_network": off["val_smape"], "val_smape_combined": on["val_smape"]}
+            on, off = {**on, **both}, {**off, **both}
+        values = ", ".join(f"{a:g}: {np.count_nonzero(alpha == a)}" for a in np.unique(alpha))
+        if mode == "theta" or on["val_smape"] < off["val_smape"]:
+            why = ("given" if mode == "theta" else
+                   f"validation sMAPE {on['val_smape']:.3f} combined against {off['val_smape']:.3f} for the network alone")
+            self.choices_["combine"] = {"value": "theta", "why": f"{why}; Theta smoothing weight by series ({values})"}
+            self.config = self.config.replace(combine="theta")
+            return on
+        self.theta_ = None
+        self.choices_["combine"] = {
+            "value": "off", "why": f"validation sMAPE {off['val_smape']:.3f} for the network alone against "
+                                   f"{on['val_smape']:.3f} combined with Theta"}
+        self.config = self.config.replace(combine="off")
+        return off
 
     def _search_panel_lookback(self, ts: TimeSeries, *, verbose: int | str, extra: dict | None) -> "Forecaster":
         """``window.lookback_search``: the panel fitted at half, one and one and a half times its automatic lookback
@@ -667,12 +706,46 @@ class Forecaster:
             ref = view.reference(chunk)
             z = rel + (ref[..., None] if taus else ref)
             which = np.asarray(series[lo : lo + len(chunk)])
+            if getattr(self, "theta_", None) is not None:
+                z = self._with_theta(view, chunk, which, z, taus)
             out[lo : lo + len(chunk)] = self.panel_scalers_.inverse_target(which, z.reshape(len(chunk), -1)).reshape(z.shape)
             if getattr(self, "seasonal_", None) is not None:  # the indices of the forecast rows, multiplied back
                 factors = self._season_factors(view, chunk, which)
                 out[lo : lo + len(chunk)] *= factors[..., None] if taus else factors
         if taus and not quantiles:
             return out[..., taus.index(0.5)]
+        return out
+
+    def _with_theta(self, view: WindowView, origins: np.ndarray, series: np.ndarray, z: np.ndarray, taus) -> np.ndarray:
+        """``output.combine`` theta: the mean of the network's forecast ``z`` (model units) and each series' Theta
+        forecast at buffer-row ``origins`` (:mod:`forecaster.theta`; a quantile head's quantiles all move by the
+        median's shift, so they keep their order)."""
+        from forecaster.theta import forecast
+
+        state = view.theta[np.asarray(origins)]
+        theta = forecast(state[:, 0], state[:, 1], state[:, 2], self.theta_["alpha"][series], z.shape[1])
+        mid = z[..., taus.index(0.5)] if taus else z
+        shift = (theta - mid) / 2.0
+        return z + (shift[..., None] if taus else shift)
+
+    def _theta_state(self, view: WindowView, buffer: np.ndarray, lengths, pad: int, index) -> None:
+        """Give ``view`` the Theta state at every origin row of ``buffer`` (series ``index`` laid out with ``pad``
+        padding rows before their ``lengths`` rows), for :meth:`_with_theta`; nothing without a combination."""
+        if getattr(self, "theta_", None) is not None:
+            from forecaster.theta import theta_rows
+
+            view.theta = theta_rows(buffer[:, 0], lengths, pad, self.theta_["alpha"][np.asarray(index, dtype=np.int64)])
+
+    def _theta_ends(self, members: list, index: list[int]) -> np.ndarray:
+        """``(len(members), 3)`` Theta state after every row of each member (new data of the series ``index``),
+        read like the fit read its series: seasonally adjusted, then in the series' model units."""
+        from forecaster.theta import end_state
+
+        first = self._ordinals([m.index[0] for m in members])
+        out = np.empty((len(members), 3))
+        for j, (m, i) in enumerate(zip(members, index)):
+            z = self.panel_scalers_.transform_values(i, self._adjusted(m.values, i, first, j))[:, 0]
+            out[j] = end_state(z, float(self.theta_["alpha"][i]))
         return out
 
     def _ordinals(self, times: list, freq: str | None = None) -> np.ndarray | None:
@@ -696,7 +769,8 @@ class Forecaster:
     def _season_factors(self, view: WindowView, origins: np.ndarray, series: np.ndarray) -> np.ndarray:
         """``(len(origins), horizon)`` seasonal indices of each forecast row of buffer-row ``origins``."""
         m = self.seasonal_.shape[1]
-        rows = view.row_ordinal[np.asarray(origins)][:, None] + np.arange(self.config.window.horizon)
+        # From the last input row (always the series' own; the origin row itself may lie past its end).
+        rows = view.row_ordinal[np.asarray(origins) - 1][:, None] + 1 + np.arange(self.config.window.horizon)
         return self.seasonal_[np.asarray(series)[:, None], rows % m]
 
     def _adjusted(self, values: np.ndarray, i: int, first: np.ndarray | None, j: int) -> np.ndarray:
@@ -894,11 +968,14 @@ class Forecaster:
         lookback = self.config.window.lookback
         wanted = self.select_series(series)
         pos = {sid: i for i, sid in enumerate(self.ids_)}
+        theta_end = None
         if data is None:
             index = [pos[s] for s in wanted]
             windows = self.last_windows_[index]
             times = [self.last_times_[i] for i in index]
             static = self._static_input()
+            if getattr(self, "theta_", None) is not None:
+                theta_end = self.theta_["end"][index]
         else:
             members = {m.id: m for m in self._panel_members(data, series)}
             missing = [s for s in wanted if s not in members] if series is not None else []
@@ -915,11 +992,16 @@ class Forecaster:
             windows = np.stack([_pad_rows(members[s].values, lookback) for s in wanted])
             times = [members[s].index[-1] for s in wanted]
             static = self._static_input([members[s] for s in wanted], index)
+            if getattr(self, "theta_", None) is not None:  # the Theta state after each series' whole given history
+                theta_end = self._theta_ends([members[s] for s in wanted], index)
         last = self._ordinals(times)
         first = None if last is None else last - (lookback - 1)
         buf, origins, futures, rows_of = self._panel_rows(windows, times, index, first)
         view = self._view(buf, self.io_, self.config, rows_of, static, self._series_base_arrays())
         self._place_seasons(view, first, [lookback + self.config.window.horizon] * len(index), 0)
+        if theta_end is not None:
+            view.theta = np.zeros((len(buf) + 1, 3))
+            view.theta[origins] = theta_end
         h = self.config.window.horizon
         extra: dict[str, np.ndarray] = {}
         if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
@@ -991,6 +1073,7 @@ class Forecaster:
         static = self._static_input([members[s] for s in ids], index)
         view = self._view(buf, self.io_, self.config, rows_of, static, self._series_base_arrays())
         self._place_seasons(view, first, [len(v) for v in values], pad)
+        self._theta_state(view, buf, [len(v) for v in values], pad, index)
         if columns and (self.io_.quantiles or getattr(self, "calibration_", None) is not None):
             raw = np.concatenate([np.concatenate([np.repeat(v[:1, 0], pad), v[:, 0]]) for v in values])
             g = g_of(raw, np.repeat(self.panel_scalers_.log[index, 0], [len(v) + pad for v in values]))
@@ -1016,6 +1099,8 @@ class Forecaster:
                 **({"static": self.static_values_} if self.io_.n_static else {}),
                 **({"series_base": self.series_bases_[1]} if getattr(self, "series_bases_", None) else {}),
                 **({"seasonal": self.seasonal_} if getattr(self, "seasonal_", None) is not None else {}),
+                **({"theta_alpha": self.theta_["alpha"], "theta_end": self.theta_["end"]}
+                   if getattr(self, "theta_", None) is not None else {}),
             )
             fh.flush()
             os.fsync(fh.fileno())
@@ -1030,8 +1115,10 @@ class Forecaster:
         n_static = self.io_.n_static
         base_names = info.get("series_bases")
         deseason = self.config.data.deseason == "on"
+        theta = self.config.output.combine == "theta"  # a run saved before the combination existed: "auto", none
         keys = ("ids", "log", "center", "scale", "last_windows", "last_times", *(("static",) if n_static else ()),
-                *(("series_base",) if base_names else ()), *(("seasonal",) if deseason else ()))
+                *(("series_base",) if base_names else ()), *(("seasonal",) if deseason else ()),
+                *(("theta_alpha", "theta_end") if theta else ()))
         try:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in keys}
@@ -1043,7 +1130,8 @@ class Forecaster:
         shapes = {"log": (n, cols), "center": (n, cols), "scale": (n, cols), "last_windows": (n, lookback, cols),
                   "last_times": (n,), **({"static": (n, n_static)} if n_static else {}),
                   **({"series_base": (n,)} if base_names else {}),
-                  **({"seasonal": (n, self.config.window.season or 1)} if deseason else {})}
+                  **({"seasonal": (n, self.config.window.season or 1)} if deseason else {}),
+                  **({"theta_alpha": (n,), "theta_end": (n, 3)} if theta else {})}
         bad = [k for k, shape in shapes.items() if arrays[k].shape != shape]
         if bad or n != info.get("series") or arrays["ids"].dtype.kind != "U":
             raise ArtifactError(f"{path} does not match its manifest ({', '.join(bad) or 'ids'}).")
@@ -1052,6 +1140,9 @@ class Forecaster:
                 and np.isfinite(arrays.get("seasonal", 1.0)).all() and (np.asarray(arrays.get("seasonal", 1.0)) > 0).all()):
             raise ArtifactError(f"{path}: scaler parameters, last windows, static values and seasonal indices must be "
                                 "finite (scales and indices > 0).")
+        if theta and not (np.isfinite(arrays["theta_end"]).all() and (arrays["theta_alpha"] > 0).all()
+                          and (arrays["theta_alpha"] <= 1).all()):
+            raise ArtifactError(f"{path}: the Theta states must be finite and the smoothing weights in (0, 1].")
         self.static_features_, self.static_scaler_, self.static_values_ = [], None, None
         if n_static:
             try:
@@ -1067,6 +1158,8 @@ class Forecaster:
         )
         self.ids_ = [str(i) for i in arrays["ids"]]
         self.seasonal_ = arrays["seasonal"].astype(np.float64) if deseason else None
+        self.theta_ = ({"alpha": arrays["theta_alpha"].astype(np.float64), "end": arrays["theta_end"].astype(np.float64)}
+                       if theta else None)
         self.series_bases_ = None
         if base_names:
             choice = arrays["series_base"]

@@ -1,0 +1,163 @@
+"""A panel's network combined with each series' Theta forecast (``--combine``): the method, leakage, the exact
+combination, every prediction path, save/load and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import assert_one_line_error
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_panel import TINY, panel_frame
+
+import forecaster as fc
+from forecaster.cli import cli
+from forecaster.exceptions import ConfigError
+from forecaster.panel import split_rows
+from forecaster.theta import ALPHAS, choose_alpha, end_state, forecast, states, theta_rows
+
+EXACT = {**TINY, "calendar": False, "deseason": "off"}
+
+
+def theta_long_way(x: np.ndarray, alpha: float, horizon: int) -> np.ndarray:
+    """Hyndman and Billah's Theta forecast from the end of ``x``: the smoothing recursion from the first value,
+    half the least-squares slope times the step gain."""
+    level = x[0]
+    for v in x[1:]:
+        level = alpha * v + (1 - alpha) * level
+    slope = np.polyfit(np.arange(len(x)), x, 1)[0] if len(x) > 1 else 0.0
+    k = np.arange(1, horizon + 1)
+    return level + slope / 2 * (k - 1 + 1 / alpha - (1 - alpha) ** len(x) / alpha)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 8), st.sampled_from(ALPHAS), st.integers(0, 2**31 - 1))
+def test_states_give_the_theta_method_at_every_origin(n, horizon, alpha, seed):
+    x = np.random.default_rng(seed).normal(0, 1, n).cumsum() + 5
+    level, slope, count = states(x, alpha)
+    for r in range(1, n + 1):
+        got = forecast(level[r : r + 1], slope[r : r + 1], count[r : r + 1], np.array([alpha]), horizon)[0]
+        np.testing.assert_allclose(got, theta_long_way(x[:r], alpha, horizon), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(end_state(x, alpha), [level[-1], slope[-1], count[-1]])
+    # Affine-equivariant: the forecast of a scaled series is the scaled forecast (it maps back through a scaler).
+    l2, s2, c2 = states(3 * x - 2, alpha)
+    np.testing.assert_allclose(forecast(l2, s2, c2, np.full(n + 1, alpha), horizon),
+                               3 * forecast(level, slope, count, np.full(n + 1, alpha), horizon) - 2, atol=1e-8)
+
+
+def test_the_state_at_an_origin_reads_only_the_rows_before_it():
+    """The leakage spy of the method: rewriting every row from ``r`` on leaves the states up to ``r`` unchanged,
+    in a panel buffer too (two series, padding rows before each)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, 50).cumsum()
+    for r in (1, 10, 49):
+        spoiled = x.copy()
+        spoiled[r:] = rng.normal(0, 100, 50 - r)
+        for a in (0.1, 0.9):
+            for got, want in zip(states(spoiled, a), states(x, a)):
+                np.testing.assert_array_equal(got[: r + 1], want[: r + 1])
+    pad, lengths = 3, [20, 30]
+    buf = np.concatenate([np.zeros(pad), x[:20], np.zeros(pad), x[20:]])
+    rows = theta_rows(buf, lengths, pad, np.array([0.3, 0.7]))
+    assert rows.shape == (len(buf) + 1, 3)
+    # Series 2's origin r (buffer row pad + 20 + pad + r) holds the state of its first r rows.
+    for r in (1, 5, 30):
+        np.testing.assert_allclose(rows[2 * pad + 20 + r], [s[r] for s in states(x[20:], 0.7)])
+    # The row after series 1's last row holds its end state (a forecast from its end).
+    np.testing.assert_allclose(rows[pad + 20], end_state(x[:20], 0.3))
+
+
+def test_alpha_follows_the_series():
+    rng = np.random.default_rng(1)
+    assert choose_alpha(np.arange(40.0) + rng.normal(0, 0.01, 40)) >= 0.9  # a clean trend: the newest value
+    assert choose_alpha(10 + rng.normal(0, 1, 200)) <= 0.1               # noise on a level: a long average
+    assert choose_alpha(np.array([1.0, 2.0])) == 0.5                      # too short to judge
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """The same panel fitted with the network alone and combined with Theta (same seed: the same network)."""
+    frame = panel_frame()
+    return frame, fc.Forecaster(**EXACT, combine="off").fit(frame), fc.Forecaster(**EXACT, combine="theta").fit(frame)
+
+
+def test_the_combination_is_the_mean_of_the_network_and_theta(pair):
+    """Each served forecast is the mean of the network-alone forecast and the Theta forecast of the series' whole
+    history in original units, with the smoothing weight chosen on that series' training rows only."""
+    frame, off, on = pair
+    assert off.config.output.combine == "off" and on.config.output.combine == "theta"
+    assert "given" in on.choices_["combine"]["why"]
+    got, alone = on.predict(), off.predict()
+    h = on.config.window.horizon
+    for j, sid in enumerate(on.ids_):
+        y = frame.loc[frame["unique_id"] == sid, "value"].to_numpy(float)
+        end = split_rows(len(y), h, on.config.window.val_fraction)
+        alpha = choose_alpha(on.panel_scalers_.transform_values(j, y[:end, None])[:, 0])
+        assert on.theta_["alpha"][j] == alpha
+        want = (alone["value"].to_numpy()[j * h : (j + 1) * h] + theta_long_way(y, alpha, h)) / 2
+        np.testing.assert_allclose(got["value"].to_numpy()[j * h : (j + 1) * h], want, rtol=1e-4)
+
+
+def test_every_prediction_path_and_a_saved_run_agree(pair, tmp_path):
+    frame, _, on = pair
+    want = on.predict()
+    np.testing.assert_allclose(on.predict(frame)["value"], want["value"], rtol=1e-6)
+    lengths = frame.groupby("unique_id").size()
+    at_end = on.predict_panel_origins(frame, {s: np.array([int(lengths[s])]) for s in on.ids_})
+    np.testing.assert_allclose(np.concatenate([at_end[s][0] for s in on.ids_]), want["value"], rtol=1e-6)
+    loaded = fc.load(on.save(tmp_path / "run"))
+    assert loaded.config.output.combine == "theta"
+    np.testing.assert_allclose(loaded.theta_["alpha"], on.theta_["alpha"])
+    pd.testing.assert_frame_equal(loaded.predict(), want)
+    # A history cut short is forecast from its own end, not from the stored state.
+    short = frame.groupby("unique_id").head(30)
+    cut = on.predict(short)
+    o = on.predict_panel_origins(short, {s: np.array([30]) for s in on.ids_ if (short["unique_id"] == s).sum() == 30})
+    for sid, f in o.items():
+        np.testing.assert_allclose(cut.loc[cut["id"] == sid, "value"], f[0], rtol=1e-6)
+
+
+def test_auto_keeps_the_lower_validation_smape_and_reads_no_validation_row_for_alpha():
+    frame = panel_frame()
+    model = fc.Forecaster(**EXACT, combine="auto").fit(frame)
+    m = model.metrics_
+    kept = "theta" if m["val_smape_combined"] < m["val_smape_network"] else "off"
+    assert model.config.output.combine == kept and model.choices_["combine"]["value"] == kept
+    assert m["val_smape"] == min(m["val_smape_combined"], m["val_smape_network"])
+    assert (model.theta_ is not None) == (kept == "theta")
+    # The smoothing weights come from the training rows: rewriting every validation row leaves them.
+    spoiled = frame.copy()
+    for sid, part in frame.groupby("unique_id"):
+        end = split_rows(len(part), 4, model.config.window.val_fraction)
+        spoiled.loc[part.index[end:], "value"] = part["value"].to_numpy()[end:] * 5 + 50
+    again = fc.Forecaster(**EXACT, combine="theta").fit(spoiled)
+    ref = fc.Forecaster(**EXACT, combine="theta").fit(frame)
+    np.testing.assert_array_equal(again.theta_["alpha"], ref.theta_["alpha"])
+
+
+def test_one_series_refuses_theta_and_auto_is_off(tmp_path):
+    one = panel_frame().query("unique_id == 'north'").drop(columns="unique_id")
+    with pytest.raises(ConfigError, match="combine"):
+        fc.Forecaster(**EXACT, combine="theta").fit(one)
+    path = tmp_path / "one.csv"
+    one.to_csv(path, index=False)
+    result = CliRunner().invoke(cli, ["--runs-dir", str(tmp_path / "runs"), "fit", str(path), "--combine", "theta",
+                                      "--epochs", "1", "--units", "4"])
+    assert "combine" in assert_one_line_error(result)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.slow
+def test_quantiles_move_with_the_median_and_stay_ordered():
+    """A quantile head combined with Theta: every quantile moves by the median's shift, so the band keeps its
+    width and order, and the median is the combined point forecast."""
+    frame = panel_frame()
+    kw = {**EXACT, "quantiles": (0.1, 0.9)}
+    alone = fc.Forecaster(**kw, combine="off").fit(frame).predict()
+    both = fc.Forecaster(**kw, combine="theta").fit(frame).predict()
+    for a, b in (("q0.1", "q0.5"), ("q0.5", "q0.9")):
+        assert (both[a] <= both[b] + 1e-9).all()
+    np.testing.assert_allclose(both["q0.9"] - both["q0.1"], alone["q0.9"] - alone["q0.1"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(both["value"], both["q0.5"])
