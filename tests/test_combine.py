@@ -161,3 +161,19 @@ def test_quantiles_move_with_the_median_and_stay_ordered():
         assert (both[a] <= both[b] + 1e-9).all()
     np.testing.assert_allclose(both["q0.9"] - both["q0.1"], alone["q0.9"] - alone["q0.1"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(both["value"], both["q0.5"])
+
+
+def test_a_seasonally_adjusted_panel_forecasts_the_same_from_every_path(tmp_path):
+    """With the seasonal adjustment (Theta then runs on the adjusted series) and no calendar inputs, a forecast from
+    the end of each series (origin = its length, the last series' included) equals ``predict()``, and the indices
+    of the forecast rows are those after the series' last row."""
+    from test_seasonality import seasonal_panel
+
+    frame = seasonal_panel()
+    model = fc.Forecaster(**{**TINY, "calendar": False}, combine="theta").fit(frame)
+    assert model.config.data.deseason == "on" and model.theta_ is not None
+    want = model.predict()["value"].to_numpy()
+    lengths = frame.groupby("unique_id", sort=False).size()
+    at_end = model.predict_panel_origins(frame, {s: np.array([int(lengths[s])]) for s in model.ids_})
+    np.testing.assert_allclose(np.concatenate([at_end[s][0] for s in model.ids_]), want, rtol=1e-6)
+    np.testing.assert_allclose(fc.load(model.save(tmp_path / "run")).predict(frame)["value"], want, rtol=1e-6)
