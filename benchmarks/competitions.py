@@ -155,7 +155,7 @@ def run_forecaster(items, h: int, season: int, freq: str, params: dict,
     forecasts = {sid: part["value"].to_numpy() for sid, part in out.groupby("id", sort=False)}
     info = {"skipped": len(model.skipped_), "lookback": model.config.window.lookback, "epochs": model.metrics_["epochs_run"],
             "train_windows": model.metrics_["train_windows"], "ensemble": model.config.train.ensemble,
-            "fit_seconds": model.metrics_["fit_seconds"]}
+            "fit_seconds": model.metrics_["fit_seconds"], "combine": model.config.output.combine}
     if levels:
         info["bands"] = interval_bands(model, out, items, h, season)
         info["calibration"] = model.calibration_.describe()
@@ -393,7 +393,8 @@ def main(argv=None) -> int:
             f"the best statistical model ({best}) on sMAPE")
         print(f"\n{set_name} {group}: {len(items)} series, h={h}, season {season}; forecaster fit+predict "
               f"{fc_seconds:.1f}s (lookback {info['lookback']}, {info['train_windows']} training windows, "
-              f"{info['epochs']} epochs, ensemble {info['ensemble']}, fallback {fallback}), statsforecast {stats_seconds:.1f}s"
+              f"{info['epochs']} epochs, ensemble {info['ensemble']}, combine {info['combine']}, fallback {fallback}), "
+              f"statsforecast {stats_seconds:.1f}s"
               + "".join(f"; {n} {timing[n]:.1f}s ({infos[n]['epochs']} epochs)" for n in list(variants)[1:])
               + verdict)
         print(f"  {'method':<14}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}")

@@ -477,8 +477,14 @@ class OutputConfig(_Section):
     combine: str = _opt(
         "auto", "Panels: theta serves the mean of the network's forecast and each series' Theta forecast (simple "
         "exponential smoothing with half the series' linear trend over its whole history, on the seasonally adjusted "
-        "series); auto: the combination where it has the lower validation sMAPE, else the network alone; off: the "
-        "network alone. One series: off.", choices=COMBINES,
+        "series), weighted by --theta-weight; auto: the network alone or its combination with Theta's weight "
+        "0.25, 0.5 or 0.75, whichever has the lowest validation sMAPE; off: the network alone. One series: off.",
+        choices=COMBINES,
+    )
+    theta_weight: float | None = _opt(
+        None, "Theta's weight in the combination (the network has 1 - it); unset: auto scores 0.25, 0.5 and 0.75 "
+        "on the validation windows beside the network alone, theta takes 0.5 (set by fit).",
+        min=0.0, max=1.0, min_open=True, max_open=True,
     )
     fallback: str = _opt(
         "none", "baseline: when the model loses to the best baseline on the validation windows, serve that "
@@ -500,6 +506,11 @@ class OutputConfig(_Section):
             _choice("base_candidates", b, STEP_BASES)
         _choice("fallback", self.fallback, FALLBACKS)
         _choice("combine", self.combine, COMBINES)
+        if self.theta_weight is not None:
+            wt = self.theta_weight
+            if isinstance(wt, bool) or not isinstance(wt, (int, float)) or not 0.0 < wt < 1.0:
+                raise ConfigError(f"`theta_weight` must be a number strictly between 0 and 1. Received: theta_weight={wt!r}")
+            object.__setattr__(self, "theta_weight", float(wt))
         _bool("zero_init", self.zero_init)
         _bool("series_base", self.series_base)
         object.__setattr__(self, "quantiles", _numbers("quantiles", self.quantiles, float))

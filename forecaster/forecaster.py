@@ -63,6 +63,8 @@ HISTORY_FILE = "history.csv"
 #: Origins predicted per model call: large enough to amortise call overhead,
 #: small enough that a gathered chunk of windows stays a few MB.
 PREDICT_CHUNK = 4096
+#: Theta's weights in the combination that ``combine auto`` scores beside the network alone (see ``--theta-weight``).
+THETA_WEIGHTS = (0.25, 0.5, 0.75)
 #: Baselines the fit report compares the model with on the validation windows.
 VALIDATION_BASELINES = ("naive", "seasonal_naive", "drift")
 #: Per-series state of a panel model in its run directory (plain arrays, no pickle).
@@ -613,38 +615,45 @@ class Forecaster:
 
     def _choose_combination(self, view: WindowView, buffer: np.ndarray, layout, used: list, val_o) -> dict[str, Any]:
         """``output.combine``: each series' Theta smoothing weight from its training rows, then the network alone
-        and its mean with the Theta forecasts scored on the validation windows; ``auto`` keeps the lower sMAPE.
-        Sets ``theta_`` (None: the network alone) and the concrete ``combine`` in the config; returns the kept
-        validation scores."""
+        and its combinations with the Theta forecasts (Theta's weight ``output.theta_weight``, or each of
+        :data:`THETA_WEIGHTS` when unset) scored on the validation windows; ``auto`` keeps the lowest sMAPE.
+        Sets ``theta_`` (None: the network alone) and the concrete ``combine`` and ``theta_weight`` in the config;
+        returns the kept validation scores (with every candidate's sMAPE)."""
         from forecaster.theta import choose_alpha
 
-        mode = self.config.output.combine
+        out = self.config.output
+        mode = out.combine
         self.theta_ = None
-        off = self._panel_validation(view, layout, used, val_o) if mode != "theta" else None
+        scores = {}
+        if mode != "theta":
+            scores[0.0] = self._panel_validation(view, layout, used, val_o)
         if mode == "off":
-            return off
+            return scores[0.0]
         starts = layout.starts
         alpha = np.array([choose_alpha(buffer[s : s + int(e), 0]) for s, e in zip(starts, layout.train_ends)])
         self.theta_ = {"alpha": alpha}
         self._theta_state(view, buffer, layout.lengths, layout.pad, range(len(alpha)))
         self.theta_["end"] = view.theta[starts + layout.lengths].copy()
-        on = self._panel_validation(view, layout, used, val_o)
-        if off is not None:
-            both = {"val_smape_network": off["val_smape"], "val_smape_combined": on["val_smape"]}
-            on, off = {**on, **both}, {**off, **both}
+        weights = (out.theta_weight,) if out.theta_weight is not None else (
+            (0.5,) if mode == "theta" else THETA_WEIGHTS)
+        for wt in weights:
+            self.theta_["weight"] = wt
+            scores[wt] = self._panel_validation(view, layout, used, val_o)
+        table = {f"val_smape_theta_{wt:g}": sc["val_smape"] for wt, sc in scores.items()}
+        best = min(scores, key=lambda wt: (scores[wt]["val_smape"], wt))
+        listed = ", ".join(f"{wt:g}: {sc['val_smape']:.3f}" for wt, sc in scores.items())
         values = ", ".join(f"{a:g}: {np.count_nonzero(alpha == a)}" for a in np.unique(alpha))
-        if mode == "theta" or on["val_smape"] < off["val_smape"]:
-            why = ("given" if mode == "theta" else
-                   f"validation sMAPE {on['val_smape']:.3f} combined against {off['val_smape']:.3f} for the network alone")
-            self.choices_["combine"] = {"value": "theta", "why": f"{why}; Theta smoothing weight by series ({values})"}
-            self.config = self.config.replace(combine="theta")
-            return on
-        self.theta_ = None
-        self.choices_["combine"] = {
-            "value": "off", "why": f"validation sMAPE {off['val_smape']:.3f} for the network alone against "
-                                   f"{on['val_smape']:.3f} combined with Theta"}
-        self.config = self.config.replace(combine="off")
-        return off
+        why = "given" if len(scores) == 1 else f"validation sMAPE by Theta's weight ({listed})"
+        if best == 0.0:
+            self.theta_ = None
+            self.choices_["combine"] = {"value": "off", "why": f"{why}: the network alone"}
+            self.config = self.config.replace(combine="off")
+        else:
+            self.theta_["weight"] = best
+            self.choices_["combine"] = {"value": f"theta, weight {best:g}",
+                                        "why": f"{why}; Theta smoothing weight by series ({values})"}
+            self.config = self.config.replace(combine="theta", theta_weight=best)
+        return {**scores[best], **table}
 
     def _search_panel_lookback(self, ts: TimeSeries, *, verbose: int | str, extra: dict | None) -> "Forecaster":
         """``window.lookback_search``: the panel fitted at half, one and one and a half times its automatic lookback
@@ -717,15 +726,15 @@ class Forecaster:
         return out
 
     def _with_theta(self, view: WindowView, origins: np.ndarray, series: np.ndarray, z: np.ndarray, taus) -> np.ndarray:
-        """``output.combine`` theta: the mean of the network's forecast ``z`` (model units) and each series' Theta
-        forecast at buffer-row ``origins`` (:mod:`forecaster.theta`; a quantile head's quantiles all move by the
+        """``output.combine`` theta: the network's forecast ``z`` (model units) and each series' Theta forecast at
+        buffer-row ``origins`` averaged with Theta's weight ``theta_["weight"]`` (:mod:`forecaster.theta`; a quantile head's quantiles all move by the
         median's shift, so they keep their order)."""
         from forecaster.theta import forecast
 
         state = view.theta[np.asarray(origins)]
         theta = forecast(state[:, 0], state[:, 1], state[:, 2], self.theta_["alpha"][series], z.shape[1])
         mid = z[..., taus.index(0.5)] if taus else z
-        shift = (theta - mid) / 2.0
+        shift = self.theta_["weight"] * (theta - mid)
         return z + (shift[..., None] if taus else shift)
 
     def _theta_state(self, view: WindowView, buffer: np.ndarray, lengths, pad: int, index) -> None:
@@ -1158,7 +1167,8 @@ class Forecaster:
         )
         self.ids_ = [str(i) for i in arrays["ids"]]
         self.seasonal_ = arrays["seasonal"].astype(np.float64) if deseason else None
-        self.theta_ = ({"alpha": arrays["theta_alpha"].astype(np.float64), "end": arrays["theta_end"].astype(np.float64)}
+        self.theta_ = ({"alpha": arrays["theta_alpha"].astype(np.float64), "end": arrays["theta_end"].astype(np.float64),
+                        "weight": self.config.output.theta_weight if self.config.output.theta_weight is not None else 0.5}
                        if theta else None)
         self.series_bases_ = None
         if base_names:

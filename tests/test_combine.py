@@ -88,7 +88,7 @@ def test_the_combination_is_the_mean_of_the_network_and_theta(pair):
     history in original units, with the smoothing weight chosen on that series' training rows only."""
     frame, off, on = pair
     assert off.config.output.combine == "off" and on.config.output.combine == "theta"
-    assert "given" in on.choices_["combine"]["why"]
+    assert "given" in on.choices_["combine"]["why"] and on.config.output.theta_weight == 0.5
     got, alone = on.predict(), off.predict()
     h = on.config.window.horizon
     for j, sid in enumerate(on.ids_):
@@ -119,14 +119,25 @@ def test_every_prediction_path_and_a_saved_run_agree(pair, tmp_path):
         np.testing.assert_allclose(cut.loc[cut["id"] == sid, "value"], f[0], rtol=1e-6)
 
 
-def test_auto_keeps_the_lower_validation_smape_and_reads_no_validation_row_for_alpha():
+def test_auto_keeps_the_lowest_validation_smape_and_reads_no_validation_row_for_alpha():
     frame = panel_frame()
     model = fc.Forecaster(**EXACT, combine="auto").fit(frame)
     m = model.metrics_
-    kept = "theta" if m["val_smape_combined"] < m["val_smape_network"] else "off"
-    assert model.config.output.combine == kept and model.choices_["combine"]["value"] == kept
-    assert m["val_smape"] == min(m["val_smape_combined"], m["val_smape_network"])
-    assert (model.theta_ is not None) == (kept == "theta")
+    scores = {wt: m[f"val_smape_theta_{wt:g}"] for wt in (0.0, 0.25, 0.5, 0.75)}
+    best = min(scores, key=lambda wt: (scores[wt], wt))
+    assert m["val_smape"] == scores[best]
+    if best == 0.0:
+        assert model.config.output.combine == "off" and model.theta_ is None
+    else:
+        assert model.config.output.combine == "theta" and model.config.output.theta_weight == best
+        assert model.theta_["weight"] == best and model.choices_["combine"]["value"] == f"theta, weight {best:g}"
+    # A given weight is the only one scored, and it is what the forecasts use.
+    given = fc.Forecaster(**EXACT, combine="auto", theta_weight=0.75).fit(frame)
+    assert set(k for k in given.metrics_ if k.startswith("val_smape_theta_")) <= {"val_smape_theta_0",
+                                                                                  "val_smape_theta_0.75"}
+    for bad in (0, 1, 1.5, True):
+        with pytest.raises(ConfigError, match="theta_weight"):
+            fc.Forecaster(theta_weight=bad)
     # The smoothing weights come from the training rows: rewriting every validation row leaves them.
     spoiled = frame.copy()
     for sid, part in frame.groupby("unique_id"):
