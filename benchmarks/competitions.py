@@ -155,7 +155,7 @@ def run_forecaster(items, h: int, season: int, freq: str, params: dict,
     forecasts = {sid: part["value"].to_numpy() for sid, part in out.groupby("id", sort=False)}
     info = {"skipped": len(model.skipped_), "lookback": model.config.window.lookback, "epochs": model.metrics_["epochs_run"],
             "train_windows": model.metrics_["train_windows"], "ensemble": model.config.train.ensemble,
-            "fit_seconds": model.metrics_["fit_seconds"], "combine": model.config.output.combine}
+            "fit_seconds": model.metrics_["fit_seconds"], "combine": model.choices_.get("combine", {}).get("value", model.config.output.combine)}
     if levels:
         info["bands"] = interval_bands(model, out, items, h, season)
         info["calibration"] = model.calibration_.describe()
