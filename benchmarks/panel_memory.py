@@ -68,7 +68,8 @@ def build(n_series: int, points: int, direct: bool):
     return fc.from_dataframe(frame)
 
 
-def measure(n_series: int, points: int, direct: bool, steps: int, lookback: int, horizon: int, val_fraction: float) -> dict:
+def measure(n_series: int, points: int, direct: bool, steps: int, lookback: int, horizon: int, val_fraction: float,
+            params: dict | None = None) -> dict:
     import forecaster as fc
 
     base = _rss_mb()
@@ -77,7 +78,7 @@ def measure(n_series: int, points: int, direct: bool, steps: int, lookback: int,
     build_seconds = time.perf_counter() - t0
     data_rss = _rss_mb()
     model = fc.Forecaster(lookback=lookback, horizon=horizon, units=16, epochs=1, steps_per_epoch=steps,
-                          ensemble=1, base="naive", normalization="window", val_fraction=val_fraction)
+                          ensemble=1, base="naive", normalization="window", val_fraction=val_fraction, **(params or {}))
     t0 = time.perf_counter()
     model.fit(ts)
     fit_seconds = time.perf_counter() - t0
@@ -101,12 +102,20 @@ def main(argv=None) -> int:
     p.add_argument("--horizon", type=int, default=12)
     p.add_argument("--val-fraction", type=float, default=0.15,
                    help="validation share of each series (default 0.15; smaller keeps the validation passes of huge panels short)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a further Forecaster keyword (repeatable), e.g. --param combine=off --param deseason=off")
     p.add_argument("--json", default=None, help="write the rows to this JSON file")
     p.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)  # internal: measure one size here
     args = p.parse_args(argv)
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            p.error(f"--param needs KEY=VALUE. Received: {item!r}")
+        params[key.strip()] = value.strip()
     if args.one is not None:
         print(json.dumps(measure(args.one, args.points, args.direct, args.steps, args.lookback, args.horizon,
-                                 args.val_fraction)))
+                                 args.val_fraction, params)))
         return 0
     rows = []
     print(f"{'series':>8} {'points':>11} {'windows':>11} {'windows as tensors MB':>21} {'RSS data MB':>12} "
@@ -115,6 +124,7 @@ def main(argv=None) -> int:
         cmd = [sys.executable, __file__, "--one", str(n), "--points", str(args.points), "--steps", str(args.steps),
                "--lookback", str(args.lookback), "--horizon", str(args.horizon), "--val-fraction", str(args.val_fraction)]
         cmd += ["--direct"] if args.direct else []
+        cmd += [f"--param={item}" for item in args.param]
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr[-2000:], file=sys.stderr)

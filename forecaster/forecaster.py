@@ -632,8 +632,11 @@ class Forecaster:
         starts = layout.starts
         alpha = np.array([choose_alpha(buffer[s : s + int(e), 0]) for s, e in zip(starts, layout.train_ends)])
         self.theta_ = {"alpha": alpha}
-        self._theta_state(view, buffer, layout.lengths, layout.pad, range(len(alpha)))
-        self.theta_["end"] = view.theta[starts + layout.lengths].copy()
+        ends = starts + layout.lengths
+        self._theta_state(view, buffer, layout.lengths, layout.pad, range(len(alpha)),
+                          np.concatenate([val_o.take(np.arange(len(val_o), dtype=np.int64)), ends]))
+        rows, states = view.theta
+        self.theta_["end"] = states[np.searchsorted(rows, ends)]
         weights = (out.theta_weight,) if out.theta_weight is not None else (
             (0.5,) if mode == "theta" else THETA_WEIGHTS)
         for wt in weights:
@@ -731,19 +734,26 @@ class Forecaster:
         median's shift, so they keep their order)."""
         from forecaster.theta import forecast
 
-        state = view.theta[np.asarray(origins)]
+        rows, states = view.theta
+        pos = np.minimum(np.searchsorted(rows, origins), len(rows) - 1)
+        if not np.array_equal(rows[pos], origins):
+            raise ValueError("A Theta state was asked for an origin it was not computed for.")
+        state = states[pos]
         theta = forecast(state[:, 0], state[:, 1], state[:, 2], self.theta_["alpha"][series], z.shape[1])
         mid = z[..., taus.index(0.5)] if taus else z
         shift = self.theta_["weight"] * (theta - mid)
         return z + (shift[..., None] if taus else shift)
 
-    def _theta_state(self, view: WindowView, buffer: np.ndarray, lengths, pad: int, index) -> None:
-        """Give ``view`` the Theta state at every origin row of ``buffer`` (series ``index`` laid out with ``pad``
-        padding rows before their ``lengths`` rows), for :meth:`_with_theta`; nothing without a combination."""
+    def _theta_state(self, view: WindowView, buffer: np.ndarray, lengths, pad: int, index, rows: np.ndarray) -> None:
+        """Give ``view`` the Theta states at the origin ``rows`` of ``buffer`` (series ``index`` laid out with
+        ``pad`` padding rows before their ``lengths`` rows), for :meth:`_with_theta`; nothing without a
+        combination. ``view.theta`` is ``(sorted rows, (len(rows), 3) states)``."""
         if getattr(self, "theta_", None) is not None:
             from forecaster.theta import theta_rows
 
-            view.theta = theta_rows(buffer[:, 0], lengths, pad, self.theta_["alpha"][np.asarray(index, dtype=np.int64)])
+            rows = np.unique(np.asarray(rows, dtype=np.int64))
+            view.theta = (rows, theta_rows(buffer[:, 0], lengths, pad, self.theta_["alpha"][np.asarray(index, dtype=np.int64)],
+                                           rows))
 
     def _theta_ends(self, members: list, index: list[int]) -> np.ndarray:
         """``(len(members), 3)`` Theta state after every row of each member (new data of the series ``index``),
@@ -1008,9 +1018,8 @@ class Forecaster:
         buf, origins, futures, rows_of = self._panel_rows(windows, times, index, first)
         view = self._view(buf, self.io_, self.config, rows_of, static, self._series_base_arrays())
         self._place_seasons(view, first, [lookback + self.config.window.horizon] * len(index), 0)
-        if theta_end is not None:
-            view.theta = np.zeros((len(buf) + 1, 3))
-            view.theta[origins] = theta_end
+        if theta_end is not None:  # the origins ascend with the series: one per segment
+            view.theta = (np.asarray(origins, dtype=np.int64), np.asarray(theta_end, dtype=np.float64))
         h = self.config.window.horizon
         extra: dict[str, np.ndarray] = {}
         if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
@@ -1082,7 +1091,7 @@ class Forecaster:
         static = self._static_input([members[s] for s in ids], index)
         view = self._view(buf, self.io_, self.config, rows_of, static, self._series_base_arrays())
         self._place_seasons(view, first, [len(v) for v in values], pad)
-        self._theta_state(view, buf, [len(v) for v in values], pad, index)
+        self._theta_state(view, buf, [len(v) for v in values], pad, index, flat_o)
         if columns and (self.io_.quantiles or getattr(self, "calibration_", None) is not None):
             raw = np.concatenate([np.concatenate([np.repeat(v[:1, 0], pad), v[:, 0]]) for v in values])
             g = g_of(raw, np.repeat(self.panel_scalers_.log[index, 0], [len(v) + pad for v in values]))

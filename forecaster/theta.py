@@ -17,7 +17,8 @@ quantity at an origin reads the series' rows *before* it only: the level is a re
 running sums. ``alpha`` is chosen per series from :data:`ALPHAS` by the lowest one-step-ahead squared error over
 that series' training rows (the rows before its validation split).
 
-Memory is a few numbers per buffer row (:func:`theta_rows`), so it grows with the total points, not the windows.
+Only the states at the origins asked for are kept (:func:`theta_rows`): three numbers per forecast origin, so the
+memory grows with the validation and forecast origins, not with the buffer.
 """
 
 from __future__ import annotations
@@ -85,23 +86,32 @@ def forecast(level: np.ndarray, slope: np.ndarray, count: np.ndarray, alpha: np.
     return np.asarray(level, dtype=np.float64)[:, None] + np.asarray(slope, dtype=np.float64)[:, None] * gain
 
 
-def theta_rows(target: np.ndarray, lengths, pad: int, alphas: np.ndarray) -> np.ndarray:
-    """``(rows + 1, 3)`` level, slope and count at each origin row of a panel buffer's ``target`` column (series
+def theta_rows(target: np.ndarray, lengths, pad: int, alphas: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``(len(rows), 3)`` level, slope and count at origin ``rows`` of a panel buffer's ``target`` column (series
     ``j``: ``pad`` padding rows, then ``lengths[j]`` rows, smoothed with ``alphas[j]``).
 
-    The row ``r`` rows after a series' first real row holds the state of its first ``r`` rows: what a forecast
-    from that origin may read. The row just after a series' last row (the next series' first padding row, or the
-    extra last row) holds the state after all of them: a forecast from its end. Other padding rows are never
-    origins and hold zeros.
+    An origin ``r`` rows after a series' first real row (``1 <= r <= length``; ``r = length``: the row just after
+    its last one, a forecast from its end) gets the state of that series' first ``r`` rows: what a forecast from
+    it may read. Only the asked rows are kept, so memory grows with them, not with the buffer.
     """
-    out = np.zeros((len(target) + 1, 3), dtype=np.float64)
-    row = 0
-    for n, a in zip(lengths, alphas):
-        n = int(n)
-        if n:
-            level, slope, count = states(np.asarray(target[row + pad : row + pad + n], dtype=np.float64), float(a))
-            out[row + pad + 1 : row + pad + n + 1] = np.stack([level[1:], slope[1:], count[1:]], axis=1)
-        row += pad + n
+    rows = np.asarray(rows, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(lengths + pad)[:-1]]).astype(np.int64) + pad  # each series' first real row
+    which = np.searchsorted(first, rows, side="right") - 1  # a series' end row is the next one's first padding row
+    r = rows - first[np.maximum(which, 0)]
+    end = (r == 0) & (which > 0)  # without padding a series' end row is the next one's first row
+    which[end] -= 1
+    r[end] = lengths[which[end]]
+    if len(rows) and ((which < 0).any() or (r < 1).any() or (r > lengths[np.maximum(which, 0)]).any()):
+        raise ValueError("Theta origins must lie after one to all of a series' rows.")
+    out = np.empty((len(rows), 3), dtype=np.float64)
+    order = np.argsort(which, kind="stable")
+    bounds = np.searchsorted(which[order], np.arange(len(lengths) + 1))
+    for j in np.flatnonzero(np.diff(bounds)):
+        pick = order[bounds[j] : bounds[j + 1]]
+        z = np.asarray(target[first[j] : first[j] + lengths[j]], dtype=np.float64)
+        level, slope, count = states(z, float(alphas[j]))
+        out[pick] = np.stack([level[r[pick]], slope[r[pick]], count[r[pick]]], axis=1)
     return out
 
 

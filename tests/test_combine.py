@@ -65,15 +65,18 @@ def test_the_state_at_an_origin_reads_only_the_rows_before_it():
         for a in (0.1, 0.9):
             for got, want in zip(states(spoiled, a), states(x, a)):
                 np.testing.assert_array_equal(got[: r + 1], want[: r + 1])
-    pad, lengths = 3, [20, 30]
-    buf = np.concatenate([np.zeros(pad), x[:20], np.zeros(pad), x[20:]])
-    rows = theta_rows(buf, lengths, pad, np.array([0.3, 0.7]))
-    assert rows.shape == (len(buf) + 1, 3)
-    # Series 2's origin r (buffer row pad + 20 + pad + r) holds the state of its first r rows.
-    for r in (1, 5, 30):
-        np.testing.assert_allclose(rows[2 * pad + 20 + r], [s[r] for s in states(x[20:], 0.7)])
-    # The row after series 1's last row holds its end state (a forecast from its end).
-    np.testing.assert_allclose(rows[pad + 20], end_state(x[:20], 0.3))
+    for pad in (3, 0):
+        lengths = [20, 30]
+        buf = np.concatenate([np.zeros(pad), x[:20], np.zeros(pad), x[20:]])
+        # Series 2's origin r (buffer row pad + 20 + pad + r) holds the state of its first r rows; the row after
+        # series 1's last row holds its end state (a forecast from its end), even without padding.
+        rows = np.array([2 * pad + 21, 2 * pad + 25, 2 * pad + 50, pad + 20, pad + 1])
+        got = theta_rows(buf, lengths, pad, np.array([0.3, 0.7]), rows)
+        two, one = states(x[20:], 0.7), states(x[:20], 0.3)
+        want = [[s[r] for s in two] for r in (1, 5, 30)] + [list(end_state(x[:20], 0.3)), [s[1] for s in one]]
+        np.testing.assert_allclose(got, want)
+        with pytest.raises(ValueError, match="Theta origins"):
+            theta_rows(buf, lengths, pad, np.array([0.3, 0.7]), np.array([pad]))  # before any row: no state
 
 
 def test_alpha_follows_the_series():
