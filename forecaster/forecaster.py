@@ -730,8 +730,8 @@ class Forecaster:
 
     def _with_theta(self, view: WindowView, origins: np.ndarray, series: np.ndarray, z: np.ndarray, taus) -> np.ndarray:
         """``output.combine`` theta: the network's forecast ``z`` (model units) and each series' Theta forecast at
-        buffer-row ``origins`` averaged with Theta's weight ``theta_["weight"]`` (:mod:`forecaster.theta`; a quantile head's quantiles all move by the
-        median's shift, so they keep their order)."""
+        buffer-row ``origins`` averaged with Theta's weight ``theta_["weight"]`` (:mod:`forecaster.theta`; a
+        quantile head's quantiles all move by the median's shift, so they keep their order)."""
         from forecaster.theta import forecast
 
         rows, states = view.theta
