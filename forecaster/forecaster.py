@@ -625,10 +625,8 @@ class Forecaster:
         mode = out.combine
         self.theta_ = None
         scores = {}
-        if mode != "theta":
-            scores[0.0] = self._panel_validation(view, layout, used, val_o)
         if mode == "off":
-            return scores[0.0]
+            return self._panel_validation(view, layout, used, val_o)
         starts = layout.starts
         alpha = np.array([choose_alpha(buffer[s : s + int(e), 0]) for s, e in zip(starts, layout.train_ends)])
         self.theta_ = {"alpha": alpha}
@@ -638,10 +636,9 @@ class Forecaster:
         rows, states = view.theta
         self.theta_["end"] = states[np.searchsorted(rows, ends)]
         weights = (out.theta_weight,) if out.theta_weight is not None else (
-            (0.5,) if mode == "theta" else THETA_WEIGHTS)
-        for wt in weights:
-            self.theta_["weight"] = wt
-            scores[wt] = self._panel_validation(view, layout, used, val_o)
+            (0.5,) if mode == "theta" else (0.0, *THETA_WEIGHTS))
+        self.theta_["weight"] = weights[0]
+        scores.update(zip(weights, self._panel_validation(view, layout, used, val_o, weights=weights)))
         table = {f"val_smape_theta_{wt:g}": sc["val_smape"] for wt, sc in scores.items()}
         best = min(scores, key=lambda wt: (scores[wt]["val_smape"], wt))
         listed = ", ".join(f"{wt:g}: {sc['val_smape']:.3f}" for wt, sc in scores.items())
@@ -696,16 +693,20 @@ class Forecaster:
         return self
 
     def _panel_predict(self, view: WindowView, origins: np.ndarray, series: np.ndarray, *,
-                       quantiles: bool = False) -> np.ndarray:
+                       quantiles: bool = False, weights: tuple[float, ...] | None = None):
         """Forecasts in original units at buffer-row ``origins`` of the series ``series`` (indices into ``ids_``).
 
         As :meth:`_predict_view`: a quantile head's point forecast is its median; ``quantiles=True``
         returns every quantile, ``(len(origins), horizon, Q)``, each mapped back by its series' scaler.
+        ``weights``: a list of forecasts instead, one for each of these Theta weights (0: the network alone), from
+        one pass of the network (see :meth:`_theta_shift`).
         """
         horizon = self.config.window.horizon
         taus = getattr(self.io_, "quantiles", ())
         shape = (len(origins), horizon, *((len(taus),) if taus else ()))
-        out = np.empty(shape, dtype=np.float64)
+        theta = getattr(self, "theta_", None)
+        mixes = (None if theta is None else theta["weight"],) if weights is None else tuple(weights)
+        outs = [np.empty(shape, dtype=np.float64) for _ in mixes]
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])
             inputs = view.model_inputs(chunk)
@@ -716,22 +717,27 @@ class Forecaster:
             if rel.ndim == len(shape) + 1:  # an ensemble: the members' median (quantiles stay ordered)
                 rel = np.median(rel, axis=1)
             ref = view.reference(chunk)
-            z = rel + (ref[..., None] if taus else ref)
+            net = rel + (ref[..., None] if taus else ref)
             which = np.asarray(series[lo : lo + len(chunk)])
-            if getattr(self, "theta_", None) is not None:
-                z = self._with_theta(view, chunk, which, z, taus)
-            out[lo : lo + len(chunk)] = self.panel_scalers_.inverse_target(which, z.reshape(len(chunk), -1)).reshape(z.shape)
+            shift = self._theta_shift(view, chunk, which, net, taus) if any(mixes) else None
+            factors = None
             if getattr(self, "seasonal_", None) is not None:  # the indices of the forecast rows, multiplied back
                 factors = self._season_factors(view, chunk, which)
-                out[lo : lo + len(chunk)] *= factors[..., None] if taus else factors
+                factors = factors[..., None] if taus else factors
+            for out, wt in zip(outs, mixes):
+                z = net + wt * shift if wt else net
+                out[lo : lo + len(chunk)] = self.panel_scalers_.inverse_target(which, z.reshape(len(chunk), -1)).reshape(z.shape)
+                if factors is not None:
+                    out[lo : lo + len(chunk)] *= factors
         if taus and not quantiles:
-            return out[..., taus.index(0.5)]
-        return out
+            outs = [out[..., taus.index(0.5)] for out in outs]
+        return outs if weights is not None else outs[0]
 
-    def _with_theta(self, view: WindowView, origins: np.ndarray, series: np.ndarray, z: np.ndarray, taus) -> np.ndarray:
-        """``output.combine`` theta: the network's forecast ``z`` (model units) and each series' Theta forecast at
-        buffer-row ``origins`` averaged with Theta's weight ``theta_["weight"]`` (:mod:`forecaster.theta`; a
-        quantile head's quantiles all move by the median's shift, so they keep their order)."""
+    def _theta_shift(self, view: WindowView, origins: np.ndarray, series: np.ndarray, z: np.ndarray, taus) -> np.ndarray:
+        """``output.combine`` theta: each series' Theta forecast at buffer-row ``origins`` less the network's
+        forecast ``z`` (model units; a quantile head's median), shaped like ``z``. The served forecast is
+        ``z + theta_["weight"] * shift`` (:mod:`forecaster.theta`): a quantile head's quantiles all move by the
+        median's shift, so they keep their order."""
         from forecaster.theta import forecast
 
         rows, states = view.theta
@@ -740,13 +746,12 @@ class Forecaster:
             raise ValueError("A Theta state was asked for an origin it was not computed for.")
         state = states[pos]
         theta = forecast(state[:, 0], state[:, 1], state[:, 2], self.theta_["alpha"][series], z.shape[1])
-        mid = z[..., taus.index(0.5)] if taus else z
-        shift = self.theta_["weight"] * (theta - mid)
-        return z + (shift[..., None] if taus else shift)
+        shift = theta - (z[..., taus.index(0.5)] if taus else z)
+        return shift[..., None] if taus else shift
 
     def _theta_state(self, view: WindowView, buffer: np.ndarray, lengths, pad: int, index, rows: np.ndarray) -> None:
         """Give ``view`` the Theta states at the origin ``rows`` of ``buffer`` (series ``index`` laid out with
-        ``pad`` padding rows before their ``lengths`` rows), for :meth:`_with_theta`; nothing without a
+        ``pad`` padding rows before their ``lengths`` rows), for :meth:`_theta_shift`; nothing without a
         combination. ``view.theta`` is ``(sorted rows, (len(rows), 3) states)``."""
         if getattr(self, "theta_", None) is not None:
             from forecaster.theta import theta_rows
@@ -811,7 +816,7 @@ class Forecaster:
         out, h = self.config.output, self.config.window.horizon
         log_of = self.panel_scalers_.log[:, 0]
         raw, g = self._panel_targets(layout, used)
-        unit = np.array([series_scale(g_of(m.values[: int(e), 0], lg)) for m, e, lg in zip(used, layout.train_ends, log_of)])
+        unit = np.array([series_scale(g_of(m.target_values[: int(e)], lg)) for m, e, lg in zip(used, layout.train_ends, log_of)])
         pos = np.arange(len(val_o), dtype=np.int64)
         series, origins = val_o.series_of(pos), val_o.take(pos)
         # Each series' calibration origins in its own rows (read by a panel backtest's baseline interval).
@@ -835,12 +840,14 @@ class Forecaster:
             )
         return cal
 
-    def _panel_targets(self, layout, used: list) -> tuple[np.ndarray, np.ndarray]:
-        """The original-units target in the buffer's layout (padding: the first value) and its ``g`` (log or not, per series)."""
-        log_of = self.panel_scalers_.log[:, 0]
-        raw = np.concatenate([np.concatenate([np.repeat(m.values[:1, 0], layout.pad), m.values[:, 0]]) for m in used])
-        rows_log = np.repeat(log_of[: len(used)], layout.lengths + layout.pad)
-        return raw, g_of(raw, rows_log)
+    def _panel_targets(self, layout, used: list, *, g: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """The original-units target in the buffer's layout (padding: the first value) and, when ``g``, its ``g``
+        (log or not, per series; None otherwise)."""
+        raw = np.concatenate([np.concatenate([np.repeat(m.target_values[:1], layout.pad), m.target_values]) for m in used])
+        if not g:
+            return raw, None
+        log_of = self.panel_scalers_.log[: len(used), 0]
+        return raw, (g_of(raw, np.repeat(log_of, layout.lengths + layout.pad)) if log_of.any() else raw)
 
     def _panel_interval_inputs(self, view: WindowView, origins: np.ndarray, series: np.ndarray,
                                g_target: np.ndarray) -> dict[str, Any]:
@@ -859,28 +866,33 @@ class Forecaster:
             scale=parts["scale"], quantiles=parts["quantiles"])
         return self._quantile_interval_columns(parts["quantiles"], bounds)
 
-    def _panel_validation(self, view: WindowView, layout, used: list, val_o) -> dict[str, Any]:
+    def _panel_validation(self, view: WindowView, layout, used: list, val_o, *, weights: tuple[float, ...] | None = None):
         """Mean over series of sMAPE and MASE on the validation windows: the model beside naive and seasonal naive.
 
         Scored a chunk of windows at a time into per-series sums, so memory does not grow with windows x horizon.
+        ``weights``: a list of such scores instead, one for each of these Theta weights (see :meth:`_panel_predict`),
+        from one pass of the network.
         """
         from forecaster.evaluation.metrics import seasonal_naive_scale
 
         h, season = self.config.window.horizon, self.config.window.season or 1
         n_series = len(used)
         # Original-units target in the buffer's layout (padding: the first value), for actuals and baselines.
-        raw = self._panel_targets(layout, used)[0]
+        raw = self._panel_targets(layout, used, g=False)[0]
         k = np.arange(h)
-        names = ["model", "naive"] + (["seasonal_naive"] if 1 < season <= self.config.window.lookback else [])
+        models = ["model"] if weights is None else [f"model_{i}" for i in range(len(weights))]
+        names = models + ["naive"] + (["seasonal_naive"] if 1 < season <= self.config.window.lookback else [])
         abs_sum = {n: np.zeros(n_series) for n in names}
         smape_sum = {n: np.zeros(n_series) for n in names}
         for lo in range(0, len(val_o), 16 * PREDICT_CHUNK):
             pos = np.arange(lo, min(lo + 16 * PREDICT_CHUNK, len(val_o)), dtype=np.int64)
             series, origins = val_o.series_of(pos), val_o.take(pos)
             actual = raw[origins[:, None] + k]
+            fitted = self._panel_predict(view, origins, series, weights=weights)
+            fitted = dict(zip(models, [fitted] if weights is None else fitted))
             for name in names:
-                if name == "model":
-                    f = self._panel_predict(view, origins, series)
+                if name in fitted:
+                    f = fitted[name]
                 elif name == "naive":
                     f = raw[origins - 1][:, None]
                 else:
@@ -891,23 +903,28 @@ class Forecaster:
                 abs_sum[name] += np.bincount(series, weights=err.sum(axis=1), minlength=n_series)
                 smape_sum[name] += np.bincount(series, weights=sm.sum(axis=1), minlength=n_series)
         scales = np.array([
-            seasonal_naive_scale(m.values[: int(e), 0], season if season < int(e) else 1) for m, e in zip(used, layout.train_ends)
+            seasonal_naive_scale(m.target_values[: int(e)], season if season < int(e) else 1) for m, e in zip(used, layout.train_ends)
         ])
         scales = np.where(scales > 0, scales, np.nan)
         counts = val_o.counts * h
         seen = counts > 0
-        out: dict[str, Any] = {}
+        means: dict[str, Any] = {}
         for name in names:
             mae = abs_sum[name][seen] / counts[seen]
-            prefix = "val" if name == "model" else f"{name}_val"
-            out[f"{prefix}_smape"] = float(np.mean(100 * smape_sum[name][seen] / counts[seen]))
             mase = mae / scales[seen]
-            out[f"{prefix}_mase"] = float(np.nanmean(mase)) if np.isfinite(mase).any() else float("nan")
-        baselines = names[1:]
-        best = min(baselines, key=lambda n: out[f"{n}_val_mase"] if np.isfinite(out[f"{n}_val_mase"]) else np.inf)
-        out["best_baseline"] = best
-        out["beats_best_baseline"] = bool(out["val_mase"] < out[f"{best}_val_mase"])
-        return out
+            means[name] = (float(np.mean(100 * smape_sum[name][seen] / counts[seen])),
+                           float(np.nanmean(mase)) if np.isfinite(mase).any() else float("nan"))
+        baselines = names[len(models):]
+        best = min(baselines, key=lambda n: means[n][1] if np.isfinite(means[n][1]) else np.inf)
+        reports = []
+        for model in models:
+            out: dict[str, Any] = {"val_smape": means[model][0], "val_mase": means[model][1]}
+            for name in baselines:
+                out[f"{name}_val_smape"], out[f"{name}_val_mase"] = means[name]
+            out["best_baseline"] = best
+            out["beats_best_baseline"] = bool(out["val_mase"] < out[f"{best}_val_mase"])
+            reports.append(out)
+        return reports[0] if weights is None else reports
 
     def _panel_rows(self, windows: np.ndarray, last_times: list, index: list[int],
                     first: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list]:

@@ -216,7 +216,7 @@ def _panel_step_bases(members, cands: dict[str, np.ndarray], lookback: int, hori
     k = np.arange(horizon)
     errors, count = {name: np.zeros(horizon) for name in cands}, 0
     for m in members:
-        y = m.values[:, 0]
+        y = m.target_values
         end = split_rows(len(y), horizon, val_fraction)
         origins = np.arange(lookback, end - horizon + 1)
         if end < 3 or len(origins) == 0:
@@ -260,13 +260,14 @@ def deseason_members(members: list, config: ForecastConfig, freq: str, season: i
     out, indices = [], {}
     for m, o in zip(members, ordinals):
         end = split_rows(len(m), w.horizon, w.val_fraction)
-        idx = seasonal_indices(m.values[: max(end, 0), 0], season, int(o[0] % season)) if end > 0 else None
+        idx = seasonal_indices(m.target_values[: max(end, 0)], season, int(o[0] % season)) if end > 0 else None
         if idx is None:
             out.append(m)
             continue
         indices[m.id] = idx
-        frame = m.frame.copy()
-        frame[m.target] = adjust(frame[[m.target]].to_numpy(np.float64), idx, int(o[0]))[:, 0]
+        # A shallow copy with a new target column: the other columns (calendar features included) stay shared.
+        frame = m.frame.copy(deep=False)
+        frame[m.target] = adjust(m.target_values[:, None], idx, int(o[0]))[:, 0]
         out.append(replace(m, frame=frame))
     choice = {
         "value": f"{len(indices)} of {len(members)} series seasonally adjusted",

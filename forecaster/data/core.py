@@ -120,6 +120,12 @@ class Series:
         return self.frame[self.columns].to_numpy(dtype=np.float64)
 
     @property
+    def target_values(self) -> np.ndarray:
+        """``(n_rows,)`` float64 target: ``values[:, 0]`` without building the other columns (read-only use: it may
+        share the frame's memory)."""
+        return self.frame[self.target].to_numpy(dtype=np.float64)
+
+    @property
     def index(self) -> pd.DatetimeIndex:
         return self.frame.index  # type: ignore[return-value]
 

@@ -122,7 +122,7 @@ def baseline_interval_bounds(fc: Any, by_id: dict, origins: dict[str, np.ndarray
         cal_o = cal_o[cal_o >= season]
         if not len(cal_o):
             continue
-        y = by_id[sid].values[:, 0].astype(np.float64)
+        y = by_id[sid].target_values.astype(np.float64)
         actual.append(y[cal_o[:, None] + k])
         point.append(seasonal_naive(y, cal_o, horizon, season))
         series.append(np.full(len(cal_o), i, dtype=np.int64))
@@ -137,7 +137,7 @@ def baseline_interval_bounds(fc: Any, by_id: dict, origins: dict[str, np.ndarray
     out = {}
     for sid, o in origins.items():
         i = fc.ids_.index(sid)
-        y = by_id[sid].values[:, 0].astype(np.float64)
+        y = by_id[sid].target_values.astype(np.float64)
         out[sid] = cal.panel_bounds(seasonal[sid], series=np.full(len(o), i), log=np.full(len(o), log_of[i]),
                                     scale=local_scale(g_of(y, log_of[i]), o, lookback))
     return out
@@ -254,7 +254,7 @@ class PanelBacktestResult:
         for sid in list(dict.fromkeys(self.forecasts["id"]))[:max_series]:
             rows = self.forecasts[self.forecasts["id"] == sid]
             last = rows[rows["cutoff"] == rows["cutoff"].max()]
-            values = by_id[sid].values[:, 0]
+            values = by_id[sid].target_values
             full = pd.Series(values, index=by_id[sid].index)
             history[sid] = full.loc[: last["cutoff"].iloc[0]].iloc[-max(4 * int(lookback), 60):]
             stamps = pd.DatetimeIndex(last["timestamp"])
@@ -340,7 +340,7 @@ def panel_backtest(
     predict_seconds = time.perf_counter() - t0
     season = season if season is not None else (fc.config.window.season or season_of(config, ts.freq))
     k = np.arange(horizon)
-    baselines = {sid: _baselines(by_id[sid].values[:, 0], o, horizon, season) for sid, o in origins.items()}
+    baselines = {sid: _baselines(by_id[sid].target_values, o, horizon, season) for sid, o in origins.items()}
     base_bounds = {}
     if levels:
         base_bounds = baseline_interval_bounds(fc, by_id, origins, {s: b[REFERENCE] for s, b in baselines.items()}, season)
@@ -355,7 +355,7 @@ def panel_backtest(
     per_series, frames = [], []
     for sid, o in origins.items():
         m = by_id[sid]
-        y = m.values[:, 0]
+        y = m.target_values
         actual = y[o[:, None] + k]
         methods = {"model": forecasts[sid], **baselines[sid]}
         scale = _scale(y[: int(o[0])], season)
