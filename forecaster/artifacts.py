@@ -247,6 +247,8 @@ def read_manifest(run: Path) -> dict[str, Any]:
         types = {**types, "panel": (dict,)}  # a panel model: per-series state in its panel file
     if version != 1 and "intervals" in manifest:
         types = {**types, "intervals": (dict,)}  # conformal radii (forecaster.intervals.Calibration)
+    if version != 1 and "theta" in manifest and "panel" not in manifest:
+        types = {**types, "theta": (dict,)}  # one series' Theta combination (a panel keeps it in its panel file)
     missing = sorted(set(types) - set(manifest))
     unknown = sorted(set(manifest) - set(types))
     if missing or unknown:

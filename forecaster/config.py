@@ -68,7 +68,7 @@ STEP_BASES = ("naive", "seasonal_naive", "naive2", "drift")
 #: Their default: drift measured worse on M3 (yearly sMAPE 17.65 against 13.94 without it; quarterly 14.91 against 13.57).
 DEFAULT_BASE_CANDIDATES = ("naive", "seasonal_naive", "naive2")
 FALLBACKS = ("none", "baseline")
-#: ``output.combine``: what a panel's network forecast is averaged with.
+#: ``output.combine``: what the network's forecast is averaged with.
 COMBINES = ("auto", "theta", "off")
 MISSING_POLICIES = ("ffill", "interpolate", "error")
 #: Model families (keys of :data:`forecaster.models.MODEL_BUILDERS`).
@@ -475,10 +475,10 @@ class OutputConfig(_Section):
         "(a quantile head keeps its own initialisation; --no-zero-init: random).",
     )
     combine: str = _opt(
-        "auto", "Panels: theta serves the mean of the network's forecast and each series' Theta forecast (simple "
+        "auto", "theta serves the mean of the network's forecast and each series' Theta forecast (simple "
         "exponential smoothing with half the series' linear trend over its whole history, on the seasonally adjusted "
         "series), weighted by --theta-weight; auto: the network alone or its combination with Theta's weight "
-        "0.25, 0.5 or 0.75, whichever has the lowest validation sMAPE; off: the network alone. One series: off.",
+        "0.25, 0.5 or 0.75, whichever has the lowest validation sMAPE (one series: MAE); off: the network alone.",
         choices=COMBINES,
     )
     theta_weight: float | None = _opt(

@@ -179,9 +179,7 @@ class Forecaster:
         cfg = self.config
         if cfg.data.deseason == "on":
             raise ConfigError("`deseason` on applies to panels (many series) only; use --deseason auto or off for one series.")
-        if cfg.output.combine == "theta":
-            raise ConfigError("`combine` theta applies to panels (many series) only; use --combine auto or off for one series.")
-        cfg = cfg.replace(deseason="off", combine="off")
+        cfg = cfg.replace(deseason="off")
         self.theta_ = None
         if roles["target"] is not None and roles["target"] != series.target:
             raise DataError(f"The config's target is {roles['target']!r} but the series' target is {series.target!r}.")
@@ -232,8 +230,8 @@ class Forecaster:
         self.history_ = result.history
         self.calendar_ = list(calendar)
         self._remember_series(series, split.train_end, user_future)
-        # Validation score in original units, beside the baselines on the same origins.
-        score = self._validation_errors(view, values, split)
+        # Validation score in original units, beside the baselines on the same origins (and the Theta combination).
+        score = self._choose_series_combination(view, values, split)
         # Opt-in: serve the best baseline when the model loses to it on the validation windows (recorded).
         self.fallback_ = (
             score["best_baseline"] if cfg.output.fallback == "baseline" and not score["beats_best_baseline"] else None
@@ -287,11 +285,128 @@ class Forecaster:
         names, choice = chosen
         return series_base_stack(names, cfg or self.config), choice
 
-    def _validation_errors(self, view: WindowView, values: np.ndarray, split) -> dict[str, Any]:
+    def _choose_series_combination(self, view: WindowView, values: np.ndarray, split) -> dict[str, Any]:
+        """``output.combine`` for one series (as :meth:`_choose_combination` for a panel): the network alone and its
+        combinations with the series' Theta forecast scored on the validation windows (MAE); ``auto`` keeps the
+        lowest. Theta runs in original units on the series seasonally adjusted by indices from its training rows
+        (M4's Naive2 test; none when it fails), its ``alpha`` chosen on the training rows. Returns the validation
+        scores of the kept forecast, with every candidate's MAE."""
+        from forecaster.seasonality import adjust, grid_ordinal, seasonal_indices
+        from forecaster.theta import choose_alpha
+
+        out = self.config.output
+        mode = out.combine
+        self.theta_ = None
+        if mode == "off":
+            return self._validation_errors(view, values, split)
+        season, end = self.config.window.season or 1, split.train_end
+        first = grid_ordinal(self.last_index_[:1], self.freq_)
+        first = None if first is None else int(first[0])
+        indices = None
+        if season > 1 and first is not None:
+            indices = seasonal_indices(values[:end, 0], season, first % season)
+        adjusted = adjust(values[:, :1], indices, first or 0)[:, 0]
+        self.theta_ = {"alpha": choose_alpha(adjusted[:end]), "indices": indices, "first": first}
+        self.theta_["end"] = self._series_theta_state(view, adjusted, np.asarray(split.val_origins), first)
+        weights = (out.theta_weight,) if out.theta_weight is not None else (
+            (0.5,) if mode == "theta" else (0.0, *THETA_WEIGHTS))
+        self.theta_["weight"] = weights[0]
+        scores = dict(zip(weights, self._validation_errors(view, values, split, weights=weights)))
+        table = {f"val_mae_theta_{wt:g}": sc["val_mae"] for wt, sc in scores.items()}
+        best = min(scores, key=lambda wt: (scores[wt]["val_mae"], wt))
+        listed = ", ".join(f"{wt:g}: {sc['val_mae']:.4g}" for wt, sc in scores.items())
+        why = "given" if len(scores) == 1 else f"validation MAE by Theta's weight ({listed})"
+        season_note = "seasonally adjusted" if indices is not None else "not seasonally adjusted"
+        if best == 0.0:
+            self.theta_ = None
+            self.choices_["combine"] = {"value": "off", "why": f"{why}: the network alone"}
+            self.config = self.config.replace(combine="off")
+        else:
+            self.theta_["weight"] = best
+            self.choices_["combine"] = {
+                "value": f"theta, weight {best:g}",
+                "why": f"{why}; Theta smoothing weight {self.theta_['alpha']:g}, the series {season_note}"}
+            self.config = self.config.replace(combine="theta", theta_weight=best)
+        return {**scores[best], **table}
+
+    def _series_theta_state(self, view: WindowView, adjusted: np.ndarray, origins: np.ndarray,
+                            first: int | None) -> np.ndarray:
+        """Give ``view`` the Theta states of one series at ``origins`` (rows of ``adjusted``, the seasonally
+        adjusted target of the view's rows, the first at grid ordinal ``first``) and at its end; returns the
+        end state."""
+        from forecaster.theta import theta_rows
+
+        n = len(adjusted)
+        rows = np.unique(np.concatenate([np.asarray(origins, dtype=np.int64), [n]]))
+        rows = rows[(rows >= 1) & (rows <= n)]
+        states = theta_rows(adjusted, [n], 0, np.array([self.theta_["alpha"]]), rows)
+        view.theta, view.theta_first = (rows, states), first
+        return states[-1].copy()
+
+    def _series_theta(self, view: WindowView, series: Series, origins: np.ndarray) -> None:
+        """The Theta states of ``series`` (original units, the rows of ``view``) at ``origins``, for
+        :meth:`_predict_view`; nothing without a combination."""
+        if getattr(self, "theta_", None) is None:
+            return
+        from forecaster.seasonality import adjust, grid_ordinal
+
+        first = None
+        if self.theta_["indices"] is not None:
+            first = grid_ordinal(series.index[:1], self.freq_)
+            if first is None:
+                raise DataError(f"The frequency {self.freq_!r} has no fixed grid; this model's Theta combination needs one.")
+            first = int(first[0])
+        adjusted = adjust(series.target_values[:, None], self.theta_["indices"], first or 0)[:, 0]
+        self._series_theta_state(view, adjusted, origins, first)
+
+    def _series_theta_last(self, view: WindowView, series: Series | None) -> None:
+        """The Theta state after the last row (stored, or of the new data ``series``) for the one origin of
+        ``view`` (:meth:`_last_view`); nothing without a combination."""
+        theta = getattr(self, "theta_", None)
+        if theta is None:
+            return
+        from forecaster.seasonality import adjust, grid_ordinal
+        from forecaster.theta import end_state
+
+        lookback, indices = self.config.window.lookback, theta["indices"]
+        last = self.last_time_ if series is None else series.index[-1]
+        first = None
+        if indices is not None:
+            g = grid_ordinal(pd.DatetimeIndex([last]), self.freq_)
+            if g is None:
+                raise DataError(f"The frequency {self.freq_!r} has no fixed grid; this model's Theta combination needs one.")
+            first = int(g[0]) - lookback + 1  # the view's first row
+        if series is None:
+            state = np.asarray(theta["end"], dtype=np.float64)
+        else:
+            start = None if indices is None else int(grid_ordinal(series.index[:1], self.freq_)[0])
+            state = end_state(adjust(series.target_values[:, None], indices, start or 0)[:, 0], theta["alpha"])
+        view.theta, view.theta_first = (np.array([lookback], dtype=np.int64), state[None, :]), first
+
+    def _series_theta_shift(self, view: WindowView, origins: np.ndarray, mid: np.ndarray) -> np.ndarray:
+        """One series' Theta forecast (original units, reseasonalised) at rows ``origins`` of ``view`` less the
+        network's point forecast ``mid``: the served forecast is ``mid + theta_["weight"] * shift``."""
+        from forecaster.theta import forecast
+
+        rows, states = view.theta
+        pos = np.minimum(np.searchsorted(rows, origins), len(rows) - 1)
+        if not np.array_equal(rows[pos], origins):
+            raise ValueError("A Theta state was asked for an origin it was not computed for.")
+        state = states[pos]
+        h = mid.shape[1]
+        theta = forecast(state[:, 0], state[:, 1], state[:, 2], np.full(len(origins), self.theta_["alpha"]), h)
+        indices = self.theta_["indices"]
+        if indices is not None:
+            theta = theta * indices[(view.theta_first + origins[:, None] + np.arange(h)) % len(indices)]
+        return theta - mid
+
+    def _validation_errors(self, view: WindowView, values: np.ndarray, split, *,
+                           weights: tuple[float, ...] | None = None):
         """MAE and RMSE of the model and of the baselines on the validation origins, chunk by chunk.
 
         MASE divides by the in-sample seasonal-naive MAE of the training rows.
-        The model's line says whether it beats the best of the baselines.
+        The model's line says whether it beats the best of the baselines. ``weights``: a list of such scores
+        instead, one for each of these Theta weights (0: the network alone), from one pass of the network.
         """
         from forecaster.baselines import all_baselines
         from forecaster.evaluation.metrics import seasonal_naive_scale
@@ -300,14 +415,16 @@ class Forecaster:
         origins = split.val_origins
         # The seasonal naive forecast needs a whole season before the first validation origin.
         baselines = [b for b in VALIDATION_BASELINES if b != "seasonal_naive" or origins[0] >= season]
-        names = ["model", *baselines]
+        models = ["model"] if weights is None else [f"model_{i}" for i in range(len(weights))]
+        names = [*models, *baselines]
         abs_sum, sq_sum = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
         steps = np.arange(self.config.window.horizon)
         target = values[:, 0]
         for lo in range(0, len(origins), PREDICT_CHUNK):
             chunk = np.asarray(origins[lo : lo + PREDICT_CHUNK])
             actual = target[chunk[:, None] + steps]
-            forecasts = {"model": self._predict_view(view, chunk)}
+            fitted = self._predict_view(view, chunk, weights=weights)
+            forecasts = dict(zip(models, [fitted] if weights is None else fitted))
             base = all_baselines(target, chunk, len(steps), season if "seasonal_naive" in baselines else 1)
             forecasts.update({name: base[name] for name in baselines})
             for name, forecast in forecasts.items():
@@ -316,16 +433,20 @@ class Forecaster:
                 sq_sum[name] += float((err**2).sum())
         count = len(origins) * len(steps)
         scale = seasonal_naive_scale(target[: split.train_end], season if season < split.train_end else 1)
-        out: dict[str, Any] = {}
-        for name in names:
-            prefix = "val" if name == "model" else f"{name}_val"
-            out[f"{prefix}_mae"] = abs_sum[name] / count
-            out[f"{prefix}_rmse"] = float(np.sqrt(sq_sum[name] / count))
-            out[f"{prefix}_mase"] = abs_sum[name] / count / scale if scale > 0 else float("nan")
-        best = min(baselines, key=lambda n: out[f"{n}_val_mae"])
-        out["best_baseline"] = best
-        out["beats_best_baseline"] = bool(out["val_mae"] < out[f"{best}_val_mae"])
-        return out
+        def errors(name: str, prefix: str) -> dict[str, float]:
+            return {f"{prefix}_mae": abs_sum[name] / count, f"{prefix}_rmse": float(np.sqrt(sq_sum[name] / count)),
+                    f"{prefix}_mase": abs_sum[name] / count / scale if scale > 0 else float("nan")}
+
+        base_errors: dict[str, Any] = {}
+        for name in baselines:
+            base_errors.update(errors(name, f"{name}_val"))
+        best = min(baselines, key=lambda n: base_errors[f"{n}_val_mae"])
+        reports = []
+        for model in models:
+            out = {**errors(model, "val"), **base_errors, "best_baseline": best}
+            out["beats_best_baseline"] = bool(out["val_mae"] < out[f"{best}_val_mae"])
+            reports.append(out)
+        return reports[0] if weights is None else reports
 
     def _calibrate(self, view: WindowView, values: np.ndarray, split):
         """Conformal radii of ``output.intervals`` from the validation windows (see :mod:`forecaster.intervals`).
@@ -403,6 +524,7 @@ class Forecaster:
         self.check_compatible(series)
         origins = np.asarray(origins, dtype=np.int64)
         view = self._view(self.scaler_.transform_values(series.values), self.io_, self.config)
+        self._series_theta(view, series, origins)
         parts = self._interval_inputs(view, origins, series.values[:, 0])
         return {"point": parts["point"], **self._interval_frame(parts)}
 
@@ -1227,12 +1349,17 @@ class Forecaster:
             self.model_backend_ = backend_name()
         return self.model_.predict_on_batch(inputs)
 
-    def _predict_view(self, view: WindowView, origins: np.ndarray | range, *, quantiles: bool = False) -> np.ndarray:
+    def _predict_view(self, view: WindowView, origins: np.ndarray | range, *, quantiles: bool = False,
+                      weights: tuple[float, ...] | None = None):
         """Forecast many origins at once, in original units: ``(len(origins), horizon)``.
 
         A quantile head's point forecast is its median; ``quantiles=True`` returns every
         quantile, ``(len(origins), horizon, Q)``. Quantiles map back through the scaler's
         monotone inverse, so they stay ordered and exact in original units.
+        With a Theta combination (``theta_``, states given to ``view`` by :meth:`_series_theta`) the forecast moves
+        by Theta's weight times Theta's forecast less the network's point forecast (quantiles all by the median's
+        shift, so they stay ordered); ``weights``: a list of forecasts instead, one per Theta weight (0: the network
+        alone), from one pass of the network.
         """
         taus = getattr(self.io_, "quantiles", ())
         shape = (len(origins), self.config.window.horizon, *((len(taus),) if taus else ()))
@@ -1250,9 +1377,17 @@ class Forecaster:
                 rel = np.median(rel, axis=1)  # per quantile: the median of ordered vectors stays ordered
             ref = view.reference(chunk)
             out[lo : lo + len(chunk)] = self.scaler_.inverse_target(rel + (ref[..., None] if taus else ref))
+        theta = getattr(self, "theta_", None)
+        mixes = (None if theta is None else theta["weight"],) if weights is None else tuple(weights)
+        outs = [out]
+        if any(mixes):
+            mid = out[..., taus.index(0.5)] if taus else out
+            shift = self._series_theta_shift(view, np.asarray(origins, dtype=np.int64), mid)
+            shift = shift[..., None] if taus else shift
+            outs = [out + wt * shift if wt else out for wt in mixes]
         if taus and not quantiles:
-            return out[..., taus.index(0.5)]
-        return out
+            outs = [o[..., taus.index(0.5)] for o in outs]
+        return outs if weights is not None else outs[0]
 
     def _future_index(self, last, horizon: int) -> pd.DatetimeIndex:
         """The timestamps after ``last``: the frequency's grid, or the sessions of the run's exchange calendar."""
@@ -1314,6 +1449,7 @@ class Forecaster:
         if len(origins) and (origins.min() < self.config.window.lookback or origins.max() > last):
             raise DataError(f"Origins must lie in [{self.config.window.lookback}, {last}].")
         view = self._view(self.scaler_.transform_values(series.values), self.io_, self.config)
+        self._series_theta(view, series, origins)
         return self._predict_view(view, origins)
 
     def predict(self, data=None, *, future: pd.DataFrame | None = None, series=None) -> pd.DataFrame:
@@ -1353,6 +1489,7 @@ class Forecaster:
             forecast = self._baseline_forecast(tail[:, 0], n_rows)
             return pd.DataFrame({self.target_: forecast}, index=index)
         view = self._last_view(tail, index, future)
+        self._series_theta_last(view, series)
         if self.io_.quantiles or getattr(self, "calibration_", None) is not None:
             # The observed window in original units (the repeated rows after it are not read).
             observed = np.concatenate([tail[:, 0], np.repeat(tail[-1:, 0], horizon)])
@@ -1471,6 +1608,7 @@ class Forecaster:
             "calendar": list(self.calendar_),
             "choices": self.choices_,
             "fallback": None if self.fallback_ is None else {"baseline": self.fallback_, "first_value": self.first_value_},
+            **({"theta": _theta_manifest(self.theta_)} if not self.is_panel and getattr(self, "theta_", None) else {}),
             "series_id": self.series_id_,
             "frequency": self.freq_,
             "kind": self.kind_,
@@ -1590,6 +1728,7 @@ class Forecaster:
                 raise ArtifactError(f"{run / MANIFEST_FILE}: the panel's `intervals` entry needs one series scale per series.")
         else:
             _load_last_window(fc, manifest, run)
+            fc.theta_ = _theta_from_manifest(manifest, fc.config, run) if fc.config.output.combine == "theta" else None
         fc.history_ = _read_history(run / HISTORY_FILE)
         fc.run_dir_ = run
         return fc
@@ -1601,6 +1740,34 @@ def load(path: str | os.PathLike[str]) -> Forecaster:
 
 
 # ----------------------------------------------------------------------------
+def _theta_manifest(theta: dict[str, Any]) -> dict[str, Any]:
+    """One series' Theta combination as manifest JSON: smoothing and combination weights, the state after the last
+    fitted row and the seasonal indices (null: not adjusted)."""
+    indices = theta["indices"]
+    return {"alpha": float(theta["alpha"]), "weight": float(theta["weight"]),
+            "end": [float(v) for v in theta["end"]], "indices": None if indices is None else [float(v) for v in indices]}
+
+
+def _theta_from_manifest(manifest: dict[str, Any], config: ForecastConfig, run: Path) -> dict[str, Any]:
+    """Read a one-series run's ``theta`` entry strictly (see :func:`_theta_manifest`)."""
+    entry = manifest.get("theta")
+    where = f"{run / MANIFEST_FILE}: `theta`"
+    if not isinstance(entry, dict):
+        raise ArtifactError(f"{where} is missing; the config combines with Theta.")
+    try:
+        alpha, weight = float(entry["alpha"]), float(entry["weight"])
+        end = np.asarray(entry["end"], dtype=np.float64)
+        indices = None if entry["indices"] is None else np.asarray(entry["indices"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{where} is malformed ({exc}).") from None
+    season = config.window.season or 1
+    if not (0 < alpha <= 1 and 0 < weight < 1 and end.shape == (3,) and np.isfinite(end).all()
+            and (indices is None or (indices.shape == (season,) and np.isfinite(indices).all() and (indices > 0).all()))):
+        raise ArtifactError(f"{where} must hold alpha in (0, 1], weight in (0, 1), a finite 3-number end state and "
+                            f"null or {season} positive seasonal indices.")
+    return {"alpha": alpha, "weight": weight, "end": end, "indices": indices}
+
+
 def _one_series(ts: TimeSeries, what: str) -> Series:
     if len(ts) != 1:
         raise DataError(
