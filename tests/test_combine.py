@@ -1,5 +1,5 @@
-"""A panel's network combined with each series' Theta forecast (``--combine``): the method, leakage, the exact
-combination, every prediction path, save/load and bad input."""
+"""The network combined with each series' Theta forecast (``--combine``), for a panel and for one series: the
+method, leakage, the exact combination, every prediction path, save/load and bad input."""
 
 from __future__ import annotations
 
@@ -159,16 +159,97 @@ def test_alpha_reads_no_validation_row(pair):
     np.testing.assert_array_equal(again.theta_["alpha"], on.theta_["alpha"])
 
 
-def test_one_series_refuses_theta_and_auto_is_off(tmp_path):
-    one = panel_frame().query("unique_id == 'north'").drop(columns="unique_id")
-    with pytest.raises(ConfigError, match="combine"):
-        fc.Forecaster(**EXACT, combine="theta").fit(one)
-    path = tmp_path / "one.csv"
-    one.to_csv(path, index=False)
-    result = CliRunner().invoke(cli, ["--runs-dir", str(tmp_path / "runs"), "fit", str(path), "--combine", "theta",
-                                      "--epochs", "1", "--units", "4"])
-    assert "combine" in assert_one_line_error(result)
-    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+@pytest.fixture(scope="module")
+def one_pair():
+    """One seasonal monthly series fitted with the network alone and combined with Theta (the same network)."""
+    rng = np.random.default_rng(3)
+    t = np.arange(96)
+    y = (50 + 0.3 * t) * (1 + 0.25 * np.sin(2 * np.pi * t / 12)) + rng.normal(0, 1, len(t))
+    frame = pd.DataFrame({"date": pd.date_range("2001-01-01", periods=len(t), freq="MS"), "value": y})
+    return frame, fc.Forecaster(**EXACT, combine="off").fit(frame), fc.Forecaster(**EXACT, combine="theta").fit(frame)
+
+
+def _one_theta_long_way(model, y: np.ndarray, index: pd.DatetimeIndex, train_end: int, h: int) -> np.ndarray:
+    """One series' Theta forecast from the end of ``y`` the long way: the seasonal indices of the training rows,
+    the smoothing weight of the adjusted training rows, the method on the whole adjusted history, reseasonalised."""
+    from forecaster.seasonality import grid_ordinal, seasonal_indices
+
+    m = model.config.window.season
+    first = int(grid_ordinal(index[:1], "MS")[0])
+    idx = seasonal_indices(y[:train_end], m, first % m)
+    assert idx is not None  # the series is seasonal: the adjustment is exercised
+    pos = (first + np.arange(len(y) + h)) % m
+    adjusted = y / idx[pos[: len(y)]]
+    alpha = choose_alpha(adjusted[:train_end])
+    assert model.theta_["alpha"] == alpha
+    np.testing.assert_allclose(model.theta_["indices"], idx)
+    return theta_long_way(adjusted, alpha, h) * idx[pos[len(y) :]]
+
+
+def test_one_series_combination_is_the_mean_of_the_network_and_theta(one_pair):
+    frame, off, on = one_pair
+    assert off.theta_ is None and off.config.output.combine == "off"
+    assert on.config.output.combine == "theta" and on.config.output.theta_weight == 0.5
+    assert "seasonally adjusted" in on.choices_["combine"]["why"]
+    y, h = frame["value"].to_numpy(float), on.config.window.horizon
+    train_end = int(np.searchsorted(frame["date"], pd.Timestamp(on.data_["train_end"]))) + 1
+    theta = _one_theta_long_way(on, y, pd.DatetimeIndex(frame["date"]), train_end, h)
+    want = (off.predict()["value"].to_numpy() + theta) / 2
+    np.testing.assert_allclose(on.predict()["value"].to_numpy(), want, rtol=1e-6)
+
+
+def test_one_series_prediction_paths_and_a_saved_run_agree(one_pair, tmp_path):
+    from forecaster.data import as_timeseries
+
+    frame, _, on = one_pair
+    want = on.predict()
+    pd.testing.assert_frame_equal(on.predict(frame), want)
+    series = as_timeseries(frame).members[0]
+    np.testing.assert_allclose(on.predict_origins(series, np.array([len(frame)]))[0], want["value"], rtol=1e-9)
+    # A history cut short is forecast from its own end, as the backtest's origin there.
+    cut = on.predict(frame.iloc[:70])["value"].to_numpy()
+    np.testing.assert_allclose(on.predict_origins(series, np.array([70]))[0], cut, rtol=1e-9)
+    np.testing.assert_allclose(on.predict_intervals(series, np.array([70]))["point"][0], cut, rtol=1e-9)
+    loaded = fc.load(on.save(tmp_path / "run"))
+    assert loaded.theta_["weight"] == 0.5 and loaded.theta_["alpha"] == on.theta_["alpha"]
+    pd.testing.assert_frame_equal(loaded.predict(), want)
+
+
+def test_one_series_auto_keeps_the_lowest_validation_mae(one_pair):
+    frame = one_pair[0]
+    model = fc.Forecaster(**EXACT).fit(frame)  # combine auto, the default
+    m = model.metrics_
+    scores = {wt: m[f"val_mae_theta_{wt:g}"] for wt in (0.0, 0.25, 0.5, 0.75)}
+    best = min(scores, key=lambda wt: (scores[wt], wt))
+    assert m["val_mae"] == scores[best]
+    assert model.config.output.combine == ("off" if best == 0.0 else "theta")
+    assert (model.theta_ is None) == (best == 0.0)
+
+
+def test_one_series_theta_reads_no_validation_row(one_pair):
+    """The leakage spy of a one-series fit: rewriting the validation rows leaves the smoothing weight and the
+    seasonal indices."""
+    frame, _, on = one_pair
+    train_end = int(np.searchsorted(frame["date"], pd.Timestamp(on.data_["train_end"]))) + 1
+    spoiled = frame.copy()
+    spoiled.loc[train_end:, "value"] = spoiled["value"].to_numpy()[train_end:] * 3 + 40
+    again = fc.Forecaster(**EXACT, combine="theta").fit(spoiled)
+    assert again.theta_["alpha"] == on.theta_["alpha"]
+    np.testing.assert_array_equal(again.theta_["indices"], on.theta_["indices"])
+
+
+def test_one_series_tampered_theta_entry_is_refused(one_pair, tmp_path):
+    import json
+
+    from forecaster.exceptions import ArtifactError
+
+    run = one_pair[2].save(tmp_path / "run")
+    path = run / "forecaster.json"
+    manifest = json.loads(path.read_text())
+    manifest["theta"]["alpha"] = 2.0
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="theta"):
+        fc.load(run)
 
 
 @pytest.mark.slow
@@ -199,3 +280,12 @@ def test_a_seasonally_adjusted_panel_forecasts_the_same_from_every_path(tmp_path
     at_end = model.predict_panel_origins(frame, {s: np.array([int(lengths[s])]) for s in model.ids_})
     np.testing.assert_allclose(np.concatenate([at_end[s][0] for s in model.ids_]), want, rtol=1e-6)
     np.testing.assert_allclose(fc.load(model.save(tmp_path / "run")).predict(frame)["value"], want, rtol=1e-6)
+
+
+def test_a_bad_theta_weight_is_a_one_line_cli_error(one_pair, tmp_path):
+    path = tmp_path / "one.csv"
+    one_pair[0].to_csv(path, index=False)
+    result = CliRunner().invoke(cli, ["--runs-dir", str(tmp_path / "runs"), "fit", str(path), "--combine", "theta",
+                                      "--theta-weight", "1.5", "--epochs", "1", "--units", "4"])
+    assert "theta-weight" in assert_one_line_error(result, code=2)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

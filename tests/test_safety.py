@@ -146,12 +146,13 @@ def test_keras_requirement_has_cve_fixes():
 
 @pytest.fixture(scope="module")
 def v1_like_run(tmp_path_factory):
-    """A run with only what version-1 runs could have: no calendar, base or skip, one member, a fixed lookback."""
+    """A run with only what version-1 runs could have: no calendar, base, skip or combination, one member, a fixed
+    lookback."""
     tmp = tmp_path_factory.mktemp("v1")
     series = data.load(write_sensor_csv(tmp / "s.csv", n=160), target="temp")
     fc = Forecaster(ForecastConfig(
         units=3, epochs=1, lookback=12, horizon=3, ensemble=1, min_steps_per_epoch=1, calendar=False, base="naive",
-        skip="none", normalization="window", lr_patience=0,
+        skip="none", normalization="window", lr_patience=0, combine="off",
     )).fit(series)
     return fc.save(tmp / "runs" / "v1")
 
