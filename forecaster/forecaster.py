@@ -306,28 +306,14 @@ class Forecaster:
         if season > 1 and first is not None:
             indices = seasonal_indices(values[:end, 0], season, first % season)
         adjusted = adjust(values[:, :1], indices, first or 0)[:, 0]
-        self.theta_ = {"alpha": choose_alpha(adjusted[:end]), "indices": indices, "first": first}
+        self.theta_ = {"alpha": choose_alpha(adjusted[:end]), "indices": indices}
         self.theta_["end"] = self._series_theta_state(view, adjusted, np.asarray(split.val_origins), first)
         weights = (out.theta_weight,) if out.theta_weight is not None else (
             (0.5,) if mode == "theta" else (0.0, *THETA_WEIGHTS))
         self.theta_["weight"] = weights[0]
         scores = dict(zip(weights, self._validation_errors(view, values, split, weights=weights)))
-        table = {f"val_mae_theta_{wt:g}": sc["val_mae"] for wt, sc in scores.items()}
-        best = min(scores, key=lambda wt: (scores[wt]["val_mae"], wt))
-        listed = ", ".join(f"{wt:g}: {sc['val_mae']:.4g}" for wt, sc in scores.items())
-        why = "given" if len(scores) == 1 else f"validation MAE by Theta's weight ({listed})"
-        season_note = "seasonally adjusted" if indices is not None else "not seasonally adjusted"
-        if best == 0.0:
-            self.theta_ = None
-            self.choices_["combine"] = {"value": "off", "why": f"{why}: the network alone"}
-            self.config = self.config.replace(combine="off")
-        else:
-            self.theta_["weight"] = best
-            self.choices_["combine"] = {
-                "value": f"theta, weight {best:g}",
-                "why": f"{why}; Theta smoothing weight {self.theta_['alpha']:g}, the series {season_note}"}
-            self.config = self.config.replace(combine="theta", theta_weight=best)
-        return {**scores[best], **table}
+        note = "the series seasonally adjusted" if indices is not None else "the series not seasonally adjusted"
+        return self._keep_combination(scores, "val_mae", "MAE", f"Theta smoothing weight {self.theta_['alpha']:g}, {note}")
 
     def _series_theta_state(self, view: WindowView, adjusted: np.ndarray, origins: np.ndarray,
                             first: int | None) -> np.ndarray:
@@ -761,19 +747,24 @@ class Forecaster:
             (0.5,) if mode == "theta" else (0.0, *THETA_WEIGHTS))
         self.theta_["weight"] = weights[0]
         scores.update(zip(weights, self._panel_validation(view, layout, used, val_o, weights=weights)))
-        table = {f"val_smape_theta_{wt:g}": sc["val_smape"] for wt, sc in scores.items()}
-        best = min(scores, key=lambda wt: (scores[wt]["val_smape"], wt))
-        listed = ", ".join(f"{wt:g}: {sc['val_smape']:.3f}" for wt, sc in scores.items())
         values = ", ".join(f"{a:g}: {np.count_nonzero(alpha == a)}" for a in np.unique(alpha))
-        why = "given" if len(scores) == 1 else f"validation sMAPE by Theta's weight ({listed})"
+        return self._keep_combination(scores, "val_smape", "sMAPE", f"Theta smoothing weight by series ({values})")
+
+    def _keep_combination(self, scores: dict[float, dict[str, Any]], key: str, label: str, detail: str) -> dict[str, Any]:
+        """Keep the Theta weight of ``scores`` (weight -> validation scores; 0: the network alone) with the lowest
+        ``key``: sets ``theta_`` (None for the network alone), the ``combine`` choice and the config; returns the
+        kept scores with every candidate's ``key`` (``val_smape_theta_0`` ...)."""
+        table = {f"{key}_theta_{wt:g}": sc[key] for wt, sc in scores.items()}
+        best = min(scores, key=lambda wt: (scores[wt][key], wt))
+        listed = ", ".join(f"{wt:g}: {sc[key]:.4g}" for wt, sc in scores.items())
+        why = "given" if len(scores) == 1 else f"validation {label} by Theta's weight ({listed})"
         if best == 0.0:
             self.theta_ = None
             self.choices_["combine"] = {"value": "off", "why": f"{why}: the network alone"}
             self.config = self.config.replace(combine="off")
         else:
             self.theta_["weight"] = best
-            self.choices_["combine"] = {"value": f"theta, weight {best:g}",
-                                        "why": f"{why}; Theta smoothing weight by series ({values})"}
+            self.choices_["combine"] = {"value": f"theta, weight {best:g}", "why": f"{why}; {detail}"}
             self.config = self.config.replace(combine="theta", theta_weight=best)
         return {**scores[best], **table}
 

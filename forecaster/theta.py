@@ -1,4 +1,4 @@
-"""The Theta method per series, the forecast a panel's network is combined with (``output.combine``, ``--combine``).
+"""The Theta method per series, the forecast the network is combined with (``output.combine``, ``--combine``).
 
 The Theta method won the M3 competition (Assimakopoulos and Nikolopoulos, 2000). Hyndman and Billah (2003) showed
 it is simple exponential smoothing with a drift of half the series' linear trend: at an origin after ``n`` rows,
@@ -10,14 +10,15 @@ where ``level_n`` is the smoothed level (weight ``alpha`` on the newest row, the
 and ``slope_n`` the least-squares slope of the ``n`` rows against time. Applied to the seasonally adjusted series
 (``--deseason``, M4's decomposition), and reseasonalised, it is the classical method.
 
-Here it runs on the panel's buffer in model units (each series scaled by its own scaler, seasonally adjusted
+For a panel it runs on the buffer in model units (each series scaled by its own scaler, seasonally adjusted
 where the panel is): the level and the slope are affine-equivariant (the level's weights sum to one, the slope's
 to zero), so the forecast maps back to original units through the series' scaler like the network's own. Every
 quantity at an origin reads the series' rows *before* it only: the level is a recursion, the slope comes from
 running sums. ``alpha`` is chosen per series from :data:`ALPHAS` by the lowest one-step-ahead squared error over
 that series' training rows (the rows before its validation split).
 
-Only the states at the origins asked for are kept (:func:`theta_rows`): three numbers per forecast origin, so the
+One series takes it in original units, on the series divided by the seasonal indices of its training rows (see
+``Forecaster._choose_series_combination``). Only the states at the origins asked for are kept (:func:`theta_rows`): three numbers per forecast origin, so the
 memory grows with the validation and forecast origins, not with the buffer.
 """
 
