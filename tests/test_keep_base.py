@@ -90,3 +90,23 @@ def test_fit_info_and_predict_of_a_kept_base_with_the_final_fit(tmp_path, monkey
     assert res.exit_code == 0, res.output
     values = pd.read_csv(io.StringIO(res.stdout)).iloc[:, 1].to_numpy()
     np.testing.assert_allclose(values, _seasonal_naive(frame), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_resumed_fit_that_had_kept_its_base_still_reports_it(tmp_path, caplog):
+    """``fit --resume`` after a kill between the end of training and the saved run reuses the trained weights and
+    reports the kept base as the uninterrupted fit did."""
+    frame = _frame()
+    ckpt = tmp_path / "ckpt"
+    first = Forecaster(ForecastConfig(**TINY)).fit(frame, target="y", checkpoint_dir=ckpt)
+    assert first.metrics_["kept_base"] is True
+    with caplog.at_level("INFO", logger="forecaster"):
+        again = Forecaster(ForecastConfig(**TINY)).fit(frame, target="y", checkpoint_dir=ckpt)
+    assert "reusing its weights" in caplog.text
+    assert again.metrics_["kept_base"] is True and again.metrics_["best_epoch"] == 0
+    assert again.metrics_["val_loss"] == first.metrics_["val_loss"]
+    np.testing.assert_array_equal(again.predict().to_numpy(), first.predict().to_numpy())
+    # A checkpoint written before the record existed: read as not kept, never an error.
+    (ckpt / "trained.json").unlink()
+    older = Forecaster(ForecastConfig(**TINY)).fit(frame, target="y", checkpoint_dir=ckpt)
+    assert "kept_base" not in older.metrics_

@@ -280,8 +280,10 @@ def train(
             with warnings.catch_warnings():  # the finished fit's optimizer state is not needed, only its weights
                 warnings.simplefilter("ignore", UserWarning)
                 plain.load_weights(trained)
+            kept_initial, initial_val_loss = _read_kept(trained)
             result = TrainResult(model=plain, history=_read_history(history_csv), seconds=0.0, replicas=replicas,
-                                 global_batch_size=batch_size)
+                                 global_batch_size=batch_size, initial_val_loss=initial_val_loss,
+                                 kept_initial=kept_initial)
             return _final_fit(result, config, io, view, final_origins, final_weights, strategy, batch_size, teacher)
         _align_history(history_csv, ckpt / "backup")
         callbacks += [
@@ -340,10 +342,41 @@ def train(
         # Written before the run is saved: an interruption from here on resumes without training again.
         partial = trained.with_name("trained-partial.weights.h5")
         model.save_weights(partial)
+        # Whether the untrained network was kept, beside the weights: a resumed fit reports it as this one would.
+        _write_kept(trained, kept, initial_loss)
         partial.replace(trained)
     result = TrainResult(model=model, history=history, seconds=elapsed, replicas=replicas, global_batch_size=batch_size,
                          initial_val_loss=initial_loss, kept_initial=kept)
     return _final_fit(result, config, io, view, final_origins, final_weights, strategy, batch_size, teacher)
+
+
+def _kept_file(trained: Path) -> Path:
+    return trained.with_name("trained.json")
+
+
+def _write_kept(trained: Path, kept: bool, initial_loss: float | None) -> None:
+    """Record beside the trained weights whether the untrained network was kept and its validation loss."""
+    import json
+
+    loss = initial_loss if initial_loss is not None and np.isfinite(initial_loss) else None
+    path = _kept_file(trained)
+    tmp = path.with_name("trained-partial.json")
+    tmp.write_text(json.dumps({"kept_initial": bool(kept), "initial_val_loss": loss}), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _read_kept(trained: Path) -> tuple[bool, float | None]:
+    """What :func:`_write_kept` recorded; a checkpoint without the record (or a damaged one): not kept."""
+    import json
+
+    try:
+        entry = json.loads(_kept_file(trained).read_text(encoding="utf-8"))
+        kept, loss = entry["kept_initial"], entry["initial_val_loss"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False, None
+    if not isinstance(kept, bool) or not (loss is None or isinstance(loss, (int, float))):
+        return False, None
+    return kept, None if loss is None else float(loss)
 
 
 def _final_fit(result: TrainResult, config: ForecastConfig, io: IOSpec, view: WindowView, origins, weights,
