@@ -478,7 +478,8 @@ class OutputConfig(_Section):
         "auto", "theta serves the mean of the network's forecast and each series' Theta forecast (simple "
         "exponential smoothing with half the series' linear trend over its whole history, on the seasonally adjusted "
         "series), weighted by --theta-weight; auto: the network alone or its combination with Theta's weight "
-        "0.25, 0.5 or 0.75, whichever has the lowest validation sMAPE (one series: MAE); off: the network alone.",
+        "0.25, 0.5 or 0.75, whichever has the lowest validation sMAPE (one series: MAE, and weight 0.5 below 100 "
+        "validation windows); off: the network alone.",
         choices=COMBINES,
     )
     theta_weight: float | None = _opt(

@@ -65,6 +65,12 @@ HISTORY_FILE = "history.csv"
 PREDICT_CHUNK = 4096
 #: Theta's weights in the combination that ``combine auto`` scores beside the network alone (see ``--theta-weight``).
 THETA_WEIGHTS = (0.25, 0.5, 0.75)
+#: One series: ``combine auto`` chooses Theta's weight on the validation windows only from this many windows on;
+#: with fewer it takes 0.5. On 24 short M3/Tourism series (at most 43 validation windows) choosing measured worse
+#: than 0.5 (geometric-mean MASE ratio to the best statistical model 1.339 against 1.268); on two long series
+#: (daily temperatures, sunspots: hundreds of windows) choosing measured better (0.703 against 0.726, 1.082
+#: against 1.144).
+SERIES_CHOICE_WINDOWS = 100
 #: Baselines the fit report compares the model with on the validation windows.
 VALIDATION_BASELINES = ("naive", "seasonal_naive", "drift")
 #: Per-series state of a panel model in its run directory (plain arrays, no pickle).
@@ -313,7 +319,12 @@ class Forecaster:
         self.theta_["weight"] = weights[0]
         scores = dict(zip(weights, self._validation_errors(view, values, split, weights=weights)))
         note = "the series seasonally adjusted" if indices is not None else "the series not seasonally adjusted"
-        return self._keep_combination(scores, "val_mae", "MAE", f"Theta smoothing weight {self.theta_['alpha']:g}, {note}")
+        n_val = len(split.val_origins)
+        few = len(weights) > 1 and n_val < SERIES_CHOICE_WINDOWS
+        return self._keep_combination(
+            scores, "val_mae", "MAE", f"Theta smoothing weight {self.theta_['alpha']:g}, {note}",
+            keep=(0.5, f"{n_val} validation windows are too few to choose on (fewer than {SERIES_CHOICE_WINDOWS})")
+            if few else None)
 
     def _series_theta_state(self, view: WindowView, adjusted: np.ndarray, origins: np.ndarray,
                             first: int | None) -> np.ndarray:
@@ -750,14 +761,18 @@ class Forecaster:
         values = ", ".join(f"{a:g}: {np.count_nonzero(alpha == a)}" for a in np.unique(alpha))
         return self._keep_combination(scores, "val_smape", "sMAPE", f"Theta smoothing weight by series ({values})")
 
-    def _keep_combination(self, scores: dict[float, dict[str, Any]], key: str, label: str, detail: str) -> dict[str, Any]:
+    def _keep_combination(self, scores: dict[float, dict[str, Any]], key: str, label: str, detail: str,
+                          keep: tuple[float, str] | None = None) -> dict[str, Any]:
         """Keep the Theta weight of ``scores`` (weight -> validation scores; 0: the network alone) with the lowest
-        ``key``: sets ``theta_`` (None for the network alone), the ``combine`` choice and the config; returns the
-        kept scores with every candidate's ``key`` (``val_smape_theta_0`` ...)."""
+        ``key`` (or the weight of ``keep``, for its reason): sets ``theta_`` (None for the network alone), the
+        ``combine`` choice and the config; returns the kept scores with every candidate's ``key``
+        (``val_smape_theta_0`` ...)."""
         table = {f"{key}_theta_{wt:g}": sc[key] for wt, sc in scores.items()}
-        best = min(scores, key=lambda wt: (scores[wt][key], wt))
+        best = min(scores, key=lambda wt: (scores[wt][key], wt)) if keep is None else keep[0]
         listed = ", ".join(f"{wt:g}: {sc[key]:.4g}" for wt, sc in scores.items())
         why = "given" if len(scores) == 1 else f"validation {label} by Theta's weight ({listed})"
+        if keep is not None:
+            why = f"{why}; {keep[1]}: weight {keep[0]:g}"
         if best == 0.0:
             self.theta_ = None
             self.choices_["combine"] = {"value": "off", "why": f"{why}: the network alone"}

@@ -215,10 +215,24 @@ def test_one_series_prediction_paths_and_a_saved_run_agree(one_pair, tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(), want)
 
 
-def test_one_series_auto_keeps_the_lowest_validation_mae(one_pair):
+def test_one_series_auto_takes_half_on_few_windows_and_chooses_on_many(one_pair):
+    """``combine auto`` for one series: below SERIES_CHOICE_WINDOWS validation windows Theta's weight 0.5 (every
+    candidate still scored and reported); from there on the lowest validation MAE."""
+    from forecaster.forecaster import SERIES_CHOICE_WINDOWS
+
     frame = one_pair[0]
-    model = fc.Forecaster(**EXACT).fit(frame)  # combine auto, the default
+    few = fc.Forecaster(**EXACT).fit(frame)  # combine auto, the default
+    assert few.metrics_["val_windows"] < SERIES_CHOICE_WINDOWS
+    assert few.config.output.combine == "theta" and few.theta_["weight"] == 0.5
+    assert few.metrics_["val_mae"] == few.metrics_["val_mae_theta_0.5"]
+    assert "too few to choose on" in few.choices_["combine"]["why"]
+    rng = np.random.default_rng(4)
+    t = np.arange(800)
+    y = 20 + np.sin(2 * np.pi * t / 7) + rng.normal(0, 0.5, len(t)).cumsum() * 0.1
+    long = pd.DataFrame({"date": pd.date_range("2001-01-01", periods=len(t), freq="D"), "value": y})
+    model = fc.Forecaster(**EXACT).fit(long)
     m = model.metrics_
+    assert m["val_windows"] >= SERIES_CHOICE_WINDOWS
     scores = {wt: m[f"val_mae_theta_{wt:g}"] for wt in (0.0, 0.25, 0.5, 0.75)}
     best = min(scores, key=lambda wt: (scores[wt], wt))
     assert m["val_mae"] == scores[best]

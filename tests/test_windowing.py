@@ -355,9 +355,9 @@ def test_auto_base_picks_naive2_where_it_is_most_accurate_on_training_windows() 
     assert bases == want, why
     assert "naive2" in why and "seasonal naive" in why
 
-    class Member:  # what _panel_step_bases reads of a series: its values, target in column 0
+    class Member:  # what _panel_step_bases reads of a series: its target
         def __init__(self, v):
-            self.values = v[:, None]
+            self.target_values = v
 
     bases, _ = _panel_step_bases([Member(y), Member(2 * y[:200])], cands, 16, 4, 0.15)
     assert bases == want
