@@ -66,7 +66,7 @@ PREDICT_CHUNK = 4096
 #: Theta's weights in the combination that ``combine auto`` scores beside the network alone (see ``--theta-weight``).
 THETA_WEIGHTS = (0.25, 0.5, 0.75)
 #: One series: ``combine auto`` chooses Theta's weight on the validation windows only from this many windows on;
-#: with fewer it takes 0.5. On 24 short M3/Tourism series (at most 43 validation windows) choosing measured worse
+#: with fewer it takes 0.5. On 24 short M3/Tourism series (at most 23 validation windows) choosing measured worse
 #: than 0.5 (geometric-mean MASE ratio to the best statistical model 1.339 against 1.268); on two long series
 #: (daily temperatures, sunspots: hundreds of windows) choosing measured better (0.703 against 0.726, 1.082
 #: against 1.144).
