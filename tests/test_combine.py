@@ -215,9 +215,9 @@ def test_one_series_prediction_paths_and_a_saved_run_agree(one_pair, tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(), want)
 
 
-def test_one_series_auto_takes_half_on_few_windows_and_chooses_on_many(one_pair):
+def test_one_series_auto_takes_half_on_few_windows(one_pair):
     """``combine auto`` for one series: below SERIES_CHOICE_WINDOWS validation windows Theta's weight 0.5 (every
-    candidate still scored and reported); from there on the lowest validation MAE."""
+    candidate still scored and reported); from there on the lowest validation MAE (below)."""
     from forecaster.forecaster import SERIES_CHOICE_WINDOWS
 
     frame = one_pair[0]
@@ -226,6 +226,12 @@ def test_one_series_auto_takes_half_on_few_windows_and_chooses_on_many(one_pair)
     assert few.config.output.combine == "theta" and few.theta_["weight"] == 0.5
     assert few.metrics_["val_mae"] == few.metrics_["val_mae_theta_0.5"]
     assert "too few to choose on" in few.choices_["combine"]["why"]
+
+
+@pytest.mark.slow  # an 800-row fit; the default tier has the few-windows case above
+def test_one_series_auto_chooses_on_many_windows():
+    from forecaster.forecaster import SERIES_CHOICE_WINDOWS
+
     rng = np.random.default_rng(4)
     t = np.arange(800)
     y = 20 + np.sin(2 * np.pi * t / 7) + rng.normal(0, 0.5, len(t)).cumsum() * 0.1

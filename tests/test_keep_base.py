@@ -20,7 +20,8 @@ from forecaster.exceptions import ConfigError
 from forecaster.forecaster import Forecaster
 
 TINY = dict(units=4, epochs=2, lookback=8, horizon=4, season=4, batch_size=16, patience=5, ensemble=1,
-            min_steps_per_epoch=2, base="seasonal_naive", normalization="global", transform="none", calendar=False)
+            min_steps_per_epoch=2, base="seasonal_naive", normalization="global", transform="none", calendar=False,
+            combine="off")  # the network alone: a combination with Theta would move the forecast off the exact base
 
 
 def _frame(n: int = 160) -> pd.DataFrame:
@@ -77,7 +78,7 @@ def test_fit_info_and_predict_of_a_kept_base_with_the_final_fit(tmp_path, monkey
     runner = CliRunner()
     flags = ["--units", "4", "--epochs", "2", "--lookback", "8", "--horizon", "4", "--season", "4", "--batch-size", "16",
              "--ensemble", "1", "--min-steps-per-epoch", "2", "--base", "seasonal_naive", "--normalization", "global",
-             "--transform", "none", "--no-calendar", "--final-fit", "all"]
+             "--transform", "none", "--no-calendar", "--final-fit", "all", "--combine", "off"]
     res = runner.invoke(cli, ["fit", "kept.csv", "--target", "y", *flags])
     assert res.exit_code == 0, res.output
     assert "(best 0)" in res.output and "it is kept" in res.output
