@@ -225,7 +225,7 @@ def test_zero_init_starts_the_network_at_its_base_forecast():
     frame = pd.DataFrame({"y": y}, index=idx)
     m = fc.Forecaster(units=3, epochs=1, lookback=24, horizon=6, ensemble=1, min_steps_per_epoch=1, season=24,
                       base="seasonal_naive", zero_init=True, learning_rate=1e-12, calendar=False,
-                      normalization="window").fit(frame, target="y")
+                      normalization="window", combine="off").fit(frame, target="y")  # the network alone
     out = m.predict()["y"].to_numpy()
     np.testing.assert_allclose(out, y[-24:-18], rtol=1e-5)
     # Without it, the same untrained network does not reproduce the base.
