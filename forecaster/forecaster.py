@@ -297,7 +297,7 @@ class Forecaster:
         lowest. Theta runs in original units on the series seasonally adjusted by indices from its training rows
         (M4's Naive2 test; none when it fails), its ``alpha`` chosen on the training rows. Returns the validation
         scores of the kept forecast, with every candidate's MAE."""
-        from forecaster.seasonality import adjust, grid_ordinal, seasonal_indices
+        from forecaster.seasonality import grid_ordinal, seasonal_indices
         from forecaster.theta import choose_alpha
 
         out = self.config.output
@@ -307,12 +307,12 @@ class Forecaster:
             return self._validation_errors(view, values, split)
         season, end = self.config.window.season or 1, split.train_end
         first = grid_ordinal(self.last_index_[:1], self.freq_)
-        first = None if first is None else int(first[0])
         indices = None
         if season > 1 and first is not None:
-            indices = seasonal_indices(values[:end, 0], season, first % season)
-        adjusted = adjust(values[:, :1], indices, first or 0)[:, 0]
-        self.theta_ = {"alpha": choose_alpha(adjusted[:end]), "indices": indices}
+            indices = seasonal_indices(values[:end, 0], season, int(first[0]) % season)
+        self.theta_ = {"indices": indices}
+        adjusted, first = self._theta_adjusted(values[:, 0], self.last_index_)
+        self.theta_["alpha"] = choose_alpha(adjusted[:end])
         self.theta_["end"] = self._series_theta_state(view, adjusted, np.asarray(split.val_origins), first)
         weights = (out.theta_weight,) if out.theta_weight is not None else (
             (0.5,) if mode == "theta" else (0.0, *THETA_WEIGHTS))
@@ -340,20 +340,34 @@ class Forecaster:
         view.theta, view.theta_first = (rows, states), first
         return states[-1].copy()
 
+    def _theta_first(self, times) -> int | None:
+        """The grid ordinal of ``times[0]``, where one series' Theta combination reads its seasonal indices from
+        (None without indices)."""
+        if self.theta_["indices"] is None:
+            return None
+        from forecaster.seasonality import grid_ordinal
+
+        first = grid_ordinal(pd.DatetimeIndex(times[:1]), self.freq_)
+        if first is None:
+            raise DataError(f"The frequency {self.freq_!r} has no fixed grid; this model's Theta combination needs one.")
+        return int(first[0])
+
+    def _theta_adjusted(self, target: np.ndarray, index: pd.DatetimeIndex) -> tuple[np.ndarray, int | None]:
+        """One series' ``target`` (original units, at ``index``) divided by the seasonal indices of ``theta_``, and
+        the grid ordinal of its first row (the target as given and None without indices)."""
+        from forecaster.seasonality import adjust
+
+        first = self._theta_first(index)
+        if first is None:
+            return np.asarray(target, dtype=np.float64), None
+        return adjust(np.asarray(target)[:, None], self.theta_["indices"], first)[:, 0], first
+
     def _series_theta(self, view: WindowView, series: Series, origins: np.ndarray) -> None:
         """The Theta states of ``series`` (original units, the rows of ``view``) at ``origins``, for
         :meth:`_predict_view`; nothing without a combination."""
         if getattr(self, "theta_", None) is None:
             return
-        from forecaster.seasonality import adjust, grid_ordinal
-
-        first = None
-        if self.theta_["indices"] is not None:
-            first = grid_ordinal(series.index[:1], self.freq_)
-            if first is None:
-                raise DataError(f"The frequency {self.freq_!r} has no fixed grid; this model's Theta combination needs one.")
-            first = int(first[0])
-        adjusted = adjust(series.target_values[:, None], self.theta_["indices"], first or 0)[:, 0]
+        adjusted, first = self._theta_adjusted(series.target_values, series.index)
         self._series_theta_state(view, adjusted, origins, first)
 
     def _series_theta_last(self, view: WindowView, series: Series | None) -> None:
@@ -362,36 +376,23 @@ class Forecaster:
         theta = getattr(self, "theta_", None)
         if theta is None:
             return
-        from forecaster.seasonality import adjust, grid_ordinal
         from forecaster.theta import end_state
 
-        lookback, indices = self.config.window.lookback, theta["indices"]
+        lookback = self.config.window.lookback
         last = self.last_time_ if series is None else series.index[-1]
-        first = None
-        if indices is not None:
-            g = grid_ordinal(pd.DatetimeIndex([last]), self.freq_)
-            if g is None:
-                raise DataError(f"The frequency {self.freq_!r} has no fixed grid; this model's Theta combination needs one.")
-            first = int(g[0]) - lookback + 1  # the view's first row
+        first = self._theta_first([last])
+        first = None if first is None else first - lookback + 1  # the view's first row: lookback - 1 rows before the last
         if series is None:
             state = np.asarray(theta["end"], dtype=np.float64)
         else:
-            start = None if indices is None else int(grid_ordinal(series.index[:1], self.freq_)[0])
-            state = end_state(adjust(series.target_values[:, None], indices, start or 0)[:, 0], theta["alpha"])
+            state = end_state(self._theta_adjusted(series.target_values, series.index)[0], theta["alpha"])
         view.theta, view.theta_first = (np.array([lookback], dtype=np.int64), state[None, :]), first
 
     def _series_theta_shift(self, view: WindowView, origins: np.ndarray, mid: np.ndarray) -> np.ndarray:
         """One series' Theta forecast (original units, reseasonalised) at rows ``origins`` of ``view`` less the
         network's point forecast ``mid``: the served forecast is ``mid + theta_["weight"] * shift``."""
-        from forecaster.theta import forecast
-
-        rows, states = view.theta
-        pos = np.minimum(np.searchsorted(rows, origins), len(rows) - 1)
-        if not np.array_equal(rows[pos], origins):
-            raise ValueError("A Theta state was asked for an origin it was not computed for.")
-        state = states[pos]
         h = mid.shape[1]
-        theta = forecast(state[:, 0], state[:, 1], state[:, 2], np.full(len(origins), self.theta_["alpha"]), h)
+        theta = _theta_forecast(view, origins, np.full(len(origins), self.theta_["alpha"]), h)
         indices = self.theta_["indices"]
         if indices is not None:
             theta = theta * indices[(view.theta_first + origins[:, None] + np.arange(h)) % len(indices)]
@@ -866,14 +867,7 @@ class Forecaster:
         forecast ``z`` (model units; a quantile head's median), shaped like ``z``. The served forecast is
         ``z + theta_["weight"] * shift`` (:mod:`forecaster.theta`): a quantile head's quantiles all move by the
         median's shift, so they keep their order."""
-        from forecaster.theta import forecast
-
-        rows, states = view.theta
-        pos = np.minimum(np.searchsorted(rows, origins), len(rows) - 1)
-        if not np.array_equal(rows[pos], origins):
-            raise ValueError("A Theta state was asked for an origin it was not computed for.")
-        state = states[pos]
-        theta = forecast(state[:, 0], state[:, 1], state[:, 2], self.theta_["alpha"][series], z.shape[1])
+        theta = _theta_forecast(view, origins, self.theta_["alpha"][series], z.shape[1])
         shift = theta - (z[..., taus.index(0.5)] if taus else z)
         return shift[..., None] if taus else shift
 
@@ -1746,6 +1740,19 @@ def load(path: str | os.PathLike[str]) -> Forecaster:
 
 
 # ----------------------------------------------------------------------------
+def _theta_forecast(view: WindowView, origins: np.ndarray, alpha: np.ndarray, horizon: int) -> np.ndarray:
+    """``(len(origins), horizon)`` Theta forecasts from the states ``view.theta`` holds at those origin rows
+    (``(sorted rows, states)``, see :mod:`forecaster.theta`), smoothed with ``alpha`` per origin."""
+    from forecaster.theta import forecast
+
+    rows, states = view.theta
+    pos = np.minimum(np.searchsorted(rows, origins), len(rows) - 1)
+    if not np.array_equal(rows[pos], origins):
+        raise ValueError("A Theta state was asked for an origin it was not computed for.")
+    state = states[pos]
+    return forecast(state[:, 0], state[:, 1], state[:, 2], alpha, horizon)
+
+
 def _theta_manifest(theta: dict[str, Any]) -> dict[str, Any]:
     """One series' Theta combination as manifest JSON: smoothing and combination weights, the state after the last
     fitted row and the seasonal indices (null: not adjusted)."""
