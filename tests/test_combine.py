@@ -215,6 +215,7 @@ def test_one_series_prediction_paths_and_a_saved_run_agree(one_pair, tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(), want)
 
 
+@pytest.mark.slow  # a third fit; the default tier keeps the exact combination and every path
 def test_one_series_auto_takes_half_on_few_windows(one_pair):
     """``combine auto`` for one series: below SERIES_CHOICE_WINDOWS validation windows Theta's weight 0.5 (every
     candidate still scored and reported); from there on the lowest validation MAE (below)."""
@@ -228,7 +229,7 @@ def test_one_series_auto_takes_half_on_few_windows(one_pair):
     assert "too few to choose on" in few.choices_["combine"]["why"]
 
 
-@pytest.mark.slow  # an 800-row fit; the default tier has the few-windows case above
+@pytest.mark.slow  # an 800-row fit
 def test_one_series_auto_chooses_on_many_windows():
     from forecaster.forecaster import SERIES_CHOICE_WINDOWS
 
@@ -246,6 +247,7 @@ def test_one_series_auto_chooses_on_many_windows():
     assert (model.theta_ is None) == (best == 0.0)
 
 
+@pytest.mark.slow  # a further fit; the panel's spy and the contract test's choices stay in the default tier
 def test_one_series_theta_reads_no_validation_row(one_pair):
     """The leakage spy of a one-series fit: rewriting the validation rows leaves the smoothing weight and the
     seasonal indices."""
