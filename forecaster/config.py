@@ -448,6 +448,11 @@ class OutputConfig(_Section):
         "volatility), cqr (conformalised quantile regression: widens or narrows the quantile head's own band).",
         choices=CONFORMAL_METHODS,
     )
+    pool_steps: str = _opt(
+        "auto", "How --interval pools the horizon steps: on (every step's calibration errors over a fitted step "
+        "profile give one quantile, a rank horizon times finer), off (one quantile per step), auto (on below 100 "
+        "calibration windows, where the per-step rank is coarse).", choices=("auto", "on", "off"),
+    )
     base: str = _opt(
         "auto", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
         "last value), naive2 (the last value seasonally adjusted by the window's own seasonal profile, as M4's "
@@ -526,6 +531,7 @@ class OutputConfig(_Section):
                     f"Received: intervals={list(self.intervals)!r}"
                 )
         _choice("conformal", self.conformal, CONFORMAL_METHODS)
+        _choice("pool_steps", self.pool_steps, ("auto", "on", "off"))
         if self.quantiles and self.type == "point":
             object.__setattr__(self, "type", "quantiles")  # --quantiles selects the quantile head
         if self.type == "quantiles" and not self.quantiles:

@@ -465,7 +465,7 @@ class Forecaster:
         cal = calibrate(
             out.conformal, out.intervals, actual, parts["point"], log=bool(self.scaler_.log_[0]),
             source=f"{len(origins)} validation windows, targets {first} .. {last}",
-            scale=parts["scale"], quantiles=parts["quantiles"], taus=self.io_.quantiles,
+            scale=parts["scale"], quantiles=parts["quantiles"], taus=self.io_.quantiles, pool=out.pool_steps,
         )
         if cal.short:
             log.warning(
@@ -952,7 +952,7 @@ class Forecaster:
             log=log_of[series], unit=unit,
             source=f"{len(origins)} validation windows of {int(np.count_nonzero(val_o.counts))} series, targets "
                    f"{self.data_['val_start']} .. {self.data_['val_end']}",
-            scale=parts["scale"], quantiles=parts["quantiles"], taus=self.io_.quantiles,
+            scale=parts["scale"], quantiles=parts["quantiles"], taus=self.io_.quantiles, pool=out.pool_steps,
         )
         if cal.short:
             log.warning(

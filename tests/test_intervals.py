@@ -56,6 +56,52 @@ def test_coverage_is_exact_on_known_noise(method):
     assert cal.radius[80][-1] > cal.radius[80][0]  # per horizon step: wider where the noise is
 
 
+def test_pooled_steps_reach_nominal_coverage_with_few_windows():
+    """30 calibration windows: one quantile per step sits on its largest errors (over-covers at 95 %); the steps
+    pooled over a fitted profile reach the nominal level. Averaged over many calibration draws."""
+    rng = np.random.default_rng(3)
+    h, n_cal, reps = 8, 30, 300
+    step_sd = np.sqrt(np.arange(1, h + 1))  # a random walk's error growth: the profile family holds it
+
+    def draw(n):
+        point = rng.normal(100, 10, (n, h))
+        return point, point + rng.normal(0, 1, (n, h)) * step_sd
+
+    cover = {"on": [], "off": []}
+    for _ in range(reps):
+        p_cal, y_cal = draw(n_cal)
+        p, y = draw(500)
+        for pool in cover:
+            cal = I.calibrate("absolute", (95,), y_cal, p_cal, log=False, source="s", pool=pool)
+            assert cal.pooled == (pool == "on") and not cal.short
+            lo, hi = cal.bounds(p)[95]
+            cover[pool].append(((y >= lo) & (y <= hi)).mean())
+    on, off = np.mean(cover["on"]), np.mean(cover["off"])
+    # Per step: rank 30 of 30, expected coverage 30 / 31 = 96.8 %; pooled: rank 229 of 240, 229 / 241 = 95.0 %.
+    assert off > 0.962 and abs(on - 0.95) < 0.006, (on, off)
+    # The pooled radii follow the noise's growth over the steps.
+    cal = I.calibrate("absolute", (95,), *draw(2000)[::-1], log=False, source="s", pool="on")
+    assert np.allclose(cal.radius[95] / cal.radius[95][0], step_sd, rtol=0.1)
+    # auto pools below POOL_WINDOWS windows only, and never a one-step horizon.
+    assert I.calibrate("absolute", (95,), y_cal, p_cal, log=False, source="s").pooled
+    assert not I.calibrate("absolute", (95,), *draw(I.POOL_WINDOWS)[::-1], log=False, source="s").pooled
+    assert not I.calibrate("absolute", (95,), y_cal[:, :1], p_cal[:, :1], log=False, source="s", pool="on").pooled
+
+
+def test_pooled_calibration_is_stored_and_old_runs_load_unpooled():
+    rng = np.random.default_rng(4)
+    point = rng.normal(0, 1, (20, 4))
+    cal = I.calibrate("absolute", (80, 95), point + rng.normal(0, 1, (20, 4)), point, log=False, source="s")
+    back = I.Calibration.from_dict(json.loads(json.dumps(cal.to_dict())), 4)
+    assert back.pooled and all(np.array_equal(back.radius[lv], cal.radius[lv]) for lv in (80, 95))
+    assert "horizon steps pooled (20 x 4 scores" in back.describe()
+    old = cal.to_dict()
+    del old["pooled"]  # a run saved before pooling existed
+    assert not I.Calibration.from_dict(old, 4).pooled
+    with pytest.raises(ConfigError, match="pool_steps"):
+        ForecastConfig(pool_steps="sometimes")
+
+
 def test_cqr_widens_a_too_narrow_band_and_never_inverts():
     rng = np.random.default_rng(2)
     n, h = 2000, 2

@@ -261,6 +261,7 @@ def _baseline_calibration(fc: Any, data: Any, fold: Any, season: int) -> Any:
     return baseline_calibration(
         _series.target(data), cal_origins, horizon=cfg.window.horizon, season=season, lookback=cfg.window.lookback,
         method=cfg.output.conformal, levels=cfg.output.intervals, log=bool(fc.calibration_.log),
+        pool="on" if fc.calibration_.pooled else "off",  # pooled as the model's calibration is
     )
 
 
