@@ -163,10 +163,11 @@ def run_forecaster(items, h: int, season: int, freq: str, params: dict,
 
 
 class _History:
-    """What the baseline interval reads of a series: ``values`` ``(n, 1)``."""
+    """What the baseline interval reads of a series: ``values`` ``(n, 1)`` and ``target_values`` ``(n,)``."""
 
     def __init__(self, x: np.ndarray) -> None:
         self.values = np.asarray(x, dtype=np.float64)[:, None]
+        self.target_values = self.values[:, 0]
 
 
 def interval_bands(model, out: pd.DataFrame, items, h: int, season: int) -> dict[str, dict[str, dict]]:

@@ -667,3 +667,27 @@ def test_attention_quantiles_predict_in_a_fresh_process_without_tensorflow(tmp_p
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got["on"] == "numpy" and got["tf"] is False, got["on"]
     np.testing.assert_allclose(np.asarray(got["values"]), pred.to_numpy(), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_competition_benchmark_scores_panel_intervals_beside_the_baseline():
+    """benchmarks/competitions.py --interval on a tiny synthetic group: model and baseline bands, scored."""
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import competitions
+    finally:
+        sys.path.pop(0)
+    rng = np.random.default_rng(6)
+    t = np.arange(72)
+    ys = 100 + 10 * np.arange(3)[:, None] + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, (3, 72)).cumsum(axis=1)
+    items = [SimpleNamespace(sn=f"s{i}", x=y[:60], xx=y[60:]) for i, y in enumerate(ys)]
+    _, _, info = competitions.run_forecaster(items, 6, 12, "MS", {**TINY, "lookback": 24, "val_fraction": 0.3}, (80,))
+    assert set(info["bands"]) == {"s0", "s1", "s2"}
+    assert all(set(b) == {"model", "baseline"} and 80 in b["baseline"] for b in info["bands"].values())
+    row = competitions.score_intervals(items, 6, 12, info["bands"], (80,))["80"]
+    assert row["series"] == 3 and row["model"]["points"] == row["baseline"]["points"] == 18
+    assert np.isfinite(row["winkler_ratio"]) and "pooled" in info["calibration"]
