@@ -99,7 +99,7 @@ def competition_rows(set_name: str, group: str, sample: int, seed: int, params: 
         y = np.concatenate([x, xx])
         base = baseline_intervals(
             y, m.calibration_origins_, np.array([len(x)]), horizon=h, season=season, lookback=m.config.window.lookback,
-            method=conformal, levels=tuple(levels), log=bool(m.calibration_.log),
+            method=m.calibration_.method, levels=tuple(levels), log=bool(m.calibration_.log),
             pool="on" if m.calibration_.pooled else "off",
         )
         actual.append(xx)
@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     p.add_argument("--sample", type=int, default=6, help="M3/Tourism series per group")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--levels", default="80,95")
-    p.add_argument("--conformal", default="absolute", choices=("absolute", "scaled", "cqr"))
+    p.add_argument("--conformal", default="absolute", choices=("absolute", "scaled", "cqr", "auto"))
     p.add_argument("--calibration", default="validation", choices=("validation", "rolling"),
                    help="rolling sets: the fit's validation windows, or those plus the earlier origins' errors")
     p.add_argument("--param", action="append", default=[], help="flat config key=value (repeatable)")

@@ -90,7 +90,7 @@ OUTPUT_TYPES = ("point", "quantiles")
 #: Quantiles of ``--output-type quantiles`` when ``--quantiles`` is not given.
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 #: ``output.conformal``: how ``--interval`` levels are calibrated (see :mod:`forecaster.intervals`).
-CONFORMAL_METHODS = ("absolute", "scaled", "cqr")
+CONFORMAL_METHODS = ("absolute", "scaled", "cqr", "auto")
 #: ``--mixed-precision`` choices; :data:`forecaster.models.PRECISION_POLICIES` maps them to Keras policies.
 MIXED_PRECISION = ("off", "float16", "bfloat16")
 #: ``--strategy`` choices (see :mod:`forecaster.training.distribute`).
@@ -445,7 +445,9 @@ class OutputConfig(_Section):
     conformal: str = _opt(
         "absolute", "How --interval is calibrated: absolute (quantile of the absolute errors per step), scaled "
         "(errors divided by each window's mean absolute one-step change, so widths follow the current "
-        "volatility), cqr (conformalised quantile regression: widens or narrows the quantile head's own band).",
+        "volatility), cqr (conformalised quantile regression: widens or narrows the quantile head's own band), auto "
+        "(absolute or scaled, whichever has the lower interval score on the later half of the calibration windows "
+        "when calibrated on the earlier half; absolute below 40 windows).",
         choices=CONFORMAL_METHODS,
     )
     pool_steps: str = _opt(

@@ -73,6 +73,7 @@ __all__ = [
     "Calibration",
     "calibrate",
     "calibrate_panel",
+    "choose_method",
     "conformal_radius",
     "coverage_verdict",
     "crps_from_quantiles",
@@ -85,6 +86,9 @@ __all__ = [
     "series_scale",
     "winkler",
 ]
+
+#: ``method="auto"`` compares absolute and scaled on a split of at least this many calibration windows.
+AUTO_WINDOWS = 40
 
 #: ``pool_steps="auto"`` pools the horizon steps below this many calibration windows.
 POOL_WINDOWS = 100
@@ -152,6 +156,7 @@ class Calibration:
         short: levels whose finite-sample rank exceeded the windows (the largest score was used).
         floor: the smallest ``d`` used (``scaled``), so a flat window still gets an interval.
         pooled: whether the horizon steps were pooled (``radius`` = step profile x one pooled quantile).
+        chosen: with ``--conformal auto``, how the method was chosen (the held-out Winkler score of each).
     """
 
     method: str
@@ -164,6 +169,7 @@ class Calibration:
     floor: float = 0.0
     quantiles: tuple[float, ...] = field(default=())
     pooled: bool = False
+    chosen: dict[str, Any] = field(default_factory=dict)
     #: level -> the calibration scores of each step, ``(windows, horizon)`` (in memory only: a rolling backtest
     #: extends them); pooled: ``(windows * horizon, horizon)``, every window's every profiled score at each step's
     #: profile.
@@ -233,6 +239,7 @@ class Calibration:
         note = (f"; {', '.join(map(str, self.short))} % took the largest error ({self.windows} windows are too few for "
                 "the finite-sample guarantee)") if self.short else ""
         note += self._pool_note()
+        note += self._choice_note()
         return f"{self.method} conformal on {self.source}; radius ({unit}) {widths}{note}"
 
     def _describe_panel(self) -> str:
@@ -243,6 +250,7 @@ class Calibration:
         note = (f"; {', '.join(map(str, self.short))} % took the largest error ({self.windows} windows are too few for "
                 "the finite-sample guarantee)") if self.short else ""
         note += self._pool_note()
+        note += self._choice_note()
         return f"{self.method} conformal on {self.source}, pooled scale-free scores; radius ({unit}) {widths}{note}"
 
     def _pool_note(self) -> str:
@@ -251,11 +259,22 @@ class Calibration:
         horizon = len(next(iter(self.radius.values())))
         return f"; horizon steps pooled ({self.windows} x {horizon} scores over a step profile)"
 
+    def _choice_note(self) -> str:
+        c = self.chosen
+        if not c:
+            return ""
+        if "winkler" not in c:
+            return f"; auto: {self.method} ({c['reason']})"
+        w = c["winkler"]
+        return (f"; auto: {self.method}, mean Winkler score on the later {c['held_out']} of the windows, calibrated on "
+                f"the first {c['calibrated']}: absolute {w['absolute']:.4g}, scaled {w['scaled']:.4g}")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method, "levels": list(self.levels), "log": bool(self.log), "windows": int(self.windows),
             "source": self.source, "short": list(self.short), "floor": float(self.floor),
             "quantiles": list(self.quantiles), "pooled": bool(self.pooled),
+            **({"chosen": _plain(self.chosen)} if self.chosen else {}),
             "radius": {str(k): [float(x) for x in v] for k, v in self.radius.items()},
             **({"series_scale": [float(x) for x in self.series_scale]} if self.series_scale is not None else {}),
         }
@@ -269,7 +288,7 @@ class Calibration:
                 method=str(data["method"]), levels=levels, radius=radius, log=bool(data["log"]),
                 windows=int(data["windows"]), source=str(data["source"]), short=tuple(int(x) for x in data["short"]),
                 floor=float(data["floor"]), quantiles=tuple(float(q) for q in data.get("quantiles", [])),
-                pooled=bool(data.get("pooled", False)),
+                pooled=bool(data.get("pooled", False)), chosen=dict(data.get("chosen", {})),
                 series_scale=(np.asarray(data["series_scale"], dtype=np.float64).reshape(-1)
                               if data.get("series_scale") is not None else None),
             )
@@ -308,7 +327,8 @@ def calibrate(
     """Per-step conformal radii from forecasts of calibration windows and their actual values.
 
     Args:
-        method: ``absolute``, ``scaled`` or ``cqr`` (see the module docstring).
+        method: ``absolute``, ``scaled`` or ``cqr`` (see the module docstring); ``auto``: absolute or scaled by
+            :func:`choose_method`.
         levels: nominal coverages in percent.
         actual, point: ``(n, horizon)`` actual values and point forecasts, original units.
         log: whether residuals are taken in log units.
@@ -318,7 +338,10 @@ def calibrate(
         pool: pool the horizon steps over a step profile: ``on``, ``off``, or ``auto`` (below
             :data:`POOL_WINDOWS` windows; see the module docstring).
     """
-    cal = Calibration(method, tuple(levels), {}, log, len(actual), source, quantiles=tuple(taus))
+    chosen = {}
+    if method == "auto":
+        method, chosen = choose_method(levels, actual, point, log=log, scale=scale, pool=pool)
+    cal = Calibration(method, tuple(levels), {}, log, len(actual), source, quantiles=tuple(taus), chosen=chosen)
     cal.pooled = pool_steps_for(pool, len(actual), np.shape(actual)[1] if np.ndim(actual) == 2 else 1)
     if method == "scaled":
         positive = scale[scale > 0]
@@ -333,6 +356,38 @@ def calibrate(
             short.append(level)
     cal.short = tuple(short)
     return cal
+
+
+def choose_method(levels: tuple[int, ...], actual: np.ndarray, point: np.ndarray, *, log: bool,
+                  scale: np.ndarray, pool: str = "auto") -> tuple[str, dict[str, Any]]:
+    """``absolute`` or ``scaled``, whichever has the lower mean Winkler score (in ``g`` units, over ``levels``) on
+    the later half of the calibration windows when calibrated on the earlier half; ``absolute`` below
+    :data:`AUTO_WINDOWS` windows. Returns the method and how it was chosen.
+
+    A panel's windows come series by series, so its halves are two sets of series.
+    """
+    n = len(actual)
+    if n < AUTO_WINDOWS:
+        return "absolute", {"reason": f"{n} calibration windows, fewer than {AUTO_WINDOWS} to compare on"}
+    half = n // 2
+    first, second = slice(0, half), slice(half, n)
+    scale = np.asarray(scale, dtype=np.float64)
+    out = {}
+    for method in ("absolute", "scaled"):
+        cal = calibrate(method, levels, actual[first], point[first], log=log, source="", scale=scale[first], pool=pool)
+        g_y = cal.g(actual[second])
+        bounds = cal.bounds(point[second], scale=scale[second])
+        out[method] = float(np.mean([winkler(g_y, cal.g(lo), cal.g(hi), lv / 100).mean()
+                                     for lv, (lo, hi) in bounds.items()]))
+    best = min(out, key=out.get)
+    return best, {"winkler": out, "calibrated": half, "held_out": n - half}
+
+
+def _plain(x: Any) -> Any:
+    """JSON-ready copy of a dict of numbers and strings."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    return x if isinstance(x, str) else float(x) if isinstance(x, float) else x
 
 
 def pool_steps_for(pool: str, windows: int, horizon: int) -> bool:

@@ -102,6 +102,28 @@ def test_pooled_calibration_is_stored_and_old_runs_load_unpooled():
         ForecastConfig(pool_steps="sometimes")
 
 
+def test_auto_method_picks_scaled_when_the_noise_follows_the_local_scale_and_absolute_when_not():
+    rng = np.random.default_rng(7)
+    n, h = 200, 3
+    d = rng.uniform(0.2, 5.0, n)  # each window's local scale, known at its origin
+    point = rng.normal(100, 10, (n, h))
+    for follows, expected in ((True, "scaled"), (False, "absolute")):
+        noise = rng.normal(0, 1, (n, h)) * (d[:, None] if follows else 1.0)
+        cal = I.calibrate("auto", (80, 95), point + noise, point, log=False, source="s", scale=d)
+        assert cal.method == expected, cal.chosen
+        w = cal.chosen["winkler"]
+        assert w[expected] < w[{"scaled": "absolute", "absolute": "scaled"}[expected]]
+        assert cal.chosen["calibrated"] == cal.chosen["held_out"] == 100
+        # The choice reads the calibration windows only, and is the method then calibrated on all of them.
+        same = I.calibrate(expected, (80, 95), point + noise, point, log=False, source="s", scale=d)
+        assert all(np.array_equal(cal.radius[lv], same.radius[lv]) for lv in (80, 95))
+        back = I.Calibration.from_dict(json.loads(json.dumps(cal.to_dict())), h)
+        assert back.method == expected and back.chosen == cal.chosen and f"auto: {expected}" in back.describe()
+    few = I.calibrate("auto", (80,), point[: I.AUTO_WINDOWS - 1] + 1, point[: I.AUTO_WINDOWS - 1], log=False,
+                      source="s", scale=d[: I.AUTO_WINDOWS - 1])
+    assert few.method == "absolute" and "fewer than" in few.chosen["reason"]
+
+
 def test_cqr_widens_a_too_narrow_band_and_never_inverts():
     rng = np.random.default_rng(2)
     n, h = 2000, 2
@@ -234,6 +256,19 @@ def test_intervals_and_quantiles_survive_save_and_load(tmp_path):
     assert "validation windows" in manifest["intervals"]["source"]
     back = fc.load(run)
     pd.testing.assert_frame_equal(back.predict(), pred)
+
+
+def test_auto_conformal_fit_records_its_choice_and_predicts_with_it(tmp_path):
+    import forecaster as fc
+
+    m = fc.Forecaster(**TINY, horizon=3, intervals=(80,), conformal="auto").fit(_frame(400), target="y")
+    cal = m.calibration_
+    assert cal.windows >= I.AUTO_WINDOWS and cal.method in ("absolute", "scaled")
+    assert set(cal.chosen["winkler"]) == {"absolute", "scaled"}
+    assert cal.method == min(cal.chosen["winkler"], key=cal.chosen["winkler"].get)
+    back = fc.load(m.save(tmp_path / "run"))
+    assert back.calibration_.method == cal.method and back.calibration_.chosen == cal.chosen
+    pd.testing.assert_frame_equal(back.predict(), m.predict())
 
 
 @pytest.mark.slow

@@ -260,7 +260,7 @@ def _baseline_calibration(fc: Any, data: Any, fold: Any, season: int) -> Any:
     cal_origins = np.asarray(fc.calibration_origins_, dtype=np.int64) + fold.train_start
     return baseline_calibration(
         _series.target(data), cal_origins, horizon=cfg.window.horizon, season=season, lookback=cfg.window.lookback,
-        method=cfg.output.conformal, levels=cfg.output.intervals, log=bool(fc.calibration_.log),
+        method=fc.calibration_.method, levels=cfg.output.intervals, log=bool(fc.calibration_.log),
         pool="on" if fc.calibration_.pooled else "off",  # pooled as the model's calibration is
     )
 

@@ -113,7 +113,7 @@ def baseline_interval_bounds(fc: Any, by_id: dict, origins: dict[str, np.ndarray
 
     cfg, cal_model = fc.config, fc.calibration_
     horizon, lookback, levels = cfg.window.horizon, cfg.window.lookback, tuple(cfg.output.intervals)
-    method = "absolute" if cfg.output.conformal == "cqr" else cfg.output.conformal
+    method = "absolute" if cal_model.method == "cqr" else cal_model.method
     log_of = np.asarray(fc.panel_scalers_.log[:, 0], dtype=bool)
     k = np.arange(horizon)
     actual, point, series, scale = [], [], [], []
