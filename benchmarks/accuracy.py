@@ -294,6 +294,8 @@ def run_forecaster(task: Task, params: dict, seed: int | None) -> tuple[np.ndarr
             model = fc.Forecaster(**{**kw, "lookback": lookback})
             note = f"lookback {lookback}"
     seconds = time.perf_counter() - t0
+    combine = model.choices_.get("combine", {}).get("value", model.config.output.combine)
+    note = "; ".join(x for x in (note, f"combine {combine}") if x)
     if len(task.origins) == 1 and cut == len(task.y) - task.h:
         forecast = model.predict().to_numpy()[:, 0][None, :]   # from the stored last window
     else:
@@ -394,8 +396,8 @@ def evaluate(task: Task, params: dict, seeds: list[int | None], fit_rows: int | 
                 forecast, seconds, note = run_forecaster(task, vparams, seed)
                 m, s = score(task, forecast, scale)
                 by_seed.append({"seed": seed, "mase": m, "smape": s, "seconds": seconds})
-                if note and note not in notes:
-                    notes.append(note)
+                if note and f"{vname}: {note}" not in notes:
+                    notes.append(f"{vname}: {note}")  # the fallback lookback and the combination chosen
             except Exception as exc:
                 by_seed.append({"seed": seed, "mase": float("nan"), "smape": float("nan"), "seconds": float("nan")})
                 notes.append(f"{vname} failed: {type(exc).__name__}: {exc}"[:160])
