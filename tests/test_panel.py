@@ -215,7 +215,17 @@ def test_cli_wide_csv_targets_and_backtest(runner):
         assert res.exit_code == 0, res.output
         assert "Panel backtest: 3 series" in res.stdout and "seasonal_naive" in res.stdout
         saved = next(Path("runs").glob("backtest-*"))
-        assert {p.name for p in saved.iterdir()} == {"metrics.json", "per_series.csv", "forecasts.csv", "forecast.png"}
+        assert {p.name for p in saved.iterdir()} == {"metrics.json", "per_series.csv", "forecasts.csv", "history.csv",
+                                                     "forecast.png"}
+        # `plot --backtest` redraws the figure from the directory alone: the same series and history.
+        history = pd.read_csv(saved / "history.csv")
+        assert set(history["id"]) == {"a", "b", "c"}
+        (saved / "forecast.png").unlink()
+        res = runner.invoke(cli, ["plot", "--backtest", str(saved)])
+        assert res.exit_code == 0, res.output
+        assert "forecast.png" in res.output and (saved / "forecast.png").stat().st_size > 0
+        (saved / "history.csv").unlink()  # as an earlier version saved it: a one-line error, nothing written
+        assert "holds no history" in assert_one_line_error(runner.invoke(cli, ["plot", "--backtest", str(saved)]))
 
 
 def test_cli_bad_targets_leave_no_run(runner):

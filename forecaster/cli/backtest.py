@@ -328,7 +328,15 @@ def _interval_summary(result) -> dict | None:
 def plot_backtest_dir(run: Path) -> None:
     """Redraw a saved backtest's figures into its directory (``forecast plot --backtest RUN``)."""
     from forecaster.evaluation import BacktestResult
+    from forecaster.evaluation.panel import PanelBacktestResult
     from forecaster.plot import save_figure
 
-    for name, fig in BacktestResult.load(run).plot().items():
+    panel = (run / "per_series.csv").is_file() and not (run / "folds.csv").is_file()
+    result = PanelBacktestResult.load(run) if panel else BacktestResult.load(run)
+    figures = result.plot()
+    if not figures:
+        from forecaster.exceptions import ArtifactError
+
+        raise ArtifactError(f"{run} holds no history to draw (saved by an earlier version); run 'forecast backtest' again.")
+    for name, fig in figures.items():
         click.echo(f"Wrote {save_figure(fig, run / name)}")

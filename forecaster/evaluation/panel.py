@@ -168,6 +168,8 @@ class PanelBacktestResult:
     intervals: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: The panel backtested (for the figures; not saved).
     series: Any = dataclasses.field(default=None, repr=False)
+    #: Read back from ``history.csv``: the recent history the figure draws (``id``, ``timestamp``, ``value``).
+    history: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
 
     def interval_lines(self) -> list[str]:
         """What ``forecast backtest`` prints about a panel's intervals (nothing without them)."""
@@ -244,20 +246,16 @@ class PanelBacktestResult:
         Each with its recent history, what really happened and the model's interval (or quantile) bands
         (:func:`forecaster.plot.plot_panel_forecasts`). Empty without the panel (a result read back).
         """
-        if self.series is None or self.forecasts.empty:
+        if (self.series is None and self.history is None) or self.forecasts.empty:
             return {}
         from forecaster.plot import plot_panel_forecasts
 
-        by_id = {m.id: m for m in self.series}
-        lookback = getattr(getattr(self.forecaster, "config", None), "window", None)
-        lookback = getattr(lookback, "lookback", None) or 24
+        recent = self.recent_history(max_series)
         history, actual, parts = {}, {}, []
-        for sid in list(dict.fromkeys(self.forecasts["id"]))[:max_series]:
+        for sid in recent:
             rows = self.forecasts[self.forecasts["id"] == sid]
             last = rows[rows["cutoff"] == rows["cutoff"].max()]
-            values = by_id[sid].target_values
-            full = pd.Series(values, index=by_id[sid].index)
-            history[sid] = full.loc[: last["cutoff"].iloc[0]].iloc[-max(4 * int(lookback), 60):]
+            history[sid] = recent[sid]
             stamps = pd.DatetimeIndex(last["timestamp"])
             actual[sid] = pd.Series(last["actual"].to_numpy(), index=stamps)
             bands = [c for c in last.columns if c.startswith(("lower_", "upper_", "q"))]
@@ -267,16 +265,41 @@ class PanelBacktestResult:
         return {"forecast.png": plot_panel_forecasts(history, pd.concat(parts, ignore_index=True), title=title,
                                                      actual=actual)}
 
+    def recent_history(self, max_series: int = FIGURE_SERIES) -> dict[str, pd.Series]:
+        """The first ``max_series`` series' observed values before their last backtest cutoff (what the figure
+        draws: the last ``max(4 x lookback, 60)`` rows), from the panel or, read back, from ``history.csv``."""
+        ids = list(dict.fromkeys(self.forecasts["id"]))[:max_series]
+        if self.series is None:
+            h = self.history
+            return {sid: pd.Series(part["value"].to_numpy(dtype=np.float64), index=pd.DatetimeIndex(part["timestamp"]))
+                    for sid in ids if len(part := h[h["id"] == sid])}
+        by_id = {m.id: m for m in self.series}
+        lookback = getattr(getattr(self.forecaster, "config", None), "window", None)
+        lookback = getattr(lookback, "lookback", None) or 24
+        out = {}
+        for sid in ids:
+            cutoff = self.forecasts.loc[self.forecasts["id"] == sid, "cutoff"].max()
+            full = pd.Series(by_id[sid].target_values, index=by_id[sid].index)
+            out[sid] = full.loc[:cutoff].iloc[-max(4 * int(lookback), 60):]
+        return out
+
     def save(self, path: str | Path, *, figures: dict[str, Any] | None = None) -> Path:
-        """A directory with ``metrics.json``, ``per_series.csv``, ``forecasts.csv`` and the ``figures`` given
+        """A directory with ``metrics.json``, ``per_series.csv``, ``forecasts.csv``, ``history.csv`` (the recent
+        history the figure draws, so ``forecast plot --backtest`` can redraw it) and the ``figures`` given
         (file name -> matplotlib Figure, saved as PNG), written atomically."""
         from forecaster.artifacts import write_json, write_run_dir
+
+        recent = self.recent_history() if (self.series is not None or self.history is not None) else {}
+        history = pd.DataFrame(
+            [(sid, t, v) for sid, s in recent.items() for t, v in s.items()], columns=["id", "timestamp", "value"]
+        )
 
         def write(tmp: Path) -> None:
             for name, fig in (figures or {}).items():
                 fig.savefig(tmp / name, dpi=110)
             self.per_series.to_csv(tmp / "per_series.csv", index=False)
             self.forecasts.to_csv(tmp / "forecasts.csv", index=False)
+            history.to_csv(tmp / "history.csv", index=False)
             payload = {
                 "kind": "panel_backtest",
                 "config": self.config,
@@ -288,6 +311,35 @@ class PanelBacktestResult:
             write_json(tmp / "metrics.json", payload)
 
         return write_run_dir(Path(path), write)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PanelBacktestResult":
+        """Read a directory written by :meth:`save` (for ``forecast plot --backtest``)."""
+        from forecaster.artifacts import read_json_object
+        from forecaster.exceptions import ArtifactError
+
+        run = Path(path)
+        for name in ("metrics.json", "per_series.csv", "forecasts.csv"):
+            if not (run / name).is_file():
+                raise ArtifactError(f"{run} is not a complete panel backtest directory ({name} is missing). "
+                                    "Run 'forecast backtest' again.")
+        payload = read_json_object(run / "metrics.json")
+        try:
+            if payload.get("kind") != "panel_backtest":
+                raise ValueError("its metrics.json is not a panel backtest's")
+            ids = {"id": str}
+            history = (pd.read_csv(run / "history.csv", dtype=ids, parse_dates=["timestamp"])
+                       if (run / "history.csv").is_file() else None)
+            return cls(
+                metrics=pd.DataFrame.from_dict(payload["metrics"], orient="index"),
+                per_series=pd.read_csv(run / "per_series.csv", dtype=ids),
+                forecasts=pd.read_csv(run / "forecasts.csv", dtype=ids, parse_dates=["cutoff", "timestamp"]),
+                skipped=dict(payload.get("skipped", {})), config=dict(payload["config"]),
+                timings=dict(payload.get("timings", {})), intervals=dict(payload.get("intervals", {})),
+                history=history,
+            )
+        except (KeyError, TypeError, ValueError, pd.errors.ParserError) as exc:
+            raise ArtifactError(f"Cannot read the panel backtest {run}: {exc}") from None
 
 
 def panel_backtest(
