@@ -526,6 +526,7 @@ def test_panel_quantile_head_and_intervals_survive_save_and_load(tmp_path):
 def test_backtest_calibration_never_reads_rows_at_or_after_the_cutoff(monkeypatch):
     """Spy on every calibration (the model's and the baseline's): its actual values lie before the fold's cutoff."""
     from forecaster.evaluation import backtest
+    from forecaster.evaluation.report import interval_lines
 
     frame = _frame(n=300, seed=4)
     # Strictly increasing values identify their row: a calibration's actuals say which rows it read.
@@ -550,6 +551,9 @@ def test_backtest_calibration_never_reads_rows_at_or_after_the_cutoff(monkeypatc
     table = res.forecasts
     for col in ("lower_80", "upper_80", "seasonal_naive_lower_80", "seasonal_naive_upper_80"):
         assert table[col].notna().all()
+    # The default calibration of one series (auto) is rolling, and the report says so.
+    assert res.scores["intervals"]["calibration"].startswith("rolling")
+    assert any("calibrated on rolling" in line for line in interval_lines(res.scores))
     iv = res.scores["intervals"]["levels"]["80"]
     assert set(iv) == {"model", "seasonal_naive", "winkler_ratio"}
     assert len(iv["model"]["coverage_per_step"]) == 3

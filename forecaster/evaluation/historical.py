@@ -238,7 +238,7 @@ def historical_forecasts(
     baseline_seconds = time.perf_counter() - t0
 
     actual = y[origins[:, None] + np.arange(horizon)]
-    if out_cfg.intervals and plan.config.calibration == "rolling":
+    if out_cfg.intervals and plan.config.calibration in ("rolling", "auto"):  # auto: rolling for one series
         _roll(extra, calibrations, model_of, origins, actual, preds, base["seasonal_naive"], y, fc_config)
     frame = forecast_frame(index, origins, fold_of, actual, {MODEL: preds, **base, **extra})
     return HistoricalForecasts(

@@ -201,7 +201,9 @@ def interval_lines(scores: dict[str, Any]) -> list[str]:
     iv = scores.get("intervals")
     if not iv:
         return []
-    lines = [f"Prediction intervals ({iv['points']} points; tolerance 1.96 sd with one independent point per horizon):"]
+    cal = f"; calibrated on {iv['calibration']}" if "calibration" in iv else ""
+    lines = [f"Prediction intervals ({iv['points']} points{cal}; tolerance 1.96 sd with one independent point per "
+             "horizon):"]
     for level, row in iv["levels"].items():
         for name in (MODEL, "seasonal_naive"):
             if name not in row:
@@ -236,6 +238,12 @@ def score_backtest(hf: HistoricalForecasts, y: np.ndarray, target: str) -> dict[
     scored = score_forecasts(
         hf.forecasts, fold_scales(y, plan.folds, plan.season), horizon, origin_stride=plan.config.origin_stride
     )
+    if "intervals" in scored:
+        rolling = plan.config.calibration in ("rolling", "auto")
+        scored["intervals"]["calibration"] = (
+            "rolling: each fold model's validation windows plus the earlier origins observed by each cutoff"
+            if rolling else "each fold model's validation windows"
+        )
     return {
         "schema_version": SCHEMA_VERSION,
         "target": target,

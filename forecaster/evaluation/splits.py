@@ -126,8 +126,9 @@ class BacktestConfig:
     gap: int = 0
     season: int | None = None
     #: Conformal intervals: ``validation`` (each fold's model's validation windows) or ``rolling`` (those plus
-    #: every earlier origin's errors observed by the cutoff; see :func:`forecaster.intervals.rolling_radius`).
-    calibration: str = "validation"
+    #: every earlier origin's errors observed by the cutoff; see :func:`forecaster.intervals.rolling_radius`);
+    #: ``auto``: rolling for one series, validation for a panel (one fit, every series' validation windows).
+    calibration: str = "auto"
     refit_warm: bool = False
 
     def __post_init__(self) -> None:
@@ -216,7 +217,7 @@ class BacktestConfig:
 
 
 #: How a backtest calibrates conformal intervals (``BacktestConfig.calibration``).
-CALIBRATIONS = ("validation", "rolling")
+CALIBRATIONS = ("auto", "validation", "rolling")
 
 
 def _is_int(value: Any, minimum: int) -> bool:
