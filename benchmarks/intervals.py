@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--levels", default="80,95")
     p.add_argument("--conformal", default="absolute", choices=("absolute", "scaled", "cqr", "auto"))
-    p.add_argument("--calibration", default="validation", choices=("validation", "rolling", "auto"),
+    p.add_argument("--calibration", default="validation", choices=("validation", "rolling", "auto", "adaptive"),
                    help="rolling sets: the fit's validation windows, or those plus the earlier origins' errors")
     p.add_argument("--param", action="append", default=[], help="flat config key=value (repeatable)")
     p.add_argument("--json", default=None)

@@ -74,6 +74,7 @@ __all__ = [
     "calibrate",
     "calibrate_panel",
     "choose_method",
+    "adaptive_radius",
     "conformal_radius",
     "coverage_verdict",
     "crps_from_quantiles",
@@ -554,6 +555,52 @@ def rolling_radius(
             pool = np.concatenate([calibration_scores[model_of[i]][:, k], scores[: seen[i], k]])
             rank = min(math.ceil((len(pool) + 1) * level / 100 - 1e-9), len(pool))
             out[i, k] = np.partition(pool, rank - 1)[rank - 1]
+    return out
+
+
+#: Step size of adaptive conformal inference (:func:`adaptive_radius`): how far one hit or miss moves the level.
+ACI_GAMMA = 0.005
+
+
+def adaptive_radius(
+    origins: np.ndarray,
+    scores: np.ndarray,
+    calibration_scores: list[np.ndarray],
+    model_of: np.ndarray,
+    level: int,
+    gamma: float = ACI_GAMMA,
+) -> np.ndarray:
+    """:func:`rolling_radius` at a level that adapts to the misses observed so far (adaptive conformal
+    inference, Gibbs and Candes, 2021): per step, ``a <- a + gamma (1 - level - miss)`` for each earlier origin
+    whose actual value of that step was observed before this origin, and the radius is the pool's
+    ``ceil((n + 1)(1 - a))``-th smallest score (the largest when that rank exceeds ``n``, none when it is below 1).
+
+    Under any shift of the error distribution, the long-run miss rate of each step tends to ``1 - level``;
+    a miss is read only once its actual value is observed, so nothing at or after an origin is used.
+
+    >>> o = np.arange(10, 16)   # errors 9 where calibration saw 1: two misses widen it, then hits narrow it again
+    >>> s = np.full((6, 1), 9.0)
+    >>> adaptive_radius(o, s, [np.ones((4, 1))], np.zeros(6, dtype=int), 50, gamma=0.2).ravel().tolist()
+    [1.0, 1.0, 9.0, 9.0, 9.0, 1.0]
+    """
+    origins = np.asarray(origins, dtype=np.int64)
+    n, horizon = scores.shape
+    out = np.empty((n, horizon))
+    target = 1 - level / 100
+    for k in range(horizon):
+        seen = np.searchsorted(origins + k, origins, side="left")  # origins j < seen[i] have o_j + k < o_i
+        alpha, fed = target, 0
+        for i in range(n):
+            for j in range(fed, seen[i]):  # feedback of the origins observed since the last one
+                alpha += gamma * (target - float(scores[j, k] > out[j, k]))
+            fed = max(fed, seen[i])
+            pool = np.concatenate([calibration_scores[model_of[i]][:, k], scores[: seen[i], k]])
+            rank = math.ceil((len(pool) + 1) * (1 - alpha) - 1e-9)
+            if rank < 1:
+                out[i, k] = 0.0 if pool.min() >= 0 else pool.min()
+            else:
+                rank = min(rank, len(pool))
+                out[i, k] = np.partition(pool, rank - 1)[rank - 1]
     return out
 
 

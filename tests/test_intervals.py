@@ -158,6 +158,27 @@ def test_rolling_radius_pools_only_errors_observed_before_each_origin():
     assert np.array_equal(radius, expected)
 
 
+def test_adaptive_radius_follows_a_shift_and_reads_only_observed_errors():
+    """Errors three times as large as the calibration's: the rolling pool under-covers for long, the adaptive
+    level brings the miss rate back to nominal; no radius depends on an error not yet observed at its origin."""
+    rng = np.random.default_rng(8)
+    h, n = 3, 1500
+    origins = np.arange(1000, 1000 + n)
+    calibration = [np.abs(rng.normal(0, 1, (500, h)))]
+    scores = np.abs(rng.normal(0, 3, (n, h)))
+    model_of = np.zeros(n, dtype=int)
+    rolling = I.rolling_radius(origins, scores, calibration, model_of, 80)
+    adaptive = I.adaptive_radius(origins, scores, calibration, model_of, 80)
+    cover_rolling, cover_adaptive = (scores <= rolling).mean(), (scores <= adaptive).mean()
+    assert cover_rolling < 0.7 and abs(cover_adaptive - 0.8) < 0.02, (cover_rolling, cover_adaptive)
+    # Rewrite every error not observed before origin i (row o_j + k >= o_i): origin i's radii stay the same.
+    for i in (0, 7, 400, n - 1):
+        changed = scores.copy()
+        unseen = (origins[:, None] + np.arange(h)) >= origins[i]
+        changed[unseen] = rng.uniform(0, 100, unseen.sum())
+        assert np.array_equal(I.adaptive_radius(origins, changed, calibration, model_of, 80)[i], adaptive[i])
+
+
 def test_scores_and_verdict():
     actual = np.array([[0.0, 2.0], [5.0, 2.0]])
     lo, hi = np.full((2, 2), 1.0), np.full((2, 2), 3.0)

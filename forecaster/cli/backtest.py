@@ -69,10 +69,12 @@ _BACKTEST_OPTIONS = [
               help="Rows per training window with --window fixed (default: the first fold's)."),
     click.option("--gap", type=click.IntRange(min=0), default=0, show_default=True,
               help="Rows left out between the end of training and the cutoff."),
-    click.option("--calibration", type=click.Choice(["auto", "validation", "rolling"]), default="auto", show_default=True,
+    click.option("--calibration", type=click.Choice(["auto", "validation", "rolling", "adaptive"]), default="auto",
+              show_default=True,
               help="With --interval: calibrate on each fold model's validation windows, or on those plus the errors "
-              "of every earlier origin already observed at each cutoff (rolling); auto: rolling for one series, "
-              "validation for a panel."),
+              "of every earlier origin already observed at each cutoff (rolling); adaptive: rolling at a level "
+              "that follows the misses observed so far (adaptive conformal inference); auto: rolling for one "
+              "series, validation for a panel."),
 ]
 
 

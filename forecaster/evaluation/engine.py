@@ -91,7 +91,7 @@ def _panel(model: Any, ts: Any, config: BacktestConfig, verbose: int | str):
 
     if config.train_size is not None:
         raise ConfigError("A panel backtest trains on every row before each series' first origin; `train_size` does not apply.")
-    if config.calibration == "rolling":
+    if config.calibration in ("rolling", "adaptive"):
         raise ConfigError("A panel backtest calibrates its intervals on the fit's validation windows; use --calibration validation.")
     return panel_backtest(
         model, ts, start=config.start, origin_stride=config.origin_stride, gap=config.gap, folds=config.folds,
@@ -142,7 +142,8 @@ def backtest(
         season: season length of the seasonal baselines and MASE (default: from the frequency).
         calibration: with ``intervals`` in the model's config: ``"validation"`` (each fold model's
             validation windows), ``"rolling"`` (plus the earlier origins' errors observed by each cutoff) or
-            ``"auto"`` (the default: rolling for one series, validation for a panel).
+            ``"adaptive"`` (rolling at a level that follows the misses observed so far) or ``"auto"`` (the
+            default: rolling for one series, validation for a panel).
         refit_warm: each refit starts from the previous fit's weights (fresh optimizer) instead of
             a random initialisation; faster, and the folds are no longer independent fits.
         verbose: passed to ``keras.Model.fit``.

@@ -238,8 +238,9 @@ def historical_forecasts(
     baseline_seconds = time.perf_counter() - t0
 
     actual = y[origins[:, None] + np.arange(horizon)]
-    if out_cfg.intervals and plan.config.calibration in ("rolling", "auto"):  # auto: rolling for one series
-        _roll(extra, calibrations, model_of, origins, actual, preds, base["seasonal_naive"], y, fc_config)
+    if out_cfg.intervals and plan.config.calibration in ("rolling", "auto", "adaptive"):  # auto: rolling for one series
+        _roll(extra, calibrations, model_of, origins, actual, preds, base["seasonal_naive"], y, fc_config,
+              adaptive=plan.config.calibration == "adaptive")
     frame = forecast_frame(index, origins, fold_of, actual, {MODEL: preds, **base, **extra})
     return HistoricalForecasts(
         plan=plan,
@@ -282,11 +283,15 @@ def _baseline_columns(cal: Any, data: Any, origins: np.ndarray, season: int, loo
 
 
 def _roll(extra: dict[str, np.ndarray], calibrations: list, model_of: np.ndarray, origins: np.ndarray,
-          actual: np.ndarray, preds: np.ndarray, snaive: np.ndarray, y: np.ndarray, cfg: ForecastConfig) -> None:
+          actual: np.ndarray, preds: np.ndarray, snaive: np.ndarray, y: np.ndarray, cfg: ForecastConfig, *,
+          adaptive: bool = False) -> None:
     """Rolling calibration: recompute every interval column with the radii of
-    :func:`forecaster.intervals.rolling_radius` (calibration windows plus earlier origins observed by the cutoff)."""
-    from forecaster.intervals import interval_columns, local_scale, quantile_column, rolling_radius
+    :func:`forecaster.intervals.rolling_radius` (calibration windows plus earlier origins observed by the cutoff),
+    or with ``adaptive`` those of :func:`forecaster.intervals.adaptive_radius` (the same pools at a level that
+    follows the misses observed so far)."""
+    from forecaster.intervals import adaptive_radius, interval_columns, local_scale, quantile_column, rolling_radius
 
+    radius_of = adaptive_radius if adaptive else rolling_radius
     lookback, taus = cfg.window.lookback, cfg.output.head_quantiles
     quantiles = np.stack([extra[quantile_column(t)] for t in taus], axis=-1) if taus else None
     for which, point, prefix in ((0, preds, ""), (1, snaive, "seasonal_naive_")):
@@ -298,7 +303,7 @@ def _roll(extra: dict[str, np.ndarray], calibrations: list, model_of: np.ndarray
             for lv, sc in cal.score(actual[sel], point[sel], scale=scale[sel],
                                     quantiles=None if quantiles is None else quantiles[sel]).items():
                 scores[lv][sel] = sc
-        radius = {lv: rolling_radius(origins, scores[lv], [c.scores[lv] for c in cals], model_of, lv) for lv in scores}
+        radius = {lv: radius_of(origins, scores[lv], [c.scores[lv] for c in cals], model_of, lv) for lv in scores}
         for m, cal in enumerate(cals):
             sel = model_of == m
             bounds = cal.bounds(point[sel], scale=scale[sel], quantiles=None if quantiles is None else quantiles[sel],

@@ -239,11 +239,12 @@ def score_backtest(hf: HistoricalForecasts, y: np.ndarray, target: str) -> dict[
         hf.forecasts, fold_scales(y, plan.folds, plan.season), horizon, origin_stride=plan.config.origin_stride
     )
     if "intervals" in scored:
-        rolling = plan.config.calibration in ("rolling", "auto")
-        scored["intervals"]["calibration"] = (
-            "rolling: each fold model's validation windows plus the earlier origins observed by each cutoff"
-            if rolling else "each fold model's validation windows"
-        )
+        how = {"validation": "each fold model's validation windows",
+               "adaptive": "adaptive: each fold model's validation windows plus the earlier origins observed by each "
+                           "cutoff, at a level that follows the misses observed so far"}
+        scored["intervals"]["calibration"] = how.get(
+            plan.config.calibration,
+            "rolling: each fold model's validation windows plus the earlier origins observed by each cutoff")
     return {
         "schema_version": SCHEMA_VERSION,
         "target": target,

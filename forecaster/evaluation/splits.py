@@ -127,6 +127,8 @@ class BacktestConfig:
     season: int | None = None
     #: Conformal intervals: ``validation`` (each fold's model's validation windows) or ``rolling`` (those plus
     #: every earlier origin's errors observed by the cutoff; see :func:`forecaster.intervals.rolling_radius`);
+    #: ``adaptive``: rolling at a level that adapts to the misses observed so far
+    #: (:func:`forecaster.intervals.adaptive_radius`);
     #: ``auto``: rolling for one series, validation for a panel (one fit, every series' validation windows).
     calibration: str = "auto"
     refit_warm: bool = False
@@ -217,7 +219,7 @@ class BacktestConfig:
 
 
 #: How a backtest calibrates conformal intervals (``BacktestConfig.calibration``).
-CALIBRATIONS = ("auto", "validation", "rolling")
+CALIBRATIONS = ("auto", "validation", "rolling", "adaptive")
 
 
 def _is_int(value: Any, minimum: int) -> bool:
