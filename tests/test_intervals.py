@@ -572,9 +572,9 @@ def test_backtest_calibration_never_reads_rows_at_or_after_the_cutoff(monkeypatc
     table = res.forecasts
     for col in ("lower_80", "upper_80", "seasonal_naive_lower_80", "seasonal_naive_upper_80"):
         assert table[col].notna().all()
-    # The default calibration of one series (auto) is rolling, and the report says so.
-    assert res.scores["intervals"]["calibration"].startswith("rolling")
-    assert any("calibrated on rolling" in line for line in interval_lines(res.scores))
+    # The default calibration of one series (auto) is adaptive, and the report says so.
+    assert res.scores["intervals"]["calibration"].startswith("adaptive")
+    assert any("calibrated on adaptive" in line for line in interval_lines(res.scores))
     iv = res.scores["intervals"]["levels"]["80"]
     assert set(iv) == {"model", "seasonal_naive", "winkler_ratio"}
     assert len(iv["model"]["coverage_per_step"]) == 3

@@ -73,7 +73,7 @@ _BACKTEST_OPTIONS = [
               show_default=True,
               help="With --interval: calibrate on each fold model's validation windows, or on those plus the errors "
               "of every earlier origin already observed at each cutoff (rolling); adaptive: rolling at a level "
-              "that follows the misses observed so far (adaptive conformal inference); auto: rolling for one "
+              "that follows the misses observed so far (adaptive conformal inference); auto: adaptive for one "
               "series, validation for a panel."),
 ]
 

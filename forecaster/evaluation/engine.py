@@ -143,7 +143,7 @@ def backtest(
         calibration: with ``intervals`` in the model's config: ``"validation"`` (each fold model's
             validation windows), ``"rolling"`` (plus the earlier origins' errors observed by each cutoff) or
             ``"adaptive"`` (rolling at a level that follows the misses observed so far) or ``"auto"`` (the
-            default: rolling for one series, validation for a panel).
+            default: adaptive for one series, validation for a panel).
         refit_warm: each refit starts from the previous fit's weights (fresh optimizer) instead of
             a random initialisation; faster, and the folds are no longer independent fits.
         verbose: passed to ``keras.Model.fit``.

@@ -238,9 +238,9 @@ def historical_forecasts(
     baseline_seconds = time.perf_counter() - t0
 
     actual = y[origins[:, None] + np.arange(horizon)]
-    if out_cfg.intervals and plan.config.calibration in ("rolling", "auto", "adaptive"):  # auto: rolling for one series
+    if out_cfg.intervals and plan.config.calibration in ("rolling", "auto", "adaptive"):  # auto: adaptive for one series
         _roll(extra, calibrations, model_of, origins, actual, preds, base["seasonal_naive"], y, fc_config,
-              adaptive=plan.config.calibration == "adaptive")
+              adaptive=plan.config.calibration in ("adaptive", "auto"))
     frame = forecast_frame(index, origins, fold_of, actual, {MODEL: preds, **base, **extra})
     return HistoricalForecasts(
         plan=plan,

@@ -240,11 +240,12 @@ def score_backtest(hf: HistoricalForecasts, y: np.ndarray, target: str) -> dict[
     )
     if "intervals" in scored:
         how = {"validation": "each fold model's validation windows",
-               "adaptive": "adaptive: each fold model's validation windows plus the earlier origins observed by each "
-                           "cutoff, at a level that follows the misses observed so far"}
+               "rolling": "rolling: each fold model's validation windows plus the earlier origins observed by each "
+                          "cutoff"}
         scored["intervals"]["calibration"] = how.get(
-            plan.config.calibration,
-            "rolling: each fold model's validation windows plus the earlier origins observed by each cutoff")
+            plan.config.calibration,  # adaptive, and auto for one series
+            "adaptive: each fold model's validation windows plus the earlier origins observed by each cutoff, at a "
+            "level that follows the misses observed so far")
     return {
         "schema_version": SCHEMA_VERSION,
         "target": target,

@@ -129,7 +129,7 @@ class BacktestConfig:
     #: every earlier origin's errors observed by the cutoff; see :func:`forecaster.intervals.rolling_radius`);
     #: ``adaptive``: rolling at a level that adapts to the misses observed so far
     #: (:func:`forecaster.intervals.adaptive_radius`);
-    #: ``auto``: rolling for one series, validation for a panel (one fit, every series' validation windows).
+    #: ``auto``: adaptive for one series, validation for a panel (one fit, every series' validation windows).
     calibration: str = "auto"
     refit_warm: bool = False
 
