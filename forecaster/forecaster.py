@@ -468,11 +468,7 @@ class Forecaster:
             scale=parts["scale"], quantiles=parts["quantiles"], taus=self.io_.quantiles, pool=out.pool_steps,
         )
         if cal.short:
-            log.warning(
-                "Only %d calibration windows: the %s %% interval(s) take the largest validation error, without the "
-                "finite-sample coverage guarantee. Raise --val-fraction or supply more data.",
-                cal.windows, ", ".join(map(str, cal.short)),
-            )
+            log.warning(cal.short_warning())
         return cal
 
     def _interval_inputs(self, view: WindowView, origins: np.ndarray, target: np.ndarray) -> dict[str, Any]:
@@ -955,11 +951,7 @@ class Forecaster:
             scale=parts["scale"], quantiles=parts["quantiles"], taus=self.io_.quantiles, pool=out.pool_steps,
         )
         if cal.short:
-            log.warning(
-                "Only %d calibration windows: the %s %% interval(s) take the largest validation error, without the "
-                "finite-sample coverage guarantee. Raise --val-fraction or supply more data.",
-                cal.windows, ", ".join(map(str, cal.short)),
-            )
+            log.warning(cal.short_warning())
         return cal
 
     def _panel_targets(self, layout, used: list, *, g: bool = True) -> tuple[np.ndarray, np.ndarray | None]:

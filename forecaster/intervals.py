@@ -254,11 +254,20 @@ class Calibration:
         note += self._choice_note()
         return f"{self.method} conformal on {self.source}, pooled scale-free scores; radius ({unit}) {widths}{note}"
 
+    def short_warning(self) -> str:
+        """What ``fit`` warns when a level's finite-sample rank exceeds the calibration scores (:attr:`short`)."""
+        pooled = f" ({self.windows * self._horizon()} scores with the steps pooled)" if self.pooled else ""
+        return (f"Only {self.windows} calibration windows{pooled}: the {', '.join(map(str, self.short))} % "
+                "interval(s) take the largest validation error, without the finite-sample coverage guarantee. "
+                "Raise --val-fraction or supply more data.")
+
+    def _horizon(self) -> int:
+        return len(next(iter(self.radius.values())))
+
     def _pool_note(self) -> str:
         if not self.pooled:
             return ""
-        horizon = len(next(iter(self.radius.values())))
-        return f"; horizon steps pooled ({self.windows} x {horizon} scores over a step profile)"
+        return f"; horizon steps pooled ({self.windows} x {self._horizon()} scores over a step profile)"
 
     def _choice_note(self) -> str:
         c = self.chosen

@@ -95,6 +95,10 @@ def test_pooled_calibration_is_stored_and_old_runs_load_unpooled():
     back = I.Calibration.from_dict(json.loads(json.dumps(cal.to_dict())), 4)
     assert back.pooled and all(np.array_equal(back.radius[lv], cal.radius[lv]) for lv in (80, 95))
     assert "horizon steps pooled (20 x 4 scores" in back.describe()
+    # One window of 4 steps: 4 pooled scores are too few for 95 % (rank 5), and fit's warning counts them.
+    one = I.calibrate("absolute", (80, 95), point[:1] + 1.0, point[:1], log=False, source="s")
+    assert one.pooled and one.short == (95,)
+    assert one.short_warning().startswith("Only 1 calibration windows (4 scores with the steps pooled): the 95 %")
     old = cal.to_dict()
     del old["pooled"]  # a run saved before pooling existed
     assert not I.Calibration.from_dict(old, 4).pooled
