@@ -71,10 +71,10 @@ from forecaster.exceptions import ArtifactError, ConfigError
 
 __all__ = [
     "Calibration",
+    "adaptive_radius",
     "calibrate",
     "calibrate_panel",
     "choose_method",
-    "adaptive_radius",
     "conformal_radius",
     "coverage_verdict",
     "crps_from_quantiles",
@@ -82,9 +82,9 @@ __all__ = [
     "local_scale",
     "pinball",
     "pool_steps_for",
-    "step_profile",
     "quantile_column",
     "series_scale",
+    "step_profile",
     "winkler",
 ]
 

@@ -71,11 +71,11 @@ def test_pooled_steps_reach_nominal_coverage_with_few_windows():
     for _ in range(reps):
         p_cal, y_cal = draw(n_cal)
         p, y = draw(500)
-        for pool in cover:
+        for pool, hits in cover.items():
             cal = I.calibrate("absolute", (95,), y_cal, p_cal, log=False, source="s", pool=pool)
             assert cal.pooled == (pool == "on") and not cal.short
             lo, hi = cal.bounds(p)[95]
-            cover[pool].append(((y >= lo) & (y <= hi)).mean())
+            hits.append(((y >= lo) & (y <= hi)).mean())
     on, off = np.mean(cover["on"]), np.mean(cover["off"])
     # Per step: rank 30 of 30, expected coverage 30 / 31 = 96.8 %; pooled: rank 229 of 240, 229 / 241 = 95.0 %.
     assert off > 0.962 and abs(on - 0.95) < 0.006, (on, off)

@@ -313,7 +313,7 @@ class PanelBacktestResult:
         return write_run_dir(Path(path), write)
 
     @classmethod
-    def load(cls, path: str | Path) -> "PanelBacktestResult":
+    def load(cls, path: str | Path) -> PanelBacktestResult:
         """Read a directory written by :meth:`save` (for ``forecast plot --backtest``)."""
         from forecaster.artifacts import read_json_object
         from forecaster.exceptions import ArtifactError

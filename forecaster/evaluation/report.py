@@ -202,8 +202,8 @@ def interval_lines(scores: dict[str, Any]) -> list[str]:
     if not iv:
         return []
     cal = f"; calibrated on {iv['calibration']}" if "calibration" in iv else ""
-    lines = [f"Prediction intervals ({iv['points']} points{cal}; tolerance 1.96 sd with one independent point per "
-             "horizon):"]
+    lines = [(f"Prediction intervals ({iv['points']} points{cal}; tolerance 1.96 sd with one independent point per "
+              "horizon):")]
     for level, row in iv["levels"].items():
         for name in (MODEL, "seasonal_naive"):
             if name not in row:
