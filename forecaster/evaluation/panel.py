@@ -251,6 +251,8 @@ class PanelBacktestResult:
         from forecaster.plot import plot_panel_forecasts
 
         recent = self.recent_history(max_series)
+        if not recent:  # read back from a directory whose history.csv holds none of these series
+            return {}
         history, actual, parts = {}, {}, []
         for sid in recent:
             rows = self.forecasts[self.forecasts["id"] == sid]
