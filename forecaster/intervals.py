@@ -237,10 +237,7 @@ class Calibration:
                            f"{self.radius[lv][-1]:.4g}" for lv in self.levels)
         unit = {"absolute": "log units" if self.log else "units", "scaled": "x local scale",
                 "cqr": "widening of the quantile band" + (" (log units)" if self.log else "")}[self.method]
-        note = (f"; {', '.join(map(str, self.short))} % took the largest error ({self.windows} windows are too few for "
-                "the finite-sample guarantee)") if self.short else ""
-        note += self._pool_note()
-        note += self._choice_note()
+        note = self._notes()
         return f"{self.method} conformal on {self.source}; radius ({unit}) {widths}{note}"
 
     def _describe_panel(self) -> str:
@@ -248,10 +245,7 @@ class Calibration:
                            f"{self.radius[lv][-1]:.4g}" for lv in self.levels)
         unit = {"absolute": "x each series' mean absolute one-step change", "scaled": "x local scale",
                 "cqr": "widening of the quantile band, x each series' mean absolute one-step change"}[self.method]
-        note = (f"; {', '.join(map(str, self.short))} % took the largest error ({self.windows} windows are too few for "
-                "the finite-sample guarantee)") if self.short else ""
-        note += self._pool_note()
-        note += self._choice_note()
+        note = self._notes()
         return f"{self.method} conformal on {self.source}, pooled scale-free scores; radius ({unit}) {widths}{note}"
 
     def short_warning(self) -> str:
@@ -264,27 +258,32 @@ class Calibration:
     def _horizon(self) -> int:
         return len(next(iter(self.radius.values())))
 
-    def _pool_note(self) -> str:
-        if not self.pooled:
-            return ""
-        return f"; horizon steps pooled ({self.windows} x {self._horizon()} scores over a step profile)"
+    @property
+    def pool_setting(self) -> str:
+        """``on`` or ``off``: the ``pool`` that calibrates another forecast (a baseline) as this one was."""
+        return "on" if self.pooled else "off"
 
-    def _choice_note(self) -> str:
+    def _notes(self) -> str:
+        """The ``describe`` notes: levels short of the finite-sample rank, pooled steps, the ``auto`` choice."""
+        note = (f"; {', '.join(map(str, self.short))} % took the largest error ({self.windows} windows are too few for "
+                "the finite-sample guarantee)") if self.short else ""
+        if self.pooled:
+            note += f"; horizon steps pooled ({self.windows} x {self._horizon()} scores over a step profile)"
         c = self.chosen
-        if not c:
-            return ""
-        if "winkler" not in c:
-            return f"; auto: {self.method} ({c['reason']})"
-        w = c["winkler"]
-        return (f"; auto: {self.method}, mean Winkler score on the later {c['held_out']} of the windows, calibrated on "
-                f"the first {c['calibrated']}: absolute {w['absolute']:.4g}, scaled {w['scaled']:.4g}")
+        if c and "winkler" not in c:
+            note += f"; auto: {self.method} ({c['reason']})"
+        elif c:
+            w = c["winkler"]
+            note += (f"; auto: {self.method}, mean Winkler score on the later {c['held_out']} of the windows, "
+                     f"calibrated on the first {c['calibrated']}: absolute {w['absolute']:.4g}, scaled {w['scaled']:.4g}")
+        return note
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method, "levels": list(self.levels), "log": bool(self.log), "windows": int(self.windows),
             "source": self.source, "short": list(self.short), "floor": float(self.floor),
             "quantiles": list(self.quantiles), "pooled": bool(self.pooled),
-            **({"chosen": _plain(self.chosen)} if self.chosen else {}),
+            **({"chosen": self.chosen} if self.chosen else {}),
             "radius": {str(k): [float(x) for x in v] for k, v in self.radius.items()},
             **({"series_scale": [float(x) for x in self.series_scale]} if self.series_scale is not None else {}),
         }
@@ -352,7 +351,7 @@ def calibrate(
     if method == "auto":
         method, chosen = choose_method(levels, actual, point, log=log, scale=scale, pool=pool)
     cal = Calibration(method, tuple(levels), {}, log, len(actual), source, quantiles=tuple(taus), chosen=chosen)
-    cal.pooled = pool_steps_for(pool, len(actual), np.shape(actual)[1] if np.ndim(actual) == 2 else 1)
+    cal.pooled = pool_steps_for(pool, len(actual), np.shape(actual)[1])
     if method == "scaled":
         positive = scale[scale > 0]
         cal.floor = float(1e-3 * positive.mean()) if len(positive) else 1e-12
@@ -391,13 +390,6 @@ def choose_method(levels: tuple[int, ...], actual: np.ndarray, point: np.ndarray
                                      for lv, (lo, hi) in bounds.items()]))
     best = min(out, key=out.get)
     return best, {"winkler": out, "calibrated": half, "held_out": n - half}
-
-
-def _plain(x: Any) -> Any:
-    """JSON-ready copy of a dict of numbers and strings."""
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    return x if isinstance(x, str) else float(x) if isinstance(x, float) else x
 
 
 def pool_steps_for(pool: str, windows: int, horizon: int) -> bool:
@@ -555,16 +547,7 @@ def rolling_radius(
     ...                np.zeros(3, dtype=int), 50).ravel().tolist()    # pools: 1,2,3 | 1,2,3,5 | 1,2,3,5,7
     [2.0, 3.0, 3.0]
     """
-    origins = np.asarray(origins, dtype=np.int64)
-    n, horizon = scores.shape
-    out = np.empty((n, horizon))
-    for k in range(horizon):
-        seen = np.searchsorted(origins + k, origins, side="left")  # origins j < seen[i] have o_j + k < o_i
-        for i in range(n):
-            pool = np.concatenate([calibration_scores[model_of[i]][:, k], scores[: seen[i], k]])
-            rank = min(math.ceil((len(pool) + 1) * level / 100 - 1e-9), len(pool))
-            out[i, k] = np.partition(pool, rank - 1)[rank - 1]
-    return out
+    return adaptive_radius(origins, scores, calibration_scores, model_of, level, gamma=0.0)  # a level that never moves
 
 
 #: Step size of adaptive conformal inference (:func:`adaptive_radius`): how far one hit or miss moves the level.
@@ -600,9 +583,10 @@ def adaptive_radius(
         seen = np.searchsorted(origins + k, origins, side="left")  # origins j < seen[i] have o_j + k < o_i
         alpha, fed = target, 0
         for i in range(n):
-            for j in range(fed, seen[i]):  # feedback of the origins observed since the last one
-                alpha += gamma * (target - float(scores[j, k] > out[j, k]))
-            fed = max(fed, seen[i])
+            if gamma:
+                for j in range(fed, seen[i]):  # feedback of the origins observed since the last one
+                    alpha += gamma * (target - float(scores[j, k] > out[j, k]))
+                fed = max(fed, seen[i])
             pool = np.concatenate([calibration_scores[model_of[i]][:, k], scores[: seen[i], k]])
             rank = math.ceil((len(pool) + 1) * (1 - alpha) - 1e-9)
             if rank < 1:

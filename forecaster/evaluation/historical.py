@@ -238,9 +238,10 @@ def historical_forecasts(
     baseline_seconds = time.perf_counter() - t0
 
     actual = y[origins[:, None] + np.arange(horizon)]
-    if out_cfg.intervals and plan.config.calibration in ("rolling", "auto", "adaptive"):  # auto: adaptive for one series
+    calibration = plan.config.series_calibration
+    if out_cfg.intervals and calibration != "validation":
         _roll(extra, calibrations, model_of, origins, actual, preds, base["seasonal_naive"], y, fc_config,
-              adaptive=plan.config.calibration in ("adaptive", "auto"))
+              adaptive=calibration == "adaptive")
     frame = forecast_frame(index, origins, fold_of, actual, {MODEL: preds, **base, **extra})
     return HistoricalForecasts(
         plan=plan,
@@ -262,7 +263,7 @@ def _baseline_calibration(fc: Any, data: Any, fold: Any, season: int) -> Any:
     return baseline_calibration(
         _series.target(data), cal_origins, horizon=cfg.window.horizon, season=season, lookback=cfg.window.lookback,
         method=fc.calibration_.method, levels=cfg.output.intervals, log=bool(fc.calibration_.log),
-        pool="on" if fc.calibration_.pooled else "off",  # pooled as the model's calibration is
+        pool=fc.calibration_.pool_setting,  # pooled as the model's calibration is
     )
 
 

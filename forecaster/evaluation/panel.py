@@ -133,7 +133,7 @@ def baseline_interval_bounds(fc: Any, by_id: dict, origins: dict[str, np.ndarray
     cal = calibrate_panel(
         method, levels, np.concatenate(actual), np.concatenate(point), series=series_all, log=log_of[series_all],
         unit=cal_model.series_scale, source="seasonal naive", scale=np.concatenate(scale),
-        pool="on" if cal_model.pooled else "off",  # pooled as the model's calibration is
+        pool=cal_model.pool_setting,  # pooled as the model's calibration is
     )
     out = {}
     for sid, o in origins.items():

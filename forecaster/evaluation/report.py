@@ -239,13 +239,11 @@ def score_backtest(hf: HistoricalForecasts, y: np.ndarray, target: str) -> dict[
         hf.forecasts, fold_scales(y, plan.folds, plan.season), horizon, origin_stride=plan.config.origin_stride
     )
     if "intervals" in scored:
-        how = {"validation": "each fold model's validation windows",
-               "rolling": "rolling: each fold model's validation windows plus the earlier origins observed by each "
-                          "cutoff"}
-        scored["intervals"]["calibration"] = how.get(
-            plan.config.calibration,  # adaptive, and auto for one series
-            "adaptive: each fold model's validation windows plus the earlier origins observed by each cutoff, at a "
-            "level that follows the misses observed so far")
+        rolling = "each fold model's validation windows plus the earlier origins observed by each cutoff"
+        scored["intervals"]["calibration"] = {
+            "validation": "each fold model's validation windows", "rolling": f"rolling: {rolling}",
+            "adaptive": f"adaptive: {rolling}, at a level that follows the misses observed so far",
+        }[plan.config.series_calibration]
     return {
         "schema_version": SCHEMA_VERSION,
         "target": target,

@@ -36,6 +36,9 @@ STEPS_PER_EXECUTION = 16
 #: batches per epoch (a 200-point monthly series' default fit: 29.2 -> 26.5 s on 2 CPU cores, a 200-series
 #: panel 51.6 -> 51.7 s, the same weights).
 MULTI_STEP_MIN_STEPS = 100
+HISTORY_FILE = "history.csv"
+#: In a checkpoint directory: the weights of a fit whose training ended (kept until the run is saved).
+TRAINED_FILE = "trained.weights.h5"
 
 
 def _per_call(steps: int, strategy) -> int:
@@ -43,10 +46,6 @@ def _per_call(steps: int, strategy) -> int:
     if not use_tf_data() or strategy is not None or steps < MULTI_STEP_MIN_STEPS:
         return 1
     return steps_per_execution_for(steps, STEPS_PER_EXECUTION)
-
-HISTORY_FILE = "history.csv"
-#: In a checkpoint directory: the weights of a fit whose training ended (kept until the run is saved).
-TRAINED_FILE = "trained.weights.h5"
 
 
 class StopOnNonFinite(keras.callbacks.TerminateOnNaN):
