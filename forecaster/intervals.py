@@ -61,6 +61,7 @@ times as wide. ``Calibration.series_scale`` stores ``m`` per series.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -582,18 +583,23 @@ def adaptive_radius(
     for k in range(horizon):
         seen = np.searchsorted(origins + k, origins, side="left")  # origins j < seen[i] have o_j + k < o_i
         alpha, fed = target, 0
+        model, pool, added = None, [], 0  # pool: sorted scores of `model`'s calibration and origins < added
         for i in range(n):
             if gamma:
                 for j in range(fed, seen[i]):  # feedback of the origins observed since the last one
                     alpha += gamma * (target - float(scores[j, k] > out[j, k]))
                 fed = max(fed, seen[i])
-            pool = np.concatenate([calibration_scores[model_of[i]][:, k], scores[: seen[i], k]])
+            if model_of[i] != model or seen[i] < added:  # a new fold's model (or origins out of order): rebuild
+                model, added = model_of[i], seen[i]
+                pool = sorted(np.concatenate([calibration_scores[model][:, k], scores[:added, k]]).tolist())
+            for j in range(added, seen[i]):  # one insertion per newly observed origin, not a sort per origin
+                bisect.insort(pool, float(scores[j, k]))
+            added = seen[i]
             rank = math.ceil((len(pool) + 1) * (1 - alpha) - 1e-9)
             if rank < 1:
-                out[i, k] = 0.0 if pool.min() >= 0 else pool.min()
+                out[i, k] = 0.0 if pool[0] >= 0 else pool[0]
             else:
-                rank = min(rank, len(pool))
-                out[i, k] = np.partition(pool, rank - 1)[rank - 1]
+                out[i, k] = pool[min(rank, len(pool)) - 1]
     return out
 
 
