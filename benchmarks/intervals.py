@@ -52,6 +52,14 @@ ROLLING = (
     ("shared", "monthly sunspots", "../shared/data/monthly-sunspots.csv", {"target": "Sunspots"}),
     ("shared", "ETTh1 OT", "../shared/data/ETTh1.csv", {"target": "OT"}),
     ("shared", "SPY Adj Close", "../shared/data/yahoofinance-SPY-20080101-20180101.csv", {"target": "Adj Close"}),
+    ("shared", "yosemite temps (5 min)", "../shared/data/example_yosemite_temps.csv", {"target": "y"}),
+    ("shared", "pollution pm2.5", "../shared/data/pollution.csv", {"target": "pm2.5"}),
+    ("shared", "AirQualityUCI CO(GT)", "../shared/data/AirQualityUCI.csv", {"target": "CO(GT)", "na_values": ["-200"]}),
+    ("shared", "ETTh2 OT", "../shared/data/ETTh2.csv", {"target": "OT"}),
+    ("shared", "Brent daily", "../shared/data/brent-daily.csv", {"target": "Price"}),
+    ("shared", "VIX close", "../shared/data/vix-daily.csv", {"target": "CLOSE"}),
+    ("shared", "AAPL Adj Close", "../shared/data/yahoofinance-AAPL-20040819-20180120.csv", {"target": "Adj Close"}),
+    ("shared", "GOOG Adj Close", "../shared/data/yahoofinance-GOOG-20040819-20180120.csv", {"target": "Adj Close"}),
 )
 #: Competition groups sampled: (set, group) -> (horizon, season, calendar frequency).
 GROUPS = {

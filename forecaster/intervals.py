@@ -548,11 +548,13 @@ def rolling_radius(
     ...                np.zeros(3, dtype=int), 50).ravel().tolist()    # pools: 1,2,3 | 1,2,3,5 | 1,2,3,5,7
     [2.0, 3.0, 3.0]
     """
-    return adaptive_radius(origins, scores, calibration_scores, model_of, level, gamma=0.0)  # a level that never moves
+    return adaptive_radius(origins, scores, calibration_scores, model_of, level, gammas=(0.0,))  # a fixed level
 
 
-#: Step size of adaptive conformal inference (:func:`adaptive_radius`): how far one hit or miss moves the level.
-ACI_GAMMA = 0.005
+#: Step sizes of the adaptive conformal experts (:func:`adaptive_radius`): how far one hit or miss moves the
+#: level. 0 is rolling calibration; 0.005 is Gibbs and Candes' choice; the larger ones follow a shift of the
+#: error distribution within tens of origins, at the price of a level that moves with every miss.
+ACI_GAMMAS = (0.0, 0.005, 0.01, 0.02, 0.04)
 
 
 def adaptive_radius(
@@ -561,45 +563,60 @@ def adaptive_radius(
     calibration_scores: list[np.ndarray],
     model_of: np.ndarray,
     level: int,
-    gamma: float = ACI_GAMMA,
+    gammas: tuple[float, ...] = ACI_GAMMAS,
 ) -> np.ndarray:
     """:func:`rolling_radius` at a level that adapts to the misses observed so far (adaptive conformal
-    inference, Gibbs and Candes, 2021): per step, ``a <- a + gamma (1 - level - miss)`` for each earlier origin
-    whose actual value of that step was observed before this origin, and the radius is the pool's
-    ``ceil((n + 1)(1 - a))``-th smallest score (the largest when that rank exceeds ``n``, none when it is below 1).
+    inference, Gibbs and Candes, 2021), with the step size chosen online.
 
-    Under any shift of the error distribution, the long-run miss rate of each step tends to ``1 - level``;
-    a miss is read only once its actual value is observed, so nothing at or after an origin is used.
+    Per step and per step size ``gamma`` (an expert), ``a <- a + gamma (1 - level - miss)`` for each earlier
+    origin whose actual value of that step was observed before this origin, and the expert's radius is the
+    pool's ``ceil((n + 1)(1 - a))``-th smallest score (the largest when that rank exceeds ``n``, none when it
+    is below 1). Each origin takes the radius of the expert with the lowest total interval (Winkler) score
+    ``2 r + (2 / alpha) max(s - r, 0)`` over those observed origins (the first expert while none is observed).
+
+    Under any shift of the error distribution, each expert's long-run miss rate tends to ``1 - level``; the
+    interval score, a proper score, then prefers the expert whose radii were sharpest where they covered.
+    A miss is read only once its actual value is observed, so nothing at or after an origin is used.
 
     >>> o = np.arange(10, 16)   # errors 9 where calibration saw 1: two misses widen it, then hits narrow it again
     >>> s = np.full((6, 1), 9.0)
-    >>> adaptive_radius(o, s, [np.ones((4, 1))], np.zeros(6, dtype=int), 50, gamma=0.2).ravel().tolist()
+    >>> adaptive_radius(o, s, [np.ones((4, 1))], np.zeros(6, dtype=int), 50, gammas=(0.2,)).ravel().tolist()
     [1.0, 1.0, 9.0, 9.0, 9.0, 1.0]
+    >>> # two experts: the fixed level (first, while their scores tie) until the adaptive one has scored better
+    >>> adaptive_radius(o, s, [np.ones((4, 1))], np.zeros(6, dtype=int), 50, gammas=(0.0, 0.2)).ravel().tolist()
+    [1.0, 1.0, 1.0, 9.0, 9.0, 1.0]
     """
     origins = np.asarray(origins, dtype=np.int64)
+    gammas = tuple(float(g) for g in gammas)
     n, horizon = scores.shape
     out = np.empty((n, horizon))
+    experts = np.empty((len(gammas), n))  # each expert's radius at each origin (of the current step)
     target = 1 - level / 100
     for k in range(horizon):
         seen = np.searchsorted(origins + k, origins, side="left")  # origins j < seen[i] have o_j + k < o_i
-        alpha, fed = target, 0
+        alpha, loss, fed = [target] * len(gammas), [0.0] * len(gammas), 0
         model, pool, added = None, [], 0  # pool: sorted scores of `model`'s calibration and origins < added
         for i in range(n):
-            if gamma:
-                for j in range(fed, seen[i]):  # feedback of the origins observed since the last one
-                    alpha += gamma * (target - float(scores[j, k] > out[j, k]))
-                fed = max(fed, seen[i])
+            for j in range(fed, seen[i]):  # feedback of the origins observed since the last one
+                s = float(scores[j, k])
+                for e, gamma in enumerate(gammas):
+                    r = experts[e, j]
+                    alpha[e] += gamma * (target - float(s > r))
+                    loss[e] += 2 * r + 2 / target * max(s - r, 0.0)
+            fed = max(fed, seen[i])
             if model_of[i] != model or seen[i] < added:  # a new fold's model (or origins out of order): rebuild
                 model, added = model_of[i], seen[i]
                 pool = sorted(np.concatenate([calibration_scores[model][:, k], scores[:added, k]]).tolist())
             for j in range(added, seen[i]):  # one insertion per newly observed origin, not a sort per origin
                 bisect.insort(pool, float(scores[j, k]))
             added = seen[i]
-            rank = math.ceil((len(pool) + 1) * (1 - alpha) - 1e-9)
-            if rank < 1:
-                out[i, k] = 0.0 if pool[0] >= 0 else pool[0]
-            else:
-                out[i, k] = pool[min(rank, len(pool)) - 1]
+            for e, a in enumerate(alpha):
+                rank = math.ceil((len(pool) + 1) * (1 - a) - 1e-9)
+                if rank < 1:
+                    experts[e, i] = 0.0 if pool[0] >= 0 else pool[0]
+                else:
+                    experts[e, i] = pool[min(rank, len(pool)) - 1]
+            out[i, k] = experts[loss.index(min(loss)), i]
     return out
 
 
