@@ -108,7 +108,7 @@ def competition_rows(set_name: str, group: str, sample: int, seed: int, params: 
         base = baseline_intervals(
             y, m.calibration_origins_, np.array([len(x)]), horizon=h, season=season, lookback=m.config.window.lookback,
             method=m.calibration_.method, levels=tuple(levels), log=bool(m.calibration_.log),
-            pool=m.calibration_.pool_setting,
+            pool=m.calibration_.pool_setting, first_row=m.calibration_first_row_,
         )
         actual.append(xx)
         point["model"].append(pred["value"].to_numpy())

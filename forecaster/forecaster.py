@@ -313,7 +313,9 @@ class Forecaster:
         self.theta_ = {"indices": indices}
         adjusted, first = self._theta_adjusted(values[:, 0], self.last_index_)
         self.theta_["alpha"] = choose_alpha(adjusted[:end])
-        self.theta_["end"] = self._series_theta_state(view, adjusted, np.asarray(split.val_origins), first)
+        # The states at the validation origins and at the partial calibration windows before them (see _calibrate).
+        before = np.arange(max(split.train_end - self.config.window.horizon + 1, 1), split.train_end)
+        self.theta_["end"] = self._series_theta_state(view, adjusted, np.concatenate([before, split.val_origins]), first)
         weights = (out.theta_weight,) if out.theta_weight is not None else (
             (0.5,) if mode == "theta" else (0.0, *THETA_WEIGHTS))
         self.theta_["weight"] = weights[0]
@@ -451,20 +453,31 @@ class Forecaster:
 
         The validation windows' targets lie after every training window's; the
         weights never fitted them (they only chose the epoch to stop at).
+
+        When the horizon steps are pooled (few validation windows), the ``horizon - 1`` origins just before
+        the validation rows join as partial windows: only their steps in the validation rows are scored
+        (rows no training window had as a target), which on a short series multiplies the pooled scores.
         """
-        from forecaster.intervals import calibrate
+        from forecaster.intervals import calibrate, pool_steps_for
 
         out = self.config.output
         origins = np.asarray(split.val_origins, dtype=np.int64)
         h = self.config.window.horizon
+        n_whole = len(origins)
+        if pool_steps_for(out.pool_steps, n_whole, h):
+            origins = np.concatenate([np.arange(split.train_end - h + 1, split.train_end, dtype=np.int64), origins])
         self.calibration_origins_ = origins  # rows of the fitted data (read by a backtest's baseline interval)
-        actual = values[origins[:, None] + np.arange(h), 0]
+        self.calibration_first_row_ = split.train_end  # steps before it are not scored (partial windows)
+        rows = origins[:, None] + np.arange(h)
+        actual = np.where(rows >= split.train_end, values[rows, 0], np.nan)
         parts = self._interval_inputs(view, origins, values[:, 0])
-        first = self.last_index_[origins[0]].isoformat()
+        first = self.last_index_[split.train_end].isoformat()
         last = self.last_index_[origins[-1] + h - 1].isoformat()
+        partial = (f", and the steps in those rows of the {len(origins) - n_whole} windows before them"
+                   if len(origins) > n_whole else "")
         cal = calibrate(
             out.conformal, out.intervals, actual, parts["point"], log=bool(self.scaler_.log_[0]),
-            source=f"{len(origins)} validation windows, targets {first} .. {last}",
+            source=f"{n_whole} validation windows, targets {first} .. {last}{partial}",
             scale=parts["scale"], quantiles=parts["quantiles"], taus=self.io_.quantiles, pool=out.pool_steps,
         )
         if cal.short:

@@ -159,6 +159,9 @@ class Calibration:
         floor: the smallest ``d`` used (``scaled``), so a flat window still gets an interval.
         pooled: whether the horizon steps were pooled (``radius`` = step profile x one pooled quantile).
         chosen: with ``--conformal auto``, how the method was chosen (the held-out Winkler score of each).
+        partial: pooled only: how many partial windows (origins before the validation rows, whose steps in
+            the validation rows were scored) joined the pool.
+        partial_scores: how many scores those partial windows gave.
     """
 
     method: str
@@ -172,6 +175,8 @@ class Calibration:
     quantiles: tuple[float, ...] = field(default=())
     pooled: bool = False
     chosen: dict[str, Any] = field(default_factory=dict)
+    partial: int = 0
+    partial_scores: int = 0
     #: level -> the calibration scores of each step, ``(windows, horizon)`` (in memory only: a rolling backtest
     #: extends them); pooled: ``(windows * horizon, horizon)``, every window's every profiled score at each step's
     #: profile.
@@ -251,13 +256,18 @@ class Calibration:
 
     def short_warning(self) -> str:
         """What ``fit`` warns when a level's finite-sample rank exceeds the calibration scores (:attr:`short`)."""
-        pooled = f" ({self.windows * self._horizon()} scores with the steps pooled)" if self.pooled else ""
+        pooled = f" ({self.score_count()} scores with the steps pooled)" if self.pooled else ""
         return (f"Only {self.windows} calibration windows{pooled}: the {', '.join(map(str, self.short))} % "
                 "interval(s) take the largest validation error, without the finite-sample coverage guarantee. "
                 "Raise --val-fraction or supply more data.")
 
     def _horizon(self) -> int:
         return len(next(iter(self.radius.values())))
+
+    def score_count(self) -> int:
+        """How many scores each step's radius was taken from: the windows, times the steps when pooled (plus
+        the partial windows' scores)."""
+        return self.windows * self._horizon() + self.partial_scores if self.pooled else self.windows
 
     @property
     def pool_setting(self) -> str:
@@ -269,7 +279,8 @@ class Calibration:
         note = (f"; {', '.join(map(str, self.short))} % took the largest error ({self.windows} windows are too few for "
                 "the finite-sample guarantee)") if self.short else ""
         if self.pooled:
-            note += f"; horizon steps pooled ({self.windows} x {self._horizon()} scores over a step profile)"
+            extra = f", + {self.partial_scores} from {self.partial} partial windows," if self.partial else ""
+            note += f"; horizon steps pooled ({self.windows} x {self._horizon()} scores{extra} over a step profile)"
         c = self.chosen
         if c and "winkler" not in c:
             note += f"; auto: {self.method} ({c['reason']})"
@@ -285,6 +296,7 @@ class Calibration:
             "source": self.source, "short": list(self.short), "floor": float(self.floor),
             "quantiles": list(self.quantiles), "pooled": bool(self.pooled),
             **({"chosen": self.chosen} if self.chosen else {}),
+            **({"partial": [int(self.partial), int(self.partial_scores)]} if self.partial else {}),
             "radius": {str(k): [float(x) for x in v] for k, v in self.radius.items()},
             **({"series_scale": [float(x) for x in self.series_scale]} if self.series_scale is not None else {}),
         }
@@ -299,6 +311,7 @@ class Calibration:
                 windows=int(data["windows"]), source=str(data["source"]), short=tuple(int(x) for x in data["short"]),
                 floor=float(data["floor"]), quantiles=tuple(float(q) for q in data.get("quantiles", [])),
                 pooled=bool(data.get("pooled", False)), chosen=dict(data.get("chosen", {})),
+                partial=int(data.get("partial", [0, 0])[0]), partial_scores=int(data.get("partial", [0, 0])[1]),
                 series_scale=(np.asarray(data["series_scale"], dtype=np.float64).reshape(-1)
                               if data.get("series_scale") is not None else None),
             )
@@ -340,7 +353,9 @@ def calibrate(
         method: ``absolute``, ``scaled`` or ``cqr`` (see the module docstring); ``auto``: absolute or scaled by
             :func:`choose_method`.
         levels: nominal coverages in percent.
-        actual, point: ``(n, horizon)`` actual values and point forecasts, original units.
+        actual, point: ``(n, horizon)`` actual values and point forecasts, original units. A NaN actual value
+            is a step not scored: its row is a partial window, pooled with the others when the steps are
+            pooled (the count of whole windows decides that), dropped when they are not.
         log: whether residuals are taken in log units.
         source: which windows these are (recorded).
         scale: ``(n,)`` local scales ``d`` of the windows (``scaled``).
@@ -348,11 +363,22 @@ def calibrate(
         pool: pool the horizon steps over a step profile: ``on``, ``off``, or ``auto`` (below
             :data:`POOL_WINDOWS` windows; see the module docstring).
     """
+    actual = np.asarray(actual, dtype=np.float64)
+    whole = np.isfinite(actual).all(axis=1)
+    pooled = pool_steps_for(pool, int(whole.sum()), actual.shape[1])
+    if not whole.all():  # partial windows: pooled with the rest, or dropped
+        keep = np.ones(len(actual), dtype=bool) if pooled else whole
+        actual, point = actual[keep], np.asarray(point)[keep]
+        scale = None if scale is None else np.asarray(scale)[keep]
+        quantiles = None if quantiles is None else np.asarray(quantiles)[keep]
+        whole = whole[keep]
     chosen = {}
-    if method == "auto":
-        method, chosen = choose_method(levels, actual, point, log=log, scale=scale, pool=pool)
-    cal = Calibration(method, tuple(levels), {}, log, len(actual), source, quantiles=tuple(taus), chosen=chosen)
-    cal.pooled = pool_steps_for(pool, len(actual), np.shape(actual)[1])
+    if method == "auto":  # compared on the whole windows only
+        method, chosen = choose_method(levels, actual[whole], np.asarray(point)[whole], log=log,
+                                       scale=None if scale is None else np.asarray(scale)[whole], pool=pool)
+    cal = Calibration(method, tuple(levels), {}, log, int(whole.sum()), source, quantiles=tuple(taus), chosen=chosen,
+                      partial=int((~whole).sum()), partial_scores=int(np.isfinite(actual[~whole]).sum()))
+    cal.pooled = pooled
     if method == "scaled":
         positive = scale[scale > 0]
         cal.floor = float(1e-3 * positive.mean()) if len(positive) else 1e-12
@@ -415,7 +441,9 @@ def step_profile(scores: np.ndarray) -> np.ndarray:
     >>> step_profile(np.array([[1.0, 4.0, 9.0]])).round(3).tolist()   # b = 2 clipped to 1.5, a refitted for it
     [1.348, 3.813, 7.004]
     """
-    mean = np.mean(np.abs(np.asarray(scores, dtype=np.float64)), axis=0)
+    scores = np.abs(np.asarray(scores, dtype=np.float64))
+    seen = np.isfinite(scores).sum(axis=0)
+    mean = np.where(seen > 0, np.nansum(scores, axis=0) / np.maximum(seen, 1), 0.0)  # NaN: a step not scored
     k = np.log(np.arange(1, len(mean) + 1, dtype=np.float64))
     ok = mean > 0
     if ok.sum() < 2:
@@ -426,7 +454,8 @@ def step_profile(scores: np.ndarray) -> np.ndarray:
 
 
 def pooled_scores(scores: np.ndarray, *, flat: bool = False) -> np.ndarray:
-    """``(n * horizon, horizon)``: every profiled score of every step, times each step's profile.
+    """``(n * horizon, horizon)``: every profiled score of every step, times each step's profile (NaN scores,
+    the steps a partial window did not score, are left out).
 
     Column ``k`` is the pool whose finite-sample quantile is step ``k``'s radius ``p_k q``
     (:func:`conformal_radius` of it, or a rolling backtest's pool extended by earlier origins).
@@ -438,6 +467,7 @@ def pooled_scores(scores: np.ndarray, *, flat: bool = False) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
     profile = np.ones(scores.shape[1]) if flat else step_profile(scores)
     z = (scores / profile).reshape(-1)
+    z = z[~np.isnan(z)]
     return z[:, None] * profile[None, :]
 
 
@@ -695,31 +725,34 @@ def baseline_intervals(
     levels: tuple[int, ...],
     log: bool,
     pool: str = "auto",
+    first_row: int = 0,
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Conformal intervals around the seasonal naive forecast, calibrated on the given windows.
 
     The same calibration windows, method (``cqr`` falls back to ``absolute``: the
     baseline has no quantiles) and units as the model's, so the two intervals differ
     only in the forecasts they are built around. Calibration windows that start
-    before one whole season are left out.
+    before one whole season are left out; steps before ``first_row`` (the model's
+    first validation row: partial windows) are not scored, as the model's are not.
     """
     cal = baseline_calibration(y, calibration_origins, horizon=horizon, season=season, lookback=lookback,
-                               method=method, levels=levels, log=log, pool=pool)
+                               method=method, levels=levels, log=log, pool=pool, first_row=first_row)
     g = cal.g(np.asarray(y, dtype=np.float64))
     return cal.bounds(seasonal_naive(y, origins, horizon, season), scale=local_scale(g, origins, lookback))
 
 
 def baseline_calibration(
     y: np.ndarray, calibration_origins: np.ndarray, *, horizon: int, season: int, lookback: int, method: str,
-    levels: tuple[int, ...], log: bool, pool: str = "auto",
+    levels: tuple[int, ...], log: bool, pool: str = "auto", first_row: int = 0,
 ) -> Calibration:
     """The seasonal-naive calibration that :func:`baseline_intervals` applies (for a rolling backtest)."""
     y = np.asarray(y, dtype=np.float64)
     cal_o = np.asarray(calibration_origins, dtype=np.int64)
     cal_o = cal_o[cal_o >= season]
     g = np.log(np.maximum(y, 1e-300)) if log else y
+    rows = cal_o[:, None] + np.arange(horizon)
     return calibrate(
-        "absolute" if method == "cqr" else method, levels, y[cal_o[:, None] + np.arange(horizon)],
+        "absolute" if method == "cqr" else method, levels, np.where(rows >= first_row, y[rows], np.nan),
         seasonal_naive(y, cal_o, horizon, season), log=log, source="seasonal naive", scale=local_scale(g, cal_o, lookback),
         pool=pool,
     )

@@ -264,6 +264,7 @@ def _baseline_calibration(fc: Any, data: Any, fold: Any, season: int) -> Any:
         _series.target(data), cal_origins, horizon=cfg.window.horizon, season=season, lookback=cfg.window.lookback,
         method=fc.calibration_.method, levels=cfg.output.intervals, log=bool(fc.calibration_.log),
         pool=fc.calibration_.pool_setting,  # pooled as the model's calibration is
+        first_row=getattr(fc, "calibration_first_row_", 0) + fold.train_start,  # partial windows: the same steps
     )
 
 
