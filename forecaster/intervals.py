@@ -37,7 +37,12 @@ finite-sample quantile ``q``, and ``r_k = p_k q``. The steps of one window
 are not exchangeable in general, so this trades the exact guarantee for a
 rank ``horizon`` times finer; ``auto`` pools below :data:`POOL_WINDOWS`
 windows. ``cqr`` pools with a flat profile (its band already widens with
-the step).
+the step). Pooled, one series' calibration also takes **partial windows**:
+the ``horizon - 1`` origins just before the validation rows, each scoring
+only its steps inside those rows (rows that no training window had as a
+target); on a short series with one validation window of 8 steps that is
+36 scores instead of 8. Their unscored steps are NaN, left out of the
+profile and the pool.
 
 Which windows calibrate: ``fit`` uses its validation windows (the last
 ``val_fraction`` of the rows: after every training window, used only to

@@ -242,7 +242,8 @@ def score_backtest(hf: HistoricalForecasts, y: np.ndarray, target: str) -> dict[
         rolling = "each fold model's validation windows plus the earlier origins observed by each cutoff"
         scored["intervals"]["calibration"] = {
             "validation": "each fold model's validation windows", "rolling": f"rolling: {rolling}",
-            "adaptive": f"adaptive: {rolling}, at a level that follows the misses observed so far",
+            "adaptive": f"adaptive: {rolling}, at a level that follows the misses observed so far "
+                        "(its step size chosen online by the interval score)",
         }[plan.config.series_calibration]
     return {
         "schema_version": SCHEMA_VERSION,
