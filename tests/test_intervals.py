@@ -591,6 +591,65 @@ def test_panel_backtest_baseline_interval_reads_only_rows_before_each_first_orig
     assert iv["winkler_ratio"] == pytest.approx(iv["model"]["scaled_winkler"] / iv["seasonal_naive"]["scaled_winkler"])
 
 
+def test_panel_rolled_bounds_read_only_observed_errors_and_start_at_the_validation_radius():
+    """A panel backtest's rolling/adaptive bounds of one series: at its first origin they are the pooled
+    validation bounds; at every origin they ignore the actual values not yet observed by its cutoff."""
+    rng = np.random.default_rng(11)
+    h, n_cal, n = 4, 60, 40
+    series = np.repeat(np.arange(3), n_cal // 3)
+    unit = np.array([1.0, 10.0, 100.0])
+    point = rng.normal(0, 1, (n_cal, h)) * unit[series][:, None]
+    actual = point + rng.normal(0, 1, (n_cal, h)) * unit[series][:, None]
+    log = np.zeros(n_cal, dtype=bool)
+    for method in ("absolute", "scaled"):
+        scale_cal = rng.uniform(0.5, 2, n_cal) * unit[series]
+        cal = I.calibrate_panel(method, (80, 95), actual, point, series=series, log=log, unit=unit, source="s",
+                                scale=scale_cal)
+        origins = np.arange(200, 200 + n)
+        p = rng.normal(0, 10, (n, h))
+        y = p + rng.normal(0, 30, (n, h))  # errors three times the calibration's: the rolled radii widen
+        scale = rng.uniform(5, 20, n)
+        plain = cal.panel_bounds(p, series=np.ones(n, dtype=int), log=np.zeros(n, dtype=bool), scale=scale)
+        for adaptive in (False, True):
+            rolled = cal.series_rolled_bounds(1, False, origins, y, p, scale=scale, adaptive=adaptive)
+            for lv in (80, 95):
+                assert np.allclose(rolled[lv][0][0], plain[lv][0][0]) and np.allclose(rolled[lv][1][0], plain[lv][1][0])
+                assert (rolled[lv][1][-1] - rolled[lv][0][-1]).mean() > (plain[lv][1][-1] - plain[lv][0][-1]).mean()
+            for i in (0, 5, n - 1):
+                changed = y.copy()
+                unseen = (origins[:, None] + np.arange(h)) >= origins[i]
+                changed[unseen] = rng.uniform(-1e3, 1e3, unseen.sum())
+                again = cal.series_rolled_bounds(1, False, origins, changed, p, scale=scale, adaptive=adaptive)
+                for lv in (80, 95):
+                    assert np.array_equal(again[lv][0][i], rolled[lv][0][i]), (method, adaptive, i)
+
+
+def test_panel_backtest_with_adaptive_calibration_reports_it():
+    import forecaster as fc
+    from forecaster.evaluation import backtest
+
+    frames = []
+    for k, sid in enumerate(("a", "b", "c")):
+        t = np.arange(90)
+        y = 10 * (k + 1) + 3 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(k).normal(0, 0.5, 90)
+        frames.append(pd.DataFrame({"unique_id": sid, "date": pd.date_range("2001-01-01", periods=90, freq="MS"),
+                                    "value": y}))
+    panel = pd.concat(frames, ignore_index=True)
+    cfg = fc.ForecastConfig(**{**TINY, "horizon": 3, "intervals": (80,), "lookback": 12})
+    val = backtest(cfg, panel)
+    res = backtest(cfg, panel, calibration="adaptive")
+    assert val.config["calibration"] == "validation" and res.config["calibration"] == "adaptive"
+    assert any("adaptive" in line for line in res.interval_lines())
+    t, tv = res.forecasts, val.forecasts
+    for col in ("lower_80", "upper_80", "seasonal_naive_lower_80", "seasonal_naive_upper_80"):
+        assert t[col].notna().all()
+    # The first origin of each series keeps the validation bands; the later ones follow the series' own errors.
+    first = t.groupby("id")["cutoff"].transform("min") == t["cutoff"]
+    assert np.allclose(t.loc[first, "upper_80"], tv.loc[first, "upper_80"])
+    assert not np.allclose(t.loc[~first, "upper_80"], tv.loc[~first, "upper_80"])
+    assert 0 <= res.intervals["80"]["coverage"] <= 1
+
+
 def test_panel_quantile_head_and_intervals_survive_save_and_load(tmp_path):
     import forecaster as fc
     from forecaster.exceptions import ArtifactError

@@ -239,9 +239,6 @@ def test_cli_bad_targets_leave_no_run(runner):
 def test_panel_backtest_refuses_several_folds():
     with pytest.raises(fc.ConfigError, match="`folds` must be 1"):
         fc.backtest(fc.Forecaster(**TINY), panel_frame(), folds=3)
-    # A panel calibrates on its fit's validation windows: `auto` (the default) takes them, `rolling` is refused.
-    with pytest.raises(fc.ConfigError, match="use --calibration validation"):
-        fc.backtest(fc.Forecaster(**TINY), panel_frame(), calibration="rolling")
 
 
 def test_long_csv_of_one_series_stays_a_single_series_run(tmp_path):

@@ -73,8 +73,9 @@ _BACKTEST_OPTIONS = [
               show_default=True,
               help="With --interval: calibrate on each fold model's validation windows, or on those plus the errors "
               "of every earlier origin already observed at each cutoff (rolling); adaptive: rolling at a level "
-              "that follows the misses observed so far (adaptive conformal inference); auto: adaptive for one "
-              "series, validation for a panel."),
+              "that follows the misses observed so far (adaptive conformal inference); a panel's pool is the fit's "
+              "pooled windows plus each series' own earlier origins; auto: adaptive for one series, validation "
+              "for a panel."),
 ]
 
 

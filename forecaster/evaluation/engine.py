@@ -91,11 +91,9 @@ def _panel(model: Any, ts: Any, config: BacktestConfig, verbose: int | str):
 
     if config.train_size is not None:
         raise ConfigError("A panel backtest trains on every row before each series' first origin; `train_size` does not apply.")
-    if config.calibration in ("rolling", "adaptive"):
-        raise ConfigError("A panel backtest calibrates its intervals on the fit's validation windows; use --calibration validation.")
     return panel_backtest(
         model, ts, start=config.start, origin_stride=config.origin_stride, gap=config.gap, folds=config.folds,
-        window=config.window, season=config.season, verbose=verbose,
+        window=config.window, season=config.season, verbose=verbose, calibration=config.panel_calibration,
     )
 
 

@@ -101,12 +101,14 @@ def _baselines(y: np.ndarray, origins: np.ndarray, horizon: int, season: int) ->
 
 
 def baseline_interval_bounds(fc: Any, by_id: dict, origins: dict[str, np.ndarray], seasonal: dict[str, np.ndarray],
-                             season: int) -> dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]:
+                             season: int, calibration: str = "validation") -> dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]:
     """Each series' seasonal-naive conformal interval at its backtest ``origins`` (see the module docstring).
 
     Calibrated on the fitted model's validation windows of every series (rows before the series' first
     origin only), with the model's series scales and transforms; ``seasonal`` holds the seasonal naive
-    forecasts at ``origins``. Empty when no calibration window starts a whole season in.
+    forecasts at ``origins``. Empty when no calibration window starts a whole season in. ``calibration``
+    ``rolling`` or ``adaptive``: each series' pool also takes its own earlier errors observed by each cutoff,
+    as the model's does.
     """
     from forecaster.forecaster import g_of
     from forecaster.intervals import calibrate_panel, local_scale, seasonal_naive
@@ -139,9 +141,35 @@ def baseline_interval_bounds(fc: Any, by_id: dict, origins: dict[str, np.ndarray
     for sid, o in origins.items():
         i = fc.ids_.index(sid)
         y = by_id[sid].target_values.astype(np.float64)
-        out[sid] = cal.panel_bounds(seasonal[sid], series=np.full(len(o), i), log=np.full(len(o), log_of[i]),
-                                    scale=local_scale(g_of(y, log_of[i]), o, lookback))
+        scale = local_scale(g_of(y, log_of[i]), o, lookback)
+        if calibration == "validation":
+            out[sid] = cal.panel_bounds(seasonal[sid], series=np.full(len(o), i), log=np.full(len(o), log_of[i]),
+                                        scale=scale)
+        else:
+            out[sid] = cal.series_rolled_bounds(i, bool(log_of[i]), o, y[o[:, None] + k], seasonal[sid], scale=scale,
+                                                adaptive=calibration == "adaptive")
     return out
+
+
+def _rolled_model_columns(fc: Any, by_id: dict, origins: dict[str, np.ndarray], forecasts: dict[str, np.ndarray],
+                          columns: dict[str, dict[str, np.ndarray]], scales: dict[str, np.ndarray],
+                          adaptive: bool) -> None:
+    """Replace each series' ``lower_*``/``upper_*`` columns with those of a rolling (``adaptive``) calibration:
+    the fit's pooled calibration plus the series' own errors observed by each cutoff."""
+    from forecaster.intervals import interval_columns, quantile_column
+
+    cal, taus = fc.calibration_, fc.io_.quantiles
+    log_of = np.asarray(fc.panel_scalers_.log[:, 0], dtype=bool)
+    k = np.arange(fc.config.window.horizon)
+    for sid, o in origins.items():
+        i = fc.ids_.index(sid)
+        y = by_id[sid].target_values.astype(np.float64)
+        q = np.stack([columns[sid][quantile_column(t)] for t in taus], axis=-1) if taus else None
+        bounds = cal.series_rolled_bounds(i, bool(log_of[i]), o, y[o[:, None] + k], forecasts[sid], scale=scales[sid],
+                                          quantiles=q, adaptive=adaptive)
+        for lv, (lo, hi) in bounds.items():
+            lo_name, hi_name = interval_columns(lv)
+            columns[sid][lo_name], columns[sid][hi_name] = lo, hi
 
 
 def _scale(y: np.ndarray, season: int) -> float:
@@ -175,8 +203,13 @@ class PanelBacktestResult:
         """What ``forecast backtest`` prints about a panel's intervals (nothing without them)."""
         if not self.intervals:
             return []
+        cal = {"rolling": "; calibrated on the fit's validation windows plus each series' earlier origins observed "
+                          "by each cutoff",
+               "adaptive": "; calibrated on the fit's validation windows plus each series' earlier origins observed "
+                           "by each cutoff, at a level that follows that series' misses (adaptive)",
+               }.get(self.config.get("calibration", "validation"), "; calibrated on the fit's validation windows")
         lines = [("Prediction intervals of the model (pooled over every series; tolerance 1.96 sd with one "
-                  "independent point per horizon; per series in per_series.csv):")]
+                  f"independent point per horizon; per series in per_series.csv{cal}):")]
         for level, r in self.intervals.items():
             lines.append(
                 f"  {level} %: coverage {100 * r['coverage']:5.1f} % over {r['points']} points ({r['verdict']}, +/- "
@@ -346,7 +379,7 @@ class PanelBacktestResult:
 
 def panel_backtest(
     model: Any, ts, *, start=None, origin_stride: int = 1, gap: int = 0, folds: int | None = None,
-    window: str = "expanding", season: int | None = None, verbose: int | str = 0,
+    window: str = "expanding", season: int | None = None, verbose: int | str = 0, calibration: str = "validation",
 ) -> PanelBacktestResult:
     """One global model fitted before each series' first origin, every origin forecast in one batched pass.
 
@@ -359,6 +392,9 @@ def panel_backtest(
         folds: None or 1 (one fit: a panel refits never).
         window: ``"expanding"`` only.
         season: season of the seasonal naive forecast and MASE (default: the model's, from the frequency).
+        calibration: the intervals' ``validation`` windows of the fit (pooled over every series), or
+            ``rolling``/``adaptive``: those plus each series' own earlier errors observed by each cutoff
+            (:meth:`forecaster.intervals.Calibration.series_rolled_bounds`), for the model and the baseline.
     """
     from forecaster.choices import season_of
     from forecaster.evaluation._series import model_config, rows
@@ -388,8 +424,12 @@ def panel_backtest(
     t0 = time.perf_counter()
     levels = tuple(fc.config.output.intervals)
     if levels or fc.io_.quantiles:
-        columns = fc.predict_panel_intervals(ts, origins)
+        rolled = bool(levels) and calibration in ("rolling", "adaptive")
+        columns = fc.predict_panel_intervals(ts, origins, with_scale=rolled)
         forecasts = {sid: c.pop("point") for sid, c in columns.items()}
+        if rolled:
+            scales = {sid: c.pop("scale") for sid, c in columns.items()}
+            _rolled_model_columns(fc, by_id, origins, forecasts, columns, scales, calibration == "adaptive")
     else:
         forecasts, columns = fc.predict_panel_origins(ts, origins), {sid: {} for sid in origins}
     predict_seconds = time.perf_counter() - t0
@@ -398,7 +438,8 @@ def panel_backtest(
     baselines = {sid: _baselines(by_id[sid].target_values, o, horizon, season) for sid, o in origins.items()}
     base_bounds = {}
     if levels:
-        base_bounds = baseline_interval_bounds(fc, by_id, origins, {s: b[REFERENCE] for s, b in baselines.items()}, season)
+        base_bounds = baseline_interval_bounds(fc, by_id, origins, {s: b[REFERENCE] for s, b in baselines.items()}, season,
+                                               calibration)
         for sid, by_level in base_bounds.items():
             for lv, (lo, hi) in by_level.items():
                 columns[sid][f"{REFERENCE}_lower_{lv}"], columns[sid][f"{REFERENCE}_upper_{lv}"] = lo, hi
@@ -478,6 +519,7 @@ def panel_backtest(
         forecasts=pd.concat(frames, ignore_index=True),
         skipped=skipped,
         config={"horizon": horizon, "origin_stride": origin_stride, "start": start, "gap": gap, "season": int(season),
+                "calibration": calibration if levels else None,
                 "model_config": fc.config.to_dict()},
         timings={"fit_seconds": round(fit_seconds, 3), "predict_seconds": round(predict_seconds, 3),
                  "total_seconds": round(time.perf_counter() - started, 3)},

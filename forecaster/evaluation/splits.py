@@ -138,6 +138,11 @@ class BacktestConfig:
         """``calibration`` of one series' backtest, ``auto`` resolved: ``validation``, ``rolling`` or ``adaptive``."""
         return "adaptive" if self.calibration == "auto" else self.calibration
 
+    @property
+    def panel_calibration(self) -> str:
+        """``calibration`` of a panel backtest, ``auto`` resolved."""
+        return "validation" if self.calibration == "auto" else self.calibration
+
     def __post_init__(self) -> None:
         if self.folds is not None and not _is_int(self.folds, 1):
             raise ConfigError(f"`folds` must be a positive integer or None. Received: folds={self.folds!r}")
