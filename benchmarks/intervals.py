@@ -22,7 +22,7 @@ What is measured, for every series, with ``--interval`` levels (default 80,95):
   ETTh2 (``../shared``), and the histories ``x`` of a seeded sample of ``--panel-series``
   M3 monthly and Tourism monthly series; coverage pooled over every point of every
   series, the Winkler ratio over each point's series' MASE scale. ``--calibration
-  auto`` is validation here (the panel default).
+  auto`` is adaptive here too (the panel backtest default).
 
 Beside the model: seasonal naive with conformal residuals on the *same*
 calibration windows and the same method (:func:`forecaster.intervals.baseline_intervals`).

@@ -636,8 +636,8 @@ def test_panel_backtest_with_adaptive_calibration_reports_it():
                                     "value": y}))
     panel = pd.concat(frames, ignore_index=True)
     cfg = fc.ForecastConfig(**{**TINY, "horizon": 3, "intervals": (80,), "lookback": 12})
-    val = backtest(cfg, panel)
-    res = backtest(cfg, panel, calibration="adaptive")
+    val = backtest(cfg, panel, calibration="validation")
+    res = backtest(cfg, panel)  # auto: adaptive for a panel too
     assert val.config["calibration"] == "validation" and res.config["calibration"] == "adaptive"
     assert any("adaptive" in line for line in res.interval_lines())
     t, tv = res.forecasts, val.forecasts

@@ -74,8 +74,7 @@ _BACKTEST_OPTIONS = [
               help="With --interval: calibrate on each fold model's validation windows, or on those plus the errors "
               "of every earlier origin already observed at each cutoff (rolling); adaptive: rolling at a level "
               "that follows the misses observed so far (adaptive conformal inference); a panel's pool is the fit's "
-              "pooled windows plus each series' own earlier origins; auto: adaptive for one series, validation "
-              "for a panel."),
+              "pooled windows plus each series' own earlier origins; auto: adaptive."),
 ]
 
 

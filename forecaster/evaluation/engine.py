@@ -93,7 +93,7 @@ def _panel(model: Any, ts: Any, config: BacktestConfig, verbose: int | str):
         raise ConfigError("A panel backtest trains on every row before each series' first origin; `train_size` does not apply.")
     return panel_backtest(
         model, ts, start=config.start, origin_stride=config.origin_stride, gap=config.gap, folds=config.folds,
-        window=config.window, season=config.season, verbose=verbose, calibration=config.panel_calibration,
+        window=config.window, season=config.season, verbose=verbose, calibration=config.resolved_calibration,
     )
 
 
@@ -141,7 +141,7 @@ def backtest(
         calibration: with ``intervals`` in the model's config: ``"validation"`` (each fold model's
             validation windows), ``"rolling"`` (plus the earlier origins' errors observed by each cutoff) or
             ``"adaptive"`` (rolling at a level that follows the misses observed so far) or ``"auto"`` (the
-            default: adaptive for one series, validation for a panel).
+            default: adaptive, for one series and for a panel).
         refit_warm: each refit starts from the previous fit's weights (fresh optimizer) instead of
             a random initialisation; faster, and the folds are no longer independent fits.
         verbose: passed to ``keras.Model.fit``.

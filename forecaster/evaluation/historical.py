@@ -238,7 +238,7 @@ def historical_forecasts(
     baseline_seconds = time.perf_counter() - t0
 
     actual = y[origins[:, None] + np.arange(horizon)]
-    calibration = plan.config.series_calibration
+    calibration = plan.config.resolved_calibration
     if out_cfg.intervals and calibration != "validation":
         _roll(extra, calibrations, model_of, origins, actual, preds, base["seasonal_naive"], y, fc_config,
               adaptive=calibration == "adaptive")

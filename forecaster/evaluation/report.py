@@ -244,7 +244,7 @@ def score_backtest(hf: HistoricalForecasts, y: np.ndarray, target: str) -> dict[
             "validation": "each fold model's validation windows", "rolling": f"rolling: {rolling}",
             "adaptive": f"adaptive: {rolling}, at a level that follows the misses observed so far "
                         "(its step size chosen online by the interval score)",
-        }[plan.config.series_calibration]
+        }[plan.config.resolved_calibration]
     return {
         "schema_version": SCHEMA_VERSION,
         "target": target,

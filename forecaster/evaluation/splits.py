@@ -129,19 +129,15 @@ class BacktestConfig:
     #: every earlier origin's errors observed by the cutoff; see :func:`forecaster.intervals.rolling_radius`);
     #: ``adaptive``: rolling at a level that adapts to the misses observed so far
     #: (:func:`forecaster.intervals.adaptive_radius`);
-    #: ``auto``: adaptive for one series, validation for a panel (one fit, every series' validation windows).
+    #: ``auto``: adaptive, for one series and for a panel (one fit; each series' pool is the fit's pooled
+    #: validation scores plus its own earlier errors).
     calibration: str = "auto"
     refit_warm: bool = False
 
     @property
-    def series_calibration(self) -> str:
-        """``calibration`` of one series' backtest, ``auto`` resolved: ``validation``, ``rolling`` or ``adaptive``."""
+    def resolved_calibration(self) -> str:
+        """``calibration`` with ``auto`` resolved: ``validation``, ``rolling`` or ``adaptive``."""
         return "adaptive" if self.calibration == "auto" else self.calibration
-
-    @property
-    def panel_calibration(self) -> str:
-        """``calibration`` of a panel backtest, ``auto`` resolved."""
-        return "validation" if self.calibration == "auto" else self.calibration
 
     def __post_init__(self) -> None:
         if self.folds is not None and not _is_int(self.folds, 1):
