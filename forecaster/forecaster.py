@@ -314,8 +314,8 @@ class Forecaster:
         adjusted, first = self._theta_adjusted(values[:, 0], self.last_index_)
         self.theta_["alpha"] = choose_alpha(adjusted[:end])
         # The states at the validation origins and at the partial calibration windows before them (see _calibrate).
-        before = np.arange(max(split.train_end - self.config.window.horizon + 1, 1), split.train_end)
-        self.theta_["end"] = self._series_theta_state(view, adjusted, np.concatenate([before, split.val_origins]), first)
+        origins = np.concatenate([self._partial_origins(split), split.val_origins])
+        self.theta_["end"] = self._series_theta_state(view, adjusted, origins, first)
         weights = (out.theta_weight,) if out.theta_weight is not None else (
             (0.5,) if mode == "theta" else (0.0, *THETA_WEIGHTS))
         self.theta_["weight"] = weights[0]
@@ -448,6 +448,12 @@ class Forecaster:
             reports.append(out)
         return reports[0] if weights is None else reports
 
+    def _partial_origins(self, split) -> np.ndarray:
+        """The ``horizon - 1`` origins just before the validation rows: the partial calibration windows, whose
+        steps in those rows :meth:`_calibrate` scores when the steps are pooled (all after the last training
+        origin, so each has a whole lookback)."""
+        return np.arange(split.train_end - self.config.window.horizon + 1, split.train_end, dtype=np.int64)
+
     def _calibrate(self, view: WindowView, values: np.ndarray, split):
         """Conformal radii of ``output.intervals`` from the validation windows (see :mod:`forecaster.intervals`).
 
@@ -465,7 +471,7 @@ class Forecaster:
         h = self.config.window.horizon
         n_whole = len(origins)
         if pool_steps_for(out.pool_steps, n_whole, h):
-            origins = np.concatenate([np.arange(split.train_end - h + 1, split.train_end, dtype=np.int64), origins])
+            origins = np.concatenate([self._partial_origins(split), origins])
         self.calibration_origins_ = origins  # rows of the fitted data (read by a backtest's baseline interval)
         self.calibration_first_row_ = split.train_end  # steps before it are not scored (partial windows)
         rows = origins[:, None] + np.arange(h)

@@ -406,8 +406,7 @@ def calibrate(
         method, chosen = choose_method(levels, actual[whole], np.asarray(point)[whole], log=log,
                                        scale=None if scale is None else np.asarray(scale)[whole], pool=pool)
     cal = Calibration(method, tuple(levels), {}, log, int(whole.sum()), source, quantiles=tuple(taus), chosen=chosen,
-                      partial=int((~whole).sum()), partial_scores=int(np.isfinite(actual[~whole]).sum()))
-    cal.pooled = pooled
+                      pooled=pooled, partial=int((~whole).sum()), partial_scores=int(np.isfinite(actual[~whole]).sum()))
     if method == "scaled":
         positive = scale[scale > 0]
         cal.floor = float(1e-3 * positive.mean()) if len(positive) else 1e-12
