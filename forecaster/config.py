@@ -443,11 +443,11 @@ class OutputConfig(_Section):
         multiple=True, flag="--interval",
     )
     conformal: str = _opt(
-        "absolute", "How --interval is calibrated: absolute (quantile of the absolute errors per step), scaled "
-        "(errors divided by each window's mean absolute one-step change, so widths follow the current "
-        "volatility), cqr (conformalised quantile regression: widens or narrows the quantile head's own band), auto "
-        "(absolute or scaled, whichever has the lower interval score on the later half of the calibration windows "
-        "when calibrated on the earlier half; absolute below 40 windows).",
+        "auto", "How --interval is calibrated: auto (the default: absolute or scaled, whichever has the lower "
+        "interval score on the later half of the calibration windows when calibrated on the earlier half; "
+        "absolute below 40 windows), absolute (quantile of the absolute errors per step), scaled (errors divided "
+        "by each window's mean absolute one-step change, so widths follow the current volatility), cqr "
+        "(conformalised quantile regression: widens or narrows the quantile head's own band).",
         choices=CONFORMAL_METHODS,
     )
     pool_steps: str = _opt(

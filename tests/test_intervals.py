@@ -353,10 +353,10 @@ def test_intervals_and_quantiles_survive_save_and_load(tmp_path):
     assert (back.calibration_.partial, back.calibration_.partial_scores) == (2, 3)
 
 
-def test_auto_conformal_fit_records_its_choice_and_predicts_with_it(tmp_path):
+def test_default_conformal_auto_fit_records_its_choice_and_predicts_with_it(tmp_path):
     import forecaster as fc
 
-    m = fc.Forecaster(**TINY, horizon=3, intervals=(80,), conformal="auto").fit(_frame(400), target="y")
+    m = fc.Forecaster(**TINY, horizon=3, intervals=(80,)).fit(_frame(400), target="y")  # conformal: auto, the default
     cal = m.calibration_
     assert cal.windows >= I.AUTO_WINDOWS and cal.method in ("absolute", "scaled")
     assert set(cal.chosen["winkler"]) == {"absolute", "scaled"}
