@@ -787,13 +787,16 @@ def test_cli_fit_predict_info_plot_backtest_with_intervals():
         args = ["--target", "temp", "--interval", "80,95", "--quantiles", "0.1,0.9", *CLI_TINY]
         res = runner.invoke(cli, ["fit", "s.csv", *args])
         assert res.exit_code == 0, res.output
-        assert "Intervals: absolute conformal on" in res.output and "Quantiles: 0.1, 0.5, 0.9" in res.output
+        # The default --conformal auto: 42 calibration windows, so it compares absolute and scaled and says which won.
+        method = "scaled" if "auto: scaled" in res.output else "absolute"
+        assert f"Intervals: {method} conformal on" in res.output and f"auto: {method}, mean Winkler" in res.output
+        assert "Quantiles: 0.1, 0.5, 0.9" in res.output
         res = runner.invoke(cli, ["predict"])
         assert res.exit_code == 0, res.output
         out = pd.read_csv(Path("runs/latest/forecast.csv"), index_col=0)
         assert list(out.columns) == ["temp", "q0.1", "q0.5", "q0.9", "lower_80", "upper_80", "lower_95", "upper_95"]
         res = runner.invoke(cli, ["info"])
-        assert "Intervals:  80 %, 95 %: absolute conformal on" in res.output and "Quantiles:  0.1, 0.5, 0.9" in res.output
+        assert f"Intervals:  80 %, 95 %: {method} conformal on" in res.output and "Quantiles:  0.1, 0.5, 0.9" in res.output
         res = runner.invoke(cli, ["plot", "--output", "fan.png"])
         assert res.exit_code == 0 and Path("fan.png").read_bytes()[:4] == b"\x89PNG"
         res = runner.invoke(cli, ["backtest", "s.csv", *args, "--folds", "2", "--refit", "never",
