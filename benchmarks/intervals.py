@@ -48,6 +48,8 @@ import pandas as pd
 
 from accuracy import HORIZONS, frequency_group, parse_params  # sibling script: same horizons, same --param parser
 
+from forecaster.config import CONFORMAL_METHODS, OutputConfig
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Rolling-origin series: (set, name, path relative to the repository, read_csv keywords).
@@ -197,8 +199,8 @@ def main(argv=None) -> int:
     p.add_argument("--panel-series", type=int, default=30, help="M3/Tourism series per panel (--sets panels)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--levels", default="80,95")
-    p.add_argument("--conformal", default="auto", choices=("absolute", "scaled", "cqr", "auto"),
-                   help="how the intervals are calibrated (default: auto, as the product's --conformal)")
+    p.add_argument("--conformal", default=OutputConfig().conformal, choices=CONFORMAL_METHODS,
+                   help="how the intervals are calibrated (default: the product's --conformal default)")
     p.add_argument("--calibration", default="validation", choices=("validation", "rolling", "auto", "adaptive"),
                    help="rolling sets: the fit's validation windows, or those plus the earlier origins' errors")
     p.add_argument("--param", action="append", default=[], help="flat config key=value (repeatable)")
