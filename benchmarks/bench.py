@@ -19,6 +19,10 @@ Sections (``--only a,b,...`` picks some):
   vs one batched :meth:`Forecaster.predict_origins` over the same windows.
 * ``cli``     ``forecast --help`` wall time (median of several subprocesses).
 * ``cli_fit`` peak RSS of ``forecast fit`` on a generated CSV (2M rows, lookback 256).
+* ``fit``     wall time of a default ``forecast fit`` (a fresh process, imports
+  included) of a 200-point monthly series: the last 200 monthly means of the
+  bundled ``data/co2.csv``, with the defaults and with ``--ensemble 1``
+  (median of 2 runs each; the manifest's training seconds beside it).
 
 Ratios are "forecaster / reference": above 1 is better for throughput, below
 1 is better for time and memory. Nothing here asserts a timing; read the table.
@@ -39,9 +43,11 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-SECTIONS = ("train", "memory", "predict", "cli", "cli_fit")
+SECTIONS = ("train", "memory", "predict", "cli", "cli_fit", "fit")
 
 SIZES = {
     "full": {
@@ -50,6 +56,7 @@ SIZES = {
         "pred_rows": 25_000, "pred_origins": 20_000,
         "help_runs": 7,
         "cli_rows": 2_000_000, "cli_lookback": 256, "cli_steps": 50, "cli_units": 16,
+        "fit_runs": 2, "fit_args": [],
     },
     "quick": {
         "units": 4, "lookback": 8, "batch": 16, "steps": 40, "reps": 1,
@@ -57,6 +64,7 @@ SIZES = {
         "pred_rows": 400, "pred_origins": 100,
         "help_runs": 2,
         "cli_rows": 2_000, "cli_lookback": 16, "cli_steps": 2, "cli_units": 2,
+        "fit_runs": 1, "fit_args": ["--epochs", "1", "--units", "4"],
     },
 }
 
@@ -448,6 +456,54 @@ def bench_cli_fit(size: dict, workdir: Path) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------
+FIT_POINTS = 200
+
+
+def monthly_co2(points: int = FIT_POINTS):
+    """The last ``points`` monthly means of the bundled weekly CO2 series (a real seasonal monthly series)."""
+    import pandas as pd
+
+    weekly = pd.read_csv(ROOT / "data" / "co2.csv", parse_dates=[0], index_col=0).iloc[:, 0]
+    monthly = weekly.resample("MS").mean().dropna()
+    return monthly.iloc[-points:].rename("co2").rename_axis("date")
+
+
+def _find(doc, key: str):
+    if isinstance(doc, dict):
+        if key in doc:
+            return doc[key]
+        doc = list(doc.values())
+    if isinstance(doc, list):
+        for v in doc:
+            found = _find(v, key)
+            if found is not None:
+                return found
+    return None
+
+
+def bench_fit(size: dict, workdir: Path) -> list[dict]:
+    csv = workdir / "co2_monthly.csv"
+    monthly_co2().to_csv(csv)
+    rows = []
+    for label, extra in (("defaults", []), ("--ensemble 1", ["--ensemble", "1"])):
+        walls, trains = [], []
+        for i in range(size["fit_runs"]):
+            runs_dir = workdir / f"fit-runs-{len(rows)}-{i}"
+            cmd = [*_forecast_cmd(), "--runs-dir", str(runs_dir), "fit", str(csv), *extra, *size["fit_args"]]
+            t0 = time.perf_counter()
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            walls.append(time.perf_counter() - t0)
+            if out.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
+            manifest = next(runs_dir.rglob("forecaster.json"))
+            trains.append(float(_find(json.loads(manifest.read_text()), "fit_seconds")))
+        rows.append({"what": f"forecast fit, {FIT_POINTS}-point monthly CO2, {label}", "seconds": statistics.median(walls),
+                     "note": f"median of {len(walls)} fresh processes ({', '.join(f'{w:.1f}' for w in walls)} s); "
+                             f"training {statistics.median(trains):.1f} s"})
+    return rows
+
+
+# ----------------------------------------------------------------------------
 def _fmt_bytes(b: float) -> str:
     return f"{b / MB:,.0f} MB" if b < 10 * 1024 * MB else f"{b / (1024 * MB):,.1f} GB"
 
@@ -480,6 +536,7 @@ def print_report(report: dict) -> None:
         ("predict", "Predict and backtest (seconds)", "seconds"),
         ("cli", "CLI start-up (seconds)", "seconds"),
         ("cli_fit", "CLI fit memory", "bytes"),
+        ("fit", "A default fit (seconds, wall clock)", "seconds"),
     )
     for section, heading, column in tables:
         if section not in report:
@@ -524,6 +581,8 @@ def main(argv: list[str] | None = None) -> int:
             report["cli"] = bench_cli(size)
         if "cli_fit" in only:
             report["cli_fit"] = bench_cli_fit(size, workdir)
+        if "fit" in only:
+            report["fit"] = bench_fit(size, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print_report(report)

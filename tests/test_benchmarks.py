@@ -22,18 +22,20 @@ pytestmark = pytest.mark.slow
 
 def test_benchmark_quick_mode_prints_every_table(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--only", "train,memory,predict,cli", "--json", str(tmp_path / "b.json")],
+        [sys.executable, str(BENCH), "--quick", "--only", "train,memory,predict,cli,fit", "--json", str(tmp_path / "b.json")],
         capture_output=True, text=True, cwd=tmp_path, timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout
     assert "machine: " in text and "CPUs" in text
-    for heading in ("## Training throughput", "## Memory", "## Predict and backtest", "## CLI start-up"):
+    for heading in ("## Training throughput", "## Memory", "## Predict and backtest", "## CLI start-up",
+                    "## A default fit"):
         assert heading in text
     for row in ("SimpleRNN", "LSTM", "GRU", "BiLSTM x2"):
         assert any(line.startswith(row + " ") for line in text.splitlines()), row
     for row in ("forecaster path", "materialised windows (computed)", "ratio backtest / batched predict",
-                "forecast --help"):
+                "forecast --help", "forecast fit, 200-point monthly CO2, defaults",
+                "forecast fit, 200-point monthly CO2, --ensemble 1"):
         assert row in text
     assert "tensorflow imported: False" in text
     assert (tmp_path / "b.json").exists()
