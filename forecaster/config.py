@@ -90,7 +90,7 @@ OUTPUT_TYPES = ("point", "quantiles")
 #: Quantiles of ``--output-type quantiles`` when ``--quantiles`` is not given.
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 #: ``output.conformal``: how ``--interval`` levels are calibrated (see :mod:`forecaster.intervals`).
-CONFORMAL_METHODS = ("absolute", "scaled", "cqr", "auto")
+CONFORMAL_METHODS = ("absolute", "scaled", "damped", "cqr", "auto")
 #: ``--mixed-precision`` choices; :data:`forecaster.models.PRECISION_POLICIES` maps them to Keras policies.
 MIXED_PRECISION = ("off", "float16", "bfloat16")
 #: ``--strategy`` choices (see :mod:`forecaster.training.distribute`).
@@ -443,10 +443,12 @@ class OutputConfig(_Section):
         multiple=True, flag="--interval",
     )
     conformal: str = _opt(
-        "auto", "How --interval is calibrated: auto (the default: absolute or scaled, whichever has the lower "
-        "interval score on the later half of the calibration windows when calibrated on the earlier half; "
+        "auto", "How --interval is calibrated: auto (the default: absolute, damped or scaled, whichever has the "
+        "lowest interval score on the later half of the calibration windows when calibrated on the earlier half; "
         "absolute below 40 windows), absolute (quantile of the absolute errors per step), scaled (errors divided "
-        "by each window's mean absolute one-step change, so widths follow the current volatility), cqr "
+        "by each window's mean absolute one-step change, so widths follow the current volatility), damped (errors "
+        "divided by the geometric mean of that change and its median over the calibration windows: widths follow "
+        "the volatility half as much, in log terms), cqr "
         "(conformalised quantile regression: widens or narrows the quantile head's own band).",
         choices=CONFORMAL_METHODS,
     )

@@ -7,6 +7,7 @@ quantile::
 
     absolute  s = |g(y) - g(f)|                     interval g^-1(g(f) -/+ r_k)
     scaled    s = |g(y) - g(f)| / d                 interval g^-1(g(f) -/+ r_k * d)
+    damped    s = |g(y) - g(f)| / sqrt(d * D)       interval g^-1(g(f) -/+ r_k * sqrt(d * D))
     cqr       s = max(g(lo) - g(y), g(y) - g(hi))   interval g^-1(g(lo) - r_k), g^-1(g(hi) + r_k)
 
     r_k = the ceil((n + 1) * level)-th smallest of the n scores of step k
@@ -17,7 +18,11 @@ bounds come back to original units exactly through ``exp``; window-relative
 normalisation only shifts forecast and actual alike and drops out of ``g(y) -
 g(f)``. ``d`` is the mean absolute one-step change of ``g(y)`` over the
 input window before the origin (known when the forecast is issued), so
-``scaled`` intervals widen when the series is volatile. ``cqr`` is
+``scaled`` intervals widen when the series is volatile. ``damped`` widens
+half as much in log terms: its scale is the geometric mean of ``d`` and
+``D``, the median ``d`` of the calibration windows (stored with the radii),
+so a window much calmer or wilder than usual moves the width by the square
+root of the ratio. ``cqr`` is
 conformalised quantile regression (Romano et al., 2019) on the quantile
 head's ``(1 -/+ level) / 2`` quantiles: ``r_k`` may be negative (the head's
 band was too wide) and narrows it.
@@ -58,6 +63,7 @@ series)::
 
     z = g(x) / m      absolute  s = |z(y) - z(f)|               interval g^-1(m (z(f) -/+ r_k))
                       scaled    s = |z(y) - z(f)| / (d / m)     (= the one-series score: d is in g units)
+                      damped    s = |z(y) - z(f)| / sqrt((d / m) D)   (D: the median d / m of the pool)
                       cqr       s = max(z(lo) - z(y), z(y) - z(hi))
 
 so a series multiplied by 1000 keeps its scores, and its intervals are 1000
@@ -94,8 +100,12 @@ __all__ = [
     "winkler",
 ]
 
-#: ``method="auto"`` compares absolute and scaled on a split of at least this many calibration windows.
+#: ``method="auto"`` compares absolute, damped and scaled on a split of at least this many calibration windows.
 AUTO_WINDOWS = 40
+#: The methods whose scores are divided by a scale read from each window's input (``Calibration.window_scale``).
+SCALED_METHODS = ("scaled", "damped")
+#: What ``method="auto"`` chooses from.
+AUTO_METHODS = ("absolute", "damped", "scaled")
 
 #: ``pool_steps="auto"`` pools the horizon steps below this many calibration windows.
 POOL_WINDOWS = 100
@@ -154,14 +164,16 @@ class Calibration:
     """Per-step conformal radii of each interval level, and where they came from (stored in the run manifest).
 
     Attributes:
-        method: ``absolute``, ``scaled`` or ``cqr``.
+        method: ``absolute``, ``scaled``, ``damped`` or ``cqr``.
         levels: nominal coverages in percent.
-        radius: level -> one radius per horizon step (``g`` units; ``scaled``: multiples of ``d``).
+        radius: level -> one radius per horizon step (``g`` units; ``scaled``: multiples of ``d``; ``damped``:
+            multiples of ``sqrt(d * D)``).
         log: whether ``g`` is the log.
         windows: how many calibration windows.
         source: which windows, in words, with their time range.
         short: levels whose finite-sample rank exceeded the windows (the largest score was used).
-        floor: the smallest ``d`` used (``scaled``), so a flat window still gets an interval.
+        floor: the smallest ``d`` used (``scaled``, ``damped``), so a flat window still gets an interval.
+        ref: ``damped``: ``D``, the median local scale of the calibration windows.
         pooled: whether the horizon steps were pooled (``radius`` = step profile x one pooled quantile).
         chosen: with ``--conformal auto``, how the method was chosen (the held-out Winkler score of each).
         partial: pooled only: how many partial windows (origins before the validation rows, whose steps in
@@ -177,6 +189,7 @@ class Calibration:
     source: str
     short: tuple[int, ...] = ()
     floor: float = 0.0
+    ref: float = 0.0
     quantiles: tuple[float, ...] = field(default=())
     pooled: bool = False
     chosen: dict[str, Any] = field(default_factory=dict)
@@ -196,6 +209,12 @@ class Calibration:
     def g_inv(self, z: np.ndarray) -> np.ndarray:
         return np.exp(z) if self.log else z
 
+    def window_scale(self, scale: np.ndarray) -> np.ndarray:
+        """What a window's score is divided by and its radius multiplied by: ``d`` (``scaled``, at least
+        :attr:`floor`) or ``sqrt(d * D)`` (``damped``)."""
+        d = np.maximum(np.asarray(scale, dtype=np.float64), self.floor)
+        return np.sqrt(d * self.ref) if self.method == "damped" else d
+
     def bounds(self, point: np.ndarray, *, scale: np.ndarray | None = None,
                quantiles: np.ndarray | None = None,
                radius: dict[int, np.ndarray] | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -203,7 +222,7 @@ class Calibration:
 
         Args:
             point: ``(n, horizon)`` point forecasts (original units).
-            scale: ``(n,)`` local scales ``d`` (method ``scaled``).
+            scale: ``(n,)`` local scales ``d`` (methods ``scaled`` and ``damped``).
             quantiles: ``(n, horizon, Q)`` quantile forecasts (method ``cqr``), of :attr:`quantiles`.
             radius: level -> ``(n, horizon)`` radii of each origin (a rolling backtest), instead of :attr:`radius`.
         """
@@ -217,7 +236,7 @@ class Calibration:
                 mid = (self.g(lo_q) + self.g(hi_q)) / 2
                 lo, hi = np.minimum(lo, mid), np.maximum(hi, mid)
             else:
-                width = r * (np.maximum(scale, self.floor)[:, None] if self.method == "scaled" else 1.0)
+                width = r * (self.window_scale(scale)[:, None] if self.method in SCALED_METHODS else 1.0)
                 gp = self.g(point)
                 lo, hi = gp - width, gp + width
             out[level] = (self.g_inv(lo), self.g_inv(hi))
@@ -271,6 +290,7 @@ class Calibration:
         widths = ", ".join(f"{lv} %: step 1 {self.radius[lv][0]:.4g} .. step {len(self.radius[lv])} "
                            f"{self.radius[lv][-1]:.4g}" for lv in self.levels)
         unit = {"absolute": "log units" if self.log else "units", "scaled": "x local scale",
+                "damped": f"x sqrt(local scale x {self.ref:.4g}, the calibration windows' median local scale)",
                 "cqr": "widening of the quantile band" + (" (log units)" if self.log else "")}[self.method]
         note = self._notes()
         return f"{self.method} conformal on {self.source}; radius ({unit}) {widths}{note}"
@@ -279,6 +299,8 @@ class Calibration:
         widths = ", ".join(f"{lv} %: step 1 {self.radius[lv][0]:.4g} .. step {len(self.radius[lv])} "
                            f"{self.radius[lv][-1]:.4g}" for lv in self.levels)
         unit = {"absolute": "x each series' mean absolute one-step change", "scaled": "x local scale",
+                "damped": "x sqrt(local scale x the calibration windows' median local scale), both in each series' "
+                          "mean absolute one-step changes",
                 "cqr": "widening of the quantile band, x each series' mean absolute one-step change"}[self.method]
         note = self._notes()
         return f"{self.method} conformal on {self.source}, pooled scale-free scores; radius ({unit}) {widths}{note}"
@@ -316,13 +338,14 @@ class Calibration:
         elif c:
             w = c["winkler"]
             note += (f"; auto: {self.method}, mean Winkler score on the later {c['held_out']} of the windows, "
-                     f"calibrated on the first {c['calibrated']}: absolute {w['absolute']:.4g}, scaled {w['scaled']:.4g}")
+                     f"calibrated on the first {c['calibrated']}: " + ", ".join(f"{k} {v:.4g}" for k, v in w.items()))
         return note
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method, "levels": list(self.levels), "log": bool(self.log), "windows": int(self.windows),
             "source": self.source, "short": list(self.short), "floor": float(self.floor),
+            **({"ref": float(self.ref)} if self.method == "damped" else {}),
             "quantiles": list(self.quantiles), "pooled": bool(self.pooled),
             **({"chosen": self.chosen} if self.chosen else {}),
             **({"partial": [int(self.partial), int(self.partial_scores)]} if self.partial else {}),
@@ -338,7 +361,7 @@ class Calibration:
             cal = cls(
                 method=str(data["method"]), levels=levels, radius=radius, log=bool(data["log"]),
                 windows=int(data["windows"]), source=str(data["source"]), short=tuple(int(x) for x in data["short"]),
-                floor=float(data["floor"]), quantiles=tuple(float(q) for q in data.get("quantiles", [])),
+                floor=float(data["floor"]), ref=float(data.get("ref", 0.0)), quantiles=tuple(float(q) for q in data.get("quantiles", [])),
                 pooled=bool(data.get("pooled", False)), chosen=dict(data.get("chosen", {})),
                 partial=int(data.get("partial", [0, 0])[0]), partial_scores=int(data.get("partial", [0, 0])[1]),
                 series_scale=(np.asarray(data["series_scale"], dtype=np.float64).reshape(-1)
@@ -346,9 +369,11 @@ class Calibration:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactError(f"The run's `intervals` entry is malformed: {exc!r}") from None
-        if (cal.method not in ("absolute", "scaled", "cqr") or set(radius) != set(levels)
+        if (cal.method not in ("absolute", *SCALED_METHODS, "cqr") or set(radius) != set(levels)
                 or any(v.shape != (horizon,) or not np.isfinite(v).all() for v in radius.values())):
             raise ArtifactError(f"The run's `intervals` entry does not hold {horizon} finite radii per level.")
+        if cal.method == "damped" and not (math.isfinite(cal.ref) and cal.ref > 0):
+            raise ArtifactError("The run's `intervals` entry (damped) holds no finite, positive median scale `ref`.")
         if cal.series_scale is not None and not (np.isfinite(cal.series_scale).all() and (cal.series_scale > 0).all()):
             raise ArtifactError("The run's `intervals` entry holds series scales that are not finite and positive.")
         return cal
@@ -379,15 +404,15 @@ def calibrate(
     """Per-step conformal radii from forecasts of calibration windows and their actual values.
 
     Args:
-        method: ``absolute``, ``scaled`` or ``cqr`` (see the module docstring); ``auto``: absolute or scaled by
-            :func:`choose_method`.
+        method: ``absolute``, ``scaled``, ``damped`` or ``cqr`` (see the module docstring); ``auto``: one of
+            :data:`AUTO_METHODS` by :func:`choose_method`.
         levels: nominal coverages in percent.
         actual, point: ``(n, horizon)`` actual values and point forecasts, original units. A NaN actual value
             is a step not scored: its row is a partial window, pooled with the others when the steps are
             pooled (the count of whole windows decides that), dropped when they are not.
         log: whether residuals are taken in log units.
         source: which windows these are (recorded).
-        scale: ``(n,)`` local scales ``d`` of the windows (``scaled``).
+        scale: ``(n,)`` local scales ``d`` of the windows (``scaled``, ``damped``).
         quantiles: ``(n, horizon, Q)`` quantile forecasts at ``taus`` (``cqr``).
         pool: pool the horizon steps over a step profile: ``on``, ``off``, or ``auto`` (below
             :data:`POOL_WINDOWS` windows; see the module docstring).
@@ -407,9 +432,12 @@ def calibrate(
                                        scale=None if scale is None else np.asarray(scale)[whole], pool=pool)
     cal = Calibration(method, tuple(levels), {}, log, int(whole.sum()), source, quantiles=tuple(taus), chosen=chosen,
                       pooled=pooled, partial=int((~whole).sum()), partial_scores=int(np.isfinite(actual[~whole]).sum()))
-    if method == "scaled":
+    if method in SCALED_METHODS:
+        scale = np.asarray(scale, dtype=np.float64)
         positive = scale[scale > 0]
         cal.floor = float(1e-3 * positive.mean()) if len(positive) else 1e-12
+        if method == "damped":
+            cal.ref = float(np.median(positive)) if len(positive) else cal.floor
     cal.scores = cal.score(actual, point, scale=scale, quantiles=quantiles)
     short = []
     for level in levels:
@@ -424,7 +452,7 @@ def calibrate(
 
 def choose_method(levels: tuple[int, ...], actual: np.ndarray, point: np.ndarray, *, log: bool,
                   scale: np.ndarray, pool: str = "auto") -> tuple[str, dict[str, Any]]:
-    """``absolute`` or ``scaled``, whichever has the lower mean Winkler score (in ``g`` units, over ``levels``) on
+    """One of :data:`AUTO_METHODS`, whichever has the lowest mean Winkler score (in ``g`` units, over ``levels``) on
     the later half of the calibration windows when calibrated on the earlier half; ``absolute`` below
     :data:`AUTO_WINDOWS` windows. Returns the method and how it was chosen.
 
@@ -437,7 +465,7 @@ def choose_method(levels: tuple[int, ...], actual: np.ndarray, point: np.ndarray
     first, second = slice(0, half), slice(half, n)
     scale = np.asarray(scale, dtype=np.float64)
     out = {}
-    for method in ("absolute", "scaled"):
+    for method in AUTO_METHODS:
         cal = calibrate(method, levels, actual[first], point[first], log=log, source="", scale=scale[first], pool=pool)
         g_y = cal.g(actual[second])
         bounds = cal.bounds(point[second], scale=scale[second])
@@ -574,8 +602,8 @@ def _score(self: Calibration, actual: np.ndarray, point: np.ndarray, *, scale: n
             out[level] = np.maximum(self.g(lo) - g_y, g_y - self.g(hi))
         return out
     resid = np.abs(g_y - self.g(point))
-    if self.method == "scaled":
-        resid = resid / np.maximum(scale, self.floor)[:, None]
+    if self.method in SCALED_METHODS:
+        resid = resid / self.window_scale(scale)[:, None]
     return dict.fromkeys(self.levels, resid)
 
 

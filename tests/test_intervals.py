@@ -33,16 +33,16 @@ def test_conformal_radius_takes_the_finite_sample_rank():
     assert (r80.tolist(), ok80, r95.tolist(), ok95, r99.tolist(), ok99) == ([16.0], True, [19.0], True, [19.0], False)
 
 
-@pytest.mark.parametrize("method", ["absolute", "scaled"])
+@pytest.mark.parametrize("method", ["absolute", "scaled", "damped"])
 def test_coverage_is_exact_on_known_noise(method):
     """Exchangeable windows: coverage of fresh windows is the nominal level up to sampling error (and not below)."""
     rng = np.random.default_rng(1)
-    h, n_cal, n_test = 4, 400, 40_000
+    h, n_cal, n_test = 4, 2000, 40_000  # coverage given the calibration windows: sd about 0.009
     # Noise grows with the horizon step and, for `scaled`, with a per-window scale known at the origin.
     step_sd = np.array([1.0, 1.5, 2.0, 3.0])
 
     def draw(n):
-        scale = rng.uniform(0.5, 3.0, n) if method == "scaled" else np.ones(n)
+        scale = rng.uniform(0.5, 3.0, n) if method != "absolute" else np.ones(n)
         point = rng.normal(100, 10, (n, h))
         return point, point + rng.laplace(0, 1, (n, h)) * step_sd * scale[:, None], scale
 
@@ -147,14 +147,15 @@ def test_pooled_calibration_is_stored_and_old_runs_load_unpooled():
 def test_auto_method_picks_scaled_when_the_noise_follows_the_local_scale_and_absolute_when_not():
     rng = np.random.default_rng(7)
     n, h = 200, 3
-    d = rng.uniform(0.2, 5.0, n)  # each window's local scale, known at its origin
+    d = rng.uniform(0.05, 20.0, n)  # each window's local scale, known at its origin
     point = rng.normal(100, 10, (n, h))
-    for follows, expected in ((True, "scaled"), (False, "absolute")):
-        noise = rng.normal(0, 1, (n, h)) * (d[:, None] if follows else 1.0)
+    # The noise's scale: d itself, its square root (half of it, in log terms), or none of it.
+    for power, expected in ((1.0, "scaled"), (0.5, "damped"), (0.0, "absolute")):
+        noise = rng.normal(0, 1, (n, h)) * d[:, None] ** power
         cal = I.calibrate("auto", (80, 95), point + noise, point, log=False, source="s", scale=d)
         assert cal.method == expected, cal.chosen
         w = cal.chosen["winkler"]
-        assert w[expected] < w[{"scaled": "absolute", "absolute": "scaled"}[expected]]
+        assert set(w) == set(I.AUTO_METHODS) and all(w[expected] < v for k, v in w.items() if k != expected)
         assert cal.chosen["calibrated"] == cal.chosen["held_out"] == 100
         # The choice reads the calibration windows only, and is the method then calibrated on all of them.
         same = I.calibrate(expected, (80, 95), point + noise, point, log=False, source="s", scale=d)
@@ -353,13 +354,41 @@ def test_intervals_and_quantiles_survive_save_and_load(tmp_path):
     assert (back.calibration_.partial, back.calibration_.partial_scores) == (2, 3)
 
 
+def test_damped_width_is_the_radius_times_the_geometric_mean_of_the_local_and_the_median_scale():
+    from forecaster.exceptions import ArtifactError
+
+    rng = np.random.default_rng(11)
+    n, h = 120, 2
+    d = rng.uniform(0.5, 8.0, n)
+    point = rng.normal(50, 5, (n, h))
+    actual = point + rng.normal(0, 1, (n, h)) * np.sqrt(d)[:, None]
+    cal = I.calibrate("damped", (80,), actual, point, log=False, source="s", scale=d)
+    assert cal.ref == pytest.approx(np.median(d))
+    # The scores are the errors over sqrt(d * D): the radius is their finite-sample quantile, step by step.
+    scores = np.abs(actual - point) / np.sqrt(d * np.median(d))[:, None]
+    assert np.allclose(cal.radius[80], I.conformal_radius(scores, 0.8)[0])
+    p, new_d = point[:3], np.array([0.25, 2.0, 32.0])
+    lo, hi = cal.bounds(p, scale=new_d)[80]
+    assert np.allclose((hi - lo) / 2, cal.radius[80][None, :] * np.sqrt(new_d * cal.ref)[:, None])
+    # A window 16 times wilder than another gets a band 4 times as wide (scaled: 16 times).
+    assert np.allclose((hi - lo)[2] / (hi - lo)[1], 4.0)
+    back = I.Calibration.from_dict(json.loads(json.dumps(cal.to_dict())), h)
+    assert back.ref == cal.ref and all(np.allclose(a, b) for a, b in zip(back.bounds(p, scale=new_d)[80], (lo, hi)))
+    assert "median local scale" in back.describe()
+    broken = cal.to_dict()
+    del broken["ref"]
+    with pytest.raises(ArtifactError, match="median scale"):
+        I.Calibration.from_dict(broken, h)
+    assert "damped" in ForecastConfig(conformal="damped").output.conformal
+
+
 def test_default_conformal_auto_fit_records_its_choice_and_predicts_with_it(tmp_path):
     import forecaster as fc
 
     m = fc.Forecaster(**TINY, horizon=3, intervals=(80,)).fit(_frame(400), target="y")  # conformal: auto, the default
     cal = m.calibration_
-    assert cal.windows >= I.AUTO_WINDOWS and cal.method in ("absolute", "scaled")
-    assert set(cal.chosen["winkler"]) == {"absolute", "scaled"}
+    assert cal.windows >= I.AUTO_WINDOWS and cal.method in I.AUTO_METHODS
+    assert set(cal.chosen["winkler"]) == {"absolute", "damped", "scaled"}
     assert cal.method == min(cal.chosen["winkler"], key=cal.chosen["winkler"].get)
     back = fc.load(m.save(tmp_path / "run"))
     assert back.calibration_.method == cal.method and back.calibration_.chosen == cal.chosen
@@ -421,7 +450,7 @@ def test_panel_calibration_arithmetic_is_scale_free():
     # scaled (a local scale d per window, in the series' units) and cqr (a band per window) likewise.
     d = rng.uniform(0.5, 2.0, n) * unit[series]
     q = np.stack([point - unit[series, None], point, point + unit[series, None]], axis=-1)
-    for method in ("scaled", "cqr"):
+    for method in ("scaled", "damped", "cqr"):
         extra = {"scale": d, "quantiles": q, "taus": (0.1, 0.5, 0.9)}
         c = I.calibrate_panel(method, (80,), actual, point, unit=unit, **kw, **extra)
         c_big = I.calibrate_panel(method, (80,), actual * f, point * f, unit=unit * [1, 1000, 1], **kw,
@@ -602,7 +631,7 @@ def test_panel_rolled_bounds_read_only_observed_errors_and_start_at_the_validati
     point = rng.normal(0, 1, (n_cal, h)) * unit[series][:, None]
     actual = point + rng.normal(0, 1, (n_cal, h)) * unit[series][:, None]
     log = np.zeros(n_cal, dtype=bool)
-    for method in ("absolute", "scaled"):
+    for method in ("absolute", "scaled", "damped"):
         scale_cal = rng.uniform(0.5, 2, n_cal) * unit[series]
         cal = I.calibrate_panel(method, (80, 95), actual, point, series=series, log=log, unit=unit, source="s",
                                 scale=scale_cal)
@@ -788,7 +817,7 @@ def test_cli_fit_predict_info_plot_backtest_with_intervals():
         res = runner.invoke(cli, ["fit", "s.csv", *args])
         assert res.exit_code == 0, res.output
         # The default --conformal auto: 42 calibration windows, so it compares absolute and scaled and says which won.
-        method = "scaled" if "auto: scaled" in res.output else "absolute"
+        method = next(m for m in I.AUTO_METHODS if f"auto: {m}," in res.output)
         assert f"Intervals: {method} conformal on" in res.output and f"auto: {method}, mean Winkler" in res.output
         assert "Quantiles: 0.1, 0.5, 0.9" in res.output
         res = runner.invoke(cli, ["predict"])
