@@ -33,7 +33,11 @@ influence a choice. The resolved values are written into the fitted config
     transform.
 ``ensemble``
     3 members below 2,000 training windows, else 1: small data gains most
-    from averaging the members' noise and costs least to train three times.
+    from averaging the members' noise (measured on 24 short M3/Tourism series
+    over 3 seeds: one member was 0.8 % worse on average and twice as variable
+    from seed to seed). Training time grows with the members, not with the
+    windows (the step budget is fixed), so the members cost a short series
+    about twice its fit time.
 """
 
 from __future__ import annotations
