@@ -106,6 +106,11 @@ AUTO_WINDOWS = 40
 SCALED_METHODS = ("scaled", "damped")
 #: What ``method="auto"`` chooses from.
 AUTO_METHODS = ("absolute", "damped", "scaled")
+#: ``scaled`` / ``damped``: a window's local scale counts as at least this fraction of the calibration windows'
+#: median (``Calibration.floor``). A flat input (a gap carried forward, a sensor stuck) has ``d = 0``: its error
+#: divided by a vanishing scale would be an enormous score, and one such score in a rolling pool widens every
+#: later interval without bound.
+SCALE_FLOOR = 0.1
 
 #: ``pool_steps="auto"`` pools the horizon steps below this many calibration windows.
 POOL_WINDOWS = 100
@@ -172,7 +177,8 @@ class Calibration:
         windows: how many calibration windows.
         source: which windows, in words, with their time range.
         short: levels whose finite-sample rank exceeded the windows (the largest score was used).
-        floor: the smallest ``d`` used (``scaled``, ``damped``), so a flat window still gets an interval.
+        floor: the smallest ``d`` used (``scaled``, ``damped``): :data:`SCALE_FLOOR` times the calibration
+            windows' median ``d``, so a flat window neither gets a zero-width interval nor an enormous score.
         ref: ``damped``: ``D``, the median local scale of the calibration windows.
         pooled: whether the horizon steps were pooled (``radius`` = step profile x one pooled quantile).
         chosen: with ``--conformal auto``, how the method was chosen (the held-out Winkler score of each).
@@ -435,7 +441,7 @@ def calibrate(
     if method in SCALED_METHODS:
         scale = np.asarray(scale, dtype=np.float64)
         positive = scale[scale > 0]
-        cal.floor = float(1e-3 * positive.mean()) if len(positive) else 1e-12
+        cal.floor = float(SCALE_FLOOR * np.median(positive)) if len(positive) else 1e-12
         if method == "damped":
             cal.ref = float(np.median(positive)) if len(positive) else cal.floor
     cal.scores = cal.score(actual, point, scale=scale, quantiles=quantiles)

@@ -367,9 +367,12 @@ def test_damped_width_is_the_radius_times_the_geometric_mean_of_the_local_and_th
     # The scores are the errors over sqrt(d * D): the radius is their finite-sample quantile, step by step.
     scores = np.abs(actual - point) / np.sqrt(d * np.median(d))[:, None]
     assert np.allclose(cal.radius[80], I.conformal_radius(scores, 0.8)[0])
-    p, new_d = point[:3], np.array([0.25, 2.0, 32.0])
+    p, new_d = point[:3], np.array([1.0, 2.0, 32.0])
     lo, hi = cal.bounds(p, scale=new_d)[80]
     assert np.allclose((hi - lo) / 2, cal.radius[80][None, :] * np.sqrt(new_d * cal.ref)[:, None])
+    # Below the floor (a tenth of the median), a window's scale counts as the floor.
+    lo0, hi0 = cal.bounds(p[:1], scale=np.array([0.0]))[80]
+    assert np.allclose((hi0 - lo0) / 2, cal.radius[80] * np.sqrt(I.SCALE_FLOOR * cal.ref * cal.ref))
     # A window 16 times wilder than another gets a band 4 times as wide (scaled: 16 times).
     assert np.allclose((hi - lo)[2] / (hi - lo)[1], 4.0)
     back = I.Calibration.from_dict(json.loads(json.dumps(cal.to_dict())), h)
@@ -380,6 +383,29 @@ def test_damped_width_is_the_radius_times_the_geometric_mean_of_the_local_and_th
     with pytest.raises(ArtifactError, match="median scale"):
         I.Calibration.from_dict(broken, h)
     assert "damped" in ForecastConfig(conformal="damped").output.conformal
+
+
+@pytest.mark.parametrize("method", ["scaled", "damped"])
+def test_a_flat_input_window_neither_collapses_nor_explodes_the_scaled_intervals(method):
+    """A gap carried forward gives a window d = 0: its scale counts as SCALE_FLOOR x the median d, so its
+    score stays bounded and a later rolling radius does not blow up (it did, to overflow, on a log series)."""
+    rng = np.random.default_rng(5)
+    n, h = 200, 3
+    d = rng.uniform(0.5, 2.0, n)
+    d[:20] = 0.0  # 10 % of the windows read a flat stretch
+    point = rng.normal(10, 1, (n, h))
+    actual = point + rng.normal(0, 1, (n, h))
+    cal = I.calibrate(method, (95,), actual, point, log=True, source="s", scale=d)
+    assert cal.floor == pytest.approx(I.SCALE_FLOOR * np.median(d[d > 0]))
+    worst = np.abs(np.log(actual) - np.log(point)).max()
+    assert cal.radius[95].max() <= worst / cal.window_scale(np.zeros(1))[0] + 1e-12
+    lo, hi = cal.bounds(point[:2], scale=np.array([0.0, 2.0]))[95]
+    assert np.all(hi > lo) and np.all(np.isfinite(hi)) and np.all(hi / point[:2] < 1e3)
+    # A rolling pool fed the flat windows' errors: every later radius stays finite and modest.
+    origins = np.arange(n)
+    scores = cal.score(actual, point, scale=d)[95]
+    r = I.rolling_radius(origins, scores, [cal.scores[95]], np.zeros(n, dtype=np.int64), 95)
+    assert np.isfinite(r).all() and r.max() <= scores.max() + 1e-12
 
 
 def test_default_conformal_auto_fit_records_its_choice_and_predicts_with_it(tmp_path):
