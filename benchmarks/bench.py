@@ -468,20 +468,9 @@ def monthly_co2(points: int = FIT_POINTS):
     return monthly.iloc[-points:].rename("co2").rename_axis("date")
 
 
-def _find(doc, key: str):
-    if isinstance(doc, dict):
-        if key in doc:
-            return doc[key]
-        doc = list(doc.values())
-    if isinstance(doc, list):
-        for v in doc:
-            found = _find(v, key)
-            if found is not None:
-                return found
-    return None
-
-
 def bench_fit(size: dict, workdir: Path) -> list[dict]:
+    from forecaster.artifacts import MANIFEST_FILE
+
     csv = workdir / "co2_monthly.csv"
     monthly_co2().to_csv(csv)
     rows = []
@@ -495,8 +484,8 @@ def bench_fit(size: dict, workdir: Path) -> list[dict]:
             walls.append(time.perf_counter() - t0)
             if out.returncode != 0:
                 raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
-            manifest = next(runs_dir.rglob("forecaster.json"))
-            trains.append(float(_find(json.loads(manifest.read_text()), "fit_seconds")))
+            manifest = next(runs_dir.rglob(MANIFEST_FILE))
+            trains.append(float(json.loads(manifest.read_text())["metrics"]["fit_seconds"]))
         rows.append({"what": f"forecast fit, {FIT_POINTS}-point monthly CO2, {label}", "seconds": statistics.median(walls),
                      "note": f"median of {len(walls)} fresh processes ({', '.join(f'{w:.1f}' for w in walls)} s); "
                              f"training {statistics.median(trains):.1f} s"})

@@ -441,9 +441,13 @@ def calibrate(
     if method in SCALED_METHODS:
         scale = np.asarray(scale, dtype=np.float64)
         positive = scale[scale > 0]
-        cal.floor = float(SCALE_FLOOR * np.median(positive)) if len(positive) else 1e-12
+        if len(positive):
+            median = float(np.median(positive))
+            cal.floor = SCALE_FLOOR * median
+        else:  # every window flat: a token scale, so an interval still exists
+            median = cal.floor = 1e-12
         if method == "damped":
-            cal.ref = float(np.median(positive)) if len(positive) else cal.floor
+            cal.ref = median
     cal.scores = cal.score(actual, point, scale=scale, quantiles=quantiles)
     short = []
     for level in levels:
