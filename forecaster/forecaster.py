@@ -156,8 +156,9 @@ class Forecaster:
             verbose: passed to ``keras.Model.fit`` (0 silent, 1 progress bar,
                 2 one line per epoch).
             checkpoint_dir: if given, the weights, optimizer state and epoch
-                are backed up there after every epoch; a later ``fit`` with
-                the same directory resumes after the last completed epoch.
+                are backed up there after the first epoch, then at most every
+                10 s; a later ``fit`` with the same directory resumes after the
+                last backed-up epoch.
             tensorboard: a directory for Keras TensorBoard logs (losses,
                 learning rate and weight histograms per epoch;
                 ``tensorboard --logdir DIR`` shows them).

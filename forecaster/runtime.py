@@ -76,10 +76,8 @@ def set_seed(seed: int, *, deterministic: bool = True) -> None:
     ``deterministic=False`` turns TensorFlow's op determinism off (Keras
     refuses XLA compilation while it is on, so ``--jit-compile`` needs it off).
     """
-    import keras
-
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
-    keras.utils.set_random_seed(seed)
+    seed_random(seed)
     if backend_name() == "tensorflow":
         import tensorflow as tf
 
@@ -93,6 +91,28 @@ def set_seed(seed: int, *, deterministic: bool = True) -> None:
                 tf_config.disable_op_determinism()
         except Exception as exc:  # pragma: no cover - very old TF
             log.debug("op determinism unavailable: %s", exc)
+
+
+def seed_random(seed: int) -> None:
+    """``keras.utils.set_random_seed``: Python, NumPy, Keras' global seed and the backend's.
+
+    On the JAX and PyTorch backends TensorFlow is not imported for it (Keras seeds
+    TensorFlow whenever it is importable, which costs a 5 s import on every fit):
+    training there reads its batches through a NumPy ``PyDataset``, never ``tf.data``.
+    """
+    import keras
+
+    lazy = getattr(sys.modules.get("keras.src.utils.module_utils"), "tensorflow", None)
+    skip_tf = (backend_name() != "tensorflow" and "tensorflow" not in sys.modules
+               and getattr(lazy, "_available", True) is None)
+    if not skip_tf:
+        keras.utils.set_random_seed(seed)
+        return
+    lazy._available = False  # read by set_random_seed as "TensorFlow is not installed"
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        lazy._available = None  # asked again (and imported) by whatever needs TensorFlow later
 
 
 @contextlib.contextmanager
