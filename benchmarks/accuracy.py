@@ -648,6 +648,9 @@ def main(argv=None) -> int:
     tasks += more
     notes += more_notes if more else []
 
+    from forecaster.runtime import import_backend
+
+    import_backend()  # the backend a fit picks by itself (JAX on a CPU-only machine; KERAS_BACKEND overrides)
     import statsforecast
     import keras
 

@@ -474,21 +474,28 @@ def bench_fit(size: dict, workdir: Path) -> list[dict]:
     csv = workdir / "co2_monthly.csv"
     monthly_co2().to_csv(csv)
     rows = []
-    for label, extra in (("defaults", []), ("--ensemble 1", ["--ensemble", "1"])):
+    # The backend a CPU-only fit picks by itself (JAX when installed, see forecaster.runtime.training_backend),
+    # then TensorFlow forced, the backend of GPUs; KERAS_BACKEND from the calling shell is not passed on.
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    variants = [("defaults", [], {}), ("--ensemble 1", ["--ensemble", "1"], {}),
+                ("defaults, KERAS_BACKEND=tensorflow", [], {"KERAS_BACKEND": "tensorflow"})]
+    for label, extra, env_extra in variants:
         walls, trains = [], []
         for i in range(size["fit_runs"]):
             runs_dir = workdir / f"fit-runs-{len(rows)}-{i}"
             cmd = [*_forecast_cmd(), "--runs-dir", str(runs_dir), "fit", str(csv), *extra, *size["fit_args"]]
             t0 = time.perf_counter()
-            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**env, **env_extra})
             walls.append(time.perf_counter() - t0)
             if out.returncode != 0:
                 raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
             manifest = next(runs_dir.rglob(MANIFEST_FILE))
             trains.append(float(json.loads(manifest.read_text())["metrics"]["fit_seconds"]))
+            device = next((line.split(":", 1)[1].strip() for line in out.stderr.splitlines()
+                           if line.startswith("Device:")), "device not printed")
         rows.append({"what": f"forecast fit, {FIT_POINTS}-point monthly CO2, {label}", "seconds": statistics.median(walls),
                      "note": f"median of {len(walls)} fresh processes ({', '.join(f'{w:.1f}' for w in walls)} s); "
-                             f"training {statistics.median(trains):.1f} s"})
+                             f"training {statistics.median(trains):.1f} s; {device}"})
     return rows
 
 

@@ -320,6 +320,9 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from forecaster.runtime import import_backend
+
+    import_backend()  # the backend a fit picks by itself (JAX on a CPU-only machine; KERAS_BACKEND overrides)
     import keras
     import statsforecast
 

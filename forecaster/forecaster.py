@@ -202,7 +202,7 @@ class Forecaster:
             cfg, series.values, series.freq, prices=series.kind == "prices", linear=calendar, columns=series.columns
         )
         self.choices_.update(trading_choice)
-        IOSpec, cudnn_issues, train, scale_in_chunks = _training_api()
+        IOSpec, cudnn_issues, train, scale_in_chunks = _training_api(cfg, tensorboard)
         # Keras refuses XLA while TensorFlow's op determinism is on: an explicit --jit-compile trades it away.
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg) if on_gpu() else ():  # the fused kernels exist on GPUs only
@@ -612,7 +612,7 @@ class Forecaster:
         if deseason_choice is not None:
             self.choices_["deseason"] = deseason_choice
         self.choices_.update(trading_choice)
-        IOSpec, cudnn_issues, train, scale_in_chunks = _training_api()
+        IOSpec, cudnn_issues, train, scale_in_chunks = _training_api(cfg, (extra or {}).get("tensorboard"))
         set_seed(cfg.train.seed, deterministic=cfg.runtime.jit_compile is not True)
         for issue in cudnn_issues(cfg) if on_gpu() else ():  # the fused kernels exist on GPUs only
             log.warning("%s", issue)
@@ -1663,7 +1663,8 @@ class Forecaster:
                 for name in (MODEL_FILE, WEIGHTS_FILE):
                     shutil.copyfile(Path(self.run_dir_) / name, tmp / name)
             else:
-                self.model_.save(tmp / MODEL_FILE)
+                with runtime.tensorflow_unneeded():  # Keras would import TensorFlow to serialise a JAX model
+                    self.model_.save(tmp / MODEL_FILE)
                 export_weights(self.model_, tmp / WEIGHTS_FILE)
             if self.is_panel:
                 self._save_panel(tmp / PANEL_FILE)
@@ -1877,9 +1878,10 @@ def _warm_weights(warm_start: "Forecaster | None", cfg: ForecastConfig, io: IOSp
     return warm_start.model_.get_weights()
 
 
-def _training_api():
+def _training_api(cfg: ForecastConfig, tensorboard=None):
     """What fitting needs, imported on the backend that can train (leaving the NumPy inference backend)."""
-    runtime.leave_inference_backend()
+    if not runtime.leave_inference_backend():
+        runtime.import_backend(needs_tensorflow=cfg.runtime.strategy != "default" or tensorboard is not None)  # Keras on the backend a fit trains on, unless this process imported it already
     from forecaster.models import cudnn_issues
     from forecaster.training import train
     from forecaster.training.pipeline import scale_in_chunks
@@ -1893,7 +1895,8 @@ def _load_keras_model(path: Path) -> "keras.Model":
     import forecaster.models  # noqa: F401  # registers the custom objects (losses, layers) on this backend
 
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        with runtime.tensorflow_unneeded():
+            return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ArtifactError(f"Cannot load {path} safely: {first}") from None

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+# The suite runs on TensorFlow unless KERAS_BACKEND says otherwise (subprocesses inherit it): the backend of GPUs,
+# tf.distribute and the tf.data pipeline. A CPU-only fit's own default is JAX (forecaster.runtime.training_backend),
+# which .ci/run checks by running this tier again with KERAS_BACKEND=jax; tests/test_backend.py checks the choice.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 #: Real public data sets, kept outside the repository (never copied into it).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -121,6 +121,7 @@ def test_float16_fit_runs_on_cpu(sensor):
 # ------------------------------------------------------------------------ XLA
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="Keras' auto XLA choice on TensorFlow")
 def test_jit_compile_auto_is_off_on_a_cpu_only_machine():
     assert new_model(ForecastConfig(units=4), IOSpec(8, 3, 1)).jit_compile is False
 

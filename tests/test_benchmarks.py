@@ -35,8 +35,12 @@ def test_benchmark_quick_mode_prints_every_table(tmp_path: Path) -> None:
         assert any(line.startswith(row + " ") for line in text.splitlines()), row
     for row in ("forecaster path", "materialised windows (computed)", "ratio backtest / batched predict",
                 "forecast --help", "forecast fit, 200-point monthly CO2, defaults",
-                "forecast fit, 200-point monthly CO2, --ensemble 1"):
+                "forecast fit, 200-point monthly CO2, --ensemble 1",
+                "forecast fit, 200-point monthly CO2, defaults, KERAS_BACKEND=tensorflow"):
         assert row in text
+    fits = [line for line in text.splitlines() if line.startswith("forecast fit, ")]
+    assert all("backend on" in line for line in fits), fits  # each row names the backend its fit trained on
+    assert "tensorflow backend on" in fits[-1]
     assert "tensorflow imported: False" in text
     assert (tmp_path / "b.json").exists()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -179,13 +180,18 @@ _REPEAT = textwrap.dedent(
 )
 
 
-@pytest.mark.slow  # two fresh processes, each importing TensorFlow and training
-def test_same_seed_same_predictions_in_two_processes(tmp_path):
+@pytest.mark.slow  # two fresh processes, each importing Keras and training
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_same_seed_same_predictions_in_two_processes(tmp_path, backend):
+    if backend == "jax":
+        pytest.importorskip("jax")
     csv = write_sensor_csv(tmp_path / "s.csv", n=240)
+    env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": ""}
     outs = []
     for i in range(2):
         out = tmp_path / f"p{i}.npy"
-        subprocess.run([sys.executable, "-c", _REPEAT, str(csv), str(out)], check=True, capture_output=True, timeout=300)
+        subprocess.run([sys.executable, "-c", _REPEAT, str(csv), str(out)], check=True, capture_output=True, timeout=300,
+                       env=env)
         outs.append(np.load(out))
     np.testing.assert_array_equal(outs[0], outs[1])
 

@@ -17,6 +17,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -150,6 +151,7 @@ def test_mirrored_in_process_single_device(tmp_path, sensor_csv):
     np.testing.assert_array_equal(loaded.predict(series).to_numpy(), fc.predict(series).to_numpy())
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.distribute: TensorFlow only")
 def test_multiworker_needs_tf_config(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ConfigError, match=r"reads the cluster from the TF_CONFIG environment variable, which is not set"):
@@ -167,6 +169,7 @@ def test_strategies_need_the_tensorflow_backend(monkeypatch, name):
         get_strategy(name)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.distribute: TensorFlow only")
 def test_cli_multiworker_without_tf_config_is_one_line(monkeypatch, sensor_csv):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     res = CliRunner().invoke(cli, ["fit", str(sensor_csv), *FIT, "--strategy", "multiworker"])

@@ -137,7 +137,7 @@ def backtest(ctx: click.Context, data: str, name: str | None, fmt: str | None = 
     )
     echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
 
-    import_backend(ctx)
+    import_backend(ctx, config)
     from forecaster.evaluation import run_backtest
     from forecaster.runtime import device_summary
     from forecaster.training.distribute import get_strategy
@@ -219,7 +219,7 @@ def compare(ctx: click.Context, data: str, families: str, name: str | None, **pa
     )
     click.echo(format_fold_table(fold_table(plan.folds, series.index, config.window.horizon)))
 
-    import_backend(ctx)
+    import_backend(ctx, config)
     from forecaster.evaluation.compare import compare_families
     from forecaster.evaluation.storage import runtime_versions
     from forecaster.runtime import device_summary
@@ -249,7 +249,7 @@ def compare(ctx: click.Context, data: str, families: str, name: str | None, **pa
 def _backtest_panel(ctx: click.Context, data: str, name: str | None, config, ts, bt_config, fmt: str | None = None) -> None:
     """A panel: one global model fitted before each series' first origin, every origin forecast in one pass."""
     echo = functools.partial(click.echo, err=fmt is not None)
-    import_backend(ctx)
+    import_backend(ctx, config)
     from forecaster.evaluation import run_backtest
     from forecaster.runtime import device_summary
 

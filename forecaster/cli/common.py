@@ -102,10 +102,13 @@ def permission_message(path) -> str:
     return f"Permission denied: cannot write to {path}{owner}. {PERMISSION_REMEDY}"
 
 
-def import_backend(ctx: click.Context) -> None:
+def import_backend(ctx: click.Context, config=None, *, tensorboard: bool = False) -> None:
+    """Keras on the backend this command trains on: TensorFlow where ``config`` asks for a ``--strategy``
+    or the command writes TensorBoard logs, else :func:`forecaster.runtime.training_backend`'s choice."""
     from forecaster.runtime import import_backend as _import
 
-    _import(quiet=not ctx.obj["verbose"])
+    strategy = config is not None and config.runtime.strategy != "default"
+    _import(quiet=not ctx.obj["verbose"], needs_tensorflow=strategy or tensorboard)
 
 
 def format_time(t) -> str:

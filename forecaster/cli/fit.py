@@ -45,7 +45,7 @@ def fit(ctx: click.Context, data: str, name: str | None, resume: bool, tensorboa
     runs.preflight()  # a runs location that cannot take the run fails now, not after training
     check_disk(config, len(series.members[0].columns) if is_panel(series) else len(series.columns), runs.root)
 
-    import_backend(ctx)
+    import_backend(ctx, config, tensorboard=tensorboard is not None)
     from forecaster.training.distribute import get_strategy
     from forecaster.forecaster import Forecaster
     from forecaster.models import cudnn_status

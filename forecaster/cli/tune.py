@@ -45,7 +45,7 @@ def tune(ctx: click.Context, data: str, trials: int, timeout: float | None, tune
         raise click.UsageError("forecast tune searches settings for one series; pass a CSV of one series.")
     directory = runs.path(name or runs.new_name(data, "search", prefix="tune-"))
     resumed = (directory / "study.db").exists()
-    import_backend(ctx)
+    import_backend(ctx, config)
     from forecaster.tune import tune as run_tune
     from forecaster.training import format_seconds
 
