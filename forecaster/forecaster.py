@@ -1930,8 +1930,8 @@ def _load_inference_model(path: Path) -> "keras.Model":
     """Load ``path`` for prediction; on the NumPy backend, check that it runs there, else fall back.
 
     A model whose layers the NumPy backend cannot load or run is loaded with
-    the default backend (TensorFlow) instead, with a note: the forecasts are
-    the same, only slower to start.
+    the backend a fit would train on (:func:`forecaster.runtime.training_backend`)
+    instead, with a note: the forecasts are the same, only slower to start.
     """
     if not runtime.inference_only():
         return _load_keras_model(path)
@@ -1942,7 +1942,9 @@ def _load_inference_model(path: Path) -> "keras.Model":
         return model
     except Exception as exc:  # a layer or op without a NumPy implementation
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        log.warning("Note: Keras' NumPy backend cannot run this model (%s); predicting with TensorFlow.", reason[:200])
+        log.warning("Note: Keras' NumPy backend cannot run this model (%s); predicting with %s.", reason[:200],
+                    {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}.get(runtime.training_backend(),
+                                                                                    runtime.training_backend()))
     runtime.leave_inference_backend()
     return _load_keras_model(path)
 
