@@ -3,6 +3,8 @@ shuffle every epoch without storing a permutation, and respect epoch boundaries.
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -264,6 +266,19 @@ def test_training_data_respects_steps_per_epoch() -> None:
         else:
             assert isinstance(train, WindowBatches) and isinstance(val, WindowBatches)
             assert steps == (None if expected == 6 else expected)  # None: one whole pass (6 batches) an epoch
+
+
+def test_the_pydataset_path_holds_a_whole_number_of_epochs(monkeypatch) -> None:
+    """Keras cuts short the epoch in which a PyDataset runs dry: its length is a multiple of the epoch's steps."""
+    import forecaster.training.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "use_tf_data", lambda: False)  # the JAX / PyTorch path, on any backend
+    view = WindowView(_buffer(), lookback=10, horizon=2)
+    for cap, min_steps in ((4, 1), (5, 1), (None, 1), (3, 30)):
+        train, _, steps = pipeline.training_data(view, range(10, 200), range(200, 299), 8, seed=0,
+                                                 steps_per_epoch=cap, min_steps_per_epoch=min_steps)
+        per_epoch = steps or len(train)
+        assert len(train) % per_epoch == 0 and len(train) >= math.ceil(190 / 8), (cap, len(train), steps)
 
 
 def test_scale_in_chunks_matches_one_call() -> None:

@@ -465,8 +465,10 @@ def training_data(
                                teacher=teacher)
         val = window_dataset(view, val_origins, batch_size, teacher=teacher)
         return train, val, steps
-    train = WindowBatches(view, train_origins, batch_size, shuffle=True, seed=seed, min_batches=steps, weights=weights,
-                          teacher=teacher)
+    # Keras keeps one iterator over a PyDataset across epochs of `steps` batches and cuts the epoch in which it runs
+    # dry short ("Your input ran out of data"): a whole number of epochs per length keeps every epoch at `steps`.
+    train = WindowBatches(view, train_origins, batch_size, shuffle=True, seed=seed,
+                          min_batches=steps * math.ceil(n_batches / steps), weights=weights, teacher=teacher)
     val = WindowBatches(view, val_origins, batch_size, teacher=teacher)
     return train, val, steps if steps != n_batches else None
 
