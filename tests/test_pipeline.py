@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forecaster.scaling import SeriesScaler
 from forecaster.training.pipeline import (
     WindowBatches,
     aligned_empty,
@@ -21,7 +22,6 @@ from forecaster.training.pipeline import (
     training_data,
     window_dataset,
 )
-from forecaster.scaling import SeriesScaler
 from forecaster.windowing import WindowView
 
 needs_tf = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.data path is TensorFlow-only")
@@ -102,7 +102,7 @@ def test_tf_dataset_yields_the_same_batches_as_window_view(relative: bool, origi
 def test_tf_dataset_blocks_do_not_change_the_batches(monkeypatch, shuffle: bool, n_origins: int) -> None:
     # Origins are computed ORIGIN_BLOCK batches at a time; small blocks (several per epoch, a
     # partial last block, a partial last batch) must give exactly the batches of one big block.
-    import forecaster.training.pipeline as pipeline
+    from forecaster.training import pipeline
 
     view = WindowView(_buffer(), lookback=10, horizon=1)
     origins = range(10, 10 + n_origins)
@@ -270,7 +270,7 @@ def test_training_data_respects_steps_per_epoch() -> None:
 
 def test_the_pydataset_path_holds_a_whole_number_of_epochs(monkeypatch) -> None:
     """Keras cuts short the epoch in which a PyDataset runs dry: its length is a multiple of the epoch's steps."""
-    import forecaster.training.pipeline as pipeline
+    from forecaster.training import pipeline
 
     monkeypatch.setattr(pipeline, "use_tf_data", lambda: False)  # the JAX / PyTorch path, on any backend
     view = WindowView(_buffer(), lookback=10, horizon=2)
