@@ -1880,8 +1880,10 @@ def _warm_weights(warm_start: "Forecaster | None", cfg: ForecastConfig, io: IOSp
 
 def _training_api(cfg: ForecastConfig, tensorboard=None):
     """What fitting needs, imported on the backend that can train (leaving the NumPy inference backend)."""
-    if not runtime.leave_inference_backend():
-        runtime.import_backend(needs_tensorflow=cfg.runtime.strategy != "default" or tensorboard is not None)  # Keras on the backend a fit trains on, unless this process imported it already
+    needs_tensorflow = cfg.runtime.strategy != "default" or tensorboard is not None
+    # Keras on the backend a fit trains on (forecaster.runtime.training_backend), unless this process has it already.
+    if not runtime.leave_inference_backend(needs_tensorflow=needs_tensorflow):
+        runtime.import_backend(needs_tensorflow=needs_tensorflow)
     from forecaster.models import cudnn_issues
     from forecaster.training import train
     from forecaster.training.pipeline import scale_in_chunks

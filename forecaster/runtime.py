@@ -172,9 +172,9 @@ def training_backend(*, needs_tensorflow: bool = False) -> str:
     """The Keras backend a fit imports when Keras is not imported yet; see the README's "Backends".
 
     * ``KERAS_BACKEND`` set: that one (``tensorflow`` keeps TensorFlow on a CPU).
-    * ``needs_tensorflow`` (a ``--strategy`` other than default, ``--tensorboard``): TensorFlow.
     * ``~/.keras/keras.json`` naming ``jax`` or ``torch``: that one (Keras writes ``tensorflow`` there by
       itself on its first import, so that entry is no choice and is not read as one).
+    * ``needs_tensorflow`` (a ``--strategy`` other than default, ``--tensorboard``): TensorFlow.
     * An NVIDIA GPU present (:func:`gpu_present`): TensorFlow, which trains on it (cuDNN kernels, the
       ``--strategy`` and ``--mixed-precision`` options).
     * Otherwise, on a CPU, JAX when it is installed (a runtime dependency): the default three-member GRU
@@ -279,7 +279,7 @@ def inference_only() -> bool:
     return _inference_numpy and "keras" in sys.modules and backend_name() == "numpy"
 
 
-def leave_inference_backend(quiet: bool = True) -> bool:
+def leave_inference_backend(quiet: bool = True, *, needs_tensorflow: bool = False) -> bool:
     """Switch from the NumPy inference backend to the default one; ``True`` if a switch happened.
 
     Called before anything is built or trained, and when a saved model uses
@@ -294,7 +294,7 @@ def leave_inference_backend(quiet: bool = True) -> bool:
         return False
     import keras
 
-    backend = training_backend()
+    backend = training_backend(needs_tensorflow=needs_tensorflow)
     with warnings.catch_warnings(), quiet_native_stderr(quiet):
         warnings.simplefilter("ignore")  # Keras warns that re-importing itself is dangerous: handled here
         keras.config.set_backend(backend)
@@ -302,7 +302,7 @@ def leave_inference_backend(quiet: bool = True) -> bool:
         del sys.modules[name]
     _inference_numpy = False
     log.debug("Keras switched from the NumPy inference backend to %s", backend)
-    import_backend(quiet)
+    import_backend(quiet, needs_tensorflow=needs_tensorflow)
     return True
 
 
