@@ -1993,12 +1993,11 @@ def _check_model_architecture(model: keras.Model, config: ForecastConfig, io: IO
     if not hasattr(model, "layers"):  # forecaster's NumPy graph: checked without building a Keras model
         _check_graph_architecture(model, config, io, path)
         return
-    import contextlib
-
     from forecaster.models import build_model
 
-    # On Keras' NumPy backend, get_config() must not import TensorFlow to ask whether it is there.
-    with runtime.keep_out("tensorflow") if runtime.inference_only() else contextlib.nullcontext():
+    # On Keras' NumPy backend get_config() must not import TensorFlow to ask whether it is there; on JAX or
+    # PyTorch it need not (runtime.tensorflow_unneeded).
+    with runtime.keep_out("tensorflow") if runtime.inference_only() else runtime.tensorflow_unneeded():
         expected = _architecture(build_model(config, io))
         got = _architecture(model)
     if got != expected:

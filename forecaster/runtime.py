@@ -12,8 +12,9 @@ import warnings
 log = logging.getLogger(__name__)
 
 #: How a saved run is loaded for prediction: ``auto`` (default: forecaster's NumPy graph, else Keras'
-#: NumPy backend, else the configured backend), ``keras`` (skip the NumPy graph) or ``default``
-#: (Keras on the configured backend, TensorFlow unless ``KERAS_BACKEND`` says otherwise).
+#: NumPy backend, else the training backend), ``keras`` (skip the NumPy graph) or ``default``
+#: (Keras on the backend a fit would train on, :func:`training_backend`: ``KERAS_BACKEND`` if set, else
+#: JAX on a CPU-only machine, TensorFlow on a GPU).
 INFERENCE_ENV = "FORECASTER_INFERENCE"
 #: Packages Keras imports (when installed) only for helpers inference never uses: its scikit-learn
 #: wrappers and its image-gallery plot. Kept out of the NumPy-backend import; imported normally later.
@@ -228,8 +229,8 @@ def import_for_inference(quiet: bool = True) -> str:
     * Keras already imported (a notebook that trained, a test session): it
       is used as it is.
     * ``KERAS_BACKEND`` set, or ``FORECASTER_INFERENCE=default``: the
-      configured backend (:func:`import_backend`); also when jax (which
-      Keras' NumPy backend imports) is not installed.
+      backend a fit would train on (:func:`import_backend`); also when jax
+      (which Keras' NumPy backend imports) is not installed.
     * Otherwise Keras' NumPy backend: inference without importing
       TensorFlow. scikit-learn and matplotlib, which Keras imports only for
       its scikit-learn wrappers and image-gallery plot, are kept out of that

@@ -186,6 +186,15 @@ def saved_run(tmp_path_factory):
     return run, m.predict().iloc[:, 0].to_numpy()
 
 
+def _child_backend() -> str:
+    """The backend a child process with ``_env()`` trains on (``forecaster.runtime.training_backend``, tested in
+    tests/test_backend.py): JAX on a CPU-only machine with jax installed, else TensorFlow."""
+    code = "from forecaster.runtime import training_backend; print(training_backend())"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120,
+                          check=True)
+    return proc.stdout.strip()
+
+
 def _load_in_child(run: Path, **env: str) -> dict:
     proc = subprocess.run([sys.executable, "-c", _SUBPROCESS_LOAD, str(run)], capture_output=True, text=True,
                           env=_env(**env), timeout=300)
@@ -213,14 +222,15 @@ def test_runs_without_the_weights_file_load_with_keras(saved_run, tmp_path):
     got, _ = _load_in_child(old)
     assert got["on"] == "numpy" and not got["tensorflow"]
     np.testing.assert_allclose(got["values"], expected, rtol=1e-5)
-    got, _ = _load_in_child(old, FORECASTER_INFERENCE="default")
-    assert got["on"] == "tensorflow" and got["tensorflow"]
+    got, _ = _load_in_child(old, FORECASTER_INFERENCE="default")  # the backend a fit would train on
+    backend = _child_backend()
+    assert got["on"] == backend and got["tensorflow"] == (backend == "tensorflow")
     np.testing.assert_allclose(got["values"], expected, rtol=1e-5)
 
 
 @pytest.mark.slow
 def test_load_then_fit_in_one_process(saved_run, tmp_path):
-    """A notebook that loads (no Keras) and then trains: training switches to the default backend."""
+    """A notebook that loads (no Keras) and then trains: training switches to the backend a fit trains on."""
     run, expected = saved_run
     script = f"""
 import json, sys
@@ -238,7 +248,7 @@ print(json.dumps({{"first": first, "again": again, "backend": keras.backend.back
                           cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert got["backend"] == "tensorflow" and got["fitted"] == 4
+    assert got["backend"] == _child_backend() and got["fitted"] == 4
     np.testing.assert_allclose(got["first"], expected, rtol=1e-5)
     np.testing.assert_allclose(got["again"], expected, rtol=1e-5)
 

@@ -142,6 +142,7 @@ def test_default_strategy_is_none():
 
 
 @pytest.mark.slow  # a full fit under MirroredStrategy; the strategy errors and the default path stay fast
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.distribute: TensorFlow only")
 def test_mirrored_in_process_single_device(tmp_path, sensor_csv):
     series = data.load(sensor_csv, target="temp", features=["load"])
     cfg = ForecastConfig(units=4, epochs=1, lookback=16, horizon=4, batch_size=32, strategy="mirrored", ensemble=1, min_steps_per_epoch=1)
