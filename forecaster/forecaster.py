@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1880,9 +1881,9 @@ def _warm_weights(warm_start: "Forecaster | None", cfg: ForecastConfig, io: IOSp
 
 def _training_api(cfg: ForecastConfig, tensorboard=None):
     """What fitting needs, imported on the backend that can train (leaving the NumPy inference backend)."""
-    needs_tensorflow = cfg.runtime.strategy != "default" or tensorboard is not None
+    needs_tensorflow = runtime.tensorflow_required(cfg, tensorboard=tensorboard is not None)
     # Keras on the backend a fit trains on (forecaster.runtime.training_backend), unless this process has it already.
-    if not runtime.leave_inference_backend(needs_tensorflow=needs_tensorflow):
+    if not runtime.leave_inference_backend(needs_tensorflow=needs_tensorflow) and "keras" not in sys.modules:
         runtime.import_backend(needs_tensorflow=needs_tensorflow)
     from forecaster.models import cudnn_issues
     from forecaster.training import train
@@ -1944,9 +1945,9 @@ def _load_inference_model(path: Path) -> "keras.Model":
         return model
     except Exception as exc:  # a layer or op without a NumPy implementation
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        backend = runtime.training_backend()
         log.warning("Note: Keras' NumPy backend cannot run this model (%s); predicting with %s.", reason[:200],
-                    {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}.get(runtime.training_backend(),
-                                                                                    runtime.training_backend()))
+                    {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}.get(backend, backend))
     runtime.leave_inference_backend()
     return _load_keras_model(path)
 

@@ -169,13 +169,19 @@ def gpu_present() -> bool:
     return any(os.path.exists(p) for p in NVIDIA_DEVICES)
 
 
+def tensorflow_required(config=None, *, tensorboard: bool = False) -> bool:
+    """Whether a fit with ``config`` (a ``ForecastConfig``; None: the defaults) needs TensorFlow whatever the
+    machine: a tf.distribute ``--strategy``, or TensorBoard logs (Keras writes them with TensorFlow)."""
+    return tensorboard or (config is not None and config.runtime.strategy != "default")
+
+
 def training_backend(*, needs_tensorflow: bool = False) -> str:
     """The Keras backend a fit imports when Keras is not imported yet; see the README's "Backends".
 
     * ``KERAS_BACKEND`` set: that one (``tensorflow`` keeps TensorFlow on a CPU).
     * ``~/.keras/keras.json`` naming ``jax`` or ``torch``: that one (Keras writes ``tensorflow`` there by
       itself on its first import, so that entry is no choice and is not read as one).
-    * ``needs_tensorflow`` (a ``--strategy`` other than default, ``--tensorboard``): TensorFlow.
+    * ``needs_tensorflow`` (:func:`tensorflow_required`): TensorFlow.
     * An NVIDIA GPU present (:func:`gpu_present`): TensorFlow, which trains on it (cuDNN kernels, the
       ``--strategy`` and ``--mixed-precision`` options).
     * Otherwise, on a CPU, JAX when it is installed (a runtime dependency): the default three-member GRU

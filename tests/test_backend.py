@@ -47,6 +47,14 @@ def test_tensorflow_where_a_gpu_or_a_tensorflow_feature_asks_for_it(unset, monke
     assert runtime.training_backend() == "tensorflow"
 
 
+def test_tensorflow_required_by_a_strategy_or_tensorboard():
+    from forecaster.config import ForecastConfig
+
+    assert not runtime.tensorflow_required() and not runtime.tensorflow_required(ForecastConfig())
+    assert runtime.tensorflow_required(ForecastConfig(strategy="mirrored"))
+    assert runtime.tensorflow_required(ForecastConfig(), tensorboard=True)
+
+
 def test_tensorflow_without_jax(unset, monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real(name, *a))
@@ -76,11 +84,12 @@ def test_gpu_present_reads_the_driver_files_and_cuda_visible_devices(monkeypatch
     assert runtime.gpu_present() is True
 
 
-def _cli(args, cwd: Path, **env_extra) -> subprocess.CompletedProcess:
+def _cli(args, cwd: Path, *, code: str = "from forecaster.cli import main; main()") -> subprocess.CompletedProcess:
+    """``code`` (the CLI by default) with ``args`` in a child process that has no backend chosen and no GPU."""
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "FORECASTER_INFERENCE")}
-    env.update(PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="", KERAS_HOME=str(cwd / "keras-home"), **env_extra)
-    return subprocess.run([sys.executable, "-c", "from forecaster.cli import main; main()", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env.update(PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="", KERAS_HOME=str(cwd / "keras-home"))
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
 
 
 @pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
@@ -88,10 +97,7 @@ def test_the_cli_fits_on_jax_without_importing_tensorflow_and_predicts_from_the_
     write_sensor_csv(tmp_path / "s.csv", n=300)
     probe = ("import sys, atexit; atexit.register(lambda: print('TF-IMPORTED' if 'tensorflow' in sys.modules "
              "else 'TF-NOT-IMPORTED', file=sys.stderr)); from forecaster.cli import main; main()")
-    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "FORECASTER_INFERENCE")}
-    env.update(PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="", KERAS_HOME=str(tmp_path / "keras-home"))
-    fit = subprocess.run([sys.executable, "-c", probe, "fit", "s.csv", *TINY], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
+    fit = _cli(["fit", "s.csv", *TINY], tmp_path, code=probe)
     assert fit.returncode == 0, fit.stderr
     assert "Device: jax backend on CPU" in fit.stderr
     assert "TF-NOT-IMPORTED" in fit.stderr, "a JAX fit imported TensorFlow (5 s of start-up)"

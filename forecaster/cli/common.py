@@ -106,9 +106,9 @@ def import_backend(ctx: click.Context, config=None, *, tensorboard: bool = False
     """Keras on the backend this command trains on: TensorFlow where ``config`` asks for a ``--strategy``
     or the command writes TensorBoard logs, else :func:`forecaster.runtime.training_backend`'s choice."""
     from forecaster.runtime import import_backend as _import
+    from forecaster.runtime import tensorflow_required
 
-    strategy = config is not None and config.runtime.strategy != "default"
-    _import(quiet=not ctx.obj["verbose"], needs_tensorflow=strategy or tensorboard)
+    _import(quiet=not ctx.obj["verbose"], needs_tensorflow=tensorflow_required(config, tensorboard=tensorboard))
 
 
 def format_time(t) -> str:
