@@ -46,6 +46,7 @@ from forecaster import runtime
 from forecaster.runtime import backend_name, on_gpu, set_seed
 from forecaster.scaling import SeriesScaler
 from forecaster.shapes import IOSpec
+from forecaster.theta import ets_valid
 from forecaster.choices import base_steps, resolve
 from forecaster.data.calendar import calendar_features
 from forecaster.windowing import WindowView, chronological_split, origin_range
@@ -300,7 +301,7 @@ class Forecaster:
         (M4's Naive2 test; none when it fails), its ``alpha`` chosen on the training rows. Returns the validation
         scores of the kept forecast, with every candidate's MAE."""
         from forecaster.seasonality import grid_ordinal, seasonal_indices
-        from forecaster.theta import choose_alpha
+        from forecaster.theta import choose_alpha, choose_ets
 
         out = self.config.output
         mode = out.combine
@@ -315,6 +316,7 @@ class Forecaster:
         self.theta_ = {"indices": indices}
         adjusted, first = self._theta_adjusted(values[:, 0], self.last_index_)
         self.theta_["alpha"] = choose_alpha(adjusted[:end])
+        self.theta_["ets"] = choose_ets([adjusted[:end]])[0] if out.combine_ets else None
         # The states at the validation origins and at the partial calibration windows before them (see _calibrate).
         origins = np.concatenate([self._partial_origins(split), split.val_origins])
         self.theta_["end"] = self._series_theta_state(view, adjusted, origins, first)
@@ -340,7 +342,8 @@ class Forecaster:
         n = len(adjusted)
         rows = np.unique(np.concatenate([np.asarray(origins, dtype=np.int64), [n]]))
         rows = rows[(rows >= 1) & (rows <= n)]
-        states = theta_rows(adjusted, [n], 0, np.array([self.theta_["alpha"]]), rows)
+        ets = self.theta_.get("ets")
+        states = theta_rows(adjusted, [n], 0, np.array([self.theta_["alpha"]]), rows, None if ets is None else ets[None])
         view.theta, view.theta_first = (rows, states), first
         return states[-1].copy()
 
@@ -389,14 +392,16 @@ class Forecaster:
         if series is None:
             state = np.asarray(theta["end"], dtype=np.float64)
         else:
-            state = end_state(self._theta_adjusted(series.target_values, series.index)[0], theta["alpha"])
+            state = end_state(self._theta_adjusted(series.target_values, series.index)[0], theta["alpha"], theta.get("ets"))
         view.theta, view.theta_first = (np.array([lookback], dtype=np.int64), state[None, :]), first
 
     def _series_theta_shift(self, view: WindowView, origins: np.ndarray, mid: np.ndarray) -> np.ndarray:
         """One series' Theta forecast (original units, reseasonalised) at rows ``origins`` of ``view`` less the
         network's point forecast ``mid``: the served forecast is ``mid + theta_["weight"] * shift``."""
         h = mid.shape[1]
-        theta = _theta_forecast(view, origins, np.full(len(origins), self.theta_["alpha"]), h)
+        ets = self.theta_.get("ets")
+        theta = _theta_forecast(view, origins, np.full(len(origins), self.theta_["alpha"]), h,
+                                None if ets is None else np.tile(ets, (len(origins), 1)))
         indices = self.theta_["indices"]
         if indices is not None:
             theta = theta * indices[(view.theta_first + origins[:, None] + np.arange(h)) % len(indices)]
@@ -756,7 +761,7 @@ class Forecaster:
         :data:`THETA_WEIGHTS` when unset) scored on the validation windows; ``auto`` keeps the lowest sMAPE.
         Sets ``theta_`` (None: the network alone) and the concrete ``combine`` and ``theta_weight`` in the config;
         returns the kept validation scores (with every candidate's sMAPE)."""
-        from forecaster.theta import choose_alpha
+        from forecaster.theta import choose_alpha, choose_ets
 
         out = self.config.output
         mode = out.combine
@@ -765,8 +770,9 @@ class Forecaster:
         if mode == "off":
             return self._panel_validation(view, layout, used, val_o)
         starts = layout.starts
-        alpha = np.array([choose_alpha(buffer[s : s + int(e), 0]) for s, e in zip(starts, layout.train_ends)])
-        self.theta_ = {"alpha": alpha}
+        train = [buffer[s : s + int(e), 0] for s, e in zip(starts, layout.train_ends)]
+        alpha = np.array([choose_alpha(z) for z in train])
+        self.theta_ = {"alpha": alpha, "ets": choose_ets(train) if out.combine_ets else None}
         ends = starts + layout.lengths
         self._theta_state(view, buffer, layout.lengths, layout.pad, range(len(alpha)),
                           np.concatenate([val_o.take(np.arange(len(val_o), dtype=np.int64)), ends]))
@@ -884,7 +890,8 @@ class Forecaster:
         forecast ``z`` (model units; a quantile head's median), shaped like ``z``. The served forecast is
         ``z + theta_["weight"] * shift`` (:mod:`forecaster.theta`): a quantile head's quantiles all move by the
         median's shift, so they keep their order."""
-        theta = _theta_forecast(view, origins, self.theta_["alpha"][series], z.shape[1])
+        ets = self.theta_.get("ets")
+        theta = _theta_forecast(view, origins, self.theta_["alpha"][series], z.shape[1], None if ets is None else ets[series])
         shift = theta - (z[..., taus.index(0.5)] if taus else z)
         return shift[..., None] if taus else shift
 
@@ -896,8 +903,10 @@ class Forecaster:
             from forecaster.theta import theta_rows
 
             rows = np.unique(np.asarray(rows, dtype=np.int64))
-            view.theta = (rows, theta_rows(buffer[:, 0], lengths, pad, self.theta_["alpha"][np.asarray(index, dtype=np.int64)],
-                                           rows))
+            index = np.asarray(index, dtype=np.int64)
+            ets = self.theta_.get("ets")
+            view.theta = (rows, theta_rows(buffer[:, 0], lengths, pad, self.theta_["alpha"][index], rows,
+                                           None if ets is None else ets[index]))
 
     def _theta_ends(self, members: list, index: list[int]) -> np.ndarray:
         """``(len(members), 3)`` Theta state after every row of each member (new data of the series ``index``),
@@ -905,10 +914,11 @@ class Forecaster:
         from forecaster.theta import end_state
 
         first = self._ordinals([m.index[0] for m in members])
-        out = np.empty((len(members), 3))
+        ets = self.theta_.get("ets")
+        out = np.empty((len(members), 3 if ets is None else 5))
         for j, (m, i) in enumerate(zip(members, index)):
             z = self.panel_scalers_.transform_values(i, self._adjusted(m.values, i, first, j))[:, 0]
-            out[j] = end_state(z, float(self.theta_["alpha"][i]))
+            out[j] = end_state(z, float(self.theta_["alpha"][i]), None if ets is None else ets[i])
         return out
 
     def _ordinals(self, times: list, freq: str | None = None) -> np.ndarray | None:
@@ -1273,6 +1283,8 @@ class Forecaster:
                 **({"seasonal": self.seasonal_} if getattr(self, "seasonal_", None) is not None else {}),
                 **({"theta_alpha": self.theta_["alpha"], "theta_end": self.theta_["end"]}
                    if getattr(self, "theta_", None) is not None else {}),
+                **({"theta_ets": self.theta_["ets"]}
+                   if getattr(self, "theta_", None) is not None and self.theta_.get("ets") is not None else {}),
             )
             fh.flush()
             os.fsync(fh.fileno())
@@ -1293,7 +1305,8 @@ class Forecaster:
                 *(("theta_alpha", "theta_end") if theta else ()))
         try:
             with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in keys}
+                # The smoothing model's parameters: runs saved before it combine with Theta alone.
+                arrays = {k: z[k] for k in (*keys, *(("theta_ets",) if theta and "theta_ets" in z.files else ()))}
         except FileNotFoundError:
             raise ArtifactError(f"{path} is missing; {run} is not a complete panel run.") from None
         except (OSError, ValueError, KeyError) as exc:
@@ -1303,7 +1316,8 @@ class Forecaster:
                   "last_times": (n,), **({"static": (n, n_static)} if n_static else {}),
                   **({"series_base": (n,)} if base_names else {}),
                   **({"seasonal": (n, self.config.window.season or 1)} if deseason else {}),
-                  **({"theta_alpha": (n,), "theta_end": (n, 3)} if theta else {})}
+                  **({"theta_alpha": (n,), "theta_end": (n, 5 if "theta_ets" in arrays else 3)} if theta else {}),
+                  **({"theta_ets": (n, 4)} if "theta_ets" in arrays else {})}
         bad = [k for k, shape in shapes.items() if arrays[k].shape != shape]
         if bad or n != info.get("series") or arrays["ids"].dtype.kind != "U":
             raise ArtifactError(f"{path} does not match its manifest ({', '.join(bad) or 'ids'}).")
@@ -1313,8 +1327,9 @@ class Forecaster:
             raise ArtifactError(f"{path}: scaler parameters, last windows, static values and seasonal indices must be "
                                 "finite (scales and indices > 0).")
         if theta and not (np.isfinite(arrays["theta_end"]).all() and (arrays["theta_alpha"] > 0).all()
-                          and (arrays["theta_alpha"] <= 1).all()):
-            raise ArtifactError(f"{path}: the Theta states must be finite and the smoothing weights in (0, 1].")
+                          and (arrays["theta_alpha"] <= 1).all() and ets_valid(arrays.get("theta_ets"))):
+            raise ArtifactError(f"{path}: the Theta states must be finite, the smoothing weights in (0, 1] and the "
+                                "exponential-smoothing parameters valid.")
         self.static_features_, self.static_scaler_, self.static_values_ = [], None, None
         if n_static:
             try:
@@ -1331,8 +1346,11 @@ class Forecaster:
         self.ids_ = [str(i) for i in arrays["ids"]]
         self.seasonal_ = arrays["seasonal"].astype(np.float64) if deseason else None
         self.theta_ = ({"alpha": arrays["theta_alpha"].astype(np.float64), "end": arrays["theta_end"].astype(np.float64),
+                        "ets": arrays["theta_ets"].astype(np.float64) if "theta_ets" in arrays else None,
                         "weight": self.config.output.theta_weight if self.config.output.theta_weight is not None else 0.5}
                        if theta else None)
+        if theta and self.theta_["ets"] is None:
+            self.config = self.config.replace(combine_ets=False)
         self.series_bases_ = None
         if base_names:
             choice = arrays["series_base"]
@@ -1745,6 +1763,8 @@ class Forecaster:
         else:
             _load_last_window(fc, manifest, run)
             fc.theta_ = _theta_from_manifest(manifest, fc.config, run) if fc.config.output.combine == "theta" else None
+            if fc.theta_ is not None and fc.theta_["ets"] is None:
+                fc.config = fc.config.replace(combine_ets=False)  # saved before the smoothing member: Theta alone
         fc.history_ = _read_history(run / HISTORY_FILE)
         fc.run_dir_ = run
         return fc
@@ -1756,25 +1776,27 @@ def load(path: str | os.PathLike[str]) -> Forecaster:
 
 
 # ----------------------------------------------------------------------------
-def _theta_forecast(view: WindowView, origins: np.ndarray, alpha: np.ndarray, horizon: int) -> np.ndarray:
-    """``(len(origins), horizon)`` Theta forecasts from the states ``view.theta`` holds at those origin rows
-    (``(sorted rows, states)``, see :mod:`forecaster.theta`), smoothed with ``alpha`` per origin."""
-    from forecaster.theta import forecast
+def _theta_forecast(view: WindowView, origins: np.ndarray, alpha: np.ndarray, horizon: int,
+                    ets: np.ndarray | None = None) -> np.ndarray:
+    """``(len(origins), horizon)`` statistical forecasts from the states ``view.theta`` holds at those origin rows
+    (``(sorted rows, states)``, see :mod:`forecaster.theta`), smoothed with ``alpha`` per origin: Theta's, or with
+    ``ets`` parameters per origin the mean of Theta's and the exponential-smoothing forecast."""
+    from forecaster.theta import member_forecast
 
     rows, states = view.theta
     pos = np.minimum(np.searchsorted(rows, origins), len(rows) - 1)
     if not np.array_equal(rows[pos], origins):
         raise ValueError("A Theta state was asked for an origin it was not computed for.")
-    state = states[pos]
-    return forecast(state[:, 0], state[:, 1], state[:, 2], alpha, horizon)
+    return member_forecast(states[pos], alpha, ets, horizon)
 
 
 def _theta_manifest(theta: dict[str, Any]) -> dict[str, Any]:
     """One series' Theta combination as manifest JSON: smoothing and combination weights, the state after the last
     fitted row and the seasonal indices (null: not adjusted)."""
-    indices = theta["indices"]
+    indices, ets = theta["indices"], theta.get("ets")
     return {"alpha": float(theta["alpha"]), "weight": float(theta["weight"]),
-            "end": [float(v) for v in theta["end"]], "indices": None if indices is None else [float(v) for v in indices]}
+            "end": [float(v) for v in theta["end"]], "indices": None if indices is None else [float(v) for v in indices],
+            **({"ets": [float(v) for v in ets]} if ets is not None else {})}
 
 
 def _theta_from_manifest(manifest: dict[str, Any], config: ForecastConfig, run: Path) -> dict[str, Any]:
@@ -1787,14 +1809,19 @@ def _theta_from_manifest(manifest: dict[str, Any], config: ForecastConfig, run: 
         alpha, weight = float(entry["alpha"]), float(entry["weight"])
         end = np.asarray(entry["end"], dtype=np.float64)
         indices = None if entry["indices"] is None else np.asarray(entry["indices"], dtype=np.float64)
+        # Runs saved before the exponential-smoothing member combine with Theta alone.
+        ets = np.asarray(entry["ets"], dtype=np.float64) if "ets" in entry else None
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"{where} is malformed ({exc}).") from None
     season = config.window.season or 1
-    if not (0 < alpha <= 1 and 0 < weight < 1 and end.shape == (3,) and np.isfinite(end).all()
+    width = 3 if ets is None else 5
+    if not (0 < alpha <= 1 and 0 < weight < 1 and end.shape == (width,) and np.isfinite(end).all()
+            and (ets is None or (ets.shape == (4,) and ets_valid(ets[None])))
             and (indices is None or (indices.shape == (season,) and np.isfinite(indices).all() and (indices > 0).all()))):
-        raise ArtifactError(f"{where} must hold alpha in (0, 1], weight in (0, 1), a finite 3-number end state and "
-                            f"null or {season} positive seasonal indices.")
-    return {"alpha": alpha, "weight": weight, "end": end, "indices": indices}
+        raise ArtifactError(f"{where} must hold alpha in (0, 1], weight in (0, 1), a finite {width}-number end state, "
+                            f"{'valid exponential-smoothing parameters, ' if ets is not None else ''}"
+                            f"and null or {season} positive seasonal indices.")
+    return {"alpha": alpha, "weight": weight, "end": end, "indices": indices, "ets": ets}
 
 
 def _one_series(ts: TimeSeries, what: str) -> Series:

@@ -18,9 +18,15 @@ from forecaster.exceptions import ConfigError
 from forecaster.panel import split_rows
 from forecaster.theta import (
     ALPHAS,
+    ETS_TREND_ROWS,
     choose_alpha,
+    choose_ets,
     end_state,
+    ets_forecast,
+    ets_states,
+    ets_valid,
     forecast,
+    member_forecast,
     states,
     theta_rows,
 )
@@ -39,6 +45,25 @@ def theta_long_way(x: np.ndarray, alpha: float, horizon: int) -> np.ndarray:
     return level + slope / 2 * (k - 1 + 1 / alpha - (1 - alpha) ** len(x) / alpha)
 
 
+def ets_long_way(x: np.ndarray, params, horizon: int) -> tuple[np.ndarray, float]:
+    """Holt's (damped) trend method from the end of ``x`` the long way, in the textbook's component form, and its
+    sum of squared one-step errors: level ``x[0]``, trend ``x[1] - x[0]`` (0 without a trend)."""
+    alpha, beta, phi, trend = params
+    level, slope, sse = x[0], (x[1] - x[0]) * trend if len(x) > 1 else 0.0, 0.0
+    for v in x[1:]:
+        sse += (v - (level + phi * slope)) ** 2
+        new = alpha * v + (1 - alpha) * (level + phi * slope)
+        # beta here is the error-correction beta: beta* = beta / alpha in the component form.
+        slope = (beta / alpha) * (new - level) + (1 - beta / alpha) * phi * slope
+        level = new
+    return level + np.array([sum(phi**i for i in range(1, k + 1)) for k in range(1, horizon + 1)]) * slope, sse
+
+
+def stat_long_way(x: np.ndarray, alpha: float, ets, horizon: int) -> np.ndarray:
+    """The statistical forecast the network is combined with: the mean of Theta's and the smoothing model's."""
+    return (theta_long_way(x, alpha, horizon) + ets_long_way(x, ets, horizon)[0]) / 2
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(2, 40), st.integers(1, 8), st.sampled_from(ALPHAS), st.integers(0, 2**31 - 1))
 def test_states_give_the_theta_method_at_every_origin(n, horizon, alpha, seed):
@@ -54,6 +79,55 @@ def test_states_give_the_theta_method_at_every_origin(n, horizon, alpha, seed):
                                3 * forecast(level, slope, count, np.full(n + 1, alpha), horizon) - 2, atol=1e-8)
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 8), st.integers(0, 2**31 - 1))
+def test_states_give_the_smoothing_model_at_every_origin(n, horizon, seed):
+    """The exponential-smoothing member at every origin equals Holt's method run the long way, for each form,
+    is affine-equivariant, and the combined member is the mean of the two forecasts."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, n).cumsum() + 5
+    for params in ([0.3, 0.0, 1.0, 0.0], [0.5, 0.05, 1.0, 1.0], [0.7, 0.14, 0.9, 1.0], [1.0, 0.2, 0.8, 1.0]):
+        p = np.array(params)
+        level, trend = ets_states(x, p)
+        for r in range(1, n + 1):
+            got = ets_forecast(level[r : r + 1], trend[r : r + 1], p[None], horizon)[0]
+            np.testing.assert_allclose(got, ets_long_way(x[:r], params, horizon)[0], rtol=1e-9, atol=1e-9)
+        l2, t2 = ets_states(3 * x - 2, p)
+        np.testing.assert_allclose(ets_forecast(l2, t2, np.tile(p, (n + 1, 1)), horizon),
+                                   3 * ets_forecast(level, trend, np.tile(p, (n + 1, 1)), horizon) - 2, atol=1e-8)
+        alpha = ALPHAS[seed % len(ALPHAS)]
+        both = end_state(x, alpha, p)
+        np.testing.assert_allclose(both[:3], end_state(x, alpha))
+        np.testing.assert_allclose(member_forecast(both[None], np.array([alpha]), p[None], horizon)[0],
+                                   stat_long_way(x, alpha, params, horizon), rtol=1e-9, atol=1e-9)
+
+
+def test_the_smoothing_form_and_weights_are_the_lowest_error_then_aicc():
+    """Brute force over the grid: per form the weights with the lowest one-step squared error, then the form with
+    the lowest AICc; short series take simple smoothing, too short ones weight 0.5; every choice is valid."""
+    from forecaster.theta import _ETS_PARAMS, _ets_grid
+
+    grid, form = _ets_grid()
+    rng = np.random.default_rng(5)
+    t = np.arange(40.0)
+    series = [0.5 * t + rng.normal(0, 0.3, 40), 10 + rng.normal(0, 1, 40), 10 + 8 * (1 - 0.9**t) + rng.normal(0, 0.1, 40),
+              rng.normal(0, 1, 25).cumsum(), np.arange(ETS_TREND_ROWS - 1.0), np.array([1.0, 2.0])]
+    got = choose_ets(series)
+    assert ets_valid(got)
+    for x, p in zip(series, got):
+        if len(x) < 3:
+            np.testing.assert_array_equal(p, [0.5, 0.0, 1.0, 0.0])
+            continue
+        sse = np.array([ets_long_way(x, g, 1)[1] for g in grid])
+        m, k = len(x) - 1, _ETS_PARAMS[form]
+        with np.errstate(divide="ignore"):
+            aicc = m * np.log(np.maximum(sse, 1e-300) / m) + 2 * k + 2 * k * (k + 1) / (m - k - 1)
+        aicc[(m - k - 1 <= 0) | ((form > 0) & (len(x) < ETS_TREND_ROWS))] = np.inf
+        np.testing.assert_array_equal(p, grid[np.argmin(aicc)])
+    assert got[0, 3] == 1.0 and got[1, 3] == 0.0 and got[4, 3] == 0.0  # a trend; a level; too short for a trend
+    assert not ets_valid(np.array([[0.0, 0.0, 1.0, 0.0]])) and not ets_valid(np.array([[0.5, 0.1, 1.0, 0.5]]))
+
+
 def test_the_state_at_an_origin_reads_only_the_rows_before_it():
     """The leakage spy of the method: rewriting every row from ``r`` on leaves the states up to ``r`` unchanged,
     in a panel buffer too (two series, padding rows before each)."""
@@ -65,6 +139,9 @@ def test_the_state_at_an_origin_reads_only_the_rows_before_it():
         for a in (0.1, 0.9):
             for got, want in zip(states(spoiled, a), states(x, a)):
                 np.testing.assert_array_equal(got[: r + 1], want[: r + 1])
+        for p in ([0.3, 0.0, 1.0, 0.0], [0.7, 0.14, 0.9, 1.0]):
+            for got, want in zip(ets_states(spoiled, np.array(p)), ets_states(x, np.array(p))):
+                np.testing.assert_array_equal(got[: r + 1], want[: r + 1])
     for pad in (3, 0):
         lengths = [20, 30]
         buf = np.concatenate([np.zeros(pad), x[:20], np.zeros(pad), x[20:]])
@@ -74,6 +151,11 @@ def test_the_state_at_an_origin_reads_only_the_rows_before_it():
         got = theta_rows(buf, lengths, pad, np.array([0.3, 0.7]), rows)
         two, one = states(x[20:], 0.7), states(x[:20], 0.3)
         want = [[s[r] for s in two] for r in (1, 5, 30)] + [list(end_state(x[:20], 0.3)), [s[1] for s in one]]
+        np.testing.assert_allclose(got, want)
+        ets = np.array([[0.3, 0.0, 1.0, 0.0], [0.7, 0.14, 0.9, 1.0]])
+        got = theta_rows(buf, lengths, pad, np.array([0.3, 0.7]), rows, ets)
+        two, one = [*two, *ets_states(x[20:], ets[1])], [*one, *ets_states(x[:20], ets[0])]
+        want = [[s[r] for s in two] for r in (1, 5, 30)] + [list(end_state(x[:20], 0.3, ets[0])), [s[1] for s in one]]
         np.testing.assert_allclose(got, want)
         with pytest.raises(ValueError, match="Theta origins"):
             theta_rows(buf, lengths, pad, np.array([0.3, 0.7]), np.array([pad]))  # before any row: no state
@@ -104,9 +186,11 @@ def test_the_combination_is_the_mean_of_the_network_and_theta(pair):
     for j, sid in enumerate(on.ids_):
         y = frame.loc[frame["unique_id"] == sid, "value"].to_numpy(float)
         end = split_rows(len(y), h, on.config.window.val_fraction)
-        alpha = choose_alpha(on.panel_scalers_.transform_values(j, y[:end, None])[:, 0])
+        train = on.panel_scalers_.transform_values(j, y[:end, None])[:, 0]
+        alpha, ets = choose_alpha(train), choose_ets([train])[0]
         assert on.theta_["alpha"][j] == alpha
-        want = (alone["value"].to_numpy()[j * h : (j + 1) * h] + theta_long_way(y, alpha, h)) / 2
+        np.testing.assert_array_equal(on.theta_["ets"][j], ets)
+        want = (alone["value"].to_numpy()[j * h : (j + 1) * h] + stat_long_way(y, alpha, ets, h)) / 2
         np.testing.assert_allclose(got["value"].to_numpy()[j * h : (j + 1) * h], want, rtol=1e-4)
 
 
@@ -118,8 +202,9 @@ def test_every_prediction_path_and_a_saved_run_agree(pair, tmp_path):
     at_end = on.predict_panel_origins(frame, {s: np.array([int(lengths[s])]) for s in on.ids_})
     np.testing.assert_allclose(np.concatenate([at_end[s][0] for s in on.ids_]), want["value"], rtol=1e-6)
     loaded = fc.load(on.save(tmp_path / "run"))
-    assert loaded.config.output.combine == "theta"
+    assert loaded.config.output.combine == "theta" and loaded.config.output.combine_ets
     np.testing.assert_allclose(loaded.theta_["alpha"], on.theta_["alpha"])
+    np.testing.assert_array_equal(loaded.theta_["ets"], on.theta_["ets"])
     pd.testing.assert_frame_equal(loaded.predict(), want)
     # A history cut short is forecast from its own end, not from the stored state.
     short = frame.groupby("unique_id").head(30)
@@ -157,6 +242,7 @@ def test_alpha_reads_no_validation_row(pair):
         spoiled.loc[part.index[end:], "value"] = part["value"].to_numpy()[end:] * 5 + 50
     again = fc.Forecaster(**EXACT, combine="theta").fit(spoiled)
     np.testing.assert_array_equal(again.theta_["alpha"], on.theta_["alpha"])
+    np.testing.assert_array_equal(again.theta_["ets"], on.theta_["ets"])
 
 
 @pytest.fixture(scope="module")
@@ -180,10 +266,11 @@ def _one_theta_long_way(model, y: np.ndarray, index: pd.DatetimeIndex, train_end
     assert idx is not None  # the series is seasonal: the adjustment is exercised
     pos = (first + np.arange(len(y) + h)) % m
     adjusted = y / idx[pos[: len(y)]]
-    alpha = choose_alpha(adjusted[:train_end])
+    alpha, ets = choose_alpha(adjusted[:train_end]), choose_ets([adjusted[:train_end]])[0]
     assert model.theta_["alpha"] == alpha
+    np.testing.assert_array_equal(model.theta_["ets"], ets)
     np.testing.assert_allclose(model.theta_["indices"], idx)
-    return theta_long_way(adjusted, alpha, h) * idx[pos[len(y) :]]
+    return stat_long_way(adjusted, alpha, ets, h) * idx[pos[len(y) :]]
 
 
 def test_one_series_combination_is_the_mean_of_the_network_and_theta(one_pair):
@@ -212,6 +299,7 @@ def test_one_series_prediction_paths_and_a_saved_run_agree(one_pair, tmp_path):
     np.testing.assert_allclose(on.predict_intervals(series, np.array([70]))["point"][0], cut, rtol=1e-9)
     loaded = fc.load(on.save(tmp_path / "run"))
     assert loaded.theta_["weight"] == 0.5 and loaded.theta_["alpha"] == on.theta_["alpha"]
+    np.testing.assert_array_equal(loaded.theta_["ets"], on.theta_["ets"])
     pd.testing.assert_frame_equal(loaded.predict(), want)
 
 
@@ -257,6 +345,7 @@ def test_one_series_theta_reads_no_validation_row(one_pair):
     spoiled.loc[train_end:, "value"] = spoiled["value"].to_numpy()[train_end:] * 3 + 40
     again = fc.Forecaster(**EXACT, combine="theta").fit(spoiled)
     assert again.theta_["alpha"] == on.theta_["alpha"]
+    np.testing.assert_array_equal(again.theta_["ets"], on.theta_["ets"])
     np.testing.assert_array_equal(again.theta_["indices"], on.theta_["indices"])
 
 
@@ -268,10 +357,55 @@ def test_one_series_tampered_theta_entry_is_refused(one_pair, tmp_path):
     run = one_pair[2].save(tmp_path / "run")
     path = run / "forecaster.json"
     manifest = json.loads(path.read_text())
-    manifest["theta"]["alpha"] = 2.0
+    good = json.loads(path.read_text())
+    for key, value in (("alpha", 2.0), ("ets", [0.5, 0.1, 1.5, 1.0]), ("end", good["theta"]["end"][:3])):
+        manifest = json.loads(json.dumps(good))
+        manifest["theta"][key] = value
+        path.write_text(json.dumps(manifest))
+        with pytest.raises(ArtifactError, match="theta"):
+            fc.load(run)
+
+
+def test_runs_saved_before_the_smoothing_member_combine_with_theta_alone(one_pair, pair, tmp_path):
+    """A run without the smoothing model's parameters (saved before it existed: a 3-number Theta state) loads and
+    serves the network combined with Theta alone, and says so in its config; for one series and for a panel."""
+    import json
+
+    frame, off, on = one_pair
+    run = on.save(tmp_path / "one")
+    path = run / "forecaster.json"
+    manifest = json.loads(path.read_text())
+    del manifest["theta"]["ets"]
+    manifest["theta"]["end"] = manifest["theta"]["end"][:3]
     path.write_text(json.dumps(manifest))
-    with pytest.raises(ArtifactError, match="theta"):
-        fc.load(run)
+    old = fc.load(run)
+    assert old.theta_["ets"] is None and not old.config.output.combine_ets
+    y, h = frame["value"].to_numpy(float), on.config.window.horizon
+    train_end = int(np.searchsorted(frame["date"], pd.Timestamp(on.data_["train_end"]))) + 1
+    theta = _one_theta_long_way(on, y, pd.DatetimeIndex(frame["date"]), train_end, h)  # checks on's choices too
+    from forecaster.seasonality import grid_ordinal
+
+    m = on.config.window.season
+    pos = (int(grid_ordinal(pd.DatetimeIndex(frame["date"][:1]), "MS")[0]) + np.arange(len(y) + h)) % m
+    idx = on.theta_["indices"]
+    theta = theta_long_way(y / idx[pos[: len(y)]], on.theta_["alpha"], h) * idx[pos[len(y) :]]
+    np.testing.assert_allclose(old.predict()["value"], (off.predict()["value"].to_numpy() + theta) / 2, rtol=1e-6)
+    np.testing.assert_allclose(old.predict(frame)["value"], old.predict()["value"], rtol=1e-9)
+
+    pframe, palone, pon = pair
+    run = pon.save(tmp_path / "panel")
+    with np.load(run / "panel.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "theta_ets"}
+    arrays["theta_end"] = arrays["theta_end"][:, :3]
+    with open(run / "panel.npz", "wb") as fh:
+        np.savez(fh, **arrays)
+    old = fc.load(run)
+    assert old.theta_["ets"] is None and not old.config.output.combine_ets
+    got, alone = old.predict(), palone.predict()
+    for j, sid in enumerate(pon.ids_):
+        y = pframe.loc[pframe["unique_id"] == sid, "value"].to_numpy(float)
+        want = (alone["value"].to_numpy()[j * h : (j + 1) * h] + theta_long_way(y, pon.theta_["alpha"][j], h)) / 2
+        np.testing.assert_allclose(got["value"].to_numpy()[j * h : (j + 1) * h], want, rtol=1e-4)
 
 
 @pytest.mark.slow
