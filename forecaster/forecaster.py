@@ -247,6 +247,8 @@ class Forecaster:
         )
         self.first_value_ = float(values[0, 0])
         self.calibration_ = self._calibrate(view, values, split) if cfg.output.intervals else None
+        if self.theta_ is not None:
+            self._refit_theta([self._theta_adjusted(values[:, 0], self.last_index_)[0]], one=True)
         self.model_ = result.model
         val_losses = self.history_.get("val_loss", [float("nan")])
         # The restored weights are those of the best epoch of the monitored loss (smoothed or raw).
@@ -331,6 +333,24 @@ class Forecaster:
             scores, "val_mae", "MAE", f"Theta smoothing weight {self.theta_['alpha']:g}, {note}",
             keep=(0.5, f"{n_val} validation windows are too few to choose on (fewer than {SERIES_CHOICE_WINDOWS})")
             if few else None)
+
+    def _refit_theta(self, rows: list[np.ndarray], *, one: bool) -> None:
+        """The served combination's statistical parameters re-chosen on every fitted row of each series (``rows``:
+        seasonally adjusted, one series' in original units or each panel series' in model units), and the end
+        states from them. Called once Theta's weight is chosen and the intervals calibrated, which used the
+        parameters of the training rows only (kept as ``train_alpha`` / ``train_ets``): like a final refit, the
+        forecast then reads every row before its origin, the newest included."""
+        from forecaster.theta import choose_alpha, choose_ets, end_state
+
+        theta = self.theta_
+        theta["train_alpha"], theta["train_ets"] = theta["alpha"], theta.get("ets")
+        alpha = np.array([choose_alpha(z) for z in rows])
+        ets = None if theta.get("ets") is None else choose_ets(rows)
+        end = np.stack([end_state(z, float(a), None if ets is None else e) for z, a, e in
+                        zip(rows, alpha, ets if ets is not None else [None] * len(rows))])
+        theta["alpha"] = float(alpha[0]) if one else alpha
+        theta["ets"] = None if ets is None else (ets[0] if one else ets)
+        theta["end"] = end[0] if one else end
 
     def _series_theta_state(self, view: WindowView, adjusted: np.ndarray, origins: np.ndarray,
                             first: int | None) -> np.ndarray:
@@ -735,6 +755,8 @@ class Forecaster:
         cfg = self.config
         # Calibrated on the validation windows by the held-out model, like one series.
         self.calibration_ = self._calibrate_panel(view, layout, used_raw, val_o) if cfg.output.intervals else None
+        if self.theta_ is not None:
+            self._refit_theta([buffer[s : s + int(n), 0] for s, n in zip(layout.starts, layout.lengths)], one=False)
         self.model_ = result.model
         val_losses = self.history_.get("val_loss", [float("nan")])
         self.metrics_ = {

@@ -176,8 +176,9 @@ def pair():
 
 
 def test_the_combination_is_the_mean_of_the_network_and_theta(pair):
-    """Each served forecast is the mean of the network-alone forecast and the Theta forecast of the series' whole
-    history in original units, with the smoothing weight chosen on that series' training rows only."""
+    """Each served forecast is the mean of the network-alone forecast and the statistical forecast of the series'
+    whole history in original units. The validation windows were scored with parameters chosen on each series'
+    training rows only; the served ones are chosen again on every fitted row (all before the forecast origin)."""
     frame, off, on = pair
     assert off.config.output.combine == "off" and on.config.output.combine == "theta"
     assert "given" in on.choices_["combine"]["why"] and on.config.output.theta_weight == 0.5
@@ -187,7 +188,10 @@ def test_the_combination_is_the_mean_of_the_network_and_theta(pair):
         y = frame.loc[frame["unique_id"] == sid, "value"].to_numpy(float)
         end = split_rows(len(y), h, on.config.window.val_fraction)
         train = on.panel_scalers_.transform_values(j, y[:end, None])[:, 0]
-        alpha, ets = choose_alpha(train), choose_ets([train])[0]
+        assert on.theta_["train_alpha"][j] == choose_alpha(train)
+        np.testing.assert_array_equal(on.theta_["train_ets"][j], choose_ets([train])[0])
+        every = on.panel_scalers_.transform_values(j, y[:, None])[:, 0]
+        alpha, ets = choose_alpha(every), choose_ets([every])[0]
         assert on.theta_["alpha"][j] == alpha
         np.testing.assert_array_equal(on.theta_["ets"][j], ets)
         want = (alone["value"].to_numpy()[j * h : (j + 1) * h] + stat_long_way(y, alpha, ets, h)) / 2
@@ -234,15 +238,16 @@ def test_auto_keeps_the_lowest_validation_smape(pair):
 
 
 def test_alpha_reads_no_validation_row(pair):
-    """The leakage spy of the fit: rewriting every series' validation rows leaves each smoothing weight."""
+    """The leakage spy of the fit: rewriting every series' validation rows leaves the parameters the validation
+    windows were scored with (each series' smoothing weight and smoothing model)."""
     frame, _, on = pair
     spoiled = frame.copy()
     for _, part in frame.groupby("unique_id"):
         end = split_rows(len(part), 4, on.config.window.val_fraction)
         spoiled.loc[part.index[end:], "value"] = part["value"].to_numpy()[end:] * 5 + 50
     again = fc.Forecaster(**EXACT, combine="theta").fit(spoiled)
-    np.testing.assert_array_equal(again.theta_["alpha"], on.theta_["alpha"])
-    np.testing.assert_array_equal(again.theta_["ets"], on.theta_["ets"])
+    np.testing.assert_array_equal(again.theta_["train_alpha"], on.theta_["train_alpha"])
+    np.testing.assert_array_equal(again.theta_["train_ets"], on.theta_["train_ets"])
 
 
 @pytest.fixture(scope="module")
@@ -256,8 +261,9 @@ def one_pair():
 
 
 def _one_theta_long_way(model, y: np.ndarray, index: pd.DatetimeIndex, train_end: int, h: int) -> np.ndarray:
-    """One series' Theta forecast from the end of ``y`` the long way: the seasonal indices of the training rows,
-    the smoothing weight of the adjusted training rows, the method on the whole adjusted history, reseasonalised."""
+    """One series' statistical forecast from the end of ``y`` the long way: the seasonal indices of the training
+    rows, the parameters of the whole adjusted history (those of its training rows scored the validation windows),
+    the methods on the whole adjusted history, reseasonalised."""
     from forecaster.seasonality import grid_ordinal, seasonal_indices
 
     m = model.config.window.season
@@ -266,7 +272,9 @@ def _one_theta_long_way(model, y: np.ndarray, index: pd.DatetimeIndex, train_end
     assert idx is not None  # the series is seasonal: the adjustment is exercised
     pos = (first + np.arange(len(y) + h)) % m
     adjusted = y / idx[pos[: len(y)]]
-    alpha, ets = choose_alpha(adjusted[:train_end]), choose_ets([adjusted[:train_end]])[0]
+    assert model.theta_["train_alpha"] == choose_alpha(adjusted[:train_end])
+    np.testing.assert_array_equal(model.theta_["train_ets"], choose_ets([adjusted[:train_end]])[0])
+    alpha, ets = choose_alpha(adjusted), choose_ets([adjusted])[0]
     assert model.theta_["alpha"] == alpha
     np.testing.assert_array_equal(model.theta_["ets"], ets)
     np.testing.assert_allclose(model.theta_["indices"], idx)
@@ -303,6 +311,20 @@ def test_one_series_prediction_paths_and_a_saved_run_agree(one_pair, tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(), want)
 
 
+def test_the_served_parameters_read_the_newest_rows():
+    """A level that turns into a clean trend in the validation rows: the validation windows are scored with the
+    training rows' simple smoothing, the served forecast (from the end, after every fitted row) follows the trend."""
+    rng = np.random.default_rng(6)
+    y = np.concatenate([20 + rng.normal(0, 0.5, 90), 20 + 2.0 * np.arange(1, 31) + rng.normal(0, 0.05, 30)])
+    frame = pd.DataFrame({"date": pd.date_range("2001-01-01", periods=len(y), freq="D"), "value": y})
+    model = fc.Forecaster(**EXACT, combine="theta", val_fraction=0.3).fit(frame)
+    assert model.theta_["train_ets"][3] == 0.0 and model.theta_["ets"][3] == 1.0
+    assert model.theta_["alpha"] > model.theta_["train_alpha"]
+    h = model.config.window.horizon
+    stat = stat_long_way(y, model.theta_["alpha"], model.theta_["ets"], h)
+    assert stat[-1] > y[-1] + h  # the statistical forecast carries the trend on
+
+
 @pytest.mark.slow  # a third fit; the default tier keeps the exact combination and every path
 def test_one_series_auto_takes_half_on_few_windows(one_pair):
     """``combine auto`` for one series: below SERIES_CHOICE_WINDOWS validation windows Theta's weight 0.5 (every
@@ -337,15 +359,15 @@ def test_one_series_auto_chooses_on_many_windows():
 
 @pytest.mark.slow  # a further fit; the panel's spy and the contract test's choices stay in the default tier
 def test_one_series_theta_reads_no_validation_row(one_pair):
-    """The leakage spy of a one-series fit: rewriting the validation rows leaves the smoothing weight and the
-    seasonal indices."""
+    """The leakage spy of a one-series fit: rewriting the validation rows leaves the parameters the validation
+    windows were scored with and the seasonal indices."""
     frame, _, on = one_pair
     train_end = int(np.searchsorted(frame["date"], pd.Timestamp(on.data_["train_end"]))) + 1
     spoiled = frame.copy()
     spoiled.loc[train_end:, "value"] = spoiled["value"].to_numpy()[train_end:] * 3 + 40
     again = fc.Forecaster(**EXACT, combine="theta").fit(spoiled)
-    assert again.theta_["alpha"] == on.theta_["alpha"]
-    np.testing.assert_array_equal(again.theta_["ets"], on.theta_["ets"])
+    assert again.theta_["train_alpha"] == on.theta_["train_alpha"]
+    np.testing.assert_array_equal(again.theta_["train_ets"], on.theta_["train_ets"])
     np.testing.assert_array_equal(again.theta_["indices"], on.theta_["indices"])
 
 
