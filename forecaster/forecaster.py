@@ -351,6 +351,14 @@ class Forecaster:
         theta["alpha"] = float(alpha[0]) if one else alpha
         theta["ets"] = None if ets is None else (ets[0] if one else ets)
         theta["end"] = end[0] if one else end
+        served = ", ".join(f"{a:g}: {np.count_nonzero(alpha == a)}" for a in np.unique(alpha))
+        if ets is not None:
+            forms = np.where(ets[:, 3] == 0, "simple", np.where(ets[:, 2] == 1, "linear trend", "damped trend"))
+            served += "; exponential smoothing " + ", ".join(
+                f"{f}: {np.count_nonzero(forms == f)}" for f in ("simple", "linear trend", "damped trend") if (forms == f).any())
+        choice = self.choices_.get("combine")
+        if choice is not None:
+            choice["why"] += f"; served with parameters chosen again on every fitted row (Theta smoothing weight {served})"
 
     def _series_theta_state(self, view: WindowView, adjusted: np.ndarray, origins: np.ndarray,
                             first: int | None) -> np.ndarray:
