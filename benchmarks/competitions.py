@@ -267,6 +267,31 @@ def summarise(scores: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, 
     return means
 
 
+#: The equal-weight mean of the three statistical models, scored beside them when all three ran.
+COMB = "StatComb"
+
+
+def bars(mase: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """The forecast-quality issue's two bars per method, from per-series MASE lists in the same series order: the
+    geometric mean of MASE over the per-series best of AutoETS, AutoTheta and AutoARIMA picked afterwards (below
+    1: better than that oracle choice), and the share of series on which the method beats SeasonalNaive.
+
+    >>> r = bars({"AutoETS": [1.0, 2.0], "AutoTheta": [2.0, 1.0], "AutoARIMA": [4.0, 4.0], "SeasonalNaive": [2.0, 2.0],
+    ...           "m": [0.5, 4.0]})
+    >>> round(r["m"]["ratio"], 3), r["m"]["beats_snaive"], r["AutoARIMA"]["beats_snaive"]
+    (1.414, 0.5, 0.0)
+    """
+    best = np.min([np.asarray(mase[m], dtype=np.float64) for m in BEST_OF], axis=0)
+    naive = np.asarray(mase["SeasonalNaive"], dtype=np.float64)
+    out = {}
+    for m, v in mase.items():
+        v = np.asarray(v, dtype=np.float64)
+        ok = (v > 0) & (best > 0) & np.isfinite(v) & np.isfinite(best)
+        out[m] = {"ratio": float(np.exp(np.mean(np.log(v[ok] / best[ok])))) if ok.any() else float("nan"),
+                  "beats_snaive": float(np.mean(v < naive))}
+    return out
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sets", default="m3,tourism", help="comma-separated, from m3, tourism (default: both)")
@@ -378,6 +403,8 @@ def main(argv=None) -> int:
                     with open(args.stats_cache, "w", encoding="utf-8") as fh:
                         json.dump(cache, fh)
             forecasts.update(st)
+            if all(m in st for m in BEST_OF):
+                forecasts[COMB] = {sid: np.mean([st[m][sid] for m in BEST_OF], axis=0) for sid in st[BEST_OF[0]]}
         forecasts["Naive2"] = {str(it.sn): naive2(np.asarray(it.x, float), h, season) for it in items}
         scores = score_group(items, h, season, forecasts)
         summary = summarise(scores)
@@ -417,16 +444,22 @@ def main(argv=None) -> int:
                       f"{100 * b['coverage']:.1f} % ({b['verdict']}); Winkler / MASE scale model {m['winkler']:.3f}, "
                       f"baseline {b['winkler']:.3f}, ratio {r['winkler_ratio']:.3f}")
     overall = {s: summarise(v) for s, v in per_set.items()}
+    bars_by_set = {}
     for s, summary in overall.items():
         n = len(next(iter(per_set[s].values()))["smape"])
         print(f"\n{s} overall ({n} series): " + ", ".join(
             f"{m} {v['sMAPE']:.2f} / {v['MASE']:.3f} / {v['OWA']:.3f}" for m, v in summary.items()) + "  (sMAPE / MASE / OWA)")
+        if all(m in per_set[s] for m in (*BEST_OF, "SeasonalNaive")):
+            b = bars({m: v["mase"] for m, v in per_set[s].items()})
+            bars_by_set[s] = b
+            print(f"{s}: geometric mean of MASE over the per-series best of {', '.join(BEST_OF)} / share beating "
+                  "SeasonalNaive: " + ", ".join(f"{m} {v['ratio']:.3f} / {100 * v['beats_snaive']:.0f} %" for m, v in b.items()))
     if "m3" in overall:
         print("Published M3 averages of sMAPE over all 3,003 series: "
               + ", ".join(f"{k} {v:.2f}" for k, v in ANCHORS.items())
               + ("" if args.limit is None and groups is None else "  (this run scored a subset: not comparable as is)"))
     if args.json:
-        payload = {"args": vars(args), "params": params, "groups": results, "overall": overall,
+        payload = {"args": vars(args), "params": params, "groups": results, "overall": overall, "bars": bars_by_set,
                    "anchors_m3_smape": ANCHORS,
                    "versions": {"forecaster": fc.__version__, "keras": keras.__version__,
                                 "statsforecast": statsforecast.__version__}}
