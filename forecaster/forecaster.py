@@ -353,7 +353,7 @@ class Forecaster:
         theta["end"] = end[0] if one else end
         served = ", ".join(f"{a:g}: {np.count_nonzero(alpha == a)}" for a in np.unique(alpha))
         if ets is not None:
-            forms = np.where(ets[:, 3] == 0, "simple", np.where(ets[:, 2] == 1, "linear trend", "damped trend"))
+            forms = np.where(ets[:, 1] == 0, "simple", np.where(ets[:, 2] == 1, "linear trend", "damped trend"))
             served += "; exponential smoothing " + ", ".join(
                 f"{f}: {np.count_nonzero(forms == f)}" for f in ("simple", "linear trend", "damped trend") if (forms == f).any())
         choice = self.choices_.get("combine")

@@ -25,7 +25,7 @@ memory grows with the validation and forecast origins, not with the buffer.
 the Theta forecast and an exponential-smoothing forecast of the same adjusted series, an equal-weight combination of
 two statistical models, which forecasts better than either alone on the M3 and Tourism samples. The smoothing model
 is simple (no trend), Holt's linear trend or Holt's damped trend (Gardner and McKenzie, 1985), in error-correction
-form from the first row (level ``z[0]``, trend ``z[1] - z[0]``)::
+form from the first row (level ``z[0]``, trend ``z[1] - z[0]`` or 0)::
 
     forecast(k) = level + (phi + phi**2 + ... + phi**k) * trend
     level' = level + phi * trend + alpha * error,   trend' = phi * trend + beta * error
@@ -35,7 +35,8 @@ Each series' form and weights are chosen on its training rows: per form, the gri
 between the forms, the lowest AICc (2, 4 and 5 parameters, the initial states counted), as in Hyndman et al.'s
 automatic ETS. Like Theta's, its level and trend are affine-equivariant, so it runs in model units too. Its state
 adds two numbers (level, trend) to Theta's three; its parameters are ``(alpha, beta, phi, trend)`` per series
-(``trend`` 0 or 1: whether the trend starts at ``z[1] - z[0]``; 0 for simple smoothing).
+(``trend`` 0 or 1: whether the trend starts at ``z[1] - z[0]`` or at 0, both tried for each trend form; simple
+smoothing has ``beta`` 0 and ``trend`` 0).
 """
 
 from __future__ import annotations
@@ -154,13 +155,17 @@ ETS_SHORT = np.array([0.5, 0.0, 1.0, 0.0])
 
 
 def _ets_grid() -> tuple[np.ndarray, np.ndarray]:
-    """``(G, 4)`` candidate parameters (simple, linear-trend and damped-trend forms) and each one's form (0, 1, 2)."""
+    """``(G, 4)`` candidate parameters (simple, linear-trend and damped-trend forms, the trend forms with both
+    starts) and each one's form (0, 1, 2)."""
     a = np.asarray(ETS_ALPHAS, dtype=np.float64)
     simple = np.stack([a, np.zeros_like(a), np.ones_like(a), np.zeros_like(a)], axis=1)
     ga, gb = (g.ravel() for g in np.meshgrid(a, ETS_BETA_SHARES, indexing="ij"))
     linear = np.stack([ga, ga * gb, np.ones_like(ga), np.ones_like(ga)], axis=1)
     ga, gb, gp = (g.ravel() for g in np.meshgrid(a, ETS_BETA_SHARES, ETS_PHIS, indexing="ij"))
     damped = np.stack([ga, ga * gb, gp, np.ones_like(ga)], axis=1)
+    # Each trend form starts from the first difference or from no trend: a noisy first difference takes long to
+    # forget with a small beta, a zero start long to learn a steep trend with one; the error decides.
+    linear, damped = (np.concatenate([g, g * np.array([1.0, 1.0, 1.0, 0.0])]) for g in (linear, damped))
     grid = np.concatenate([simple, linear, damped])
     form = np.repeat([0, 1, 2], [len(simple), len(linear), len(damped)])
     return grid, form
@@ -179,8 +184,8 @@ def choose_ets(segments: list[np.ndarray]) -> np.ndarray:
     costs one pass of its longest series' rows per chunk.
 
     >>> p = choose_ets([np.arange(30.0), np.full(30, 5.0) + np.tile([0.3, -0.3], 15)])
-    >>> float(p[0, 3]), float(p[1, 3])  # a clean trend takes one; noise on a level does not
-    (1.0, 0.0)
+    >>> bool(p[0, 1] > 0), float(p[1, 1])  # a clean trend takes one (beta > 0); noise on a level does not
+    (True, 0.0)
     """
     grid, form = _ets_grid()
     out = np.tile(ETS_SHORT, (len(segments), 1))
