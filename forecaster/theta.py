@@ -192,7 +192,7 @@ def choose_ets(segments: list[np.ndarray]) -> np.ndarray:
     segs = [np.asarray(s, dtype=np.float64) for s in segments]
     todo = [j for j, s in enumerate(segs) if len(s) >= 3 and np.isfinite(s).all()]
     todo.sort(key=lambda j: len(segs[j]))  # a chunk's series of similar lengths: little padding to run over
-    chunk = max(1, 2_000_000 // len(grid))
+    chunk = max(1, 100_000 // len(grid))  # arrays that stay in cache: faster than fewer, larger passes
     for lo in range(0, len(todo), chunk):
         idx = todo[lo : lo + chunk]
         lengths = np.array([len(segs[j]) for j in idx])
