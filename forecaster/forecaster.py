@@ -939,7 +939,8 @@ class Forecaster:
                                            None if ets is None else ets[index]))
 
     def _theta_ends(self, members: list, index: list[int]) -> np.ndarray:
-        """``(len(members), 3)`` Theta state after every row of each member (new data of the series ``index``),
+        """``(len(members), 3)`` Theta state (5 wide with the smoothing model) after every row of each member (new
+        data of the series ``index``),
         read like the fit read its series: seasonally adjusted, then in the series' model units."""
         from forecaster.theta import end_state
 
