@@ -491,10 +491,11 @@ class OutputConfig(_Section):
         "validation windows); off: the network alone.",
         choices=COMBINES,
     )
-    combine_ets: bool = _opt(
-        True, "With --combine: the statistical forecast is the mean of Theta's and an exponential-smoothing "
-        "forecast (simple, Holt's linear or damped trend, chosen per series by AICc on its training rows) of the "
-        "same seasonally adjusted series; --no-combine-ets: Theta's alone.",
+    combine_ets: str = _opt(
+        "auto", "With --combine: on makes the statistical forecast the mean of Theta's and an exponential-smoothing "
+        "forecast (simple, Holt's linear or damped trend, chosen per series by AICc) of the same seasonally adjusted "
+        "series; off: Theta's alone; auto: on for a panel, off for one series (measured better that way).",
+        choices=("auto", "on", "off"),
     )
     theta_weight: float | None = _opt(
         None, "Theta's weight in the combination (the network has 1 - it); unset: auto scores 0.25, 0.5 and 0.75 "
@@ -528,7 +529,7 @@ class OutputConfig(_Section):
             object.__setattr__(self, "theta_weight", float(wt))
         _bool("zero_init", self.zero_init)
         _bool("series_base", self.series_base)
-        _bool("combine_ets", self.combine_ets)
+        _choice("combine_ets", self.combine_ets, ("auto", "on", "off"))
         object.__setattr__(self, "quantiles", _numbers("quantiles", self.quantiles, float))
         object.__setattr__(self, "intervals", _numbers("intervals", self.intervals, int))
         for q in self.quantiles:

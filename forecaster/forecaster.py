@@ -318,7 +318,9 @@ class Forecaster:
         self.theta_ = {"indices": indices}
         adjusted, first = self._theta_adjusted(values[:, 0], self.last_index_)
         self.theta_["alpha"] = choose_alpha(adjusted[:end])
-        self.theta_["ets"] = choose_ets([adjusted[:end]])[0] if out.combine_ets else None
+        use_ets = out.combine_ets == "on"  # auto: off for one series
+        self.theta_["ets"] = choose_ets([adjusted[:end]])[0] if use_ets else None
+        self.config = self.config.replace(combine_ets="on" if use_ets else "off")
         # The states at the validation origins and at the partial calibration windows before them (see _calibrate).
         origins = np.concatenate([self._partial_origins(split), split.val_origins])
         self.theta_["end"] = self._series_theta_state(view, adjusted, origins, first)
@@ -802,7 +804,9 @@ class Forecaster:
         starts = layout.starts
         train = [buffer[s : s + int(e), 0] for s, e in zip(starts, layout.train_ends)]
         alpha = np.array([choose_alpha(z) for z in train])
-        self.theta_ = {"alpha": alpha, "ets": choose_ets(train) if out.combine_ets else None}
+        use_ets = out.combine_ets != "off"  # auto: on for a panel
+        self.theta_ = {"alpha": alpha, "ets": choose_ets(train) if use_ets else None}
+        self.config = self.config.replace(combine_ets="on" if use_ets else "off")
         ends = starts + layout.lengths
         self._theta_state(view, buffer, layout.lengths, layout.pad, range(len(alpha)),
                           np.concatenate([val_o.take(np.arange(len(val_o), dtype=np.int64)), ends]))
@@ -1381,7 +1385,7 @@ class Forecaster:
                         "weight": self.config.output.theta_weight if self.config.output.theta_weight is not None else 0.5}
                        if theta else None)
         if theta and self.theta_["ets"] is None:
-            self.config = self.config.replace(combine_ets=False)
+            self.config = self.config.replace(combine_ets="off")
         self.series_bases_ = None
         if base_names:
             choice = arrays["series_base"]
@@ -1795,7 +1799,7 @@ class Forecaster:
             _load_last_window(fc, manifest, run)
             fc.theta_ = _theta_from_manifest(manifest, fc.config, run) if fc.config.output.combine == "theta" else None
             if fc.theta_ is not None and fc.theta_["ets"] is None:
-                fc.config = fc.config.replace(combine_ets=False)  # saved before the smoothing member: Theta alone
+                fc.config = fc.config.replace(combine_ets="off")  # saved before the smoothing member: Theta alone
         fc.history_ = _read_history(run / HISTORY_FILE)
         fc.run_dir_ = run
         return fc

@@ -21,7 +21,7 @@ One series takes it in original units, on the series divided by the seasonal ind
 ``Forecaster._choose_series_combination``). Only the states at the origins asked for are kept (:func:`theta_rows`): three numbers per forecast origin, so the
 memory grows with the validation and forecast origins, not with the buffer.
 
-**With exponential smoothing** (``output.combine_ets``, on by default): the statistical forecast is the mean of
+**With exponential smoothing** (``output.combine_ets``; ``auto``: on for a panel, off for one series): the statistical forecast is the mean of
 the Theta forecast and an exponential-smoothing forecast of the same adjusted series, an equal-weight combination of
 two statistical models, which forecasts better than either alone on the M3 and Tourism samples. The smoothing model
 is simple (no trend), Holt's linear trend or Holt's damped trend (Gardner and McKenzie, 1985), in error-correction

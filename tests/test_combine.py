@@ -208,7 +208,7 @@ def test_every_prediction_path_and_a_saved_run_agree(pair, tmp_path):
     at_end = on.predict_panel_origins(frame, {s: np.array([int(lengths[s])]) for s in on.ids_})
     np.testing.assert_allclose(np.concatenate([at_end[s][0] for s in on.ids_]), want["value"], rtol=1e-6)
     loaded = fc.load(on.save(tmp_path / "run"))
-    assert loaded.config.output.combine == "theta" and loaded.config.output.combine_ets
+    assert loaded.config.output.combine == "theta" and loaded.config.output.combine_ets == "on"  # auto: on for a panel
     np.testing.assert_allclose(loaded.theta_["alpha"], on.theta_["alpha"])
     np.testing.assert_array_equal(loaded.theta_["ets"], on.theta_["ets"])
     pd.testing.assert_frame_equal(loaded.predict(), want)
@@ -259,7 +259,8 @@ def one_pair():
     t = np.arange(96)
     y = (50 + 0.3 * t) * (1 + 0.25 * np.sin(2 * np.pi * t / 12)) + rng.normal(0, 1, len(t))
     frame = pd.DataFrame({"date": pd.date_range("2001-01-01", periods=len(t), freq="MS"), "value": y})
-    return frame, fc.Forecaster(**EXACT, combine="off").fit(frame), fc.Forecaster(**EXACT, combine="theta").fit(frame)
+    return (frame, fc.Forecaster(**EXACT, combine="off").fit(frame),
+            fc.Forecaster(**EXACT, combine="theta", combine_ets="on").fit(frame))
 
 
 def _one_theta_long_way(model, y: np.ndarray, index: pd.DatetimeIndex, train_end: int, h: int) -> np.ndarray:
@@ -319,12 +320,22 @@ def test_the_served_parameters_read_the_newest_rows():
     rng = np.random.default_rng(6)
     y = np.concatenate([20 + rng.normal(0, 0.5, 90), 20 + 2.0 * np.arange(1, 31) + rng.normal(0, 0.05, 30)])
     frame = pd.DataFrame({"date": pd.date_range("2001-01-01", periods=len(y), freq="D"), "value": y})
-    model = fc.Forecaster(**EXACT, combine="theta", val_fraction=0.3).fit(frame)
+    model = fc.Forecaster(**EXACT, combine="theta", combine_ets="on", val_fraction=0.3).fit(frame)
     assert model.theta_["train_ets"][1] == 0.0 and model.theta_["ets"][1] > 0  # simple, then a trend
     assert model.theta_["alpha"] > model.theta_["train_alpha"]
     h = model.config.window.horizon
     stat = stat_long_way(y, model.theta_["alpha"], model.theta_["ets"], h)
     assert stat[-1] > y[-1] + h  # the statistical forecast carries the trend on
+
+
+def test_one_series_combines_with_theta_alone_by_default(one_pair):
+    """combine_ets auto: off for one series (on for a panel, see the panel tests); the config records it."""
+    frame, _, on = one_pair
+    model = fc.Forecaster(**EXACT, combine="theta").fit(frame)
+    assert model.config.output.combine_ets == "off" and model.theta_["ets"] is None and model.theta_["end"].shape == (3,)
+    assert on.config.output.combine_ets == "on" and on.theta_["end"].shape == (5,)
+    with pytest.raises(ConfigError, match="combine_ets"):
+        fc.Forecaster(combine_ets="maybe")
 
 
 @pytest.mark.slow  # a third fit; the default tier keeps the exact combination and every path
@@ -367,7 +378,7 @@ def test_one_series_theta_reads_no_validation_row(one_pair):
     train_end = int(np.searchsorted(frame["date"], pd.Timestamp(on.data_["train_end"]))) + 1
     spoiled = frame.copy()
     spoiled.loc[train_end:, "value"] = spoiled["value"].to_numpy()[train_end:] * 3 + 40
-    again = fc.Forecaster(**EXACT, combine="theta").fit(spoiled)
+    again = fc.Forecaster(**EXACT, combine="theta", combine_ets="on").fit(spoiled)
     assert again.theta_["train_alpha"] == on.theta_["train_alpha"]
     np.testing.assert_array_equal(again.theta_["train_ets"], on.theta_["train_ets"])
     np.testing.assert_array_equal(again.theta_["indices"], on.theta_["indices"])
@@ -403,7 +414,7 @@ def test_runs_saved_before_the_smoothing_member_combine_with_theta_alone(one_pai
     manifest["theta"]["end"] = manifest["theta"]["end"][:3]
     path.write_text(json.dumps(manifest))
     old = fc.load(run)
-    assert old.theta_["ets"] is None and not old.config.output.combine_ets
+    assert old.theta_["ets"] is None and old.config.output.combine_ets == "off"
     y, h = frame["value"].to_numpy(float), on.config.window.horizon
     train_end = int(np.searchsorted(frame["date"], pd.Timestamp(on.data_["train_end"]))) + 1
     theta = _one_theta_long_way(on, y, pd.DatetimeIndex(frame["date"]), train_end, h)  # checks on's choices too
@@ -424,7 +435,7 @@ def test_runs_saved_before_the_smoothing_member_combine_with_theta_alone(one_pai
     with open(run / "panel.npz", "wb") as fh:
         np.savez(fh, **arrays)
     old = fc.load(run)
-    assert old.theta_["ets"] is None and not old.config.output.combine_ets
+    assert old.theta_["ets"] is None and old.config.output.combine_ets == "off"
     got, alone = old.predict(), palone.predict()
     for j, sid in enumerate(pon.ids_):
         y = pframe.loc[pframe["unique_id"] == sid, "value"].to_numpy(float)
