@@ -70,6 +70,7 @@ DEFAULT_BASE_CANDIDATES = ("naive", "seasonal_naive", "naive2")
 FALLBACKS = ("none", "baseline")
 #: ``output.combine``: what the network's forecast is averaged with.
 COMBINES = ("auto", "theta", "off")
+COMBINE_ETS = ("auto", "on", "off")
 MISSING_POLICIES = ("ffill", "interpolate", "error")
 #: Model families (keys of :data:`forecaster.models.MODEL_BUILDERS`).
 MODEL_TYPES = ("rnn", "seq2seq", "attention", "transformer")
@@ -495,7 +496,7 @@ class OutputConfig(_Section):
         "auto", "With --combine: on makes the statistical forecast the mean of Theta's and an exponential-smoothing "
         "forecast (simple, Holt's linear or damped trend, chosen per series by AICc) of the same seasonally adjusted "
         "series; off: Theta's alone; auto: on for a panel, off for one series (measured better that way).",
-        choices=("auto", "on", "off"),
+        choices=COMBINE_ETS,
     )
     theta_weight: float | None = _opt(
         None, "Theta's weight in the combination (the network has 1 - it); unset: auto scores 0.25, 0.5 and 0.75 "
@@ -529,7 +530,7 @@ class OutputConfig(_Section):
             object.__setattr__(self, "theta_weight", float(wt))
         _bool("zero_init", self.zero_init)
         _bool("series_base", self.series_base)
-        _choice("combine_ets", self.combine_ets, ("auto", "on", "off"))
+        _choice("combine_ets", self.combine_ets, COMBINE_ETS)
         object.__setattr__(self, "quantiles", _numbers("quantiles", self.quantiles, float))
         object.__setattr__(self, "intervals", _numbers("intervals", self.intervals, int))
         for q in self.quantiles:

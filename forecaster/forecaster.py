@@ -1384,8 +1384,6 @@ class Forecaster:
                         "ets": arrays["theta_ets"].astype(np.float64) if "theta_ets" in arrays else None,
                         "weight": self.config.output.theta_weight if self.config.output.theta_weight is not None else 0.5}
                        if theta else None)
-        if theta and self.theta_["ets"] is None:
-            self.config = self.config.replace(combine_ets="off")
         self.series_bases_ = None
         if base_names:
             choice = arrays["series_base"]
@@ -1798,8 +1796,8 @@ class Forecaster:
         else:
             _load_last_window(fc, manifest, run)
             fc.theta_ = _theta_from_manifest(manifest, fc.config, run) if fc.config.output.combine == "theta" else None
-            if fc.theta_ is not None and fc.theta_["ets"] is None:
-                fc.config = fc.config.replace(combine_ets="off")  # saved before the smoothing member: Theta alone
+        if fc.theta_ is not None and fc.theta_["ets"] is None:
+            fc.config = fc.config.replace(combine_ets="off")  # saved before the smoothing member: Theta alone
         fc.history_ = _read_history(run / HISTORY_FILE)
         fc.run_dir_ = run
         return fc
