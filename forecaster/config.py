@@ -62,11 +62,14 @@ TRANSFORMS = ("auto", "none", "log")
 NORMALIZATIONS = ("auto", "window", "global")
 DESEASON = ("auto", "on", "off")
 #: What the network's output is added to (``output.base``).
-BASES = ("auto", "seasonal_naive", "naive", "naive2", "drift", "none")
+BASES = ("auto", "seasonal_naive", "naive", "naive2", "drift", "theta", "none")
 #: The baselines ``base auto`` may pick per horizon step (``output.base_candidates``).
-STEP_BASES = ("naive", "seasonal_naive", "naive2", "drift")
+STEP_BASES = ("naive", "seasonal_naive", "naive2", "drift", "theta")
 #: Their default: drift measured worse on M3 (yearly sMAPE 17.65 against 13.94 without it; quarterly 14.91 against 13.57).
 DEFAULT_BASE_CANDIDATES = ("naive", "seasonal_naive", "naive2")
+#: A panel left at :data:`DEFAULT_BASE_CANDIDATES` also tries the window's Theta forecast (measured on M3/Tourism,
+#: see the README's "Many series" measurements); one series keeps the default.
+PANEL_BASE_CANDIDATES = (*DEFAULT_BASE_CANDIDATES, "theta")
 FALLBACKS = ("none", "baseline")
 #: ``output.combine``: what the network's forecast is averaged with.
 COMBINES = ("auto", "theta", "off")
@@ -462,13 +465,14 @@ class OutputConfig(_Section):
         "auto", "The forecast the network corrects: seasonal_naive (the value one season earlier), naive (the "
         "last value), naive2 (the last value seasonally adjusted by the window's own seasonal profile, as M4's "
         "Naive2; needs two seasons in the window), drift (the last value plus the window's average change per "
+        "step), theta (the Theta method on the window: smoothed level plus half the window's least-squares slope per "
         "step), none (the level itself); auto: per horizon step, whichever of --base-candidates was most accurate "
         "on the training rows. The network learns a correction to it.", choices=BASES,
     )
     base_candidates: tuple[str, ...] = _opt(
         DEFAULT_BASE_CANDIDATES, "With base auto: the baselines it chooses from per horizon step, from naive, "
-        "seasonal_naive, naive2, drift (those that fit the window; a recursive rnn takes naive and seasonal_naive "
-        "only).", multiple=True,
+        "seasonal_naive, naive2, drift, theta (those that fit the window; a recursive rnn takes naive and "
+        "seasonal_naive only). A panel left at this default also tries theta.", multiple=True,
     )
     step_bases: tuple[str, ...] = _opt(
         (), "With base auto: the baseline chosen for each horizon step (set by fit).", cli=False,

@@ -325,8 +325,9 @@ def test_base_candidates_and_step_bases_are_validated():
 
     assert ForecastConfig().output.base_candidates == ("naive", "seasonal_naive", "naive2")
     assert ForecastConfig(base_candidates=["naive", "drift"]).output.base_candidates == ("naive", "drift")
+    assert ForecastConfig(base_candidates=["naive", "theta"]).output.base_candidates == ("naive", "theta")
     with pytest.raises(ConfigError, match="base_candidates"):
-        ForecastConfig(base_candidates=["theta"])
+        ForecastConfig(base_candidates=["arima"])
     with pytest.raises(ConfigError, match="base_candidates"):
         ForecastConfig(base_candidates=[])
     with pytest.raises(ConfigError, match="step_bases"):

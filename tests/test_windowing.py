@@ -328,6 +328,34 @@ def test_drift_base_is_the_window_random_walk_with_drift(lookback, horizon, seed
     np.testing.assert_allclose(w.sum(axis=1), 1.0)
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(3, 40), st.integers(1, 12), st.sampled_from([0.2, 0.5, 0.9, 1.0]), st.integers(0, 2**31 - 1))
+def test_theta_base_is_the_theta_method_on_the_window(lookback, horizon, alpha, seed) -> None:
+    """The theta weights give the Theta forecast of :mod:`forecaster.theta` over the window's rows alone (smoothed
+    level from the window's first row, its least-squares slope, its row count), and sum to one."""
+    from forecaster.choices import theta_weights
+    from forecaster.theta import forecast, states
+
+    x = 20 + np.random.default_rng(seed).normal(0, 1, lookback).cumsum()
+    level, slope, count = (v[-1:] for v in states(x, alpha))
+    want = forecast(level, slope, count, np.array([alpha]), horizon)[0]
+    w = theta_weights(lookback, horizon, alpha)
+    np.testing.assert_allclose(w @ x, want, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+
+
+def test_theta_base_fits_three_rows_and_is_a_weighted_base() -> None:
+    from forecaster.choices import base_candidates, base_steps, theta_weights
+
+    with pytest.raises(ConfigError, match="three rows"):
+        theta_weights(2, 3)
+    assert set(base_candidates(2, 3, 1, ("naive", "theta"))) == {"naive"}
+    assert set(base_candidates(3, 3, 1, ("naive", "theta"))) == {"naive", "theta"}
+    assert set(base_candidates(8, 3, 1, ("naive", "theta"), rows_only=True)) == {"naive"}
+    np.testing.assert_allclose(base_steps("theta", 8, 3, 1), theta_weights(8, 3))
+    np.testing.assert_allclose(base_steps("auto", 8, 3, 1, ("naive", "theta", "theta"))[1:], theta_weights(8, 3)[1:])
+
+
 def test_auto_base_picks_drift_on_a_trend() -> None:
     from forecaster.choices import _step_bases, base_candidates
 

@@ -192,7 +192,7 @@ def build_recursive_rnn(config: ForecastConfig, io: IOSpec, *, graph: str = "pre
     if steps is not None and np.ndim(steps) == 2:
         raise ConfigError(
             "`multistep='recursive'` feeds each prediction back as the next input row through a one-row baseline; "
-            "naive2 and drift are weighted sums of rows. Use --base naive or seasonal_naive."
+            "naive2, drift and theta are weighted sums of rows. Use --base naive or seasonal_naive."
         )
     one = IOSpec(**{**io.to_dict(), "horizon": 1, "members": 1})
     if io.output != "point":
