@@ -20,8 +20,8 @@ influence a choice. The resolved values are written into the fitted config
     see :func:`naive2_weights`) or, when listed in ``base_candidates``, the
     window's drift (:func:`drift_weights`; not by default: on M3 it chose drift
     on the training windows and lost on the hidden future), or the window's
-    Theta forecast (:func:`theta_weights`; by default for a panel only),
-    whichever had the
+    Theta forecast (:func:`theta_weights`; not by default either: on the M3
+    samples it helped M3 other and lost on yearly), whichever had the
     lower MAE over the training windows (the seasonal ones
     only when one, respectively two, whole seasons fit in the lookback; a
     recursive model only the one-row bases naive and seasonal naive).

@@ -59,7 +59,7 @@ from forecaster.choices import (
     base_candidates,
     season_of,
 )
-from forecaster.config import DEFAULT_BASE_CANDIDATES, PANEL_BASE_CANDIDATES, ForecastConfig
+from forecaster.config import ForecastConfig
 from forecaster.exceptions import DataError
 from forecaster.scaling import SeriesScaler
 from forecaster.windowing import SegmentedOrigins, origin_range
@@ -180,8 +180,6 @@ def resolve_panel(config: ForecastConfig, members: list, freq: str, *, prices: b
         }
     config = config.replace(lookback=lookback, season=season)
     if config.output.base == "auto":
-        if config.output.base_candidates == DEFAULT_BASE_CANDIDATES:
-            config = config.replace(base_candidates=PANEL_BASE_CANDIDATES)
         cands = base_candidates(lookback, w.horizon, season, config.output.base_candidates,
                                 rows_only=config.model.multistep == "recursive")
         bases, why = _panel_step_bases(members, cands, lookback, w.horizon, w.val_fraction)

@@ -105,24 +105,6 @@ def _prepare(frame: pd.DataFrame, config: ForecastConfig):
     return ts, cfg, choices, layout, scalers
 
 
-def test_panel_default_base_candidates_add_theta_one_series_and_a_users_list_do_not():
-    """A panel left at the default candidates also tries the window's Theta forecast (and the fitted config says so);
-    a list the user chose is kept as given, and one series keeps the default."""
-    from forecaster.choices import resolve
-    from forecaster.config import DEFAULT_BASE_CANDIDATES, PANEL_BASE_CANDIDATES
-
-    _, cfg, choices, _, _ = _prepare(panel_frame(), ForecastConfig(horizon=4, lookback=12))
-    assert cfg.output.base_candidates == PANEL_BASE_CANDIDATES == (*DEFAULT_BASE_CANDIDATES, "theta")
-    assert "theta" in choices["base"]["why"]
-    _, cfg, choices, _, _ = _prepare(panel_frame(), ForecastConfig(horizon=4, lookback=12, base_candidates=["naive"]))
-    assert cfg.output.base_candidates == ("naive",) and "theta" not in choices["base"]["why"]
-    one = fc.from_dataframe(panel_frame().query("unique_id == 'north'").drop(columns="unique_id"))
-    series = list(one.members)[0]
-    cfg, _ = resolve(ForecastConfig(horizon=4, lookback=12), series.values, one.freq, prices=False, linear=(),
-                     columns=list(series.columns))
-    assert cfg.output.base_candidates == DEFAULT_BASE_CANDIDATES
-
-
 def test_scaler_per_series_fitted_on_its_training_rows_only():
     config = ForecastConfig(horizon=4, lookback=12, normalization="global")
     ts, cfg, _, layout, scalers = _prepare(panel_frame(), config)
