@@ -491,7 +491,7 @@ class OutputConfig(_Section):
         "auto", "theta serves the mean of the network's forecast and each series' Theta forecast (simple "
         "exponential smoothing with half the series' linear trend over its whole history, on the seasonally adjusted "
         "series), weighted by --theta-weight; auto: the network alone or its combination with Theta's weight "
-        "0.25, 0.5 or 0.75, whichever has the lowest validation sMAPE (one series: MAE, and weight 0.5 below 100 "
+        "0.25, 0.5 or 0.75 (a panel: or 0.9), whichever has the lowest validation sMAPE (one series: MAE, and weight 0.5 below 100 "
         "validation windows); off: the network alone.",
         choices=COMBINES,
     )
@@ -503,7 +503,7 @@ class OutputConfig(_Section):
     )
     theta_weight: float | None = _opt(
         None, "Theta's weight in the combination (the network has 1 - it); unset: auto scores 0.25, 0.5 and 0.75 "
-        "on the validation windows beside the network alone, theta takes 0.5 (set by fit).",
+        "(a panel: and 0.9) on the validation windows beside the network alone, theta takes 0.5 (set by fit).",
         min=0.0, max=1.0, min_open=True, max_open=True,
     )
     fallback: str = _opt(

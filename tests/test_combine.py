@@ -224,9 +224,15 @@ def test_auto_keeps_the_lowest_validation_smape(pair):
     frame, _, on = pair
     # A given weight (combine theta: 0.5) is the only one scored.
     assert [k for k in on.metrics_ if k.startswith("val_smape_theta_")] == ["val_smape_theta_0.5"]
+    from forecaster.forecaster import PANEL_THETA_WEIGHTS
+
     model = fc.Forecaster(**EXACT, combine="auto").fit(frame)
     m = model.metrics_
-    scores = {wt: m[f"val_smape_theta_{wt:g}"] for wt in (0.0, 0.25, 0.5, 0.75)}
+    # A panel scores the network alone and every weight of its grid, 0.9 included.
+    assert PANEL_THETA_WEIGHTS == (0.25, 0.5, 0.75, 0.9)
+    assert sorted(k for k in m if k.startswith("val_smape_theta_")) == [
+        f"val_smape_theta_{wt:g}" for wt in (0.0, *PANEL_THETA_WEIGHTS)]
+    scores = {wt: m[f"val_smape_theta_{wt:g}"] for wt in (0.0, *PANEL_THETA_WEIGHTS)}
     best = min(scores, key=lambda wt: (scores[wt], wt))
     assert m["val_smape"] == scores[best]
     if best == 0.0:
@@ -363,6 +369,9 @@ def test_one_series_auto_chooses_on_many_windows():
     model = fc.Forecaster(**EXACT).fit(long)
     m = model.metrics_
     assert m["val_windows"] >= SERIES_CHOICE_WINDOWS
+    # One series keeps the shorter grid (0.9 is a panel's only).
+    assert sorted(k for k in m if k.startswith("val_mae_theta_")) == [
+        f"val_mae_theta_{wt:g}" for wt in (0.0, 0.25, 0.5, 0.75)]
     scores = {wt: m[f"val_mae_theta_{wt:g}"] for wt in (0.0, 0.25, 0.5, 0.75)}
     best = min(scores, key=lambda wt: (scores[wt], wt))
     assert m["val_mae"] == scores[best]
