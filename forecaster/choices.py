@@ -159,12 +159,14 @@ def theta_weights(lookback: int, horizon: int, alpha: float = THETA_BASE_ALPHA) 
     """
     if lookback < 3:
         raise ConfigError(f"`base` theta needs three rows in the window: lookback={lookback}. Raise --lookback or use --base naive.")
+    from forecaster.theta import forecast
+
     level = alpha * (1.0 - alpha) ** (lookback - 1 - np.arange(lookback))
     level[0] = (1.0 - alpha) ** (lookback - 1)
     t = np.arange(lookback, dtype=np.float64)
     slope = (t - t.mean()) / np.sum((t - t.mean()) ** 2)
-    steps = np.arange(1, horizon + 1) - 1.0 + 1.0 / alpha - (1.0 - alpha) ** lookback / alpha
-    return level[None, :] + (steps / 2.0)[:, None] * slope[None, :]
+    # The forecast is linear in (level, slope): Theta's own step formula applied to each row's two weights.
+    return forecast(level, slope, np.full(lookback, float(lookback)), np.full(lookback, alpha), horizon).T
 
 
 def base_candidates(lookback: int, horizon: int, season: int, names: tuple[str, ...] = DEFAULT_BASE_CANDIDATES,
